@@ -1,0 +1,105 @@
+"""The Python API: the same compile-and-run as `mlc check`.
+
+    import mlcontract
+    contract = mlcontract.compile("contracts/churn.mlc")
+    print(contract.explain())                       # the plan, as `mlc plan` prints it
+    result = contract.run(datasets={"production": prod_df})
+    assert result.passed
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from .check import check as check_contract
+from .contract import CheckedContract
+from .errors import SourceText, UsageError
+from .plan import Plan, plan as make_plan
+from .results import RunResult
+from .transform import to_ast
+
+
+class Contract:
+    """A compiled contract: its checks are resolved and its plan is built; nothing ran yet."""
+
+    def __init__(self, source: SourceText, base_dir: Path, datasets=None, models=None, histories=None):
+        self.source = source
+        self.base_dir = base_dir
+        self.ast = to_ast(source)
+        self._inputs = (dict(datasets or {}), dict(models or {}), dict(histories or {}))
+        self.checked: CheckedContract = check_contract(self.ast, source, base_dir, *self._inputs)
+        self.plan: Plan = make_plan(self.checked)
+
+    @property
+    def name(self) -> str | None:
+        return self.checked.name
+
+    @property
+    def checks(self):
+        return self.checked.checks
+
+    def explain(self, as_json: bool = False) -> str:
+        from .explain import plan_json, plan_text
+
+        return plan_json(self.plan) if as_json else plan_text(self.plan)
+
+    def run(self, datasets: dict[str, Any] | None = None, models: dict[str, Any] | None = None,
+            histories: dict[str, Any] | None = None, progress=None) -> RunResult:
+        """Run the plan. Frames, models and histories given here replace declared sources
+        (pandas or Polars frames; fitted estimators or predict callables; history frames)."""
+        from .evaluate import evaluate
+        from .execute import LocalBackend
+
+        started = time.perf_counter()
+        frames, objects, curves = (dict(self._inputs[0]), dict(self._inputs[1]), dict(self._inputs[2]))
+        contract = self
+        if datasets or models or histories:
+            unknown = [n for n in (datasets or {}) if n not in self.checked.datasets]
+            unknown += [n for n in (models or {}) if n not in self.checked.models]
+            unknown += [n for n in (histories or {}) if n not in self.checked.histories]
+            if unknown:
+                raise UsageError(f"run() got inputs the contract does not declare: {', '.join(unknown)}; "
+                                 "pass them to compile() instead")
+            frames.update(datasets or {})
+            objects.update(models or {})
+            curves.update(histories or {})
+            # The columns may differ from the declared files': resolve again against the new data.
+            contract = Contract(self.source, self.base_dir, frames, objects, curves)
+        backend = LocalBackend(frames, objects, curves, progress=progress)
+        got = backend.run(contract.plan)
+        self.last_backend = backend
+        return evaluate(contract.checked, got, time.perf_counter() - started)
+
+
+def compile(source: str | Path, *, datasets: dict[str, Any] | None = None, models: dict[str, Any] | None = None,
+            histories: dict[str, Any] | None = None, base_dir: str | Path | None = None) -> Contract:
+    """Compile a contract from a path or from its text. Raises ContractError with located
+    diagnostics when it is malformed. Frames and models given here stand in for declarations
+    (an undeclared name becomes a dataset/model of the contract)."""
+    text, path = _read(source)
+    folder = Path(base_dir) if base_dir is not None else (path.parent if path else Path.cwd())
+    return Contract(SourceText(text, str(path) if path else "<contract>"), folder.resolve(), datasets, models, histories)
+
+
+def check(source: str | Path, **inputs) -> RunResult:
+    """Compile and run: `mlcontract.check("contracts/churn.mlc").passed`."""
+    run_inputs = {k: inputs.pop(k) for k in ("datasets", "models", "histories") if k in inputs}
+    return compile(source, **inputs).run(**run_inputs)
+
+
+def _read(source: str | Path) -> tuple[str, Path | None]:
+    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and source.endswith(".mlc")):
+        path = Path(source)
+        if not path.is_file():
+            raise UsageError(f"contract file not found: {path}")
+        try:
+            return path.read_text(encoding="utf-8"), path
+        except (OSError, UnicodeDecodeError) as error:
+            raise UsageError(f"cannot read {path}: {error}") from error
+    if isinstance(source, str):
+        candidate = Path(source)
+        if "\n" not in source and len(source) < 4096 and candidate.suffix and candidate.is_file():
+            return candidate.read_text(encoding="utf-8"), candidate
+        return source, None
+    raise UsageError(f"compile() takes a path or the contract's text, not {type(source).__name__}")

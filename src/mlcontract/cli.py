@@ -1,0 +1,141 @@
+"""The `mlc` command line. Exit codes: 0 all blocking checks pass · 1 a blocking check failed
+or errored · 2 the contract or the command line is invalid · 3 an internal error (a bug).
+
+No Python traceback reaches the user: contract errors are rendered diagnostics, data and model
+problems are `error` results, anything else is reported as an internal error
+(MLC_DEBUG=1 shows the traceback).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import ContractError, MlcError, UsageError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Compile and run ML validation contracts (.mlc files) as a CI gate.",
+)
+
+EXIT_PASS, EXIT_FAIL, EXIT_INVALID, EXIT_BUG = 0, 1, 2, 3
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    # CI logs are not terminals; rich would assume 80 columns and wrap every contract line.
+    width = None if stream.isatty() else int(os.environ.get("COLUMNS", 120))
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+
+
+@app.command()
+def check(
+    contract: Path = typer.Argument(..., help="the .mlc contract file"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="also write the results as JSON to this file"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="show the message of passing checks too"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="print only the summary line"),
+) -> None:
+    """Compile CONTRACT, run it, print the report; exit 1 when a blocking check fails."""
+    import mlcontract
+    from .report import render, summary_line
+
+    compiled = mlcontract.compile(contract)
+    console = _console()
+    progress = None
+    result = compiled.run(progress=progress)
+    if json_out is not None:
+        _write_json(json_out, result.to_json())
+    if quiet:
+        console.print(summary_line(result))
+    else:
+        render(result, console, verbose)
+    raise typer.Exit(EXIT_PASS if result.passed else EXIT_FAIL)
+
+
+@app.command()
+def plan(
+    contract: Path = typer.Argument(..., help="the .mlc contract file"),
+    as_json: bool = typer.Option(False, "--json", help="print the plan as JSON"),
+) -> None:
+    """Print the execution plan: scans, columns, statistics and the checks each serves."""
+    import mlcontract
+
+    compiled = mlcontract.compile(contract)
+    sys.stdout.write(compiled.explain(as_json=as_json))
+
+
+@app.command()
+def statistics() -> None:
+    """List the statistics, metrics and robustness cases the language knows."""
+    from . import catalog
+
+    console = _console()
+    console.print("[bold]feature statistics[/bold]")
+    for info in catalog.FEATURE_STATISTICS.values():
+        console.print(f"  {info.name:<18} {info.summary}")
+    console.print("  pNN                any quantile, e.g. p95, p99.9")
+    console.print("[bold]model metrics[/bold]")
+    for metric in catalog.METRICS.values():
+        console.print(f"  {metric.name:<18} {metric.summary}")
+    console.print("[bold]robustness cases[/bold]")
+    for case, summary in catalog.ROBUSTNESS_CASES.items():
+        console.print(f"  {case:<18} {summary}")
+
+
+def _write_json(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error}") from error
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `mlc` command; returns the exit code instead of raising."""
+    try:
+        code = app(args=argv, standalone_mode=False)
+        return code if isinstance(code, int) else EXIT_PASS
+    except typer.Exit as done:
+        return done.exit_code
+    except ContractError as error:
+        sys.stderr.write(error.render() + "\n")
+        return EXIT_INVALID
+    except UsageError as error:
+        sys.stderr.write(f"mlc: error: {error}\n")
+        return EXIT_INVALID
+    except MlcError as error:
+        sys.stderr.write(f"mlc: error: {error}\n")
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        sys.stderr.write("mlc: interrupted\n")
+        return 130
+    except Exception as error:  # click's own usage errors and real bugs
+        import click
+
+        if isinstance(error, click.exceptions.ClickException):
+            error.show()
+            return EXIT_INVALID
+        if isinstance(error, click.exceptions.Abort):
+            return 130
+        if os.environ.get("MLC_DEBUG"):
+            raise
+        sys.stderr.write(f"mlc: internal error: {type(error).__name__}: {error}\n"
+                         "(this is a bug in mlcontract; run with MLC_DEBUG=1 to see the traceback)\n")
+        return EXIT_BUG
+
+
+def entry() -> None:  # pragma: no cover - console script shim
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry()

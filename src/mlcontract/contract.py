@@ -1,0 +1,133 @@
+"""The checked contract: what `check.py` produces and `plan.py` consumes.
+
+Every name is resolved here: sources are typed, selectors are expanded into one `CheckSpec` per
+feature, comparisons point at `Measure`s (measures.py) rather than at words. Nothing in this
+module touches data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+from .errors import Span
+
+
+# ---- sources -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DatasetSource:
+    name: str
+    kind: str  # parquet | csv | ipc | ndjson | profile | frame
+    path: Path | None = None
+    options: tuple[tuple[str, Any], ...] = ()
+    span: Span | None = field(default=None, compare=False, hash=False)
+
+    def describe(self) -> str:
+        return f"{self.kind}({self.path})" if self.path else f"{self.kind} passed to run()"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    name: str
+    kind: str  # sklearn | skops | onnx | http | object
+    location: str | None = None
+    options: tuple[tuple[str, Any], ...] = ()
+    span: Span | None = field(default=None, compare=False, hash=False)
+
+    def describe(self) -> str:
+        return f"{self.kind}({self.location})" if self.location else f"{self.kind} passed to run()"
+
+
+@dataclass(frozen=True)
+class HistorySource:
+    name: str
+    kind: str  # csv | json | frame
+    path: Path | None = None
+    span: Span | None = field(default=None, compare=False, hash=False)
+
+    def describe(self) -> str:
+        return f"{self.kind}({self.path})" if self.path else f"{self.kind} passed to run()"
+
+
+# ---- right-hand sides ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Const:
+    value: float
+    unit: str | None = None  # None | "s" | "rows/s"
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class MeasureRef:
+    measure: Any  # a measures.Measure
+    label: str  # what the user wrote, e.g. `prod` or `baseline most_frequent`
+
+
+@dataclass(frozen=True)
+class Arith:
+    op: str  # + - * /
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclass(frozen=True)
+class Negate:
+    operand: "Expr"
+
+
+Expr = Union[Const, MeasureRef, Arith, Negate]
+
+
+# ---- tests: how an observed value becomes pass / fail ------------------------------------------
+@dataclass(frozen=True)
+class Compare:
+    op: str
+    rhs: Expr
+    rhs_text: str
+
+
+@dataclass(frozen=True)
+class InRange:
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Holds:
+    """The measure itself decides (schema matches, curve trend, robustness, values between)."""
+
+
+Test = Union[Compare, InRange, Holds]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One expanded check: a selector line with three features gives three specs."""
+
+    index: int
+    line: int
+    source: str  # the contract line, stripped
+    kind: str  # data | model | curve | robustness | latency
+    subject: str
+    feature: str | None
+    statistic: str
+    measure: Any  # measures.Measure (or measures.Difference for gaps)
+    test: Test
+    blocking: bool = True
+    span: Span | None = field(default=None, compare=False, hash=False)
+    # Set when the check cannot run whatever the data says (e.g. its dataset is unreadable).
+    bind_error: str | None = None
+
+
+@dataclass
+class CheckedContract:
+    name: str | None
+    path: Path | None
+    base_dir: Path
+    datasets: dict[str, DatasetSource]
+    models: dict[str, ModelSource]
+    histories: dict[str, HistorySource]
+    label: str | None
+    ignored: tuple[str, ...]
+    checks: list[CheckSpec]
+    source_text: str = ""

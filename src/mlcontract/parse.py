@@ -1,0 +1,170 @@
+"""Stage 1 — parse: contract text → Lark tree, with Lark's errors translated to ours.
+
+The whole text is parsed in one go. Only when that fails is it parsed again one logical line
+at a time, so that every syntax error in the file is reported in one run (statements never
+span lines, except with an explicit trailing backslash).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import lark
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from .errors import Diagnostic, ParseError, SourceText, Span
+
+# What users read instead of Lark's terminal names.
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "QUOTED_NAME": "a `quoted name`",
+    "NUMBER": "a number",
+    "PERCENT": "a percentage",
+    "DURATION": "a duration such as `50ms`",
+    "STRING": 'a quoted string such as "data/train.parquet"',
+    "COMPARATOR": "a comparison such as `< 0.2`",
+    "TREND": "`increasing` or `decreasing`",
+    "NOT": "`not`",
+    "ADD_OP": "`+` or `-`",
+    "MUL_OP": "`*` or `/`",
+    "RATE_UNIT": "`rows/s`",
+    "_NL": "the end of the line",
+    "$END": "the end of the file",
+}
+
+
+@dataclass(frozen=True)
+class LogicalLine:
+    """One statement's text and where it starts in the file."""
+
+    text: str
+    line: int  # 1-based line number of its first physical line
+    offset: int  # character offset of its first character
+
+
+@lru_cache(maxsize=1)
+def grammar_text() -> str:
+    """The grammar shipped inside the package (copied there at build time) or, when running
+    from a source checkout, the repository's grammar/mlcontract.lark."""
+    packaged = resources.files("mlcontract").joinpath("mlcontract.lark")
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parents[2] / "grammar" / "mlcontract.lark").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def parser() -> lark.Lark:
+    return lark.Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=False,
+    )
+
+
+def parse(source: SourceText) -> list[tuple[lark.Tree, LogicalLine]]:
+    """Parse the contract. Returns (tree, line) pairs; the whole file is one pair when it
+    parses at once. Raises ContractError holding every syntax error otherwise."""
+    text = source.text if source.text.endswith("\n") else source.text + "\n"
+    try:
+        return [(parser().parse(text), LogicalLine(text, 1, 0))]
+    except UnexpectedInput:
+        pass
+    diagnostics: list[Diagnostic] = []
+    trees = []
+    for logical in logical_lines(text):
+        try:
+            trees.append((parser().parse(logical.text + "\n"), logical))
+        except UnexpectedInput as error:
+            diagnostics.append(translate(error, logical, source))
+    raise ParseError(diagnostics, source)
+
+
+def logical_lines(text: str) -> list[LogicalLine]:
+    """Split into statements: physical lines joined where one ends with a backslash."""
+    result: list[LogicalLine] = []
+    offset = 0
+    pending: LogicalLine | None = None
+    for number, physical in enumerate(text.split("\n"), start=1):
+        if pending is None:
+            pending = LogicalLine(physical, number, offset)
+        else:
+            # Keep the newline so columns inside the continued line stay right.
+            pending = LogicalLine(pending.text + "\n" + physical, pending.line, pending.offset)
+        offset += len(physical) + 1
+        if not physical.rstrip().endswith("\\"):
+            if pending.text.strip():
+                result.append(pending)
+            pending = None
+    if pending is not None and pending.text.strip():
+        result.append(pending)
+    return result
+
+
+def translate(error: UnexpectedInput, logical: LogicalLine, source: SourceText) -> Diagnostic:
+    """Turn a Lark exception into a located diagnostic in words."""
+    line = logical.line + error.line - 1 if error.line and error.line > 0 else logical.line
+    column = error.column if error.column and error.column > 0 else 1
+    offset = logical.offset + (error.pos_in_stream or 0)
+    expected = sorted(_expected_words(error))
+    if isinstance(error, UnexpectedToken) and error.token.type in ("_NL", "$END"):
+        # Point just past the last character of the line: that is where something is missing.
+        physical = source.line(line)
+        column = len(physical.rstrip()) + 1
+        span = Span(line, column, line, column + 1, offset, offset + 1)
+        message = "this line ends too early"
+    elif isinstance(error, UnexpectedToken):
+        token = error.token
+        span = Span(line, column, line, column + max(1, len(str(token))), offset, offset + len(str(token)))
+        message = f"unexpected `{token}`"
+    elif isinstance(error, UnexpectedCharacters):
+        char = error.char if hasattr(error, "char") else "?"
+        span = Span(line, column, line, column + 1, offset, offset + 1)
+        message = f"unexpected character `{char}`"
+    else:  # UnexpectedEOF
+        span = Span(line, column, line, column + 1, offset, offset + 1)
+        message = "the contract ends too early"
+    hint = ("expected " + _join(expected)) if expected else None
+    return Diagnostic(span, message, hint, expected=tuple(expected))
+
+
+def _expected_words(error: UnexpectedInput) -> set[str]:
+    names = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
+    if isinstance(error, UnexpectedToken):
+        names = set(error.accepts or error.expected)
+    words = set()
+    for name in names:
+        if name in _TERMINAL_WORDS:
+            words.add(_TERMINAL_WORDS[name])
+            continue
+        try:
+            pattern = parser().get_terminal(name).pattern
+        except KeyError:
+            continue
+        if pattern.type == "str":
+            words.add(f"`{pattern.value}`")
+    return words
+
+
+_VALUE_WORDS = {"a number", "a percentage", "a duration such as `50ms`", "a name", "`(`", "`-`", "`baseline`"}
+
+
+def _join(items: list[str]) -> str:
+    if {"a number", "a percentage"} <= set(items):
+        # An expression is expected: one example says more than seven token names.
+        rest = [w for w in items if w not in _VALUE_WORDS]
+        items = ["a value such as `0.2`, `5%`, `250ms`, `production*1.1` or `baseline most_frequent`"] + rest
+    # Put the most helpful things first: comparisons before punctuation.
+    order = sorted(items, key=lambda w: (not w.startswith("a "), w))
+    if len(order) > 6:
+        order = order[:6] + ["…"]
+    if len(order) == 1:
+        return order[0]
+    return ", ".join(order[:-1]) + " or " + order[-1]
+
+
+__all__ = ["parse", "parser", "grammar_text", "LogicalLine", "ParseError"]

@@ -1,0 +1,148 @@
+"""Stage 4 — plan: checked contract → execution plan.
+
+The plan is the set of statistic requests the checks need, deduplicated (a PSI, a JS and a
+Hellinger of the same feature pair share one pair of histograms), grouped into one scan per
+dataset that reads only the needed columns, and ordered so that what a scan depends on (the
+reference's bin edges, another dataset's range) is computed by an earlier scan.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import requests as rq
+from .contract import CheckedContract, MeasureRef, Arith, Negate, Compare
+from .errors import MlcError
+
+
+@dataclass
+class Scan:
+    stage: int
+    dataset: str
+    columns: list[str]
+    requests: list[rq.Request]  # computed while reading the data
+    derived: list[rq.Request]  # computed right after, from what the scan produced
+
+
+@dataclass
+class Plan:
+    contract: CheckedContract
+    scans: list[Scan]
+    other: list[rq.Request]  # requests that read no dataset in a scan (models, histories)
+    consumers: dict[rq.Request, list[int]] = field(default_factory=dict)  # request → check indices
+
+    @property
+    def requests(self) -> list[rq.Request]:
+        every = [r for s in self.scans for r in (*s.requests, *s.derived)]
+        return every + self.other
+
+
+def measures_of(check) -> list:
+    """The LHS measure and every measure named on the right-hand side."""
+    found = [check.measure]
+    if isinstance(check.test, Compare):
+        found.extend(_rhs_measures(check.test.rhs))
+    return found
+
+
+def _rhs_measures(expr) -> list:
+    if isinstance(expr, MeasureRef):
+        return [expr.measure]
+    if isinstance(expr, Arith):
+        return _rhs_measures(expr.left) + _rhs_measures(expr.right)
+    if isinstance(expr, Negate):
+        return _rhs_measures(expr.operand)
+    return []
+
+
+def plan(contract: CheckedContract) -> Plan:
+    consumers: dict[rq.Request, list[int]] = {}
+    for check in contract.checks:
+        if check.bind_error:
+            continue
+        for measure in measures_of(check):
+            for request in _closure(measure.requests()):
+                consumers.setdefault(request, [])
+                if check.index not in consumers[request]:
+                    consumers[request].append(check.index)
+    requests = list(consumers)
+    home = {r: _home_dataset(r) for r in requests}
+    data_requests = [r for r in requests if home[r] is not None]
+    other = [r for r in requests if home[r] is None]
+    stage_of = _dataset_stages(data_requests, home) or _request_stages(data_requests, home)
+    order = list(contract.datasets)
+    scans: dict[tuple[int, str], Scan] = {}
+    for request in data_requests:
+        key = (stage_of(request), home[request])
+        scan = scans.setdefault(key, Scan(key[0], key[1], [], [], []))
+        (scan.derived if request.derived else scan.requests).append(request)
+        if request.column and not request.derived and request.column not in scan.columns:
+            scan.columns.append(request.column)
+    ordered = sorted(scans.values(), key=lambda s: (s.stage, order.index(s.dataset) if s.dataset in order else 0))
+    for scan in ordered:
+        scan.requests.sort(key=_request_order)
+        scan.derived.sort(key=_request_order)
+    return Plan(contract, ordered, other, consumers)
+
+
+def _closure(requests) -> list[rq.Request]:
+    seen: dict[rq.Request, None] = {}
+    stack = list(requests)
+    while stack:
+        request = stack.pop()
+        if request in seen:
+            continue
+        seen[request] = None
+        stack.extend(request.depends_on())
+    return list(seen)
+
+
+def _home_dataset(request: rq.Request) -> str | None:
+    """The dataset whose scan computes the request (derived ones: where their input is)."""
+    if request.derived:
+        return _home_dataset(request.depends_on()[-1])
+    return request.dataset
+
+
+def _dataset_stages(requests, home):
+    """One scan per dataset when the datasets' dependencies form no cycle."""
+    stage = {home[r]: 0 for r in requests}
+    for _ in range(len(stage) + 1):
+        changed = False
+        for request in requests:
+            for dependency in _closure(request.depends_on()):
+                there = home.get(dependency) or _home_dataset(dependency)
+                if there != home[request] and stage[home[request]] <= stage[there]:
+                    stage[home[request]] = stage[there] + 1
+                    changed = True
+        if not changed:
+            return lambda request: stage[home[request]]
+    return None  # a cycle: fall back to per-request stages
+
+
+def _request_stages(requests, home):
+    """Stages per request: a dataset is scanned again only for what needs another's result."""
+    level: dict[rq.Request, int] = {}
+
+    def of(request) -> int:
+        if request not in level:
+            level[request] = 0
+            deps = request.depends_on()
+            best = 0
+            for dependency in deps:
+                step = 0 if _home_dataset(dependency) == _home_dataset(request) else 1
+                best = max(best, of(dependency) + step)
+            if best > len(requests):
+                raise MlcError("the statistic requests depend on each other in a cycle")
+            level[request] = best
+        return level[request]
+
+    return of
+
+
+_ORDER = [rq.RowCount, rq.SchemaOf, rq.Summary, rq.Counts, rq.SortedValues, rq.Edges, rq.Histogram,
+          rq.OutsideCount, rq.OutsideRange]
+
+
+def _request_order(request: rq.Request):
+    kind = _ORDER.index(type(request)) if type(request) in _ORDER else len(_ORDER)
+    return (request.column or "", kind, request.describe())

@@ -1,0 +1,77 @@
+"""Stage 7 — report: results → a rich terminal report (JSON comes from results.RunResult).
+
+Checks are grouped by kind, each with a status mark, the observed value, the threshold and the
+contract line (with the feature, for lines that select several); a check that did not pass
+gets its message underneath. A summary line ends the report. Rich is imported here and in the
+CLI only.
+"""
+from __future__ import annotations
+
+import re
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .evaluate import fmt
+from .results import CheckResult, RunResult
+
+GROUPS = [
+    ("data", "Data validation"),
+    ("model", "Model quality"),
+    ("curve", "Training curves"),
+    ("robustness", "Robustness of the serving path"),
+    ("latency", "Latency"),
+]
+MARKS = {
+    "pass": ("✔", "green"),
+    "fail": ("✘", "bold red"),
+    "warn": ("▲", "yellow"),
+    "error": ("!", "bold magenta"),
+}
+
+
+def render(result: RunResult, console: Console, verbose: bool = False) -> None:
+    title = result.contract or (result.path or "contract")
+    console.print(Text.assemble(("mlc check ", "bold"), (title, "bold cyan")))
+    for kind, heading in GROUPS:
+        checks = [c for c in result.checks if c.kind == kind]
+        if checks:
+            console.print(_table(heading, checks, verbose))
+    console.print(summary_line(result))
+
+
+def check_label(check: CheckResult) -> str:
+    """The contract line, plus the feature when the line's selector chose it."""
+    if check.feature and not re.search(rf"(?<![\w`]){re.escape(check.feature)}(?![\w`])", check.source):
+        return f"{check.source}  [{check.feature}]"
+    return check.source
+
+
+def _table(heading: str, checks: list[CheckResult], verbose: bool) -> Table:
+    table = Table(title=heading, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
+                  expand=False, pad_edge=False)
+    table.add_column("", no_wrap=True)
+    table.add_column("line", justify="right", style="dim", no_wrap=True)
+    table.add_column("check", overflow="fold", ratio=1)
+    table.add_column("observed", justify="right", no_wrap=True)
+    table.add_column("threshold", justify="right", no_wrap=True)
+    for check in checks:
+        mark, style = MARKS[check.status]
+        label = Text(check_label(check))
+        if check.status != "pass" or verbose:
+            label.append("\n" + check.message, style=style if check.status != "pass" else "dim")
+        threshold = "" if check.threshold is None else f"{check.comparator} {fmt(check.threshold)}"
+        table.add_row(Text(mark, style=style), str(check.line), label, fmt(check.value), threshold)
+    return table
+
+
+def summary_line(result: RunResult) -> Text:
+    counts = result.counts
+    parts = [f"{counts.get('pass', 0)} passed"]
+    for status, word in (("fail", "failed"), ("warn", "warnings"), ("error", "errors")):
+        if counts.get(status):
+            parts.append(f"{counts[status]} {word}")
+    verdict = ("PASS", "bold green") if result.passed else ("FAIL", "bold red")
+    return Text.assemble(("gate ", "bold"), verdict, (f"  {', '.join(parts)} in {result.seconds:.2f}s", ""))

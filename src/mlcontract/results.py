@@ -1,0 +1,42 @@
+"""The result schema (pydantic): what `mlc check --json` writes and `Contract.run` returns."""
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, Field
+
+Status = Literal["pass", "fail", "warn", "error"]
+
+
+class CheckResult(BaseModel):
+    """One expanded check: a selector line with three features gives three results."""
+
+    index: int
+    line: int
+    source: str = Field(description="the contract line")
+    kind: Literal["data", "model", "curve", "robustness", "latency"]
+    status: Status
+    blocking: bool = Field(description="false for `warn` checks: a failure does not fail the gate")
+    subject: str = Field(description="the dataset, model or history the check is about")
+    feature: Optional[str] = None
+    statistic: str
+    value: Optional[float] = Field(None, description="the observed value")
+    threshold: Optional[float] = Field(None, description="the right-hand side, evaluated")
+    comparator: Optional[str] = None
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunResult(BaseModel):
+    contract: Optional[str] = None
+    path: Optional[str] = None
+    passed: bool = Field(description="true when no blocking check failed or errored")
+    counts: dict[str, int]
+    seconds: float
+    checks: list[CheckResult]
+
+    def failed(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.status in ("fail", "error")]
+
+    def to_json(self, **kwargs) -> str:
+        return self.model_dump_json(indent=2, **kwargs)

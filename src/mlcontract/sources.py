@@ -1,0 +1,107 @@
+"""Opening declared datasets: a lazy Polars scan per source kind, and their schemas.
+
+Schemas are read from metadata (parquet/ipc footers, a CSV's first rows) so the checker can
+resolve columns before any statistic is computed. Every failure becomes a DataError with a
+message that names the dataset and the file.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .catalog import CATEGORICAL, NUMERIC, OTHER
+from .contract import DatasetSource
+from .errors import DataError
+
+# Keyword arguments a contract may pass to a source, per kind (anything else is a diagnostic).
+DATASET_OPTIONS = {
+    "parquet": frozenset(),
+    "ipc": frozenset(),
+    "ndjson": frozenset({"infer_schema_length"}),
+    "csv": frozenset({"separator", "has_header", "null_values", "quote_char", "skip_rows", "infer_schema_length",
+                      "decimal_comma", "encoding"}),
+    "profile": frozenset(),
+}
+
+
+def column_kind(dtype: Any) -> str:
+    """numeric | categorical | other, from a Polars dtype."""
+    import polars as pl
+
+    if dtype.is_numeric():
+        return NUMERIC
+    if dtype in (pl.String, pl.Categorical, pl.Boolean) or isinstance(dtype, (pl.Categorical, pl.Enum)):
+        return CATEGORICAL
+    return OTHER
+
+
+def scan(source: DatasetSource, frame: Any = None):
+    """A Polars LazyFrame over the source (or over a frame passed in through the API)."""
+    import polars as pl
+
+    if frame is not None:
+        return as_polars(frame, source.name).lazy()
+    if source.kind == "profile":
+        raise DataError(f"dataset `{source.name}` is a profile: it has no rows to scan")
+    path = source.path
+    if path is None:
+        raise DataError(f"dataset `{source.name}` was declared without data; pass it to run(datasets=...)")
+    if not path.exists():
+        raise DataError(f"dataset `{source.name}`: file not found: {path}")
+    options = dict(source.options)
+    try:
+        if source.kind == "parquet":
+            return pl.scan_parquet(path)
+        if source.kind == "ipc":
+            return pl.scan_ipc(path)
+        if source.kind == "ndjson":
+            return pl.scan_ndjson(path, **options)
+        if source.kind == "csv":
+            return pl.scan_csv(path, **options)
+    except Exception as error:  # polars raises many types for unreadable files
+        raise DataError(f"dataset `{source.name}`: cannot read {path}: {_first_line(error)}") from error
+    raise DataError(f"dataset `{source.name}`: unknown source kind {source.kind}")
+
+
+def schema_of(source: DatasetSource, frame: Any = None) -> dict[str, tuple[str, str]]:
+    """{column: (kind, dtype name)} without reading the data."""
+    if source.kind == "profile" and frame is None:
+        from .profile import load_profile
+
+        return load_profile(source.path, source.name).schema
+    lazy = scan(source, frame)
+    try:
+        schema = lazy.collect_schema()
+    except Exception as error:
+        raise DataError(f"dataset `{source.name}`: cannot read {source.path}: {_first_line(error)}") from error
+    return {name: (column_kind(dtype), str(dtype)) for name, dtype in schema.items()}
+
+
+def as_polars(frame: Any, name: str):
+    """Accept a Polars DataFrame/LazyFrame or a pandas DataFrame passed through the API."""
+    import polars as pl
+
+    if isinstance(frame, pl.LazyFrame):
+        return frame.collect()
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pd = None
+    if pd is not None and isinstance(frame, pd.DataFrame):
+        try:
+            return pl.from_pandas(frame)
+        except Exception as error:
+            raise DataError(f"dataset `{name}`: cannot convert the pandas frame: {_first_line(error)}") from error
+    raise DataError(f"dataset `{name}`: expected a pandas or Polars DataFrame, got {type(frame).__name__}")
+
+
+def resolve_path(base_dir: Path, text: str) -> Path:
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else (base_dir / path)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

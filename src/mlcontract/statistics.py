@@ -1,0 +1,176 @@
+"""The statistic definitions, as pure functions of counts, sorted values and summaries.
+
+One documented definition each (docs/language.md, "Statistics"); every one is tested against
+an independent oracle in tests/test_statistics.py. Inputs were already stripped of null, NaN
+and ±inf by the backend: distribution statistics use finite values only.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .errors import CheckError
+
+SHARE_FLOOR = 1e-4  # psi and kl clip bin shares from below so an empty bin is not infinite
+DEFAULT_BINS = 10
+
+
+# ---- binning ---------------------------------------------------------------------------------
+def quantile_edges(sorted_reference: np.ndarray, bins: int) -> np.ndarray:
+    """Inner bin edges: the reference's quantiles at 1/bins … (bins−1)/bins (numpy's default
+    linear interpolation), duplicates dropped. Bins are [e_i, e_i+1) with open outer bins."""
+    if sorted_reference.size == 0:
+        raise CheckError("the reference has no finite values to take bin edges from")
+    probabilities = np.arange(1, bins) / bins
+    return np.unique(np.quantile(sorted_reference, probabilities))
+
+
+def shares(counts: np.ndarray) -> np.ndarray:
+    total = counts.sum()
+    if total == 0:
+        raise CheckError("no values to compare (every value is null, NaN or infinite)")
+    return counts / total
+
+
+def aligned_category_counts(subject: dict, reference: dict) -> tuple[np.ndarray, np.ndarray, list]:
+    """Counts of both samples over the union of their categories (one bin per category)."""
+    keys = list(dict.fromkeys([*reference.keys(), *subject.keys()]))
+    cur = np.array([subject.get(k, 0) for k in keys], dtype=np.float64)
+    ref = np.array([reference.get(k, 0) for k in keys], dtype=np.float64)
+    return cur, ref, keys
+
+
+# ---- histogram-family two-sample statistics (cur = subject, ref = the `vs` dataset) ----------
+def psi(cur_counts: np.ndarray, ref_counts: np.ndarray) -> float:
+    """Σ (cur−ref)·ln(cur/ref) over bins, shares clipped below at 1e-4."""
+    cur = np.maximum(shares(cur_counts), SHARE_FLOOR)
+    ref = np.maximum(shares(ref_counts), SHARE_FLOOR)
+    return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
+def kl(cur_counts: np.ndarray, ref_counts: np.ndarray) -> float:
+    """KL(cur ‖ ref) = Σ cur·ln(cur/ref), natural log, shares clipped below at 1e-4 and
+    renormalised (scipy.stats.entropy normalises its inputs the same way)."""
+    cur = np.maximum(shares(cur_counts), SHARE_FLOOR)
+    ref = np.maximum(shares(ref_counts), SHARE_FLOOR)
+    cur, ref = cur / cur.sum(), ref / ref.sum()
+    return float(np.sum(cur * np.log(cur / ref)))
+
+
+def js(cur_counts: np.ndarray, ref_counts: np.ndarray) -> float:
+    """Jensen–Shannon distance (the square root of the divergence), base 2, in [0, 1]."""
+    p, q = shares(cur_counts), shares(ref_counts)
+    m = 0.5 * (p + q)
+    divergence = 0.5 * (_xlogy_ratio(p, m) + _xlogy_ratio(q, m)) / math.log(2.0)
+    return float(math.sqrt(max(divergence, 0.0)))
+
+
+def hellinger(cur_counts: np.ndarray, ref_counts: np.ndarray) -> float:
+    """sqrt(1 − Σ sqrt(p·q)), in [0, 1]."""
+    p, q = shares(cur_counts), shares(ref_counts)
+    return float(math.sqrt(max(0.0, 1.0 - float(np.sum(np.sqrt(p * q))))))
+
+
+def linf(cur_counts: np.ndarray, ref_counts: np.ndarray) -> float:
+    """max |p_i − q_i| over bins."""
+    return float(np.max(np.abs(shares(cur_counts) - shares(ref_counts))))
+
+
+def chi2_pvalue(cur_counts: np.ndarray, ref_counts: np.ndarray) -> float:
+    """p-value of scipy.stats.chi2_contingency on the 2×K table (bins empty in both dropped;
+    its default Yates correction applies when K = 2)."""
+    from scipy.stats import chi2_contingency
+
+    table = np.vstack([cur_counts, ref_counts])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.sum(axis=1).min() == 0:
+        raise CheckError("one of the samples has no values")
+    if table.shape[1] < 2:
+        return 1.0  # one category: the two samples cannot differ
+    return float(chi2_contingency(table).pvalue)
+
+
+def _xlogy_ratio(p: np.ndarray, m: np.ndarray) -> float:
+    nonzero = p > 0
+    return float(np.sum(p[nonzero] * np.log(p[nonzero] / m[nonzero])))
+
+
+HISTOGRAM_STATISTICS = {
+    "psi": psi,
+    "js": js,
+    "hellinger": hellinger,
+    "linf": linf,
+    "kl": kl,
+    "chi2_pvalue": chi2_pvalue,
+}
+
+
+# ---- statistics of sorted samples ------------------------------------------------------------
+# scipy.stats.ks_2samp computes the p-value exactly up to this sample size, asymptotically above.
+_KS_EXACT_LIMIT = 10_000
+
+
+def ks(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> float:
+    from ._kernels import ks_statistic
+
+    _need_values(cur_sorted, ref_sorted)
+    return float(ks_statistic(cur_sorted, ref_sorted))
+
+
+def ks_pvalue(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> float:
+    """Two-sided p-value exactly as scipy.stats.ks_2samp(method="auto") computes it: the exact
+    distribution for small samples; for large ones, the same kstwo approximation scipy uses,
+    evaluated on the D of our merge-walk kernel (so the samples are not sorted twice)."""
+    _need_values(cur_sorted, ref_sorted)
+    n1, n2 = cur_sorted.size, ref_sorted.size
+    if max(n1, n2) <= _KS_EXACT_LIMIT:
+        from scipy.stats import ks_2samp
+
+        return float(ks_2samp(cur_sorted, ref_sorted).pvalue)
+    from scipy.stats import kstwo
+
+    d = ks(cur_sorted, ref_sorted)
+    effective_n = round(n1 * n2 / (n1 + n2))
+    return float(np.clip(kstwo.sf(d, effective_n), 0.0, 1.0))
+
+
+def wasserstein(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> float:
+    from ._kernels import wasserstein_sorted
+
+    _need_values(cur_sorted, ref_sorted)
+    return float(wasserstein_sorted(cur_sorted, ref_sorted))
+
+
+def wasserstein_norm(cur_sorted: np.ndarray, ref_sorted: np.ndarray, ref_std: float) -> float:
+    """wasserstein / std(ref), population std (ddof=0) as Evidently normalises it."""
+    if not ref_std > 0:
+        raise CheckError("the reference's standard deviation is 0; wasserstein_norm is undefined")
+    return wasserstein(cur_sorted, ref_sorted) / ref_std
+
+
+def quantile(sorted_values: np.ndarray, q: float) -> float:
+    if sorted_values.size == 0:
+        raise CheckError("no finite values")
+    return float(np.quantile(sorted_values, q))
+
+
+def _need_values(*samples: np.ndarray) -> None:
+    if any(s.size == 0 for s in samples):
+        raise CheckError("no finite values to compare (every value is null, NaN or infinite)")
+
+
+# ---- category statistics -----------------------------------------------------------------------
+def unseen_rate(subject: dict, reference: dict, reference_rows: int) -> float:
+    """Share of the reference's rows whose non-null value never occurs in the subject."""
+    if reference_rows == 0:
+        raise CheckError("the `vs` dataset has no rows")
+    unseen = sum(n for value, n in reference.items() if value not in subject)
+    return unseen / reference_rows
+
+
+def unique_rate(counts: dict) -> float:
+    total = sum(counts.values())
+    if total == 0:
+        raise CheckError("no non-null values")
+    return sum(1 for n in counts.values() if n == 1) / total

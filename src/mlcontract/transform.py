@@ -1,0 +1,263 @@
+"""Stage 2 — transform: Lark tree → typed AST (ast.py), every node with its Span.
+
+Pure shape conversion: no name is resolved here, and no code from the contract runs.
+Literals get their units here: `5%` → 0.05, `250ms` → 0.25 (seconds), `1000 rows/s`.
+"""
+from __future__ import annotations
+
+import ast as _pyast
+
+import lark
+
+from . import ast
+from .errors import SourceText, Span
+from .parse import LogicalLine, parse
+
+_DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def to_ast(source: SourceText) -> ast.Contract:
+    """Parse and transform a whole contract (raises ParseError on syntax errors)."""
+    statements: list = []
+    for tree, logical in parse(source):
+        statements.extend(_Builder(logical).statements(tree))
+    return ast.Contract(tuple(statements), span=Span(1, 1, max(1, len(source.lines)), 1, 0, len(source.text)))
+
+
+class _Builder:
+    """Converts one parsed chunk; `logical` says where the chunk sits in the file."""
+
+    def __init__(self, logical: LogicalLine):
+        self.line_delta = logical.line - 1
+        self.offset_delta = logical.offset
+
+    # ---- spans -----------------------------------------------------------------------------
+    def span(self, item) -> Span:
+        if isinstance(item, lark.Token):
+            return Span(
+                item.line + self.line_delta,
+                item.column,
+                item.end_line + self.line_delta,
+                item.end_column,
+                item.start_pos + self.offset_delta,
+                item.end_pos + self.offset_delta,
+            )
+        meta = item.meta
+        if getattr(meta, "empty", True):
+            return ast._NO_SPAN
+        return Span(
+            meta.line + self.line_delta,
+            meta.column,
+            meta.end_line + self.line_delta,
+            meta.end_column,
+            meta.start_pos + self.offset_delta,
+            meta.end_pos + self.offset_delta,
+        )
+
+    def name(self, token: lark.Token) -> ast.Name:
+        text = str(token)
+        if token.type == "QUOTED_NAME":
+            text = text[1:-1]
+        return ast.Name(text, span=self.span(token))
+
+    def column(self, tree: lark.Tree) -> ast.Name:
+        return self.name(tree.children[0])
+
+    # ---- statements ------------------------------------------------------------------------
+    def statements(self, tree: lark.Tree) -> list:
+        return [self.statement(child) for child in tree.children if child is not None]
+
+    def statement(self, tree: lark.Tree, warn: bool = False):
+        kind = tree.data
+        if kind == "warn_check":
+            return self.statement(tree.children[0], warn=True)
+        method = getattr(self, f"_{kind}")
+        return method(tree, warn) if kind.endswith("_check") else method(tree)
+
+    def _contract_decl(self, tree):
+        return ast.ContractDecl(_string(tree.children[0]), span=self.span(tree))
+
+    def _dataset_decl(self, tree):
+        name, source = tree.children
+        return ast.DatasetDecl(self.name(name), self.source(source), span=self.span(tree))
+
+    def _model_decl(self, tree):
+        name, source = tree.children
+        return ast.ModelDecl(self.name(name), self.source(source), span=self.span(tree))
+
+    def _history_decl(self, tree):
+        name, source = tree.children
+        return ast.HistoryDecl(self.name(name), self.source(source), span=self.span(tree))
+
+    def _label_decl(self, tree):
+        return ast.LabelDecl(self.column(tree.children[0]), span=self.span(tree))
+
+    def _ignore_decl(self, tree):
+        return ast.IgnoreDecl(tuple(self.column(c) for c in tree.children), span=self.span(tree))
+
+    def source(self, tree: lark.Tree) -> ast.SourceCall:
+        kind, *args = [c for c in tree.children if c is not None]
+        positional, keywords = [], []
+        for arg in args:
+            if arg.data == "positional_arg":
+                positional.append(ast.String(_string(arg.children[0]), span=self.span(arg)))
+            else:
+                keywords.append((self.name(arg.children[0]), self.value(arg.children[1])))
+        return ast.SourceCall(self.name(kind), tuple(positional), tuple(keywords), span=self.span(tree))
+
+    # ---- checks ----------------------------------------------------------------------------
+    def _feature_check(self, tree, warn):
+        selector, subject, statistic, vs, test, *options = tree.children
+        return ast.FeatureCheck(
+            selector=self.selector(selector),
+            subject=self.name(subject.children[0]) if subject is not None else None,
+            statistic=self.statistic(statistic) if statistic is not None else None,
+            vs=self.name(vs.children[0]) if vs is not None else None,
+            test=self.comparison(test) if test.data == "comparison" else self.between(test),
+            options=self.options(options),
+            warn=warn,
+            span=self.span(tree),
+        )
+
+    def _schema_check(self, tree, warn):
+        subject, reference, *options = tree.children
+        return ast.SchemaCheck(
+            subject=self.name(subject.children[0]) if subject is not None else None,
+            reference=self.name(reference),
+            options=self.options(options),
+            warn=warn,
+            span=self.span(tree),
+        )
+
+    def _compare_check(self, tree, warn):
+        lhs, comparison, *options = tree.children
+        if lhs.data == "gap":
+            left, right = (self.measure(m) for m in lhs.children)
+            measure = ast.Gap(left, right, span=self.span(lhs))
+        else:
+            measure = self.measure(lhs)
+        return ast.CompareCheck(measure, self.comparison(comparison), self.options(options), warn, span=self.span(tree))
+
+    def _trend_check(self, tree, warn):
+        words, negated, direction, *options = tree.children
+        return ast.TrendCheck(
+            words=self.words(words),
+            negated=negated is not None,
+            direction=str(direction),
+            options=self.options(options),
+            warn=warn,
+            span=self.span(tree),
+        )
+
+    def _handles_check(self, tree, warn):
+        model, words, selector, path, *options = tree.children
+        return ast.HandlesCheck(
+            model=self.name(model) if model is not None else None,
+            case=self.words(words),
+            selector=self.selector(selector) if selector is not None else None,
+            path=ast.String(_string(path), span=self.span(path)) if path is not None else None,
+            options=self.options(options),
+            warn=warn,
+            span=self.span(tree),
+        )
+
+    # ---- pieces ----------------------------------------------------------------------------
+    def words(self, tree) -> tuple[ast.Name, ...]:
+        return tuple(self.name(t) for t in tree.children)
+
+    def measure(self, tree) -> ast.Measure:
+        words, on, by = tree.children
+        return ast.Measure(
+            words=self.words(words),
+            on=self.name(on.children[0]) if on is not None else None,
+            by=self.column(by.children[0]) if by is not None else None,
+            span=self.span(tree),
+        )
+
+    def selector(self, tree) -> ast.Selector:
+        items, excluded = [], ()
+        for child in tree.children:
+            if child is None:
+                continue
+            if child.data == "except_clause":
+                excluded = tuple(self.column(c) for c in child.children)
+            elif child.data == "column":
+                items.append(ast.ColumnItem(self.column(child), span=self.span(child)))
+            else:
+                group = {"all_features": "*", "numeric_features": "numeric", "categorical_features": "categorical"}
+                items.append(ast.GroupItem(group[child.data], span=self.span(child)))
+        return ast.Selector(tuple(items), excluded, span=self.span(tree))
+
+    def statistic(self, tree) -> ast.Statistic:
+        name, *args = [c for c in tree.children if c is not None]
+        return ast.Statistic(self.name(name), tuple(self.value(a) for a in args), span=self.span(tree))
+
+    def comparison(self, tree) -> ast.Comparison:
+        op, rhs = tree.children
+        return ast.Comparison(str(op), self.expr(rhs), op_span=self.span(op), span=self.span(tree))
+
+    def between(self, tree) -> ast.Between:
+        low, high = tree.children
+        return ast.Between(self.value(low), self.value(high), span=self.span(tree))
+
+    def options(self, trees) -> tuple[ast.Option, ...]:
+        return tuple(self.option(t) for t in trees if t is not None)
+
+    def option(self, tree) -> ast.Option:
+        kind, children, span = tree.data, tree.children, self.span(tree)
+        if kind in ("vs_option", "on_option"):
+            target = self.name(children[0])
+            return ast.Option(kind[:2], target, key_span=span, span=span)
+        if kind == "with_option":  # with 5 folds / with 200 calls
+            value, key = children
+            return ast.Option(str(key), self.value(value), key_span=self.span(key), span=span)
+        if kind == "over_option":  # over last 5 epochs
+            value, unit = children
+            return ast.Option("last", self.value(value), key_span=self.span(unit), span=span)
+        key, value = children  # at batch 1 / bins 20 / tolerance 0.01
+        return ast.Option(str(key), self.value(value), key_span=self.span(key), span=span)
+
+    # ---- values and expressions ------------------------------------------------------------
+    def value(self, tree):
+        if isinstance(tree, lark.Token):
+            return ast.Word(self.name(tree), span=self.span(tree))
+        kind = tree.data
+        if kind == "string":
+            return ast.String(_string(tree.children[0]), span=self.span(tree))
+        if kind == "word":
+            return ast.Word(self.name(tree.children[0]), span=self.span(tree))
+        return self.expr(tree)
+
+    def expr(self, tree):
+        kind, children, span = tree.data, tree.children, self.span(tree)
+        if kind == "binop":
+            left, op, right = children
+            return ast.BinOp(str(op), self.expr(left), self.expr(right), span=span)
+        if kind == "neg":
+            return ast.Neg(self.expr(children[0]), span=span)
+        if kind == "ref":
+            return ast.Ref(self.name(children[0]), span=span)
+        if kind == "baseline":
+            return ast.Baseline(self.name(children[0]), span=span)
+        if kind == "plain_number":
+            text = str(children[0])
+            return ast.Number(float(text), None, text, span=span)
+        if kind == "percent":
+            text = str(children[0])
+            return ast.Number(float(text[:-1]) / 100.0, "%", text, span=span)
+        if kind == "duration":
+            text = str(children[0])
+            unit = next(u for u in ("us", "µs", "ms", "s") if text.endswith(u))
+            return ast.Number(float(text[: -len(unit)]) * _DURATION_UNITS[unit], "s", text, span=span)
+        if kind == "rate":
+            number, _unit = children
+            return ast.Number(float(number), "rows/s", f"{number} rows/s", span=span)
+        if kind in ("string", "word"):
+            return self.value(tree)
+        raise AssertionError(f"unknown expression node {kind}")  # grammar and builder disagree
+
+
+def _string(token: lark.Token) -> str:
+    # The grammar only admits "..." with backslash escapes, so Python's literal parser is exact
+    # and safe here (literal_eval evaluates no code).
+    return _pyast.literal_eval(str(token))
