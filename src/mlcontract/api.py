@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .check import check as check_contract
+from .resolve import resolve
 from .contract import CheckedContract
 from .errors import SourceText, UsageError
 from .plan import Plan, plan as make_plan
@@ -23,12 +23,13 @@ from .transform import to_ast
 class Contract:
     """A compiled contract: its checks are resolved and its plan is built; nothing ran yet."""
 
-    def __init__(self, source: SourceText, base_dir: Path, datasets=None, models=None, histories=None):
+    def __init__(self, source: SourceText, base_dir: Path, datasets=None, models=None, histories=None,
+                 lenient: bool = False):
         self.source = source
         self.base_dir = base_dir
         self.ast = to_ast(source)
         self._inputs = (dict(datasets or {}), dict(models or {}), dict(histories or {}))
-        self.checked: CheckedContract = check_contract(self.ast, source, base_dir, *self._inputs)
+        self.checked: CheckedContract = resolve(self.ast, source, base_dir, *self._inputs, lenient=lenient)
         self.plan: Plan = make_plan(self.checked)
 
     @property
@@ -64,8 +65,9 @@ class Contract:
             frames.update(datasets or {})
             objects.update(models or {})
             curves.update(histories or {})
-            # The columns may differ from the declared files': resolve again against the new data.
-            contract = Contract(self.source, self.base_dir, frames, objects, curves)
+            # The columns may differ from the declared files': resolve again against the new data
+            # (leniently: a column the new data lacks is an `error` result, not an exception).
+            contract = Contract(self.source, self.base_dir, frames, objects, curves, lenient=True)
         backend = LocalBackend(frames, objects, curves, progress=progress)
         got = backend.run(contract.plan)
         self.last_backend = backend

@@ -118,19 +118,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("mlc: interrupted\n")
         return 130
-    except Exception as error:  # click's own usage errors and real bugs
-        import click
-
-        if isinstance(error, click.exceptions.ClickException):
+    except Exception as error:  # the CLI library's own usage errors, and real bugs
+        if _is_cli_usage_error(error):
             error.show()
             return EXIT_INVALID
-        if isinstance(error, click.exceptions.Abort):
+        if type(error).__name__ == "Abort":
             return 130
         if os.environ.get("MLC_DEBUG"):
             raise
         sys.stderr.write(f"mlc: internal error: {type(error).__name__}: {error}\n"
                          "(this is a bug in mlcontract; run with MLC_DEBUG=1 to see the traceback)\n")
         return EXIT_BUG
+
+
+def _is_cli_usage_error(error: Exception) -> bool:
+    # typer vendors click in recent versions, so match click's exception shape, not its class.
+    return any(cls.__name__ == "ClickException" for cls in type(error).__mro__) and hasattr(error, "show")
 
 
 def entry() -> None:  # pragma: no cover - console script shim

@@ -1,4 +1,4 @@
-"""The checked contract: what `check.py` produces and `plan.py` consumes.
+"""The checked contract: what `resolve.py` produces and `plan.py` consumes.
 
 Every name is resolved here: sources are typed, selectors are expanded into one `CheckSpec` per
 feature, comparisons point at `Measure`s (measures.py) rather than at words. Nothing in this
@@ -21,9 +21,10 @@ class DatasetSource:
     path: Path | None = None
     options: tuple[tuple[str, Any], ...] = ()
     span: Span | None = field(default=None, compare=False, hash=False)
+    written: str | None = field(default=None, compare=False, hash=False)  # the path as the contract says it
 
     def describe(self) -> str:
-        return f"{self.kind}({self.path})" if self.path else f"{self.kind} passed to run()"
+        return f"{self.kind}({self.written or self.path})" if self.path else f"{self.kind} passed to run()"
 
 
 @dataclass(frozen=True)

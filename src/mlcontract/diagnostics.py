@@ -16,7 +16,9 @@ from .errors import Diagnostic, SourceText
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A hint naming the closest candidate(s), or None when nothing is close."""
     pool = sorted(set(candidates))
-    close = difflib.get_close_matches(name, pool, n=2, cutoff=0.6)
+    scored = sorted(((difflib.SequenceMatcher(None, name, c).ratio(), c) for c in pool), reverse=True)
+    # Offer a second candidate only when it is about as close as the best one.
+    close = [c for score, c in scored[:2] if score >= 0.6 and score >= scored[0][0] - 0.05]
     if not close:
         close = [c for c in pool if c.lower() == name.lower()][:1]
     if not close:

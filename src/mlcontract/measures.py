@@ -125,8 +125,12 @@ class FeatureStat(Measure):
         if s == "out_of_range_rate":
             return self._out_of_range(got)
         if s == "unseen_rate":
-            reference = fetch(got, rq.Counts(ref, col))
-            return Observation(st.unseen_rate(fetch(got, rq.Counts(ds, col)).values, reference.values, reference.rows))
+            subject, reference = fetch(got, rq.Counts(ds, col)), fetch(got, rq.Counts(ref, col))
+            if subject.rows == 0:
+                raise CheckError(f"{ds} has no rows")
+            if len(subject.keys) == 0:
+                raise CheckError(f"`{col}` has no non-null values in {ds}")
+            return Observation(st.unseen_rate(subject.values, reference.values, reference.rows))
         if s in ("ks", "ks_pvalue", "wasserstein", "wasserstein_norm"):
             cur, base = fetch(got, rq.SortedValues(ds, col)), fetch(got, rq.SortedValues(ref, col))
             if s == "wasserstein_norm":

@@ -153,7 +153,14 @@ def _expected_words(error: UnexpectedInput) -> set[str]:
 _VALUE_WORDS = {"a number", "a percentage", "a duration such as `50ms`", "a name", "`(`", "`-`", "`baseline`"}
 
 
+_OPERATOR_WORDS = {"`+` or `-`", "`*` or `/`", "`rows/s`", "`,`", "`)`"}
+
+
 def _join(items: list[str]) -> str:
+    if "`+` or `-`" in items and "`*` or `/`" in items:
+        # After a complete value: say what can follow it rather than list every token.
+        return "an operator (`+ - * /`), an option such as `vs production`, or the end of the line"
+    items = [w for w in items if w != "`rows/s`"] or items
     if {"a number", "a percentage"} <= set(items):
         # An expression is expected: one example says more than seven token names.
         rest = [w for w in items if w not in _VALUE_WORDS]

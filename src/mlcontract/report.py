@@ -70,8 +70,9 @@ def _table(heading: str, checks: list[CheckResult], verbose: bool) -> Table:
 def summary_line(result: RunResult) -> Text:
     counts = result.counts
     parts = [f"{counts.get('pass', 0)} passed"]
-    for status, word in (("fail", "failed"), ("warn", "warnings"), ("error", "errors")):
-        if counts.get(status):
-            parts.append(f"{counts[status]} {word}")
+    for status, word in (("fail", "failed"), ("warn", "warning"), ("error", "error")):
+        n = counts.get(status, 0)
+        if n:
+            parts.append(f"{n} {word}" if status == "fail" else f"{n} {word}{'s' if n != 1 else ''}")
     verdict = ("PASS", "bold green") if result.passed else ("FAIL", "bold red")
     return Text.assemble(("gate ", "bold"), verdict, (f"  {', '.join(parts)} in {result.seconds:.2f}s", ""))

@@ -47,7 +47,7 @@ def scan(source: DatasetSource, frame: Any = None):
     if path is None:
         raise DataError(f"dataset `{source.name}` was declared without data; pass it to run(datasets=...)")
     if not path.exists():
-        raise DataError(f"dataset `{source.name}`: file not found: {path}")
+        raise DataError(f"dataset `{source.name}`: file not found: {source.written or path}")
     options = dict(source.options)
     try:
         if source.kind == "parquet":
@@ -59,7 +59,7 @@ def scan(source: DatasetSource, frame: Any = None):
         if source.kind == "csv":
             return pl.scan_csv(path, **options)
     except Exception as error:  # polars raises many types for unreadable files
-        raise DataError(f"dataset `{source.name}`: cannot read {path}: {_first_line(error)}") from error
+        raise DataError(f"dataset `{source.name}`: cannot read {source.written or path}: {_first_line(error)}") from error
     raise DataError(f"dataset `{source.name}`: unknown source kind {source.kind}")
 
 
@@ -73,7 +73,8 @@ def schema_of(source: DatasetSource, frame: Any = None) -> dict[str, tuple[str, 
     try:
         schema = lazy.collect_schema()
     except Exception as error:
-        raise DataError(f"dataset `{source.name}`: cannot read {source.path}: {_first_line(error)}") from error
+        raise DataError(f"dataset `{source.name}`: cannot read {source.written or source.path}: "
+                        f"{_first_line(error)}") from error
     return {name: (column_kind(dtype), str(dtype)) for name, dtype in schema.items()}
 
 

@@ -6,6 +6,7 @@ Literals get their units here: `5%` → 0.05, `250ms` → 0.25 (seconds), `1000 
 from __future__ import annotations
 
 import ast as _pyast
+import dataclasses
 
 import lark
 
@@ -70,7 +71,8 @@ class _Builder:
     def statement(self, tree: lark.Tree, warn: bool = False):
         kind = tree.data
         if kind == "warn_check":
-            return self.statement(tree.children[0], warn=True)
+            # The check's span covers the `warn` prefix too: reports show the whole line.
+            return dataclasses.replace(self.statement(tree.children[0], warn=True), span=self.span(tree))
         method = getattr(self, f"_{kind}")
         return method(tree, warn) if kind.endswith("_check") else method(tree)
 

@@ -1,4 +1,6 @@
-"""Stage 3 — check: typed AST → checked contract (contract.py).
+"""Stage 3 — resolve (the DESIGN's "check" stage): typed AST → checked contract (contract.py).
+
+Named `resolve` because `mlcontract.check(path)` is the public compile-and-run function.
 
 Resolves every name (datasets, models, histories, columns, statistics, metrics, options),
 checks types and units, expands feature selectors against the data's schema, and collects
@@ -57,22 +59,27 @@ class _Resolved:
     rebind: Any
 
 
-def check(
+def resolve(
     contract: ast.Contract,
     source: SourceText,
     base_dir: Path,
     frames: dict[str, Any] | None = None,
     objects: dict[str, Any] | None = None,
     histories: dict[str, Any] | None = None,
+    lenient: bool = False,
 ) -> CheckedContract:
     """Resolve a contract. `frames`/`objects`/`histories` are data, models and training
-    histories passed in through the API; they override or stand in for declarations."""
-    return _Checker(source, base_dir, frames or {}, objects or {}, histories or {}).run(contract)
+    histories passed in through the API; they override or stand in for declarations.
+    `lenient`: columns the data lacks become `error` results instead of diagnostics (used when
+    run() receives data other than what the contract was compiled against)."""
+    return _Checker(source, base_dir, frames or {}, objects or {}, histories or {}, lenient).run(contract)
 
 
 class _Checker:
-    def __init__(self, source: SourceText, base_dir: Path, frames: dict, objects: dict, histories: dict):
+    def __init__(self, source: SourceText, base_dir: Path, frames: dict, objects: dict, histories: dict,
+                 lenient: bool = False):
         self.source = source
+        self.lenient = lenient
         self.base_dir = base_dir
         self.frames = frames
         self.objects = objects
@@ -83,6 +90,8 @@ class _Checker:
         self.models: dict[str, ModelSource] = {}
         self.histories: dict[str, HistorySource] = {}
         self.declared_at: dict[str, tuple[str, Span]] = {}
+        # Names whose declaration had an error: checks using them are skipped, not re-reported.
+        self.broken: set[str] = set()
         self.label: str | None = None
         self.ignored: list[str] = []
         self.schemas: dict[str, dict[str, tuple[str, str]]] = {}
@@ -95,7 +104,12 @@ class _Checker:
     def run(self, contract: ast.Contract) -> CheckedContract:
         declarations = [s for s in contract.statements if not _is_check(s)]
         for statement in declarations:
-            self._guard(self._declare, statement)
+            try:
+                self._declare(statement)
+            except _Abort:
+                name = getattr(statement, "name", None)
+                if isinstance(name, ast.Name):
+                    self.broken.add(name.id)
         self._declare_api_inputs()
         self._read_schemas()
         for statement in contract.statements:
@@ -139,7 +153,7 @@ class _Checker:
             kind, path, options = self._source_call(node.source, catalog.DATASET_KINDS, "dataset", DATASET_OPTIONS)
             self._claim(node.name, "dataset")
             self.datasets[node.name.id] = DatasetSource(
-                node.name.id, kind, resolve_path(self.base_dir, path), options, span=node.span
+                node.name.id, kind, resolve_path(self.base_dir, path), options, span=node.span, written=path
             )
         elif isinstance(node, ast.ModelDecl):
             kind, location, options = self._source_call(node.source, catalog.MODEL_KINDS, "model", MODEL_OPTIONS)
@@ -186,7 +200,8 @@ class _Checker:
     def _claim(self, name: ast.Name, kind: str) -> None:
         if name.id in self.declared_at:
             other_kind, where = self.declared_at[name.id]
-            self.fail(name.span, f"`{name.id}` is already declared as a {other_kind} on line {where.line}")
+            self.fail(name.span, f"`{name.id}` is already declared as a {other_kind} on line {where.line}",
+                      "datasets, models and histories share one namespace: choose another name")
         self.declared_at[name.id] = (kind, name.span)
 
     def _declare_api_inputs(self) -> None:
@@ -250,6 +265,8 @@ class _Checker:
     # ---- names -------------------------------------------------------------------------------------
     def _dataset(self, name: ast.Name | None, span: Span | None, role: str = "dataset") -> str:
         if name is None:
+            if not self.datasets and self.broken:
+                raise _Abort  # the only dataset's declaration already has a diagnostic
             if not self.datasets:
                 self.fail(span, f"this check needs a {role}, and none is declared",
                           'declare one: dataset training = parquet("data/train.parquet")')
@@ -268,6 +285,8 @@ class _Checker:
         table = {"dataset": self.datasets, "model": self.models, "history": self.histories}[kind]
         if name.id in table:
             return name.id
+        if name.id in self.broken:
+            raise _Abort
         if name.id in self.declared_at:
             other = self.declared_at[name.id][0]
             self.fail(name.span, f"`{name.id}` is a {other}, not a {kind}", _list_hint(kind, table))
@@ -371,10 +390,13 @@ class _Checker:
         features = [c for c in schema if c != self.label and c not in self.ignored]
         chosen: list[str] = []
         explicit: set[str] = set()
+        missing: list[str] = []
         for item in selector.items:
             if isinstance(item, ast.ColumnItem):
-                self._known_column(item.name, dataset, schema)
-                chosen.append(item.name.id)
+                if self._known_column(item.name, dataset, schema):
+                    chosen.append(item.name.id)
+                else:
+                    missing.append(item.name.id)
                 explicit.add(item.name.id)
             elif item.group == "*":
                 chosen.extend(features)
@@ -384,23 +406,42 @@ class _Checker:
             self._known_column(name, dataset, schema)
         excluded = {n.id for n in selector.excluded}
         columns = [c for c in dict.fromkeys(chosen) if c not in excluded]
+        # Lenient resolution (data passed to run() replaced the files the contract was compiled
+        # against): a column the new data lacks is an `error` result, not a diagnostic.
+        for column in missing:
+            yield column, OTHER, f"column `{column}` is missing in dataset `{dataset}`"
         if not columns:
+            if missing:
+                return
+            if self.lenient:
+                yield _selector_text(selector), OTHER, f"the selector matches no column of dataset `{dataset}`"
+                return
             self.fail(selector.span, f"this selects no column of {dataset}")
         wrong = [c for c in columns if schema[c][0] not in accepts]
-        if wrong:
+        if wrong and not self.lenient:
             needs = " or ".join(sorted(accepts))
             shown = ", ".join(f"`{c}` ({schema[c][1]})" for c in wrong[:4]) + (" …" if len(wrong) > 4 else "")
-            hint = None if set(wrong) <= explicit else (
-                f"select `{'numeric' if accepts == frozenset({NUMERIC}) else 'categorical'}` columns, "
-                f"or add `except {', '.join(wrong[:3])}`")
+            if set(wrong) <= explicit:
+                usable = sorted(n for n, i in catalog.FEATURE_STATISTICS.items() if schema[wrong[0]][0] in i.accepts)
+                hint = f"`{wrong[0]}` is {schema[wrong[0]][0]}; its statistics include {', '.join(usable[:8])}"
+            else:
+                hint = (f"select `{'numeric' if accepts == frozenset({NUMERIC}) else 'categorical'}` columns, "
+                        f"or add `except {', '.join(wrong[:3])}`")
             self.fail(selector.span, f"`{statistic}` needs {needs} columns: {shown}", hint)
         for column in columns:
-            yield column, schema[column][0], None
+            problem = None
+            if column in wrong:
+                problem = f"`{statistic}` needs a {' or '.join(sorted(accepts))} column; `{column}` is {schema[column][1]}"
+            yield column, schema[column][0], problem
 
-    def _known_column(self, name: ast.Name, dataset: str, schema: dict) -> None:
-        if name.id not in schema:
-            self.fail(name.span, f"unknown column `{name.id}` in dataset `{dataset}`",
-                      did_you_mean(name.id, schema) or f"its columns: {', '.join(list(schema)[:8])}")
+    def _known_column(self, name: ast.Name, dataset: str, schema: dict) -> bool:
+        """Report an unknown column (a diagnostic, or in lenient mode just False)."""
+        if name.id in schema:
+            return True
+        if self.lenient:
+            return False
+        self.fail(name.span, f"unknown column `{name.id}` in dataset `{dataset}`",
+                  did_you_mean(name.id, schema) or f"its columns: {', '.join(list(schema)[:8])}")
 
     def _reference_problem(self, reference: str | None, column: str, kind: str) -> str | None:
         if reference is None:
@@ -421,6 +462,13 @@ class _Checker:
                 if problem:
                     return problem
         return None
+
+    def _labelled_dataset(self) -> str:
+        """A dataset to suggest for metrics: labelled, and preferably not the training set."""
+        labelled = [d for d, schema in self.schemas.items() if self.label in schema]
+        for name in labelled[1:] + labelled[:1] + list(self.datasets):
+            return name
+        return "holdout"
 
     def _other_dataset(self, subject: str) -> str:
         return next((d for d in self.datasets if d != subject), "production")
@@ -460,8 +508,13 @@ class _Checker:
     def _measure(self, measure: ast.Measure, options: dict, node) -> _Resolved:
         words = list(measure.words)
         subject_name = None
+        if len(words) > 1 and words[0].id in self.broken:
+            raise _Abort
         if len(words) > 1 and words[0].id in self.declared_at:
             subject_name = words.pop(0)
+        elif len(words) > 1 and _known_measure([w.id for w in words[1:]]):
+            self.fail(words[0].span, f"unknown name `{words[0].id}`",
+                      did_you_mean(words[0].id, self.declared_at) or _list_hint("name", self.declared_at))
         head = [w.id for w in words]
         span = measure.span
         if head == ["rows"]:
@@ -478,7 +531,8 @@ class _Checker:
             return self._curve_value(subject_name, words[0], measure)
         known = [*catalog.METRICS, "rows", "p95 latency", "throughput", *self._curve_names()]
         what = " ".join(head)
-        self.fail(words[0].span if len(words) == 1 else span, f"unknown measure `{what}`",
+        noun = "metric" if measure.on is not None or measure.by is not None else "measure"
+        self.fail(words[0].span if len(words) == 1 else span, f"unknown {noun} `{what}`",
                   did_you_mean(what, known) or "e.g. `training rows`, `auc on holdout`, `p95 latency`, `val_loss`")
 
     def _rows(self, subject_name, measure: ast.Measure, span) -> _Resolved:
@@ -509,7 +563,7 @@ class _Checker:
         dataset_name = measure.on or (options["on"].value if "on" in options else None)
         if dataset_name is None:
             self.fail(measure.span, f"say which dataset `{metric}` is measured on",
-                      f"e.g. `{metric} on {self._other_dataset(next(iter(self.datasets), ''))}`")
+                      f"e.g. `{metric} on {self._labelled_dataset()}`")
         dataset = self._expect(dataset_name, "dataset")
         if self.label is None:
             self.fail(measure.span, "model metrics need the label column", "declare it: `label churned`")
@@ -556,7 +610,7 @@ class _Checker:
         return _Resolved(built, "model", model, segment, label, None, rebind)
 
     def _label_present(self, dataset: str, span) -> None:
-        if dataset in self.schemas and self.label not in self.schemas[dataset]:
+        if dataset in self.schemas and self.label not in self.schemas[dataset] and not self.lenient:
             self.fail(span, f"dataset `{dataset}` has no label column `{self.label}`",
                       "metrics are measured on labelled data, e.g. a holdout set")
 
@@ -574,7 +628,8 @@ class _Checker:
         dataset = self._dataset(dataset_name, measure.span, "dataset to take input rows from")
         settings = _latency_settings(options)
         if settings["concurrency"] > 1 and self.models[model].kind != "http":
-            self.fail(options["concurrency"].span, "`at concurrency` applies to http() models only")
+            self.fail(options["concurrency"].span, "`at concurrency` applies to http() models only",
+                      f"`{model}` runs in this process; time it without `at concurrency`")
         # Models compared with each other are timed together, call by call, so that machine
         # noise hits all of them alike; a model alone is timed alone.
         others = tuple(m for m in self._rhs_models if m != model)
@@ -828,6 +883,19 @@ def _measures_in(expr):
         yield from _measures_in(expr.right)
     elif isinstance(expr, Negate):
         yield from _measures_in(expr.operand)
+
+
+def _selector_text(selector: ast.Selector) -> str:
+    return ", ".join(i.name.id if isinstance(i, ast.ColumnItem) else i.group for i in selector.items)
+
+
+def _known_measure(words: list[str]) -> bool:
+    """Whether the words (after a subject) name a measure: `rows`, `p95 latency`, `auc`, ..."""
+    if words == ["rows"] or words == ["throughput"]:
+        return True
+    if len(words) == 2 and words[1] == "latency":
+        return True
+    return bool(words) and (words[0] in catalog.METRICS or (words[0] == "cv" and len(words) > 1))
 
 
 def _refs(node):

@@ -1,0 +1,136 @@
+"""The `mlc` command: every example contract under contracts/ runs through it; exit codes;
+the JSON results schema; no traceback for any bad input."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, ROOT, run_cli, run_json
+
+EXAMPLES = sorted((ROOT / "contracts").glob("*.mlc"))
+
+
+def test_there_are_example_contracts():
+    assert EXAMPLES, "contracts/ must hold example contracts"
+
+
+@pytest.mark.parametrize("contract", EXAMPLES, ids=lambda p: p.stem)
+def test_example_contract_runs_through_the_cli(contract, tmp_path):
+    code, document, done = run_json(contract, tmp_path)
+    assert "Traceback" not in done.stderr + done.stdout
+    assert document["checks"], done.stdout + done.stderr
+    blocking_problems = [c for c in document["checks"] if c["status"] in ("fail", "error")]
+    assert code == (1 if blocking_problems else 0)
+    assert document["passed"] == (code == 0)
+    # The examples are meant to pass: a failing example is a broken example.
+    assert not blocking_problems, [(c["line"], c["message"]) for c in blocking_problems]
+
+
+def test_demo_report_shows_groups_marks_values_and_summary():
+    done = run_cli("check", str(ROOT / "contracts" / "demo.mlc"))
+    assert "Data validation" in done.stdout
+    assert "feature numeric psi < 0.2 vs production  [age]" in done.stdout
+    assert "✔" in done.stdout and "▲" in done.stdout
+    assert done.stdout.strip().splitlines()[-1].startswith("gate PASS")
+
+
+def test_json_results_schema(tmp_path):
+    code, document, _ = run_json(ROOT / "contracts" / "demo.mlc", tmp_path)
+    assert set(document) >= {"passed", "checks"}
+    for check in document["checks"]:
+        assert set(check) >= {"line", "source", "status", "subject", "feature", "statistic", "value", "threshold",
+                              "message"}
+        assert check["status"] in ("pass", "fail", "warn", "error")
+        assert isinstance(check["line"], int) and isinstance(check["source"], str)
+        assert check["value"] is None or isinstance(check["value"], (int, float))
+    warned = [c for c in document["checks"] if c["status"] == "warn"]
+    assert warned and not warned[0]["blocking"]
+
+
+def test_a_failing_check_exits_1(tmp_path):
+    contract = tmp_path / "strict.mlc"
+    contract.write_text(f'dataset t = parquet("{FIXTURES / "data" / "train.parquet"}")\nt rows >= 1000000\n')
+    code, document, done = run_json(contract, tmp_path)
+    assert code == 1 and not document["passed"]
+    assert document["checks"][0]["status"] == "fail"
+    assert "rows 200 is not >= 1000000" in document["checks"][0]["message"]
+
+
+def test_a_warn_failure_does_not_fail_the_gate(tmp_path):
+    contract = tmp_path / "soft.mlc"
+    contract.write_text(f'dataset t = parquet("{FIXTURES / "data" / "train.parquet"}")\nwarn t rows >= 1000000\n')
+    code, document, _ = run_json(contract, tmp_path)
+    assert code == 0 and document["passed"]
+    assert document["checks"][0]["status"] == "warn"
+
+
+def test_malformed_contract_exits_2_with_the_diagnostic_and_no_traceback():
+    done = run_cli("check", "resolve/unknown_column.mlc", cwd=FIXTURES)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (FIXTURES / "resolve" / "unknown_column.txt").read_text()
+
+
+def test_syntax_error_exits_2():
+    done = run_cli("plan", "parse/two_syntax_errors.mlc", cwd=FIXTURES)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "2 errors in parse/two_syntax_errors.mlc" in done.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["check", "no/such/contract.mlc"],
+    ["check"],
+    ["plan", "--no-such-flag", "x.mlc"],
+    ["frobnicate"],
+])
+def test_command_line_errors_exit_2_without_traceback(args):
+    done = run_cli(*args)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_missing_data_file_is_an_error_result_and_exit_1(tmp_path):
+    contract = tmp_path / "gone.mlc"
+    contract.write_text('dataset t = parquet("gone.parquet")\nfeature age null_rate <= 5%\nt rows >= 1\n')
+    code, document, done = run_json(contract, tmp_path)
+    assert code == 1
+    assert [c["status"] for c in document["checks"]] == ["error", "error"]
+    assert "file not found: gone.parquet" in document["checks"][0]["message"]
+    assert "Traceback" not in done.stderr
+
+
+def test_corrupt_data_file_is_an_error_result(tmp_path):
+    (tmp_path / "bad.parquet").write_bytes(b"this is not parquet")
+    contract = tmp_path / "bad.mlc"
+    contract.write_text('dataset t = parquet("bad.parquet")\nt rows >= 1\n')
+    code, document, done = run_json(contract, tmp_path)
+    assert code == 1 and document["checks"][0]["status"] == "error"
+    assert "Traceback" not in done.stderr
+
+
+def test_plan_command_prints_text_and_json():
+    done = run_cli("plan", "plan/dedup.mlc", cwd=FIXTURES)
+    assert done.returncode == 0
+    assert done.stdout == (FIXTURES / "plan" / "dedup.txt").read_text()
+    done = run_cli("plan", "plan/dedup.mlc", "--json", cwd=FIXTURES)
+    assert json.loads(done.stdout)["statistics"] == 6
+
+
+def test_relative_paths_resolve_against_the_contract_folder(tmp_path):
+    folder = tmp_path / "repo" / "contracts"
+    (folder / "data").mkdir(parents=True)
+    shutil.copy(FIXTURES / "data" / "train.parquet", folder / "data" / "t.parquet")
+    (folder / "c.mlc").write_text('dataset t = parquet("data/t.parquet")\nt rows >= 10\n')
+    done = run_cli("check", "repo/contracts/c.mlc", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_statistics_command_lists_the_language():
+    done = run_cli("statistics")
+    assert done.returncode == 0
+    for word in ("psi", "wasserstein_norm", "unseen_rate", "auc", "nulls"):
+        assert word in done.stdout

@@ -1,0 +1,106 @@
+"""The local backend fails closed: every data problem is an `error` result with a clear
+message, never a traceback and never a pass."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+
+import mlcontract
+
+from conftest import FIXTURES
+
+
+def run(text: str, **frames):
+    return mlcontract.compile(text, datasets=frames).run()
+
+
+def test_column_missing_in_the_reference_dataset_is_an_error():
+    result = run("feature age psi < 0.2 vs prod\n", train=pd.DataFrame({"age": [1.0, 2.0]}),
+                 prod=pd.DataFrame({"other": [1.0]}))
+    (check,) = result.checks
+    assert check.status == "error" and check.message == "column `age` is missing in prod"
+    assert not result.passed
+
+
+def test_column_missing_in_data_passed_to_run_is_an_error_result(monkeypatch):
+    monkeypatch.chdir(FIXTURES)
+    contract = mlcontract.compile("plan/dedup.mlc")
+    result = contract.run(datasets={"training": pd.DataFrame({"income": [1.0, 2.0]})})
+    assert {c.status for c in result.checks} == {"error"}
+    assert "column `age` is missing in dataset `training`" in result.checks[0].message
+
+
+def test_type_changed_in_data_passed_to_run_is_an_error_result(monkeypatch):
+    monkeypatch.chdir(FIXTURES)
+    contract = mlcontract.compile("plan/dedup.mlc")
+    result = contract.run(datasets={"training": pd.DataFrame({"age": ["young", "old"]})})
+    mean = next(c for c in result.checks if c.statistic == "mean")
+    assert mean.status == "error" and "`age` is String" in mean.message
+
+
+def test_reference_type_differs_from_subject_type():
+    result = run("feature x psi < 0.2 vs b\n", a=pd.DataFrame({"x": [1.0, 2.0]}), b=pd.DataFrame({"x": ["p", "q"]}))
+    assert result.checks[0].status == "error"
+    assert "numeric in the subject but String in b" in result.checks[0].message
+
+
+def test_empty_dataset_is_an_error_for_every_statistic():
+    empty = pl.DataFrame({"x": pl.Series([], dtype=pl.Float64), "c": pl.Series([], dtype=pl.String)})
+    text = "\n".join(["feature x null_rate <= 5%", "feature x mean <= 1", "feature x psi < 0.2 vs r",
+                      "feature c unseen_rate <= 1% vs r", "feature x between 0 and 1", "e rows >= 0"]) + "\n"
+    ref = pl.DataFrame({"x": [1.0, 2.0], "c": ["a", "b"]})
+    result = run(text, e=empty, r=ref)
+    statuses = [c.status for c in result.checks]
+    assert statuses[:5] == ["error"] * 5, [c.message for c in result.checks]
+    assert statuses[5] == "pass"  # `rows >= 0` on an empty dataset is honestly true
+    assert "no rows" in result.checks[0].message
+
+
+def test_unseen_rate_against_an_empty_reference_is_an_error():
+    result = run("feature c unseen_rate <= 1% vs r\n", s=pd.DataFrame({"c": ["a"]}),
+                 r=pl.DataFrame({"c": pl.Series([], dtype=pl.String)}))
+    assert result.checks[0].status == "error" and "no rows" in result.checks[0].message
+
+
+def test_warn_check_that_errors_still_blocks():
+    result = run("warn feature x mean <= 1\n", d=pd.DataFrame({"x": [None, None]}, dtype=float))
+    (check,) = result.checks
+    assert check.status == "error" and not check.blocking
+    assert not result.passed  # an error fails closed, even on a `warn` line
+
+
+def test_nan_threshold_from_a_reference_is_an_error():
+    result = run("feature x mean <= r * 1.1\n", d=pd.DataFrame({"x": [1.0]}), r=pd.DataFrame({"x": [np.nan]}))
+    assert result.checks[0].status == "error"
+
+
+def test_unreadable_csv_is_an_error(tmp_path):
+    (tmp_path / "x.csv").write_text('a,b\n1,"unterminated\n')
+    (tmp_path / "c.mlc").write_text('dataset d = csv("x.csv")\nfeature a mean <= 5\n')
+    result = mlcontract.check(tmp_path / "c.mlc")
+    assert result.checks[0].status in ("error", "pass")  # polars may read it; it must not crash
+    assert result.checks[0].status != "fail"
+
+
+@pytest.mark.parametrize("kind,writer", [
+    ("csv", lambda f, p: f.write_csv(p)),
+    ("ipc", lambda f, p: f.write_ipc(p)),
+    ("ndjson", lambda f, p: f.write_ndjson(p)),
+    ("parquet", lambda f, p: f.write_parquet(p)),
+])
+def test_every_source_kind_reads_the_same_values(tmp_path, kind, writer):
+    frame = pl.DataFrame({"x": [1.5, 2.5, None, 4.0], "c": ["a", "b", "a", None]})
+    writer(frame, tmp_path / f"d.{kind}")
+    (tmp_path / "c.mlc").write_text(f'dataset d = {kind}("d.{kind}")\nfeature x mean <= 10\nfeature c distinct == 2\n'
+                                    "d rows == 4\n")
+    result = mlcontract.check(tmp_path / "c.mlc")
+    assert [c.status for c in result.checks] == ["pass"] * 3, [c.message for c in result.checks]
+    assert result.checks[0].value == pytest.approx(8.0 / 3)
+
+
+def test_csv_options_are_passed_to_polars(tmp_path):
+    (tmp_path / "d.csv").write_text("x;y\n1;2\n3;4\n")
+    (tmp_path / "c.mlc").write_text('dataset d = csv("d.csv", separator=";")\nfeature x mean == 2\n')
+    assert mlcontract.check(tmp_path / "c.mlc").passed

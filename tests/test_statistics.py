@@ -1,0 +1,327 @@
+"""Every data statistic against an independent oracle (numpy / scipy written out here), run
+through the whole pipeline (compile → plan → Polars + kernels → evaluate), on random data and
+on edge cases. Values must match to 1e-9 relative (p-values 1e-6)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+import scipy.stats
+from scipy.spatial.distance import jensenshannon
+
+import mlcontract
+
+REL = 1e-9
+P_REL = 1e-6
+
+
+# ---- oracles ----------------------------------------------------------------------------------
+def finite(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return x[np.isfinite(x)]
+
+
+def oracle_edges(ref: np.ndarray, bins: int = 10) -> np.ndarray:
+    return np.unique(np.quantile(finite(ref), np.arange(1, bins) / bins))
+
+
+def oracle_bins(cur, ref, bins=10):
+    edges = oracle_edges(ref, bins)
+    count = lambda x: np.bincount(np.searchsorted(edges, finite(x), side="right"), minlength=len(edges) + 1)
+    return count(cur).astype(float), count(ref).astype(float)
+
+
+def oracle_category_bins(cur: list, ref: list):
+    cats = sorted({v for v in cur + ref if v is not None})
+    c = np.array([sum(v == k for v in cur) for k in cats], dtype=float)
+    r = np.array([sum(v == k for v in ref) for k in cats], dtype=float)
+    return c, r
+
+
+def oracle_psi(c, r):
+    p, q = np.clip(c / c.sum(), 1e-4, None), np.clip(r / r.sum(), 1e-4, None)
+    return float(np.sum((p - q) * np.log(p / q)))
+
+
+def oracle_kl(c, r):
+    return float(scipy.stats.entropy(np.clip(c / c.sum(), 1e-4, None), np.clip(r / r.sum(), 1e-4, None)))
+
+
+def oracle_js(c, r):
+    return float(jensenshannon(c / c.sum(), r / r.sum(), base=2))
+
+
+def oracle_hellinger(c, r):
+    p, q = c / c.sum(), r / r.sum()
+    return float(np.sqrt(0.5 * np.sum((np.sqrt(p) - np.sqrt(q)) ** 2)))
+
+
+def oracle_linf(c, r):
+    return float(np.max(np.abs(c / c.sum() - r / r.sum())))
+
+
+def oracle_chi2(c, r):
+    table = np.vstack([c, r])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2:
+        return 1.0
+    return float(scipy.stats.chi2_contingency(table).pvalue)
+
+
+HISTOGRAM_ORACLES = {
+    "psi": oracle_psi, "kl": oracle_kl, "js": oracle_js, "hellinger": oracle_hellinger,
+    "linf": oracle_linf, "chi2_pvalue": oracle_chi2,
+}
+
+
+# ---- running a statistic through the pipeline -----------------------------------------------------
+def run(statistic: str, cur, ref=None, *, dtype=pl.Float64, extra: str = ""):
+    """The CheckResult of `feature x STAT ... vs ref` on two columns."""
+    frames = {"cur": pl.DataFrame({"x": pl.Series("x", cur, dtype=dtype, strict=False)})}
+    vs = ""
+    if ref is not None:
+        frames["ref"] = pl.DataFrame({"x": pl.Series("x", ref, dtype=dtype, strict=False)})
+        vs = " vs ref"
+    text = f"feature x {statistic} != -123456789{vs}{extra}\n"
+    result = mlcontract.compile(text, datasets=frames).run()
+    (check,) = result.checks
+    return check
+
+
+def value(statistic, cur, ref=None, **kwargs) -> float:
+    check = run(statistic, cur, ref, **kwargs)
+    assert check.status == "pass", check.message
+    return check.value
+
+
+def with_nans(rng, n, share=0.05, loc=0.0, scale=1.0):
+    x = rng.normal(loc, scale, n)
+    x[rng.random(n) < share] = np.nan
+    return x
+
+
+# ---- numeric two-sample statistics --------------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("statistic", sorted(HISTOGRAM_ORACLES))
+def test_histogram_statistics_match_numpy_on_random_data(statistic, seed):
+    rng = np.random.default_rng(seed)
+    cur, ref = with_nans(rng, 3000, loc=0.3), with_nans(rng, 2000)
+    got = value(statistic, cur, ref)
+    want = HISTOGRAM_ORACLES[statistic](*oracle_bins(cur, ref))
+    assert got == pytest.approx(want, rel=P_REL if statistic == "chi2_pvalue" else REL, abs=1e-15)
+
+
+@pytest.mark.parametrize("bins", [2, 5, 20, 37])
+def test_bins_option_changes_the_edges(bins):
+    rng = np.random.default_rng(7)
+    cur, ref = rng.gamma(2.0, 3.0, 4000), rng.gamma(2.2, 3.0, 3000)
+    assert value("psi", cur, ref, extra=f" bins {bins}") == pytest.approx(
+        oracle_psi(*oracle_bins(cur, ref, bins)), rel=REL)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ks_and_pvalue_match_scipy_small_and_large(seed):
+    rng = np.random.default_rng(seed)
+    for n_cur, n_ref in [(50, 80), (3000, 2000), (30_000, 20_000)]:
+        cur, ref = with_nans(rng, n_cur, loc=0.05), with_nans(rng, n_ref)
+        oracle = scipy.stats.ks_2samp(finite(cur), finite(ref))
+        assert value("ks", cur, ref) == pytest.approx(oracle.statistic, rel=REL)
+        assert value("ks_pvalue", cur, ref) == pytest.approx(oracle.pvalue, rel=P_REL, abs=1e-300)
+
+
+def test_ks_with_ties_matches_scipy():
+    rng = np.random.default_rng(3)
+    cur, ref = rng.integers(0, 10, 500).astype(float), rng.integers(0, 12, 700).astype(float)
+    oracle = scipy.stats.ks_2samp(cur, ref)
+    assert value("ks", cur, ref) == pytest.approx(oracle.statistic, rel=REL)
+    assert value("ks_pvalue", cur, ref) == pytest.approx(oracle.pvalue, rel=P_REL)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_wasserstein_and_norm_match_scipy(seed):
+    rng = np.random.default_rng(seed)
+    cur, ref = with_nans(rng, 4000, loc=0.2, scale=2.0), with_nans(rng, 3000, scale=2.0)
+    distance = scipy.stats.wasserstein_distance(finite(cur), finite(ref))
+    assert value("wasserstein", cur, ref) == pytest.approx(distance, rel=REL)
+    assert value("wasserstein_norm", cur, ref) == pytest.approx(distance / np.std(finite(ref)), rel=REL)
+
+
+# ---- one-sample numeric statistics ------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1])
+def test_moments_and_quantiles_match_numpy(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.lognormal(3.0, 1.5, 5000)
+    x[rng.random(5000) < 0.03] = np.nan
+    x[:3] = [np.inf, -np.inf, np.inf]
+    f = finite(x)
+    assert value("mean", x) == pytest.approx(np.mean(f), rel=REL)
+    assert value("std", x) == pytest.approx(np.std(f, ddof=1), rel=REL)
+    assert value("min", x) == np.min(f)
+    assert value("max", x) == np.max(f)
+    for name, q in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p99.9", 0.999), ("median", 0.5), ("p5", 0.05)]:
+        assert value(name, x) == pytest.approx(np.quantile(f, q), rel=REL)
+
+
+def test_null_rate_counts_nulls_and_nans_over_all_rows():
+    x = [1.0, None, float("nan"), 4.0, float("inf"), None, 7.0, 8.0]
+    assert value("null_rate", x) == pytest.approx(3 / 8, rel=REL)
+    assert value("null_rate", ["a", None, "b", "b"], dtype=pl.String) == pytest.approx(1 / 4, rel=REL)
+
+
+def test_distinct_and_unique_rate_match_numpy():
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 500, 2000).astype(float)
+    x[:10] = np.nan
+    present = x[~np.isnan(x)]
+    values, counts = np.unique(present, return_counts=True)
+    assert value("distinct", x) == len(values)
+    assert value("unique_rate", x) == pytest.approx(np.sum(counts == 1) / len(present), rel=REL)
+    words = ["a", "b", "b", None, "c", "c", "c", "d"]
+    assert value("distinct", words, dtype=pl.String) == 4
+    assert value("unique_rate", words, dtype=pl.String) == pytest.approx(2 / 7, rel=REL)
+
+
+def test_out_of_range_rate_with_bounds_and_vs():
+    x = [1.0, 5.0, 10.0, 11.0, None, float("nan"), float("inf"), -3.0]
+    # non-null, non-NaN values: 1, 5, 10, 11, inf, -3 → outside [0, 10]: 11, inf, -3
+    assert value("out_of_range_rate(0, 10)", x) == pytest.approx(3 / 6, rel=REL)
+    subject = [0.0, 2.0, 4.0]
+    reference = [-1.0, 0.0, 3.0, 5.0, None]
+    # the reference's values outside the subject's [0, 4]: -1 and 5, of 4 non-null values
+    assert value("out_of_range_rate", subject, reference) == pytest.approx(2 / 4, rel=REL)
+
+
+def test_between_reports_share_outside_and_fails_on_infinity():
+    frames = {"d": pl.DataFrame({"x": [18.0, 40.0, 100.0, None]}), "e": pl.DataFrame({"x": [17.0, 50.0, np.inf]})}
+    result = mlcontract.compile("feature x between 18 and 100\nfeature x of e between 18 and 100\n", datasets=frames).run()
+    good, bad = result.checks
+    assert good.status == "pass" and good.value == 0.0
+    assert bad.status == "fail" and bad.value == pytest.approx(2 / 3, rel=REL)
+    assert "outside [18, 100]" in bad.message
+
+
+# ---- categorical statistics ---------------------------------------------------------------------------
+def categories(rng, n, p, names=("a", "b", "c", "d", "e")):
+    values = rng.choice(list(names), n, p=p).astype(object)
+    values[rng.random(n) < 0.02] = None
+    return values.tolist()
+
+
+@pytest.mark.parametrize("statistic", sorted(HISTOGRAM_ORACLES))
+def test_categorical_histogram_statistics_use_one_bin_per_category(statistic):
+    rng = np.random.default_rng(11)
+    cur = categories(rng, 3000, [0.3, 0.3, 0.2, 0.15, 0.05])
+    ref = categories(rng, 2000, [0.35, 0.25, 0.2, 0.2, 0.0], names=("a", "b", "c", "d", "f"))
+    got = value(statistic, cur, ref, dtype=pl.String)
+    want = HISTOGRAM_ORACLES[statistic](*oracle_category_bins(cur, ref))
+    assert got == pytest.approx(want, rel=P_REL if statistic == "chi2_pvalue" else REL, abs=1e-15)
+
+
+def test_unseen_rate_is_the_share_of_reference_rows_never_seen_in_the_subject():
+    subject = ["basic", "plus", "pro", None]
+    reference = ["basic", "enterprise", "enterprise", "pro", None, "trial"]
+    # reference rows with a non-null value the subject never contains: 2× enterprise + trial
+    assert value("unseen_rate", subject, reference, dtype=pl.String) == pytest.approx(3 / 6, rel=REL)
+
+
+def test_unseen_rate_on_categorical_dtype():
+    subject = pl.Series(["a", "b"], dtype=pl.Categorical)
+    reference = pl.Series(["a", "c", "c", "b"], dtype=pl.Categorical)
+    frames = {"s": pl.DataFrame({"x": subject}), "r": pl.DataFrame({"x": reference})}
+    (check,) = mlcontract.compile("feature x unseen_rate <= 1 vs r\n", datasets=frames).run().checks
+    assert check.value == pytest.approx(2 / 4, rel=REL)
+
+
+# ---- edge cases ------------------------------------------------------------------------------------------
+def test_constant_column():
+    cur, ref = [3.0] * 50, [3.0] * 40
+    for statistic in ("psi", "js", "hellinger", "linf", "kl"):
+        assert value(statistic, cur, ref) == pytest.approx(0.0, abs=1e-12)
+    assert value("chi2_pvalue", cur, ref) == 1.0
+    assert value("ks", cur, ref) == 0.0
+    assert value("wasserstein", cur, ref) == 0.0
+    assert value("std", cur) == 0.0
+    norm = run("wasserstein_norm", cur, ref)
+    assert norm.status == "error" and "standard deviation is 0" in norm.message
+
+
+def test_constant_reference_against_moving_current():
+    cur, ref = [1.0, 2.0, 3.0, 4.0], [2.0] * 10
+    assert value("psi", cur, ref) == pytest.approx(oracle_psi(*oracle_bins(cur, ref)), rel=REL)
+
+
+def test_single_category():
+    cur, ref = ["x"] * 30, ["x"] * 20
+    assert value("psi", cur, ref, dtype=pl.String) == 0.0
+    assert value("chi2_pvalue", cur, ref, dtype=pl.String) == 1.0
+    assert value("distinct", cur, dtype=pl.String) == 1
+
+
+def test_one_row():
+    assert value("mean", [5.0]) == 5.0
+    assert value("p95", [5.0]) == 5.0
+    assert value("ks", [1.0], [2.0]) == pytest.approx(scipy.stats.ks_2samp([1.0], [2.0]).statistic, rel=REL)
+    assert value("ks_pvalue", [1.0], [2.0]) == pytest.approx(scipy.stats.ks_2samp([1.0], [2.0]).pvalue, rel=P_REL)
+    std = run("std", [5.0])
+    assert std.status == "error" and "at least 2" in std.message
+
+
+def test_nan_and_inf_are_excluded_from_distribution_statistics():
+    rng = np.random.default_rng(2)
+    cur, ref = rng.normal(0, 1, 500), rng.normal(0, 1, 400)
+    cur[::17], ref[::13] = np.nan, np.inf
+    ref[::29] = -np.inf
+    assert value("psi", cur, ref) == pytest.approx(oracle_psi(*oracle_bins(cur, ref)), rel=REL)
+    oracle = scipy.stats.ks_2samp(finite(cur), finite(ref))
+    assert value("ks_pvalue", cur, ref) == pytest.approx(oracle.pvalue, rel=P_REL)
+    assert value("wasserstein", cur, ref) == pytest.approx(
+        scipy.stats.wasserstein_distance(finite(cur), finite(ref)), rel=REL)
+
+
+def test_very_skewed_data():
+    rng = np.random.default_rng(9)
+    cur, ref = rng.lognormal(0, 4, 5000), rng.lognormal(0.1, 4, 5000)
+    assert value("psi", cur, ref) == pytest.approx(oracle_psi(*oracle_bins(cur, ref)), rel=REL)
+    assert value("mean", cur) == pytest.approx(np.mean(cur), rel=REL)
+    assert value("std", cur) == pytest.approx(np.std(cur, ddof=1), rel=REL)
+    assert value("wasserstein", cur, ref) == pytest.approx(scipy.stats.wasserstein_distance(cur, ref), rel=REL)
+
+
+def test_integer_columns():
+    rng = np.random.default_rng(4)
+    cur, ref = rng.integers(0, 100, 3000), rng.integers(5, 100, 3000)
+    assert value("psi", cur, ref, dtype=pl.Int64) == pytest.approx(oracle_psi(*oracle_bins(cur, ref)), rel=REL)
+    assert value("mean", cur, dtype=pl.Int32) == pytest.approx(np.mean(cur), rel=REL)
+
+
+@pytest.mark.parametrize("statistic", ["psi", "ks", "wasserstein", "mean", "p95", "js"])
+def test_all_null_column_is_an_error_not_a_pass(statistic):
+    ref = [1.0, 2.0, 3.0] if statistic in ("psi", "ks", "wasserstein", "js") else None
+    check = run(statistic, [None, None, float("nan")], ref)
+    assert check.status == "error"
+    assert check.value is None
+
+
+def test_all_null_column_null_rate_is_one():
+    assert value("null_rate", [None, None, None]) == 1.0
+
+
+def test_empty_dataset_is_an_error():
+    check = run("null_rate", [], None)
+    assert check.status == "error" and "no rows" in check.message
+    check = run("psi", [], [1.0, 2.0])
+    assert check.status == "error"
+
+
+def test_statistic_functions_reject_empty_samples():
+    from mlcontract import statistics as st
+    from mlcontract.errors import CheckError
+
+    with pytest.raises(CheckError):
+        st.psi(np.zeros(3), np.ones(3))
+    with pytest.raises(CheckError):
+        st.quantile_edges(np.array([]), 10)
+    assert math.isclose(st.hellinger(np.array([1.0, 0.0]), np.array([0.0, 1.0])), 1.0)
+    assert math.isclose(st.js(np.array([1.0, 0.0]), np.array([0.0, 1.0])), 1.0)
