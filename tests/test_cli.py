@@ -117,7 +117,7 @@ def test_plan_command_prints_text_and_json():
     assert done.returncode == 0
     assert done.stdout == (FIXTURES / "plan" / "dedup.txt").read_text()
     done = run_cli("plan", "plan/dedup.mlc", "--json", cwd=FIXTURES)
-    assert json.loads(done.stdout)["statistics"] == 6
+    assert json.loads(done.stdout)["statistics"] == 5
 
 
 def test_relative_paths_resolve_against_the_contract_folder(tmp_path):

@@ -32,12 +32,12 @@ def test_histogram_statistics_share_histograms_and_summaries_share_one_pass(monk
     monkeypatch.chdir(FIXTURES)
     compiled = mlcontract.compile("plan/dedup.mlc")
     kinds = [type(r).__name__ for r in compiled.plan.requests]
-    # psi + js + hellinger: one sorted reference, its edges, two histograms;
+    # psi + js + hellinger: the reference's edges and two histograms on them;
     # mean (both sides), min, max, std, null_rate: one summary per dataset.
-    assert sorted(kinds) == sorted(["SortedValues", "Edges", "Histogram", "Histogram", "Summary", "Summary"])
+    assert sorted(kinds) == sorted(["Edges", "Histogram", "Histogram", "Summary", "Summary"])
     result = compiled.run()
     assert all(c.status == "pass" for c in result.checks), [c.message for c in result.checks]
-    assert compiled.last_backend.computed == 6  # what was computed, not what was planned
+    assert compiled.last_backend.computed == 5  # what was computed, not what was planned
 
 
 def test_each_dataset_is_scanned_once_and_only_for_needed_columns(monkeypatch):
@@ -57,7 +57,7 @@ def test_reference_edges_come_before_binning(monkeypatch):
     assert len(order) == 4  # a two-way dependency needs two passes per dataset
     position = {}
     for index, scan in enumerate(plan.scans):
-        for request in (*scan.requests, *scan.derived):
+        for request in scan.requests:
             position[request] = index
     for request in position:
         if isinstance(request, rq.Histogram) and request.edges.of != request.of:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .errors import CheckError, ContractError, MlcError, ParseError, UsageError
 
 __version__ = "0.1.0"
-__all__ = ["compile", "check", "Contract", "ContractError", "ParseError", "CheckError", "UsageError", "MlcError"]
+__all__ = ["compile", "check", "profile", "merge_profiles", "Contract", "ContractError", "ParseError", "CheckError", "UsageError", "MlcError"]
 
 
 def compile(source, **kwargs):
@@ -26,6 +26,20 @@ def check(source, **kwargs):
     from .api import check as _check
 
     return _check(source, **kwargs)
+
+
+def profile(data, output=None, **kwargs):
+    """Profile a dataset for `dataset x = profile("...")`; see mlcontract.api.profile."""
+    from .api import profile as _profile
+
+    return _profile(data, output, **kwargs)
+
+
+def merge_profiles(paths, output=None):
+    """Merge profiles of parts of one dataset; see mlcontract.api.merge_profiles."""
+    from .api import merge_profiles as _merge
+
+    return _merge(paths, output)
 
 
 def __getattr__(name):

@@ -105,3 +105,33 @@ def _read(source: str | Path) -> tuple[str, Path | None]:
             return candidate.read_text(encoding="utf-8"), candidate
         return source, None
     raise UsageError(f"compile() takes a path or the contract's text, not {type(source).__name__}")
+
+
+def profile(data: Any, output: str | Path | None = None, *, name: str | None = None, progress=None):
+    """Profile a dataset (a data file path, or a pandas / Polars frame) and, when `output` is
+    given, write it atomically as JSON. Returns the Profile."""
+    from .contract import DatasetSource
+    from .profiles import profile_frame, write_profile
+    from .sources import kind_of_path, scan
+
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        source = DatasetSource(name or path.stem, kind_of_path(path), path, written=str(data))
+        lazy, label = scan(source), str(data)
+    else:
+        source = DatasetSource(name or "data", "frame")
+        lazy, label = scan(source, data), None
+    built = profile_frame(lazy, source.name, label, progress)
+    if output is not None:
+        write_profile(built, output)
+    return built
+
+
+def merge_profiles(paths: list[str | Path], output: str | Path | None = None):
+    """Merge profiles of parts of one dataset; counts add up exactly."""
+    from .profiles import load_profile, merge_profiles as merge, write_profile
+
+    merged = merge([load_profile(Path(p), Path(p).name) for p in paths])
+    if output is not None:
+        write_profile(merged, output)
+    return merged

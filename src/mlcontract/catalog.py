@@ -130,6 +130,16 @@ METRICS: dict[str, MetricInfo] = {
     ]
 }
 
+# Which of the `average` / `positive` options each metric understands (others: none).
+METRIC_PARAMS: dict[str, frozenset[str]] = {
+    "precision": frozenset({"average", "positive"}),
+    "recall": frozenset({"average", "positive"}),
+    "f1": frozenset({"average", "positive"}),
+    "auc": frozenset({"average", "positive"}),
+    "pr_auc": frozenset({"average", "positive"}),
+    "brier": frozenset({"positive"}),
+}
+
 BASELINE_STRATEGIES = {
     "most_frequent": "classification",
     "prior": "classification",

@@ -48,8 +48,7 @@ def check(
 
     compiled = mlcontract.compile(contract)
     console = _console()
-    progress = None
-    result = compiled.run(progress=progress)
+    result = compiled.run(progress=None if quiet else _progress())
     if json_out is not None:
         _write_json(json_out, result.to_json())
     if quiet:
@@ -71,6 +70,30 @@ def plan(
     sys.stdout.write(compiled.explain(as_json=as_json))
 
 
+@app.command("profile")
+def profile_command(
+    inputs: list[str] = typer.Argument(..., metavar="DATA... | merge PROFILE...",
+                                       help="a data file to profile, or `merge` followed by profiles"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="where to write the profile"),
+) -> None:
+    """Save what contracts need of a dataset (`mlc profile prod.parquet -o prod.profile.json`),
+    or merge profiles of parts of one dataset (`mlc profile merge a.json b.json -o all.json`)."""
+    from .api import merge_profiles, profile
+
+    if inputs[0] == "merge":
+        parts = inputs[1:]
+        if len(parts) < 2 or output is None:
+            raise UsageError("usage: mlc profile merge A.profile.json B.profile.json ... -o OUT.profile.json")
+        merge_profiles(parts, output)
+        sys.stderr.write(f"merged {len(parts)} profiles into {output}\n")
+        return
+    if len(inputs) != 1:
+        raise UsageError("mlc profile takes one data file (or `merge` and several profiles)")
+    target = output or Path(inputs[0]).with_suffix(".profile.json")
+    done = profile(inputs[0], target, progress=_progress())
+    sys.stderr.write(f"profiled {done.rows:,} rows × {len(done.columns)} columns of {inputs[0]} into {target}\n")
+
+
 @app.command()
 def statistics() -> None:
     """List the statistics, metrics and robustness cases the language knows."""
@@ -87,6 +110,15 @@ def statistics() -> None:
     console.print("[bold]robustness cases[/bold]")
     for case, summary in catalog.ROBUSTNESS_CASES.items():
         console.print(f"  {case:<18} {summary}")
+
+
+def _progress():
+    """A rich progress bar on stderr when it is a terminal (MLC_PROGRESS=1 forces it)."""
+    if not (sys.stderr.isatty() or os.environ.get("MLC_PROGRESS")):
+        return None
+    from .progress import RichProgress
+
+    return RichProgress()
 
 
 def _write_json(path: Path, text: str) -> None:

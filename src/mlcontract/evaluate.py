@@ -77,7 +77,9 @@ def _test(check: CheckSpec, observation: Observation, got: Mapping):
         raise CheckError(f"the right-hand side `{test.rhs_text}` is not a number")
     held = _OPS[test.op](value, threshold)
     rhs = test.rhs_text if isinstance(test.rhs, Const) else f"{test.rhs_text} = {fmt(threshold)}"
-    refs = "".join(f", {name}: {fmt(v)}" for name, v in details.get("references", {}).items())
+    # `prod - 0.02 = 0.66, prod: 0.68` says what prod measured; a bare `prod = 0.68` already did.
+    refs = "" if isinstance(test.rhs, MeasureRef) else "".join(
+        f", {name}: {fmt(v)}" for name, v in details.get("references", {}).items())
     message = f"{check.statistic} {fmt(value)} {test.op if held else _negated(test.op)} {rhs}{refs}"
     if observation.message:
         message += f" ({observation.message})"

@@ -7,43 +7,38 @@ its CheckError as its value, so only the checks that need it fail, and they fail
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-import numpy as np
-
+from . import columns as col
 from . import requests as rq
 from . import sources
-from .catalog import NUMERIC
 from .errors import CheckError, DataError
 from .plan import Plan, Scan
 
+# Columns are independent and the kernels release the GIL: work on them in parallel.
+WORKERS = max(1, min(8, os.cpu_count() or 1))
+# Rows per batch when a dataset is streamed: large enough that per-batch overhead vanishes,
+# small enough that a batch of a wide table stays far below the memory budget.
+STREAM_CHUNK_ROWS = int(os.environ.get("MLC_STREAM_CHUNK_ROWS", 1_000_000))
 
-@dataclass
-class CountsResult:
-    """Value counts of one column: distinct non-null (non-NaN) keys, their counts, nulls, rows."""
 
-    keys: np.ndarray
-    counts: np.ndarray
-    nulls: int
-    rows: int
+class Progress:
+    """What the backend reports while it works (the CLI draws it with rich)."""
 
-    @property
-    def values(self) -> dict:
-        return dict(zip(self.keys.tolist(), self.counts.tolist()))
+    def start(self, label: str, total: int | None) -> None: ...
+
+    def advance(self, rows: int) -> None: ...
+
+    def finish(self) -> None: ...
+
+    def note(self, text: str) -> None: ...
 
 
 # Requests that are not per-column data work (model predictions, latency runs, training
-# histories) are computed by handlers that their modules register here.
-HANDLERS: dict[type, Callable[[rq.Request, "LocalBackend", dict], Any]] = {}
-
-
-def handles(request_type: type):
-    def register(function):
-        HANDLERS[request_type] = function
-        return function
-
-    return register
+# histories) are computed by handlers that their modules register in requests.HANDLERS.
+from .requests import HANDLERS, handles  # noqa: E402,F401  (re-exported)
 
 
 class LocalBackend:
@@ -54,7 +49,7 @@ class LocalBackend:
         frames: dict[str, Any] | None = None,
         objects: dict[str, Any] | None = None,
         histories: dict[str, Any] | None = None,
-        progress: Callable[[str], None] | None = None,
+        progress: "Progress | None" = None,
     ):
         self.frames = frames or {}
         self.objects = objects or {}
@@ -77,7 +72,7 @@ class LocalBackend:
                 got[request] = CheckError(f"no backend computes {request.describe()}")
             else:
                 if self.progress:
-                    self.progress(request.describe())
+                    self.progress.note(request.describe())
                 got[request] = _attempt(lambda: handler(request, self, got))
             self.computed += 1
         return got
@@ -137,153 +132,181 @@ class LocalBackend:
     # ---- one scan ------------------------------------------------------------------------------
     def _scan(self, plan: Plan, scan: Scan, got: dict) -> None:
         source = plan.contract.datasets[scan.dataset]
-        if self.progress:
-            self.progress(f"scanning {scan.dataset} ({len(scan.columns)} columns)")
+        if scan.mode == "profile":
+            self._serve_profile(source, scan, got)
+            return
         try:
-            frame, schema = self._read(source, scan)
+            lazy, schema = self._open(source, scan.dataset)
         except CheckError as error:
-            for request in (*scan.requests, *scan.derived):
+            for request in scan.requests:
+                got[request] = error
+            self.computed += len(scan.requests)
+            return
+        present = [c for c in scan.columns if c in schema]
+        for request in scan.requests:
+            if request.column is not None and request.column not in schema:
+                got[request] = DataError(f"column `{request.column}` is missing in dataset `{scan.dataset}`")
+            elif isinstance(request, rq.SchemaOf):
+                got[request] = {name: (sources.column_kind(dtype), str(dtype)) for name, dtype in schema.items()}
+        todo = [r for r in scan.requests if r not in got]
+        try:
+            if scan.streamed and present:
+                self._stream(scan, lazy, present, todo, got)
+            else:
+                self._in_memory(scan, lazy, present, todo, got)
+        except CheckError as error:
+            for request in todo:
+                got.setdefault(request, error)
+        self.computed += len(scan.requests)
+
+    def _open(self, source, dataset: str):
+        lazy = sources.scan(source, self.frames.get(dataset))
+        try:
+            return lazy, lazy.collect_schema()
+        except Exception as error:
+            raise DataError(f"dataset `{dataset}`: cannot read {source.describe()}: {_first_line(error)}") from error
+
+    def _in_memory(self, scan: Scan, lazy, present: list[str], todo: list, got: dict) -> None:
+        import polars as pl
+
+        if self.progress:
+            self.progress.start(f"reading {scan.dataset}", None)
+        try:
+            frame = lazy.select(present).collect() if present else lazy.select(pl.len()).collect()
+        except Exception as error:
+            raise DataError(f"dataset `{scan.dataset}`: cannot read it: {_first_line(error)}") from error
+        rows = frame.height if present else int(frame["len"][0])
+        by_column = _group_by_column(todo)
+        for request in by_column.pop(None, []):
+            got[request] = rows if isinstance(request, rq.RowCount) else CheckError(f"cannot compute {request.describe()}")
+
+        def work(column: str) -> None:
+            memo: dict = {}
+            for request in by_column[column]:
+                got[request] = _attempt(lambda: _column_request(request, frame[column], got, scan.dataset, memo))
+
+        self._parallel(work, list(by_column))
+        if self.progress:
+            self.progress.advance(rows)
+            self.progress.finish()
+
+    def _stream(self, scan: Scan, lazy, present: list[str], todo: list, got: dict) -> None:
+        """Every request here merges over batches: read the dataset batch by batch."""
+        total = sources.row_count_hint(self.contract.datasets[scan.dataset], self.frames.get(scan.dataset))
+        if self.progress:
+            self.progress.start(f"scanning {scan.dataset}", total)
+        by_column = _group_by_column(todo)
+        dataset_level = by_column.pop(None, [])
+        states: dict = {}
+        rows = 0
+        try:
+            batches = lazy.select(present).collect_batches(chunk_size=STREAM_CHUNK_ROWS, maintain_order=False)
+            for batch in batches:
+                rows += batch.height
+
+                def work(column: str, batch=batch) -> None:
+                    for request in by_column[column]:
+                        if isinstance(states.get(request), BaseException):
+                            continue
+                        partial = _attempt(lambda: _column_request(request, batch[column], got, scan.dataset, {}))
+                        states[request] = partial if isinstance(partial, BaseException) or request not in states \
+                            else _merge(states[request], partial)
+
+                self._parallel(work, list(by_column))
+                if self.progress:
+                    self.progress.advance(batch.height)
+        except Exception as error:
+            raise DataError(f"dataset `{scan.dataset}`: cannot read it: {_first_line(error)}") from error
+        finally:
+            if self.progress:
+                self.progress.finish()
+        for request in dataset_level:
+            got[request] = rows if isinstance(request, rq.RowCount) else CheckError(f"cannot compute {request.describe()}")
+        for column, requests in by_column.items():
+            for request in requests:
+                got[request] = states[request] if request in states else _attempt(lambda: _empty_state(request, got))
+
+    def _parallel(self, work: Callable[[str], None], columns: list[str]) -> None:
+        if len(columns) <= 1 or WORKERS == 1:
+            for column in columns:
+                work(column)
+            return
+        with ThreadPoolExecutor(max_workers=min(WORKERS, len(columns))) as pool:
+            list(pool.map(work, columns))
+
+    def _serve_profile(self, source, scan: Scan, got: dict) -> None:
+        from .profiles import load_profile
+
+        try:
+            profile = load_profile(source.path, source.name)
+        except CheckError as error:
+            for request in scan.requests:
                 got[request] = error
             return
         for request in scan.requests:
-            got[request] = _attempt(lambda: self._compute(request, frame, schema, got, scan.dataset))
-            self.computed += 1
-        for request in scan.derived:
-            got[request] = _attempt(lambda: self._derive(request, got))
-            self.computed += 1
+            got[request] = _attempt(lambda: profile.serve(request))
+        self.computed += len(scan.requests)
 
-    def _read(self, source, scan: Scan):
-        import polars as pl
 
-        lazy = sources.scan(source, self.frames.get(scan.dataset))
-        try:
-            schema = lazy.collect_schema()
-        except Exception as error:
-            raise DataError(f"dataset `{scan.dataset}`: cannot read {source.describe()}: {error}") from error
-        present = [c for c in scan.columns if c in schema]
-        try:
-            if present:
-                frame = lazy.select(present).collect()
-            else:
-                frame = lazy.select(pl.len()).collect()
-        except Exception as error:
-            raise DataError(f"dataset `{scan.dataset}`: cannot read {source.describe()}: {error}") from error
-        return frame, schema
+def _group_by_column(requests: list) -> dict:
+    grouped: dict = {}
+    for request in requests:
+        grouped.setdefault(request.column, []).append(request)
+    return grouped
 
-    def _compute(self, request: rq.Request, frame, schema, got: dict, dataset: str):
-        if isinstance(request, rq.RowCount):
-            return int(frame["len"][0]) if frame.columns == ["len"] else frame.height
-        if isinstance(request, rq.SchemaOf):
-            return {name: (sources.column_kind(dtype), str(dtype)) for name, dtype in schema.items()}
-        column = request.column
-        if column not in frame.columns:
-            raise DataError(f"column `{column}` is missing in dataset `{dataset}`")
-        series = frame[column]
-        if isinstance(request, rq.Counts):
-            return value_counts(series)
-        _require_numeric(series, dataset)
-        if isinstance(request, rq.Summary):
-            return summarize(series)
-        if isinstance(request, rq.SortedValues):
-            return sorted_finite(series)
-        if isinstance(request, rq.OutsideCount):
-            return count_outside(series, request.low, request.high)
-        if isinstance(request, rq.OutsideRange):
-            bounds = _fetch(got, request.bounds)
-            if bounds.count == 0:
-                raise CheckError(f"`{column}` has no finite values in {request.bounds.of}, so it has no range")
-            return count_outside(series, bounds.min, bounds.max)
-        if isinstance(request, rq.Histogram):
-            return histogram(series, _fetch(got, request.edges))
-        raise CheckError(f"the local backend cannot compute {request.describe()}")
 
-    def _derive(self, request: rq.Request, got: dict):
+def _column_request(request: rq.Request, series, got: dict, dataset: str, memo: dict):
+    """One request on one column (a whole column, or one batch of it)."""
+    if isinstance(request, rq.Counts):
+        return col.value_counts(series)
+    col.require_numeric(series, dataset)
+    if isinstance(request, rq.Summary):
+        return col.summarize(series)
+    if isinstance(request, rq.SortedValues):
+        memo["sorted"] = col.sorted_finite(series)
+        return memo["sorted"]
+    if isinstance(request, rq.Edges):
         from .statistics import quantile_edges
 
-        if isinstance(request, rq.Edges):
-            return quantile_edges(_fetch(got, rq.SortedValues(request.of, request.name)), request.bins)
-        if isinstance(request, rq.Histogram):
-            from ._kernels import searchsorted_counts
-
-            values = _fetch(got, rq.SortedValues(request.of, request.name))
-            return searchsorted_counts(values, _fetch(got, request.edges))
-        raise CheckError(f"the local backend cannot derive {request.describe()}")
-
-
-# ---- column kernels over Arrow buffers -----------------------------------------------------------
-def numeric_chunks(series):
-    """Yield (values, validity bitmap or None, bit offset) per Arrow chunk, without copying:
-    `values[i]` is the chunk's i-th element and bit `offset + i` of the bitmap its validity."""
-    import pyarrow as pa
-
-    if series.dtype.is_decimal():
-        series = series.cast(float)
-    array = series.to_arrow()
-    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-    for chunk in chunks:
-        validity, data = chunk.buffers()[:2]
-        dtype = np.dtype(chunk.type.to_pandas_dtype())
-        count = chunk.offset + len(chunk)
-        values = np.frombuffer(data, dtype=dtype, count=count)[chunk.offset:] if data is not None else np.empty(0)
-        if validity is None or chunk.null_count == 0:
-            yield values, None, 0
-        else:
-            yield values, np.frombuffer(validity, dtype=np.uint8), chunk.offset
+        if "sorted" in memo:  # quantiles of already sorted values are cheap
+            return quantile_edges(memo["sorted"], request.bins)
+        return col.quantile_edges_of(series, request.bins)
+    if isinstance(request, rq.Histogram):
+        return col.histogram(series, _fetch(got, request.edges))
+    if isinstance(request, rq.OutsideCount):
+        return col.count_outside(series, request.low, request.high)
+    if isinstance(request, rq.OutsideRange):
+        bounds = _fetch(got, request.bounds)
+        if bounds.count == 0:
+            raise CheckError(f"`{request.column}` has no finite values in {request.bounds.of}, so it has no range")
+        return col.count_outside(series, bounds.min, bounds.max)
+    raise CheckError(f"the local backend cannot compute {request.describe()}")
 
 
-def summarize(series):
-    from ._kernels import NumericSummary, summarize as kernel
-
-    state = NumericSummary.empty()
-    for values, validity, offset in numeric_chunks(series):
-        state = state.merge(kernel(values, validity, offset))
-    return state
+def _merge(left, right):
+    """Combine two partial results of the same request."""
+    if hasattr(left, "merge"):
+        return left.merge(right)
+    return left + right  # histogram arrays and counts
 
 
-def histogram(series, edges: np.ndarray) -> np.ndarray:
-    from ._kernels import histogram as kernel
+def _empty_state(request: rq.Request, got: dict):
+    """The result of a request over zero batches (an empty dataset)."""
+    import numpy as np
+    from ._kernels import NumericSummary
 
-    total = np.zeros(len(edges) + 1, dtype=np.int64)
-    for values, validity, offset in numeric_chunks(series):
-        total += kernel(values, edges, validity, offset)
-    return total
-
-
-def count_outside(series, low: float, high: float) -> int:
-    from ._kernels import count_outside as kernel
-
-    return int(sum(kernel(values, low, high, validity, offset) for values, validity, offset in numeric_chunks(series)))
-
-
-def sorted_finite(series) -> np.ndarray:
-    import polars as pl
-
-    values = series.cast(pl.Float64).drop_nulls()
-    values = values.filter(values.is_finite())
-    return values.sort().to_numpy()
+    if isinstance(request, rq.Summary):
+        return NumericSummary.empty()
+    if isinstance(request, rq.Counts):
+        return col.CountsResult.empty()
+    if isinstance(request, rq.Histogram):
+        return np.zeros(len(_fetch(got, request.edges)) + 1, dtype=np.int64)
+    return 0
 
 
-def value_counts(series) -> CountsResult:
-    import polars as pl
-
-    rows = series.len()
-    present = series.drop_nulls()
-    if present.dtype.is_float():
-        present = present.filter(~present.is_nan())
-    nulls = rows - present.len()
-    if present.dtype == pl.Categorical or isinstance(present.dtype, pl.Enum):
-        present = present.cast(pl.String)
-    counted = present.value_counts(sort=True)
-    keys = counted[present.name].to_numpy()
-    counts = counted["count"].to_numpy().astype(np.int64)
-    return CountsResult(keys, counts, int(nulls), int(rows))
-
-
-def _require_numeric(series, dataset: str) -> None:
-    from .sources import column_kind
-
-    if column_kind(series.dtype) != NUMERIC:
-        raise DataError(f"column `{series.name}` in dataset `{dataset}` is {series.dtype}, not numeric")
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
 
 
 def _fetch(got: dict, request: rq.Request):

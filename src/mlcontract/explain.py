@@ -32,13 +32,11 @@ def plan_text(plan: Plan) -> str:
            f"in {len(plan.scans)} scan{'s' if len(plan.scans) != 1 else ''}"]
     for number, scan in enumerate(plan.scans, start=1):
         out.append("")
-        out.append(f"scan {number}  {scan.dataset}  {_source_text(plan, scan.dataset)}")
+        out.append(f"scan {number}  {scan.dataset}  {_source_text(plan, scan.dataset)}  {_MODES[scan.mode]}")
         out.append(f"  read columns: {', '.join(scan.columns) if scan.columns else '(row count only)'}")
-        width = max((len(r.describe()) for r in (*scan.requests, *scan.derived)), default=0)
+        width = max((len(r.describe()) for r in scan.requests), default=0)
         for request in scan.requests:
             out.append(f"  {request.describe():<{width}}  for line {_join(_lines(plan, request))}")
-        for request in scan.derived:
-            out.append(f"  {request.describe():<{width}}  for line {_join(_lines(plan, request))}  (derived)")
     if plan.other:
         out.append("")
         out.append("model and history work")
@@ -57,8 +55,8 @@ def plan_text(plan: Plan) -> str:
 def plan_json(plan: Plan) -> str:
     contract = plan.contract
 
-    def entry(request, derived=False):
-        return {"statistic": request.describe(), "derived": derived, "checks": plan.consumers.get(request, [])}
+    def entry(request):
+        return {"statistic": request.describe(), "checks": plan.consumers.get(request, [])}
 
     document = {
         "contract": contract.name,
@@ -68,14 +66,21 @@ def plan_json(plan: Plan) -> str:
             for c in contract.checks
         ],
         "scans": [
-            {"stage": s.stage, "dataset": s.dataset, "source": _source_text(plan, s.dataset), "columns": s.columns,
-             "statistics": [entry(r) for r in s.requests] + [entry(r, True) for r in s.derived]}
+            {"stage": s.stage, "dataset": s.dataset, "source": _source_text(plan, s.dataset), "mode": s.mode,
+             "columns": s.columns, "statistics": [entry(r) for r in s.requests]}
             for s in plan.scans
         ],
         "other": [entry(r) for r in plan.other],
         "statistics": len(plan.requests),
     }
     return json.dumps(document, indent=2) + "\n"
+
+
+_MODES = {
+    "memory": "(columns read at once)",
+    "stream": "(streamed in batches)",
+    "profile": "(served from the profile, no rows read)",
+}
 
 
 def _join(numbers: list[int]) -> str:

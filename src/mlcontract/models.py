@@ -75,15 +75,46 @@ def load_model(source: ModelSource, obj: Any = None, features: list[str] | None 
 
 
 def wrap_object(name: str, obj: Any) -> LoadedModel:
-    """A fitted estimator (anything with predict) or a plain callable X -> predictions."""
-    if hasattr(obj, "predict"):
+    """What the API accepts as a model:
+    - a fitted estimator (anything with `predict`; `predict_proba` and `classes_` when it has them);
+    - a plain callable `X -> predictions`;
+    - a dict `{"predict": f, "predict_proba": g, "classes": [...]}` (any of the functions may be
+      left out, but not both; without `predict`, labels are the most probable class)."""
+    if isinstance(obj, dict):
+        return _wrap_functions(name, obj)
+    if hasattr(obj, "predict") and callable(obj.predict):
         proba = getattr(obj, "predict_proba", None)
         classes = getattr(obj, "classes_", None)
         return LoadedModel(name, "object", obj.predict, proba if callable(proba) else None,
                            None if classes is None else np.asarray(classes), estimator=obj)
     if callable(obj):
         return LoadedModel(name, "callable", obj)
-    raise ModelError(f"model `{name}`: expected a fitted estimator or a callable, got {type(obj).__name__}")
+    raise ModelError(f"model `{name}`: expected a fitted estimator, a callable or a dict of callables, "
+                     f"got {type(obj).__name__}")
+
+
+def _wrap_functions(name: str, functions: dict) -> LoadedModel:
+    unknown = set(functions) - {"predict", "predict_proba", "classes"}
+    if unknown:
+        raise ModelError(f"model `{name}`: unknown keys {', '.join(sorted(map(str, unknown)))}; "
+                         "a model dict takes `predict`, `predict_proba` and `classes`")
+    predict, proba = functions.get("predict"), functions.get("predict_proba")
+    for key, function in (("predict", predict), ("predict_proba", proba)):
+        if function is not None and not callable(function):
+            raise ModelError(f"model `{name}`: `{key}` must be callable, got {type(function).__name__}")
+    classes = functions.get("classes")
+    classes = None if classes is None else np.asarray(classes)
+    if predict is None:
+        if proba is None:
+            raise ModelError(f"model `{name}`: a model dict needs `predict` or `predict_proba`")
+        if classes is None:
+            raise ModelError(f"model `{name}`: with only `predict_proba`, say which column is which class: "
+                             "add `classes`")
+
+        def predict(features, _proba=proba, _classes=classes):
+            return _classes[np.asarray(_proba(features)).argmax(axis=1)]
+
+    return LoadedModel(name, "callable", predict, proba, classes)
 
 
 def _require_file(source: ModelSource):
@@ -141,8 +172,28 @@ def _load_onnx(source: ModelSource, features: list[str] | None) -> LoadedModel:
     except Exception as error:
         raise ModelError(f"model `{source.name}`: cannot load {path.name}: {error}") from error
     runner = _OnnxRunner(source.name, session)
-    return LoadedModel(source.name, "onnx", runner.predict, runner.predict_proba if runner.has_proba else None,
-                       extra={"inputs": [i.name for i in session.get_inputs()]})
+    model = LoadedModel(source.name, "onnx", runner.predict, runner.predict_proba if runner.has_proba else None,
+                        classes=_onnx_classes(path), extra={"inputs": [i.name for i in session.get_inputs()]})
+    runner.loaded = model
+    return model
+
+
+def _onnx_classes(path) -> np.ndarray | None:
+    """The class labels a converted classifier stores in its graph (skl2onnx writes them on the
+    classifier and ZipMap nodes), or None when the graph does not say."""
+    try:
+        import onnx
+
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except Exception:
+        return None
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.name in ("classlabels_int64s", "classlabels_ints") and attribute.ints:
+                return np.asarray(list(attribute.ints), dtype=np.int64)
+            if attribute.name == "classlabels_strings" and attribute.strings:
+                return np.asarray([s.decode("utf-8") for s in attribute.strings], dtype=object)
+    return None
 
 
 class _OnnxRunner:
@@ -155,22 +206,22 @@ class _OnnxRunner:
         self.inputs = session.get_inputs()
         self.outputs = [o.name for o in session.get_outputs()]
         self.has_proba = len(self.outputs) > 1
+        self.loaded: LoadedModel | None = None
 
     def _feed(self, frame) -> dict:
         if len(self.inputs) == 1 and self.inputs[0].name not in frame.columns:
-            matrix = frame.to_numpy(dtype=np.float32)
-            return {self.inputs[0].name: matrix}
+            spec = self.inputs[0]
+            matrix = frame.to_numpy(dtype=_ONNX_TYPES.get(spec.type, np.float32))
+            return {spec.name: matrix}
         feed = {}
         for spec in self.inputs:
             if spec.name not in frame.columns:
                 raise ModelError(f"model `{self.name}` needs input `{spec.name}`, which the dataset lacks")
             column = frame[spec.name].to_numpy()
-            if "string" in spec.type:
-                column = np.array([None if v is None else str(v) for v in column], dtype=object)
-            elif "int64" in spec.type:
-                column = column.astype(np.int64)
+            if spec.type == "tensor(string)":
+                column = np.array(["" if _missing(v) else str(v) for v in column], dtype=object)
             else:
-                column = column.astype(np.float32)
+                column = column.astype(_ONNX_TYPES.get(spec.type, np.float32))
             feed[spec.name] = column.reshape(-1, 1)
         return feed
 
@@ -184,5 +235,20 @@ class _OnnxRunner:
         probabilities = self._run(frame)[1]
         if isinstance(probabilities, list) and probabilities and isinstance(probabilities[0], dict):
             keys = list(probabilities[0].keys())
+            if self.loaded is not None and self.loaded.classes is None:
+                self.loaded.classes = np.asarray(keys)
             return np.array([[row[k] for k in keys] for row in probabilities], dtype=np.float64)
         return np.asarray(probabilities, dtype=np.float64)
+
+
+_ONNX_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(bool)": np.bool_,
+}
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value)

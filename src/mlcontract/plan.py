@@ -19,8 +19,12 @@ class Scan:
     stage: int
     dataset: str
     columns: list[str]
-    requests: list[rq.Request]  # computed while reading the data
-    derived: list[rq.Request]  # computed right after, from what the scan produced
+    requests: list[rq.Request]
+    mode: str = "memory"  # memory: read the columns at once · stream: in batches · profile: no data read
+
+    @property
+    def streamed(self) -> bool:
+        return self.mode == "stream"
 
 
 @dataclass
@@ -32,7 +36,7 @@ class Plan:
 
     @property
     def requests(self) -> list[rq.Request]:
-        every = [r for s in self.scans for r in (*s.requests, *s.derived)]
+        every = [r for s in self.scans for r in s.requests]
         return every + self.other
 
 
@@ -73,14 +77,18 @@ def plan(contract: CheckedContract) -> Plan:
     scans: dict[tuple[int, str], Scan] = {}
     for request in data_requests:
         key = (stage_of(request), home[request])
-        scan = scans.setdefault(key, Scan(key[0], key[1], [], [], []))
-        (scan.derived if request.derived else scan.requests).append(request)
-        if request.column and not request.derived and request.column not in scan.columns:
+        scan = scans.setdefault(key, Scan(key[0], key[1], [], []))
+        scan.requests.append(request)
+        if request.column and request.column not in scan.columns:
             scan.columns.append(request.column)
     ordered = sorted(scans.values(), key=lambda s: (s.stage, order.index(s.dataset) if s.dataset in order else 0))
     for scan in ordered:
         scan.requests.sort(key=_request_order)
-        scan.derived.sort(key=_request_order)
+        source = contract.datasets.get(scan.dataset)
+        if source is not None and source.kind == "profile":
+            scan.mode = "profile"
+        elif all(r.mergeable for r in scan.requests):
+            scan.mode = "stream"
     return Plan(contract, ordered, other, consumers)
 
 
@@ -97,9 +105,7 @@ def _closure(requests) -> list[rq.Request]:
 
 
 def _home_dataset(request: rq.Request) -> str | None:
-    """The dataset whose scan computes the request (derived ones: where their input is)."""
-    if request.derived:
-        return _home_dataset(request.depends_on()[-1])
+    """The dataset whose scan computes the request (None: model and history work)."""
     return request.dataset
 
 

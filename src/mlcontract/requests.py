@@ -7,6 +7,7 @@ Requests never know which checks asked for them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,12 @@ class Request:
     def derived(self) -> bool:
         """Computed from other requests, without reading data."""
         return False
+
+    @property
+    def mergeable(self) -> bool:
+        """Partial results over batches merge into the whole result, so a scan made only of
+        mergeable requests streams the dataset in bounded memory."""
+        return True
 
     def describe(self) -> str:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -82,7 +89,11 @@ class Summary(ColumnRequest):
 
 @dataclass(frozen=True)
 class SortedValues(ColumnRequest):
-    """The finite values, sorted (quantiles, KS, Wasserstein, the reference's bin edges)."""
+    """The finite values, sorted (quantiles, KS, Wasserstein)."""
+
+    @property
+    def mergeable(self) -> bool:
+        return False
 
     def describe(self) -> str:
         return f"sorted({self.name})"
@@ -98,16 +109,13 @@ class Counts(ColumnRequest):
 
 @dataclass(frozen=True)
 class Edges(ColumnRequest):
-    """Inner quantile bin edges of this dataset's column (derived from its sorted values)."""
+    """Inner quantile bin edges of this dataset's column: its quantiles at 1/bins … (bins−1)/bins."""
 
     bins: int = 10
 
-    def depends_on(self) -> tuple[Request, ...]:
-        return (SortedValues(self.of, self.name),)
-
     @property
-    def derived(self) -> bool:
-        return True
+    def mergeable(self) -> bool:
+        return False  # exact quantiles need every value
 
     def describe(self) -> str:
         return f"edges({self.name}, {self.bins} bins)"
@@ -115,19 +123,17 @@ class Edges(ColumnRequest):
 
 @dataclass(frozen=True)
 class Histogram(ColumnRequest):
-    """Counts of this dataset's finite values on another (or the same) dataset's edges."""
+    """Counts of this dataset's finite values on some dataset's edges (its own, or the `vs`
+    dataset's). On its own edges it is computed in the same scan, after the edges."""
 
     edges: Edges = None  # type: ignore[assignment]
 
     def depends_on(self) -> tuple[Request, ...]:
-        if self.edges.of == self.of:
-            return (self.edges, SortedValues(self.of, self.name))
         return (self.edges,)
 
     @property
-    def derived(self) -> bool:
-        # On its own edges the histogram is a binary search in the sorted values: no scan.
-        return self.edges.of == self.of
+    def mergeable(self) -> bool:
+        return self.edges.of != self.of
 
     def describe(self) -> str:
         source = "own" if self.edges.of == self.of else f"{self.edges.of}'s"
@@ -156,3 +162,17 @@ class OutsideRange(ColumnRequest):
 
     def describe(self) -> str:
         return f"outside({self.name}, {self.bounds.of}'s range)"
+
+
+# ---- requests no scan computes ----------------------------------------------------------------
+# Model predictions, latency runs and training histories are computed by handlers that their
+# modules register here (a light module: registering a handler imports nothing heavy).
+HANDLERS: dict[type, Callable[[Request, Any, dict], Any]] = {}
+
+
+def handles(request_type: type):
+    def register(function):
+        HANDLERS[request_type] = function
+        return function
+
+    return register

@@ -241,6 +241,8 @@ class _Checker:
 
     def _add(self, node, kind: str, subject: str, feature: str | None, statistic: str, measure, test,
              bind_error: str | None = None) -> None:
+        if bind_error is None:
+            self._profiles_can_serve(node, measure, test)
         self.checks.append(
             CheckSpec(
                 index=len(self.checks),
@@ -257,6 +259,29 @@ class _Checker:
                 bind_error=bind_error,
             )
         )
+
+    def _profiles_can_serve(self, node, measure, test) -> None:
+        """A check that needs what a profile does not keep is a compile-time diagnostic."""
+        if not any(source.kind == "profile" for source in self.datasets.values()):
+            return
+        measures = [measure] + (list(_measures_in(test.rhs)) if isinstance(test, Compare) else [])
+        for request in (r for m in measures for r in m.requests()):
+            source = self.datasets.get(request.dataset) if request.dataset else None
+            if source is None or source.kind != "profile" or source.name in self.schema_errors:
+                continue
+            from .profiles import load_profile
+
+            reason = load_profile(source.path, source.name).cannot_serve(request)
+            if reason:
+                self.fail(node.span, f"`{source.name}` is a profile, which cannot serve {reason}",
+                          "profiles serve counts, moments, quantiles and category counts; "
+                          "use the raw data for this check (see docs/profiles.md)")
+
+    def _no_profile(self, dataset: str, span, what: str) -> None:
+        source = self.datasets.get(dataset)
+        if source is not None and source.kind == "profile":
+            self.fail(span, f"`{dataset}` is a profile: it has no rows for {what}",
+                      "use a dataset with rows (parquet, csv, ...) here")
 
     def _source_line(self, span: Span) -> str:
         text = self.source.text[span.start:span.end] if span.end > span.start else self.source.line(span.line)
@@ -512,7 +537,7 @@ class _Checker:
             raise _Abort
         if len(words) > 1 and words[0].id in self.declared_at:
             subject_name = words.pop(0)
-        elif len(words) > 1 and _known_measure([w.id for w in words[1:]]):
+        elif len(words) > 1 and not _known_measure([w.id for w in words]) and _known_measure([w.id for w in words[1:]]):
             self.fail(words[0].span, f"unknown name `{words[0].id}`",
                       did_you_mean(words[0].id, self.declared_at) or _list_hint("name", self.declared_at))
         head = [w.id for w in words]
@@ -565,6 +590,7 @@ class _Checker:
             self.fail(measure.span, f"say which dataset `{metric}` is measured on",
                       f"e.g. `{metric} on {self._labelled_dataset()}`")
         dataset = self._expect(dataset_name, "dataset")
+        self._no_profile(dataset, measure.span, "model metrics")
         if self.label is None:
             self.fail(measure.span, "model metrics need the label column", "declare it: `label churned`")
         self._label_present(dataset, measure.span)
@@ -575,6 +601,11 @@ class _Checker:
             if dataset not in self.schema_errors:
                 self._known_column(measure.by, dataset, self.schemas[dataset])
             segment = measure.by.id
+        for key in ("average", "positive"):
+            if key in options and key not in catalog.METRIC_PARAMS.get(metric, ()):
+                takers = sorted(m for m, keys in catalog.METRIC_PARAMS.items() if key in keys)
+                self.fail(options[key].key_span, f"`{key}` does not apply to `{metric}`",
+                          f"it applies to {', '.join(takers)}")
         params = _metric_params(options)
         folds = int(options["folds"].number) if "folds" in options else 5
         seed = int(options["seed"].number) if "seed" in options else 0
@@ -603,6 +634,7 @@ class _Checker:
             if catalog.BASELINE_STRATEGIES[strategy.id] != task:
                 self.fail(strategy.span, f"`{strategy.id}` is a {catalog.BASELINE_STRATEGIES[strategy.id]} baseline, "
                           f"but `{metric}` is a {task} metric")
+            self._no_profile(fit_on, strategy.span, "fitting a baseline (baselines are fitted on the first dataset)")
             return baseline_measure(strategy.id, metric, fit_on, dataset, params)
 
         rebind.baseline = baseline  # type: ignore[attr-defined]
@@ -626,6 +658,7 @@ class _Checker:
             self.fail(first.span, f"unknown latency statistic `{statistic}`", "use p50, p95, p99, mean or max")
         dataset_name = measure.on or (options["on"].value if "on" in options else None)
         dataset = self._dataset(dataset_name, measure.span, "dataset to take input rows from")
+        self._no_profile(dataset, measure.span, "latency inputs")
         settings = _latency_settings(options)
         if settings["concurrency"] > 1 and self.models[model].kind != "http":
             self.fail(options["concurrency"].span, "`at concurrency` applies to http() models only",
@@ -711,6 +744,7 @@ class _Checker:
         options = self._options(node.options, catalog.ROBUSTNESS_OPTIONS, node)
         dataset = self._dataset(options["on"].value if "on" in options else None, node.span,
                                 "dataset to build cases from")
+        self._no_profile(dataset, node.span, "robustness cases")
         seed = int(options["seed"].number) if "seed" in options else 0
         base_rows = int(options["rows"].number) if "rows" in options else 20
         if case == "rows":

@@ -11,7 +11,7 @@ from typing import Any
 
 from .catalog import CATEGORICAL, NUMERIC, OTHER
 from .contract import DatasetSource
-from .errors import DataError
+from .errors import DataError, UsageError
 
 # Keyword arguments a contract may pass to a source, per kind (anything else is a diagnostic).
 DATASET_OPTIONS = {
@@ -66,7 +66,7 @@ def scan(source: DatasetSource, frame: Any = None):
 def schema_of(source: DatasetSource, frame: Any = None) -> dict[str, tuple[str, str]]:
     """{column: (kind, dtype name)} without reading the data."""
     if source.kind == "profile" and frame is None:
-        from .profile import load_profile
+        from .profiles import load_profile
 
         return load_profile(source.path, source.name).schema
     lazy = scan(source, frame)
@@ -76,6 +76,20 @@ def schema_of(source: DatasetSource, frame: Any = None) -> dict[str, tuple[str, 
         raise DataError(f"dataset `{source.name}`: cannot read {source.written or source.path}: "
                         f"{_first_line(error)}") from error
     return {name: (column_kind(dtype), str(dtype)) for name, dtype in schema.items()}
+
+
+def row_count_hint(source: DatasetSource, frame: Any = None) -> int | None:
+    """The number of rows when it is known without reading the data (for progress bars)."""
+    try:
+        if frame is not None:
+            return len(frame) if not hasattr(frame, "collect") else None
+        if source.kind == "parquet" and source.path is not None:
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(source.path).metadata.num_rows
+    except Exception:  # only a hint: a progress bar without a total is fine
+        return None
+    return None
 
 
 def as_polars(frame: Any, name: str):
@@ -96,6 +110,18 @@ def as_polars(frame: Any, name: str):
         except Exception as error:
             raise DataError(f"dataset `{name}`: cannot convert the pandas frame: {_first_line(error)}") from error
     raise DataError(f"dataset `{name}`: expected a pandas or Polars DataFrame, got {type(frame).__name__}")
+
+
+_SUFFIX_KINDS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv", ".arrow": "ipc",
+                 ".ipc": "ipc", ".feather": "ipc", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+
+
+def kind_of_path(path: Path) -> str:
+    """The source kind a data file's suffix says (for `mlc profile DATA`)."""
+    kind = _SUFFIX_KINDS.get(path.suffix.lower())
+    if kind is None:
+        raise UsageError(f"cannot tell the format of {path.name}: use a .parquet, .csv, .arrow/.ipc or .ndjson file")
+    return kind
 
 
 def resolve_path(base_dir: Path, text: str) -> Path:

@@ -17,13 +17,13 @@ DEFAULT_BINS = 10
 
 
 # ---- binning ---------------------------------------------------------------------------------
-def quantile_edges(sorted_reference: np.ndarray, bins: int) -> np.ndarray:
+def quantile_edges(reference: np.ndarray, bins: int, overwrite_input: bool = False) -> np.ndarray:
     """Inner bin edges: the reference's quantiles at 1/bins … (bins−1)/bins (numpy's default
     linear interpolation), duplicates dropped. Bins are [e_i, e_i+1) with open outer bins."""
-    if sorted_reference.size == 0:
+    if reference.size == 0:
         raise CheckError("the reference has no finite values to take bin edges from")
     probabilities = np.arange(1, bins) / bins
-    return np.unique(np.quantile(sorted_reference, probabilities))
+    return np.unique(np.quantile(reference, probabilities, overwrite_input=overwrite_input))
 
 
 def shares(counts: np.ndarray) -> np.ndarray:
@@ -123,8 +123,9 @@ def ks_pvalue(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> float:
     distribution for small samples; for large ones, the same kstwo approximation scipy uses,
     evaluated on the D of our merge-walk kernel (so the samples are not sorted twice)."""
     _need_values(cur_sorted, ref_sorted)
-    n1, n2 = cur_sorted.size, ref_sorted.size
-    if max(n1, n2) <= _KS_EXACT_LIMIT:
+    n1, n2 = _represented(cur_sorted), _represented(ref_sorted)
+    from_profile = n1 != cur_sorted.size or n2 != ref_sorted.size
+    if max(n1, n2) <= _KS_EXACT_LIMIT and not from_profile:
         from scipy.stats import ks_2samp
 
         return float(ks_2samp(cur_sorted, ref_sorted).pvalue)
@@ -133,6 +134,12 @@ def ks_pvalue(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> float:
     d = ks(cur_sorted, ref_sorted)
     effective_n = round(n1 * n2 / (n1 + n2))
     return float(np.clip(kstwo.sf(d, effective_n), 0.0, 1.0))
+
+
+def _represented(sample: np.ndarray) -> int:
+    """How many values a sample stands for: its size, or for a profile's quantile grid
+    (profile.ProfileSample) the number of values that were profiled."""
+    return int(getattr(sample, "represented", sample.size))
 
 
 def wasserstein(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> float:

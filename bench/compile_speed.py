@@ -1,0 +1,49 @@
+"""Compile + plan time of a 1,000-check contract (target: under 1 s), median of 5, in-process,
+after imports (the CLI's start-up is measured by bench/drift.py as part of `mlc check`).
+
+usage: python bench/compile_speed.py
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+import mlcontract
+from mlcontract.parse import parser
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp())
+    rng = np.random.default_rng(0)
+    columns = {f"num_{i}": rng.normal(size=100) for i in range(20)} | {f"cat_{i}": ["a", "b"] * 50 for i in range(5)}
+    pl.DataFrame(columns).write_parquet(folder / "ref.parquet")
+    pl.DataFrame(columns).write_parquet(folder / "cur.parquet")
+    templates = ["feature {c} psi < 0.2 vs ref bins {b}", "feature {c} null_rate <= 5%", "feature {c} js < 0.1 vs ref",
+                 "feature {c} chi2_pvalue >= 0.001 vs ref", "feature {c} mean <= ref * 1.1"]
+    lines = ['dataset cur = parquet("cur.parquet")', 'dataset ref = parquet("ref.parquet")']
+    names = list(columns)
+    for i in range(1000):
+        template = templates[i % len(templates)]
+        column = names[i % 20] if "mean" in template else names[i % len(names)]  # mean needs a numeric column
+        lines.append(template.format(c=column, b=2 + i % 40))
+    (folder / "big.mlc").write_text("\n".join(lines) + "\n")
+    started = time.perf_counter()
+    parser()  # the grammar is built once per process
+    grammar = time.perf_counter() - started
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        contract = mlcontract.compile(folder / "big.mlc")
+        times.append(time.perf_counter() - started)
+    print(f"1,000 check lines → {len(contract.checks):,} expanded checks, {len(contract.plan.requests):,} statistics")
+    print(f"compile + plan: median {statistics.median(times):.3f} s (target < 1 s); grammar build once {grammar:.3f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

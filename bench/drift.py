@@ -1,0 +1,107 @@
+"""The drift benchmark of issue 3: mlc against Evidently and plain Polars, in one run.
+
+usage: python bench/drift.py [--rows 1000000] [--repeat 5] [--data DIR] [--peer-python /tmp/peer/bin/python]
+
+On gen_drift_data.py data (20 numeric + 5 categorical columns, N rows per side) it times, each
+as a whole process (wall clock, median of --repeat runs) with its peak RSS:
+  read       Polars reading exactly the columns the contracts use, from both files
+  hist       `mlc check` of psi + js + null_rate + mean + between on every column
+  ks         `mlc check` of ks_pvalue + wasserstein on every numeric column
+  naive      the hand-written Polars+NumPy psi (peers/naive_polars_psi.py)
+  evidently  Evidently 0.7 DataDriftPreset, psi / ks / wasserstein (its own venv; skipped if absent)
+and prints the ratios the issue sets targets on. Machines are noisy: compare ratios measured
+in the same run, not absolute seconds across machines.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from rss import measure  # noqa: E402
+
+NUMERIC = [f"num_{i}" for i in range(20)]
+CATEGORICAL = [f"cat_{i}" for i in range(5)]
+
+
+def write_contracts(data: Path) -> tuple[Path, Path]:
+    head = f'dataset cur = parquet("{data / "cur.parquet"}")\ndataset ref = parquet("{data / "ref.parquet"}")\n'
+    hist = [head]
+    for column in NUMERIC + CATEGORICAL:
+        hist.append(f"feature {column} psi < 10 vs ref\nfeature {column} js < 1 vs ref\n"
+                    f"feature {column} null_rate <= 100%\n")
+    for column in NUMERIC:
+        hist.append(f"feature {column} mean <= ref * 10 + 10\nfeature {column} between -1000 and 1000\n")
+    ks = [head] + [f"feature {c} ks_pvalue >= 0 vs ref\nfeature {c} wasserstein < 100 vs ref\n" for c in NUMERIC]
+    (data / "hist.mlc").write_text("".join(hist))
+    (data / "ks.mlc").write_text("".join(ks))
+    return data / "hist.mlc", data / "ks.mlc"
+
+
+def read_command(data: Path) -> list[str]:
+    code = ("import polars as pl\n"
+            f"for f in ('ref', 'cur'): pl.read_parquet('{data}/' + f + '.parquet', columns={NUMERIC + CATEGORICAL!r})\n")
+    return [sys.executable, "-c", code]
+
+
+def timed(name: str, command: list[str], repeat: int, env=None) -> dict:
+    runs = [measure(command, env=env) for _ in range(repeat)]
+    codes = {code for _, _, code in runs}
+    walls = [w for w, _, _ in runs]
+    row = {"name": name, "wall": statistics.median(walls), "min": min(walls), "rss": max(r for _, r, _ in runs),
+           "codes": codes}
+    print(f"  {name:<22} median {row['wall']:7.2f} s  (min {row['min']:.2f})  peak RSS {row['rss']:7.0f} MB  "
+          f"exit {sorted(codes)}", flush=True)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--data", type=Path, default=HERE / "data")
+    parser.add_argument("--peer-python", default="/tmp/peer/bin/python")
+    parser.add_argument("--evidently-repeat", type=int, default=1)
+    args = parser.parse_args()
+
+    data = args.data / f"drift_{args.rows}"
+    if not (data / "cur.parquet").exists():
+        data.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(HERE / "peers" / "gen_drift_data.py"), str(args.rows), str(data)], check=True)
+    hist, ks = write_contracts(data)
+    mlc = [sys.executable, "-m", "mlcontract", "check", "-q"]
+    print(f"drift benchmark: {args.rows:,} rows per side, {len(NUMERIC)} numeric + {len(CATEGORICAL)} categorical "
+          f"columns, {os.cpu_count()} cores, median of {args.repeat}")
+    rows = {
+        "read": timed("polars read (process)", read_command(data), args.repeat),
+        "hist": timed("mlc hist contract", mlc + [str(hist)], args.repeat),
+        "ks": timed("mlc ks contract", mlc + [str(ks)], args.repeat),
+        "naive": timed("naive polars psi", [sys.executable, str(HERE / "peers" / "naive_polars_psi.py"), str(data)],
+                       args.repeat),
+    }
+    peer = Path(args.peer_python)
+    if peer.exists():
+        for method in ("psi", "ks", "wasserstein"):
+            rows[f"evidently_{method}"] = timed(f"evidently {method}", [str(peer), str(HERE / "peers" / "peer_evidently.py"),
+                                                                        str(data), method], args.evidently_repeat)
+    else:
+        print(f"  (Evidently skipped: no {peer}; see bench/README.md to install it)")
+    print("ratios (targets from issue 3)")
+    print(f"  hist / read              {rows['hist']['wall'] / rows['read']['wall']:6.2f}   target <= 2")
+    print(f"  ks / read                {rows['ks']['wall'] / rows['read']['wall']:6.2f}   target <= 5")
+    print(f"  hist peak RSS            {rows['hist']['rss']:6.0f} MB target <= 1024")
+    print(f"  ks peak RSS              {rows['ks']['rss']:6.0f} MB target <= 1024")
+    print(f"  naive polars / hist      {rows['naive']['wall'] / rows['hist']['wall']:6.2f}")
+    if "evidently_psi" in rows:
+        print(f"  evidently psi / hist     {rows['evidently_psi']['wall'] / rows['hist']['wall']:6.1f}   target >= 50")
+        print(f"  evidently ks / ks        {rows['evidently_ks']['wall'] / rows['ks']['wall']:6.1f}   target >= 50")
+        print(f"  evidently wasserstein / ks {rows['evidently_wasserstein']['wall'] / rows['ks']['wall']:4.1f}   target >= 50")
+
+
+if __name__ == "__main__":
+    main()

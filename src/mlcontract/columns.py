@@ -1,0 +1,137 @@
+"""Per-column statistics over Polars Series, computed by the Cython kernels straight from the
+Arrow buffers (no copy), and merged across batches: every partial result here has a merge, so
+a dataset can be processed chunk by chunk with the same result as in one go."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .catalog import NUMERIC
+from .errors import DataError
+
+
+@dataclass
+class CountsResult:
+    """Value counts of one column: distinct non-null (non-NaN) keys, their counts, nulls, rows."""
+
+    keys: np.ndarray
+    counts: np.ndarray
+    nulls: int
+    rows: int
+
+    @property
+    def values(self) -> dict:
+        return dict(zip(self.keys.tolist(), self.counts.tolist()))
+
+    def merge(self, other: "CountsResult") -> "CountsResult":
+        merged: dict = self.values
+        for key, count in zip(other.keys.tolist(), other.counts.tolist()):
+            merged[key] = merged.get(key, 0) + count
+        keys = list(merged)
+        return CountsResult(_key_array(keys), np.array([merged[k] for k in keys], dtype=np.int64),
+                            self.nulls + other.nulls, self.rows + other.rows)
+
+    @staticmethod
+    def empty() -> "CountsResult":
+        return CountsResult(np.array([], dtype=object), np.array([], dtype=np.int64), 0, 0)
+
+
+def _key_array(keys: list) -> np.ndarray:
+    array = np.empty(len(keys), dtype=object)
+    array[:] = keys
+    return array
+
+
+def numeric_chunks(series):
+    """Yield (values, validity bitmap or None, bit offset) per Arrow chunk, without copying:
+    `values[i]` is the chunk's i-th element and bit `offset + i` of the bitmap its validity."""
+    import pyarrow as pa
+
+    if series.dtype.is_decimal():
+        series = series.cast(float)
+    array = series.to_arrow()
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    for chunk in chunks:
+        validity, data = chunk.buffers()[:2]
+        dtype = np.dtype(chunk.type.to_pandas_dtype())
+        count = chunk.offset + len(chunk)
+        values = np.frombuffer(data, dtype=dtype, count=count)[chunk.offset:] if data is not None else np.empty(0)
+        if validity is None or chunk.null_count == 0:
+            yield values, None, 0
+        else:
+            yield values, np.frombuffer(validity, dtype=np.uint8), chunk.offset
+
+
+def summarize(series):
+    """Rows, nulls, NaN, ±inf, finite count, min, max, mean, m2 in one kernel pass."""
+    from ._kernels import NumericSummary, summarize as kernel
+
+    state = NumericSummary.empty()
+    for values, validity, offset in numeric_chunks(series):
+        state = state.merge(kernel(values, validity, offset))
+    return state
+
+
+def histogram(series, edges: np.ndarray) -> np.ndarray:
+    """Counts of the finite values in (-inf, e0), [e0, e1), ..., [e_last, inf)."""
+    from ._kernels import histogram as kernel
+
+    total = np.zeros(len(edges) + 1, dtype=np.int64)
+    for values, validity, offset in numeric_chunks(series):
+        total += kernel(values, edges, validity, offset)
+    return total
+
+
+def count_outside(series, low: float, high: float) -> int:
+    """Non-null, non-NaN values outside [low, high] (±inf included)."""
+    from ._kernels import count_outside as kernel
+
+    return int(sum(kernel(values, low, high, validity, offset) for values, validity, offset in numeric_chunks(series)))
+
+
+def finite_values(series) -> np.ndarray:
+    """The finite values as float64 (a copy: quantiles partition it in place)."""
+    import polars as pl
+
+    values = series.cast(pl.Float64).drop_nulls()
+    array = values.filter(values.is_finite()).to_numpy()
+    return array if array.flags.writeable else array.copy()
+
+
+def sorted_finite(series) -> np.ndarray:
+    values = finite_values(series)
+    values.sort(kind="stable")
+    return values
+
+
+def quantile_edges_of(series, bins: int) -> np.ndarray:
+    from .statistics import quantile_edges
+
+    return quantile_edges(finite_values(series), bins, overwrite_input=True)
+
+
+def value_counts(series) -> CountsResult:
+    """Counts of the non-null, non-NaN values (categories cast to strings), plus the nulls."""
+    import polars as pl
+
+    rows = series.len()
+    present = series.drop_nulls()
+    if present.dtype.is_float():
+        present = present.filter(~present.is_nan())
+    nulls = rows - present.len()
+    if present.dtype == pl.Categorical or isinstance(present.dtype, pl.Enum):
+        present = present.cast(pl.String)
+    counted = present.value_counts(sort=True)
+    keys = counted[present.name].to_numpy()
+    if keys.dtype != object:
+        keys = keys.astype(object) if present.dtype == pl.String else keys
+    counts = counted["count"].to_numpy().astype(np.int64)
+    return CountsResult(keys, counts, int(nulls), int(rows))
+
+
+def require_numeric(series, dataset: str) -> None:
+    from .sources import column_kind
+
+    if column_kind(series.dtype) != NUMERIC:
+        raise DataError(f"column `{series.name}` in dataset `{dataset}` is {series.dtype}, not numeric")

@@ -1,0 +1,36 @@
+"""A rich progress bar for scans and profiling, drawn on stderr (the report goes to stdout)."""
+from __future__ import annotations
+
+import os
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .execute import Progress as ProgressProtocol
+
+
+class RichProgress(ProgressProtocol):
+    def __init__(self) -> None:
+        self._bar: Progress | None = None
+        self._task = None
+        # MLC_PROGRESS=1 asks for the bar even when stderr is not a terminal (CI logs, tests).
+        self._console = Console(stderr=True, force_terminal=bool(os.environ.get("MLC_PROGRESS")) or None)
+
+    def start(self, label: str, total: int | None) -> None:
+        self.finish()
+        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                             TimeElapsedColumn(), console=self._console, transient=True)
+        self._bar.start()
+        self._task = self._bar.add_task(label, total=total)
+
+    def advance(self, rows: int) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, rows)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def note(self, text: str) -> None:
+        self._console.print(f"[dim]{text}[/dim]", highlight=False)
