@@ -117,7 +117,10 @@ cdef object _check_validity(object validity, Py_ssize_t offset, Py_ssize_t n):
 
 
 cdef object _check_edges(object edges):
-    e = np.ascontiguousarray(edges, dtype=np.float64)
+    try:
+        e = np.ascontiguousarray(edges, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"edges must be an array of numbers, got {edges!r:.80}") from exc
     if e.ndim != 1:
         raise ValueError(f"edges must be 1-D, got an array of shape {e.shape}")
     cdef const double[::1] ev = e
@@ -251,24 +254,6 @@ cdef inline void _merge_moments(_Moments* a, const _Moments* b) noexcept nogil:
     a.count = n
 
 
-cdef inline void _finish_block(_Moments* m, double lo, double hi, double approx,
-                               double sd, double sq) noexcept nogil:
-    """Corrected two-pass result: sd and sq are sums of (x - approx) and (x - approx)**2.
-
-    Adding sd/count to the provisional mean removes its rounding error, and subtracting
-    sd**2/count removes that error's first-order effect on m2 (Chan, Golub & LeVeque 1983).
-    """
-    cdef double n = <double>m.count
-    cdef double m2 = sq - sd * sd / n
-    _two_sum(approx, sd / n, &m.mean, &m.mean_lo)
-    if m.mean < lo or m.mean > hi:  # only reachable through rounding on near-constant data
-        m.mean = lo if m.mean < lo else hi
-        m.mean_lo = 0.0
-    m.min = lo
-    m.max = hi
-    m.m2 = m2 if m2 > 0.0 else 0.0
-
-
 cdef extern from *:
     """
     #if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
@@ -279,11 +264,11 @@ cdef extern from *:
     #endif
 
     /* Sum, min and max of v[0:n]. GCC does not vectorize a floating-point min/max without
-       -ffinite-math-only (x < m ? x : m is not commutative under NaN), so the float64 path,
-       the common one, spells out SSE2 (x86-64 baseline). MINPD/MAXPD treat NaN like the
-       scalar ternary: the result is only used when the sum shows there was no NaN. */
-    static inline double mlc_sum_min_max_f64(const double *v, Py_ssize_t n,
-                                             double *lo_out, double *hi_out) {
+       -ffinite-math-only (x < m ? x : m is not commutative under NaN), so this hot loop spells
+       out SSE2, the x86-64 baseline; other targets get the scalar loop. MINPD/MAXPD treat NaN
+       like the scalar ternary; the result is only used when the sum shows there was none. */
+    static inline double mlc_sum_min_max(const double *v, Py_ssize_t n,
+                                         double *lo_out, double *hi_out) {
         Py_ssize_t i = 0;
         double s, lo, hi, x;
     #if MLC_SSE2
@@ -320,170 +305,321 @@ cdef extern from *:
         *hi_out = hi;
         return s;
     }
+
+    /* sd = sum(v - c), sq = sum((v - c)**2) over v[0:n], eight lanes.
+       This pass re-reads a block that is in cache; meanwhile the hardware prefetcher would go
+       idle and have to ramp up again on the next block, so the loop prefetches the next
+       next_bytes bytes of input itself, one 64-byte line per iteration. */
+    static inline void mlc_deviation_sums(const double *v, Py_ssize_t n, double c,
+                                          const char *next, Py_ssize_t next_bytes,
+                                          double *sd_out, double *sq_out) {
+        Py_ssize_t i = 0;
+        double sd, sq, d;
+    #if MLC_SSE2
+        __m128d cc = _mm_set1_pd(c);
+        __m128d a0 = _mm_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+        __m128d q0 = a0, q1 = a0, q2 = a0, q3 = a0;
+        double ta[2], tq[2];
+        for (; i + 8 <= n; i += 8) {
+            if (8 * i < next_bytes) _mm_prefetch(next + 8 * i, _MM_HINT_T0);
+            __m128d d0 = _mm_sub_pd(_mm_loadu_pd(v + i), cc);
+            __m128d d1 = _mm_sub_pd(_mm_loadu_pd(v + i + 2), cc);
+            __m128d d2 = _mm_sub_pd(_mm_loadu_pd(v + i + 4), cc);
+            __m128d d3 = _mm_sub_pd(_mm_loadu_pd(v + i + 6), cc);
+            a0 = _mm_add_pd(a0, d0); a1 = _mm_add_pd(a1, d1);
+            a2 = _mm_add_pd(a2, d2); a3 = _mm_add_pd(a3, d3);
+            q0 = _mm_add_pd(q0, _mm_mul_pd(d0, d0)); q1 = _mm_add_pd(q1, _mm_mul_pd(d1, d1));
+            q2 = _mm_add_pd(q2, _mm_mul_pd(d2, d2)); q3 = _mm_add_pd(q3, _mm_mul_pd(d3, d3));
+        }
+        _mm_storeu_pd(ta, _mm_add_pd(_mm_add_pd(a0, a1), _mm_add_pd(a2, a3)));
+        _mm_storeu_pd(tq, _mm_add_pd(_mm_add_pd(q0, q1), _mm_add_pd(q2, q3)));
+        sd = ta[0] + ta[1];
+        sq = tq[0] + tq[1];
+    #else
+        (void)next; (void)next_bytes;
+        sd = 0.0; sq = 0.0;
+    #endif
+        for (; i < n; i++) {
+            d = v[i] - c;
+            sd += d;
+            sq += d * d;
+        }
+        *sd_out = sd;
+        *sq_out = sq;
+    }
+
+    /* The same two passes over a block that holds NaN or +-inf: non-finite lanes are masked out
+       (x - x == 0 exactly for finite x) and counted. Returns the sum of the finite values. */
+    static inline double mlc_finite_sum_min_max(const double *v, Py_ssize_t n, int64_t *count,
+                                                int64_t *pos_inf, int64_t *neg_inf,
+                                                double *lo_out, double *hi_out) {
+        Py_ssize_t i = 0;
+        int64_t c = 0, p = 0, q = 0;
+        double s, lo, hi, x;
+    #if MLC_SSE2
+        const __m128d zero = _mm_setzero_pd(), pinf = _mm_set1_pd(HUGE_VAL);
+        const __m128d minf = _mm_set1_pd(-HUGE_VAL);
+        __m128d s0 = zero, s1 = zero, l0 = pinf, l1 = pinf, h0 = minf, h1 = minf;
+        __m128i c0 = _mm_setzero_si128(), p0 = c0, q0 = c0;
+        double ts[2], tl[2], th[2];
+        int64_t tc[2], tp[2], tq[2];
+        for (; i + 4 <= n; i += 4) {
+            __m128d x0 = _mm_loadu_pd(v + i), x1 = _mm_loadu_pd(v + i + 2);
+            __m128d f0 = _mm_cmpeq_pd(_mm_sub_pd(x0, x0), zero);
+            __m128d f1 = _mm_cmpeq_pd(_mm_sub_pd(x1, x1), zero);
+            __m128d y0 = _mm_and_pd(f0, x0), y1 = _mm_and_pd(f1, x1);
+            s0 = _mm_add_pd(s0, y0); s1 = _mm_add_pd(s1, y1);
+            l0 = _mm_min_pd(_mm_or_pd(y0, _mm_andnot_pd(f0, pinf)), l0);
+            l1 = _mm_min_pd(_mm_or_pd(y1, _mm_andnot_pd(f1, pinf)), l1);
+            h0 = _mm_max_pd(_mm_or_pd(y0, _mm_andnot_pd(f0, minf)), h0);
+            h1 = _mm_max_pd(_mm_or_pd(y1, _mm_andnot_pd(f1, minf)), h1);
+            /* A true compare is all ones, i.e. -1 as int64: subtracting it counts. */
+            c0 = _mm_sub_epi64(c0, _mm_castpd_si128(f0));
+            c0 = _mm_sub_epi64(c0, _mm_castpd_si128(f1));
+            p0 = _mm_sub_epi64(p0, _mm_castpd_si128(_mm_cmpeq_pd(x0, pinf)));
+            p0 = _mm_sub_epi64(p0, _mm_castpd_si128(_mm_cmpeq_pd(x1, pinf)));
+            q0 = _mm_sub_epi64(q0, _mm_castpd_si128(_mm_cmpeq_pd(x0, minf)));
+            q0 = _mm_sub_epi64(q0, _mm_castpd_si128(_mm_cmpeq_pd(x1, minf)));
+        }
+        _mm_storeu_pd(ts, _mm_add_pd(s0, s1));
+        _mm_storeu_pd(tl, _mm_min_pd(l0, l1));
+        _mm_storeu_pd(th, _mm_max_pd(h0, h1));
+        _mm_storeu_si128((__m128i *)tc, c0);
+        _mm_storeu_si128((__m128i *)tp, p0);
+        _mm_storeu_si128((__m128i *)tq, q0);
+        s = ts[0] + ts[1];
+        lo = tl[0] < tl[1] ? tl[0] : tl[1];
+        hi = th[0] > th[1] ? th[0] : th[1];
+        c = tc[0] + tc[1]; p = tp[0] + tp[1]; q = tq[0] + tq[1];
+    #else
+        s = 0.0; lo = HUGE_VAL; hi = -HUGE_VAL;
+    #endif
+        for (; i < n; i++) {
+            x = v[i];
+            if (x - x == 0.0) {
+                c++;
+                s += x;
+                lo = x < lo ? x : lo;
+                hi = x > hi ? x : hi;
+            } else {
+                p += x == HUGE_VAL;
+                q += x == -HUGE_VAL;
+            }
+        }
+        *count = c; *pos_inf = p; *neg_inf = q;
+        *lo_out = lo; *hi_out = hi;
+        return s;
+    }
+
+    static inline void mlc_finite_deviation_sums(const double *v, Py_ssize_t n, double c,
+                                                 double *sd_out, double *sq_out) {
+        Py_ssize_t i = 0;
+        double sd, sq, d, x;
+    #if MLC_SSE2
+        const __m128d zero = _mm_setzero_pd(), cc = _mm_set1_pd(c);
+        __m128d a0 = zero, a1 = zero, q0 = zero, q1 = zero;
+        double ta[2], tq[2];
+        for (; i + 4 <= n; i += 4) {
+            __m128d x0 = _mm_loadu_pd(v + i), x1 = _mm_loadu_pd(v + i + 2);
+            __m128d d0 = _mm_and_pd(_mm_cmpeq_pd(_mm_sub_pd(x0, x0), zero), _mm_sub_pd(x0, cc));
+            __m128d d1 = _mm_and_pd(_mm_cmpeq_pd(_mm_sub_pd(x1, x1), zero), _mm_sub_pd(x1, cc));
+            a0 = _mm_add_pd(a0, d0); a1 = _mm_add_pd(a1, d1);
+            q0 = _mm_add_pd(q0, _mm_mul_pd(d0, d0)); q1 = _mm_add_pd(q1, _mm_mul_pd(d1, d1));
+        }
+        _mm_storeu_pd(ta, _mm_add_pd(a0, a1));
+        _mm_storeu_pd(tq, _mm_add_pd(q0, q1));
+        sd = ta[0] + ta[1];
+        sq = tq[0] + tq[1];
+    #else
+        sd = 0.0; sq = 0.0;
+    #endif
+        for (; i < n; i++) {
+            x = v[i];
+            if (x - x == 0.0) {
+                d = x - c;
+                sd += d;
+                sq += d * d;
+            }
+        }
+        *sd_out = sd;
+        *sq_out = sq;
+    }
+
+    /* Number of v[i] with v[i] < lo or v[i] > hi (NaN compares false either way). */
+    static inline int64_t mlc_count_outside(const double *v, Py_ssize_t n, double lo, double hi) {
+        Py_ssize_t i = 0;
+        int64_t c = 0;
+    #if MLC_SSE2
+        const __m128d l = _mm_set1_pd(lo), h = _mm_set1_pd(hi);
+        __m128i c0 = _mm_setzero_si128(), c1 = c0;
+        int64_t tc[2];
+        for (; i + 4 <= n; i += 4) {
+            __m128d x0 = _mm_loadu_pd(v + i), x1 = _mm_loadu_pd(v + i + 2);
+            c0 = _mm_sub_epi64(c0, _mm_castpd_si128(_mm_or_pd(_mm_cmplt_pd(x0, l), _mm_cmpgt_pd(x0, h))));
+            c1 = _mm_sub_epi64(c1, _mm_castpd_si128(_mm_or_pd(_mm_cmplt_pd(x1, l), _mm_cmpgt_pd(x1, h))));
+        }
+        _mm_storeu_si128((__m128i *)tc, _mm_add_epi64(c0, c1));
+        c = tc[0] + tc[1];
+    #endif
+        for (; i < n; i++)
+            c += (v[i] < lo) | (v[i] > hi);
+        return c;
+    }
     """
-    double mlc_sum_min_max_f64(const double* v, Py_ssize_t n, double* lo, double* hi) noexcept nogil
+    int64_t mlc_count_outside(const double* v, Py_ssize_t n, double lo, double hi) noexcept nogil
+    double mlc_sum_min_max(const double* v, Py_ssize_t n, double* lo, double* hi) noexcept nogil
+    double mlc_finite_sum_min_max(const double* v, Py_ssize_t n, int64_t* count,
+                                  int64_t* pos_inf, int64_t* neg_inf,
+                                  double* lo, double* hi) noexcept nogil
+    void mlc_finite_deviation_sums(const double* v, Py_ssize_t n, double c,
+                                   double* sd, double* sq) noexcept nogil
+    void mlc_deviation_sums(const double* v, Py_ssize_t n, double c, const char* next,
+                            Py_ssize_t next_bytes, double* sd, double* sq) noexcept nogil
 
 
-cdef inline double _sum_min_max(const numeric_t* v, Py_ssize_t n,
-                                double* lo_out, double* hi_out) noexcept nogil:
-    """Sum, min and max of v[0:n] in double; four accumulators keep the adds and compares off
-    one dependency chain."""
-    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    cdef double lo0 = INFINITY, lo1 = INFINITY, lo2 = INFINITY, lo3 = INFINITY
-    cdef double hi0 = -INFINITY, hi1 = -INFINITY, hi2 = -INFINITY, hi3 = -INFINITY
-    cdef double x0, x1, x2, x3
-    cdef Py_ssize_t i = 0
-    if numeric_t is double:
-        return mlc_sum_min_max_f64(v, n, lo_out, hi_out)
-    while i + 4 <= n:
-        x0 = <double>v[i]
-        x1 = <double>v[i + 1]
-        x2 = <double>v[i + 2]
-        x3 = <double>v[i + 3]
-        s0 += x0
-        s1 += x1
-        s2 += x2
-        s3 += x3
-        lo0 = x0 if x0 < lo0 else lo0
-        lo1 = x1 if x1 < lo1 else lo1
-        lo2 = x2 if x2 < lo2 else lo2
-        lo3 = x3 if x3 < lo3 else lo3
-        hi0 = x0 if x0 > hi0 else hi0
-        hi1 = x1 if x1 > hi1 else hi1
-        hi2 = x2 if x2 > hi2 else hi2
-        hi3 = x3 if x3 > hi3 else hi3
-        i += 4
-    while i < n:
-        x0 = <double>v[i]
-        s0 += x0
-        lo0 = x0 if x0 < lo0 else lo0
-        hi0 = x0 if x0 > hi0 else hi0
-        i += 1
-    lo0 = lo0 if lo0 < lo1 else lo1
-    lo2 = lo2 if lo2 < lo3 else lo3
-    hi0 = hi0 if hi0 > hi1 else hi1
-    hi2 = hi2 if hi2 > hi3 else hi3
-    lo_out[0] = lo0 if lo0 < lo2 else lo2
-    hi_out[0] = hi0 if hi0 > hi2 else hi2
-    return (s0 + s1) + (s2 + s3)
+cdef inline void _set_moments(_Moments* m, Py_ssize_t n, double lo, double hi, double approx,
+                              double sd, double sq) noexcept nogil:
+    """Corrected two-pass moments (Chan, Golub & LeVeque 1983) from sd = sum(x - approx) and
+    sq = sum((x - approx)**2): refining the provisional mean by sd/n and subtracting sd**2/n
+    removes its rounding error to first order. The mean is kept as a double-double."""
+    cdef double q = sq - sd * sd / <double>n
+    m.count = n
+    m.min = lo
+    m.max = hi
+    m.m2 = q if q > 0.0 else 0.0
+    _two_sum(approx, sd / <double>n, &m.mean, &m.mean_lo)
+    if m.mean < lo or m.mean > hi:  # rounding on near-constant data; keep min <= mean <= max
+        m.mean = lo if m.mean < lo else hi
+        m.mean_lo = 0.0
 
 
-cdef inline void _deviation_sums(const numeric_t* v, Py_ssize_t n, double c,
-                                 double* sd_out, double* sq_out) noexcept nogil:
-    """sd = sum(x - c), sq = sum((x - c)**2). Eight independent lanes, which GCC turns into
-    packed SSE2 arithmetic (there is no reassociation for it to refuse)."""
-    cdef double sd[8]
-    cdef double sq[8]
-    cdef double d
-    cdef Py_ssize_t i = 0
-    cdef int j
-    for j in range(8):
-        sd[j] = 0.0
-        sq[j] = 0.0
-    while i + 8 <= n:
-        for j in range(8):
-            d = <double>v[i + j] - c
-            sd[j] += d
-            sq[j] += d * d
-        i += 8
-    while i < n:
-        d = <double>v[i] - c
-        sd[0] += d
-        sq[0] += d * d
-        i += 1
-    sd_out[0] = ((sd[0] + sd[1]) + (sd[2] + sd[3])) + ((sd[4] + sd[5]) + (sd[6] + sd[7]))
-    sq_out[0] = ((sq[0] + sq[1]) + (sq[2] + sq[3])) + ((sq[4] + sq[5]) + (sq[6] + sq[7]))
+cdef inline bint _dense_moments(const double* v, Py_ssize_t n, const char* next,
+                                Py_ssize_t next_bytes, _Moments* m) noexcept nogil:
+    """count/min/max/mean/m2 of v[0:n], all taken as values; False if one is not finite.
 
-
-cdef inline bint _block_dense(const numeric_t* v, Py_ssize_t n, _Moments* m) noexcept nogil:
-    """Moments of a block with no nulls; returns False (m untouched) if a value is not finite.
-
-    A sum over IEEE doubles stays finite only if every term is finite, so one check at the end
-    replaces a per-element classification; blocks that fail it are redone by _block_sparse.
+    A sum over IEEE doubles stays finite only if every term is finite, so one check of the sum
+    replaces a per-element classification. On False m is untouched and the caller redoes the
+    block with _finite_moments.
     """
-    cdef double lo, hi, approx, sd, sq
-    cdef double s = _sum_min_max(v, n, &lo, &hi)
+    cdef double s, lo, hi, sd, sq
+    if n == 0:
+        return True
+    s = mlc_sum_min_max(v, n, &lo, &hi)
     if not (s - s == 0.0):
         return False
-    m.rows = n
-    m.nulls = 0
-    m.nans = 0
-    m.pos_inf = 0
-    m.neg_inf = 0
-    m.count = n
     if lo == hi:
-        # A constant block has mean lo and m2 0 exactly; skip the second pass.
-        _finish_block(m, lo, hi, lo, 0.0, 0.0)
-        return True
-    approx = s / <double>n
-    _deviation_sums(v, n, approx, &sd, &sq)
-    _finish_block(m, lo, hi, approx, sd, sq)
+        # Constant: mean and m2 are exact without a second pass.
+        _set_moments(m, n, lo, hi, lo, 0.0, 0.0)
+    else:
+        mlc_deviation_sums(v, n, s / <double>n, next, next_bytes, &sd, &sq)
+        _set_moments(m, n, lo, hi, s / <double>n, sd, sq)
     return True
 
 
-cdef inline void _block_sparse(const numeric_t* v, Py_ssize_t n, const uint8_t* vp,
-                               Py_ssize_t bit0, _Moments* m) noexcept nogil:
-    """Moments of a block that has nulls (vp != NULL) or non-finite values."""
-    cdef Py_ssize_t i
-    cdef int64_t count = 0, nulls = 0, nans = 0, pinf = 0, ninf = 0
-    cdef double s = 0.0, lo = INFINITY, hi = -INFINITY, x, d, approx, sd = 0.0, sq = 0.0
-    for i in range(n):
-        if vp != NULL and not _bit(vp, bit0 + i):
-            nulls += 1
-            continue
-        x = <double>v[i]
-        if x - x == 0.0:
-            count += 1
-            s += x
-            lo = x if x < lo else lo
-            hi = x if x > hi else hi
-        elif x != x:
-            nans += 1
-        elif x > 0.0:
-            pinf += 1
-        else:
-            ninf += 1
-    _moments_empty(m)
-    m.rows = n
-    m.nulls = nulls
-    m.nans = nans
+cdef void _finite_moments(const double* v, Py_ssize_t n, _Moments* m) noexcept nogil:
+    """Moments of the finite values of v[0:n], counting NaN and +-inf; for blocks that failed
+    _dense_moments. Non-finite lanes are masked out rather than branched around."""
+    cdef int64_t count, pinf, ninf
+    cdef double s, lo, hi, sd, sq
+    s = mlc_finite_sum_min_max(v, n, &count, &pinf, &ninf, &lo, &hi)
     m.pos_inf = pinf
     m.neg_inf = ninf
-    m.count = count
+    m.nans = n - count - pinf - ninf
     if count == 0:
         return
-    if lo == hi:
-        _finish_block(m, lo, hi, lo, 0.0, 0.0)
-        return
-    approx = s / <double>count
+    if not (s - s == 0.0):
+        _huge_moments(v, n, m)
+    elif lo == hi:
+        _set_moments(m, count, lo, hi, lo, 0.0, 0.0)
+    else:
+        mlc_finite_deviation_sums(v, n, s / <double>count, &sd, &sq)
+        _set_moments(m, count, lo, hi, s / <double>count, sd, sq)
+
+
+cdef void _huge_moments(const double* v, Py_ssize_t n, _Moments* m) noexcept nogil:
+    """Moments of the finite values of v[0:n] when their sum overflows (|x| near 1.8e308):
+    the mean as a sum of x/count cannot overflow; m2 may legitimately be inf."""
+    cdef Py_ssize_t i
+    cdef int64_t count = 0
+    cdef double inv, s = 0.0, lo = INFINITY, hi = -INFINITY, x, d, sq = 0.0
     for i in range(n):
-        if vp != NULL and not _bit(vp, bit0 + i):
-            continue
-        x = <double>v[i]
+        count += v[i] - v[i] == 0.0
+    if count == 0:
+        return
+    inv = 1.0 / <double>count
+    for i in range(n):
+        x = v[i]
         if x - x == 0.0:
-            d = x - approx
-            sd += d
+            s += x * inv
+            lo = x if x < lo else lo
+            hi = x if x > hi else hi
+    s = lo if s < lo else (hi if s > hi else s)
+    for i in range(n):
+        x = v[i]
+        if x - x == 0.0:
+            d = x - s
             sq += d * d
-    _finish_block(m, lo, hi, approx, sd, sq)
+    m.count = count
+    m.min = lo
+    m.max = hi
+    m.mean = s
+    m.mean_lo = 0.0
+    m.m2 = sq
+
+
+cdef inline Py_ssize_t _gather_valid(const numeric_t* v, Py_ssize_t n, const uint8_t* vp,
+                                     Py_ssize_t bit0, double* buf) noexcept nogil:
+    """Copy the valid elements of v[0:n], as doubles, to the front of buf; return how many.
+
+    Every element is stored and the write index advances by its validity bit: no branch to
+    mispredict on randomly placed nulls, and the statistics then run on dense doubles.
+    """
+    cdef Py_ssize_t i, k = 0
+    if vp == NULL:
+        for i in range(n):
+            buf[i] = <double>v[i]
+        return n
+    for i in range(n):
+        buf[k] = <double>v[i]
+        k += _bit(vp, bit0 + i)
+    return k
 
 
 cdef void _summarize_loop(const numeric_t* v, Py_ssize_t n, const uint8_t* vp,
                           Py_ssize_t offset, _Moments* out) noexcept nogil:
-    """Block states are combined as a balanced binary tree (a binary counter of levels), so
-    rounding in the Chan updates grows with log(#blocks) rather than #blocks."""
+    """Blocks of _BLOCK elements: float64 blocks without nulls are read in place, others are
+    first gathered into a stack buffer of valid doubles, so every block ends in the same
+    float64 kernels. Block states are combined as a balanced binary tree (a binary counter of
+    levels): rounding in the Chan updates grows with log(#blocks), not #blocks."""
+    cdef double buf[_BLOCK]
     cdef _Moments stack[_MAX_LEVELS]
     cdef int level[_MAX_LEVELS]
-    cdef int top = 0
-    cdef int k
-    cdef Py_ssize_t start = 0, length
+    cdef int top = 0, k
+    cdef Py_ssize_t start = 0, length, nvalid
+    cdef const double* src
+    cdef _Moments* blk
     _moments_empty(out)
     while start < n:
         length = n - start
         if length > _BLOCK:
             length = _BLOCK
-        if not ((vp == NULL or _all_valid(vp, offset + start, offset + start + length))
-                and _block_dense(v + start, length, &stack[top])):
-            _block_sparse(v + start, length, vp, offset + start, &stack[top])
+        if vp == NULL or _all_valid(vp, offset + start, offset + start + length):
+            if numeric_t is double:
+                src = v + start
+                nvalid = length
+            else:
+                nvalid = _gather_valid(v + start, length, NULL, 0, buf)
+                src = buf
+        else:
+            nvalid = _gather_valid(v + start, length, vp, offset + start, buf)
+            src = buf
+        blk = &stack[top]
+        _moments_empty(blk)
+        blk.rows = length
+        blk.nulls = length - nvalid
+        if not _dense_moments(src, nvalid, <const char*>(v + start + length),
+                              (n - start - length) * <Py_ssize_t>sizeof(numeric_t), blk):
+            _finite_moments(src, nvalid, blk)
         level[top] = 0
         top += 1
         while top >= 2 and level[top - 1] == level[top - 2]:
@@ -687,8 +823,9 @@ def summarize(values, validity=None, Py_ssize_t offset=0):
     """Summarize a numeric column in one pass: a :class:`NumericSummary`.
 
     Counts rows, nulls (per ``validity``/``offset``), NaNs and +-inf, and computes count, min,
-    max, mean and m2 of the finite values. Moments are exact two-pass moments per 4096-element
-    block, combined with Chan's update.
+    max, mean and m2 of the finite values. Each 4096-element block gets corrected two-pass
+    moments; blocks are combined with Chan's update, so mean and variance agree with a
+    two-pass computation to ~1e-14 relative even for data like 1e9 + N(0, 1).
     """
     arr = _check_values(values, "values")
     bits = _check_validity(validity, offset, arr.shape[0])
@@ -700,13 +837,15 @@ def summarize(values, validity=None, Py_ssize_t offset=0):
 # --------------------------------------------------------------------------------------------
 
 cdef inline Py_ssize_t _count_le(const double* e, Py_ssize_t m, double x) noexcept nogil:
-    """Number of e[k] <= x for ascending e, m >= 1 (np.searchsorted(e, x, side="right")).
+    """Number of e[k] <= x for ascending e[0:m] (np.searchsorted(e, x, side="right")).
 
     Branch-free: the halving step compiles to a conditional move, so the time per element
-    does not depend on how predictable the data are.
+    does not depend on how predictable the data are. Trailing NaNs compare as not-less-equal.
     """
     cdef const double* base = e
     cdef Py_ssize_t half
+    if m == 0:
+        return 0
     while m > 1:
         half = m >> 1
         base = base + half if base[half] <= x else base
@@ -730,51 +869,67 @@ cdef inline Py_ssize_t _count_lt(const double* v, Py_ssize_t n, double key) noex
     return (base - v) + (base[0] < key)
 
 
-cdef inline Py_ssize_t _count_le_sorted(const double* v, Py_ssize_t n, double key) noexcept nogil:
-    cdef const double* base = v
-    cdef Py_ssize_t half
-    if n == 0:
-        return 0
-    while n > 1:
-        half = n >> 1
-        base = base + half if base[half] <= key else base
-        n -= half
-    return (base - v) + (base[0] <= key)
-
-
-cdef inline Py_ssize_t _count_le_linear(const double* e, Py_ssize_t m, double x) noexcept nogil:
-    cdef Py_ssize_t k, c = 0
-    for k in range(m):
-        c += e[k] <= x
-    return c
-
-
-cdef enum:
-    # Below this many edges a linear count of comparisons beats the binary search (measured).
-    _LINEAR_EDGES = 0
-
-
 cdef void _histogram_loop(const numeric_t* v, Py_ssize_t n, const uint8_t* vp,
                           Py_ssize_t offset, const double* e, Py_ssize_t m,
                           int64_t* counts) noexcept nogil:
+    """counts[searchsorted(e, x, "right")] += 1 for every valid finite x; m >= 1.
+
+    Four searches run interleaved, each a chain of dependent loads, so the CPU overlaps them;
+    an invalid or non-finite element is searched too and its increment diverted to a dummy
+    counter, which keeps the loop free of data-dependent branches (measured: 1.3-1.6x faster
+    than one search per element for 3-99 edges; a linear scan only ties at 1-3 edges).
+    """
+    cdef Py_ssize_t i = 0, len_, half
+    cdef double x0, x1, x2, x3
+    cdef const double* b0
+    cdef const double* b1
+    cdef const double* b2
+    cdef const double* b3
+    cdef int64_t trash = 0
+    cdef int64_t* d
+    while i + 4 <= n:
+        x0 = <double>v[i]
+        x1 = <double>v[i + 1]
+        x2 = <double>v[i + 2]
+        x3 = <double>v[i + 3]
+        b0 = b1 = b2 = b3 = e
+        len_ = m
+        while len_ > 1:
+            half = len_ >> 1
+            b0 = b0 + half if b0[half] <= x0 else b0
+            b1 = b1 + half if b1[half] <= x1 else b1
+            b2 = b2 + half if b2[half] <= x2 else b2
+            b3 = b3 + half if b3[half] <= x3 else b3
+            len_ -= half
+        d = counts + (b0 - e) + (b0[0] <= x0)
+        d = d if (x0 - x0 == 0.0) & (vp == NULL or _bit(vp, offset + i)) else &trash
+        d[0] += 1
+        d = counts + (b1 - e) + (b1[0] <= x1)
+        d = d if (x1 - x1 == 0.0) & (vp == NULL or _bit(vp, offset + i + 1)) else &trash
+        d[0] += 1
+        d = counts + (b2 - e) + (b2[0] <= x2)
+        d = d if (x2 - x2 == 0.0) & (vp == NULL or _bit(vp, offset + i + 2)) else &trash
+        d[0] += 1
+        d = counts + (b3 - e) + (b3[0] <= x3)
+        d = d if (x3 - x3 == 0.0) & (vp == NULL or _bit(vp, offset + i + 3)) else &trash
+        d[0] += 1
+        i += 4
+    while i < n:
+        x0 = <double>v[i]
+        if (vp == NULL or _bit(vp, offset + i)) and x0 - x0 == 0.0:
+            counts[_count_le(e, m, x0)] += 1
+        i += 1
+
+
+cdef void _count_valid_finite(const numeric_t* v, Py_ssize_t n, const uint8_t* vp,
+                              Py_ssize_t offset, int64_t* count) noexcept nogil:
     cdef Py_ssize_t i
     cdef double x
-    if m == 0:
-        for i in range(n):
-            x = <double>v[i]
-            if (vp == NULL or _bit(vp, offset + i)) and x - x == 0.0:
-                counts[0] += 1
-        return
-    if vp == NULL:
-        for i in range(n):
-            x = <double>v[i]
-            if x - x == 0.0:
-                counts[_count_le(e, m, x)] += 1
-    else:
-        for i in range(n):
-            x = <double>v[i]
-            if _bit(vp, offset + i) and x - x == 0.0:
-                counts[_count_le(e, m, x)] += 1
+    cdef int64_t c = 0
+    for i in range(n):
+        x = <double>v[i]
+        c += (x - x == 0.0) & (vp == NULL or _bit(vp, offset + i))
+    count[0] = c
 
 
 def _histogram_typed(const numeric_t[::1] values, const uint8_t[::1] validity,
@@ -784,7 +939,10 @@ def _histogram_typed(const numeric_t[::1] values, const uint8_t[::1] validity,
     if n == 0:
         return
     with nogil:
-        _histogram_loop(&values[0], n, vp, offset, &edges[0] if m > 0 else NULL, m, &counts[0])
+        if m == 0:
+            _count_valid_finite(&values[0], n, vp, offset, &counts[0])
+        else:
+            _histogram_loop(&values[0], n, vp, offset, &edges[0], m, &counts[0])
 
 
 def histogram(values, edges, validity=None, Py_ssize_t offset=0):
@@ -811,7 +969,7 @@ def _searchsorted_counts_impl(const double[::1] v, const double[::1] edges,
     p = &v[0]
     with nogil:
         # Only finite values count, as in histogram: skip leading -inf and trailing +inf/NaN.
-        lo = _count_le_sorted(p, n, -INFINITY)
+        lo = _count_le(p, n, -INFINITY)
         hi = _count_lt(p, n, INFINITY)
         if hi < lo:
             hi = lo
@@ -827,8 +985,9 @@ def searchsorted_counts(sorted_values, edges):
     """``histogram(sorted_values, edges)`` for an ascending array, by one binary search per edge.
 
     Runs in O(len(edges) * log(n)). Only the finite values are counted; leading -inf and trailing
-    +inf/NaN (where ``np.sort`` puts them) are skipped. The array is not checked for order
-    beyond its first and last finite element, so it must really be sorted.
+    +inf/NaN (where ``np.sort`` puts them) are skipped. Order is only checked by comparing the
+    first and last element (an O(n) check would defeat the purpose), so the array must really
+    be sorted.
     """
     v = _check_sorted_input(sorted_values, "sorted_values")
     e = _check_edges(edges)
@@ -851,6 +1010,9 @@ cdef int64_t _count_outside_loop(const numeric_t* v, Py_ssize_t n, const uint8_t
     cdef Py_ssize_t i
     cdef double x
     cdef int64_t c = 0
+    if numeric_t is double:
+        if vp == NULL:
+            return mlc_count_outside(v, n, lo, hi)
     if vp == NULL:
         for i in range(n):
             x = <double>v[i]

@@ -1,0 +1,727 @@
+"""Oracle tests for the Cython kernels in ``mlcontract._kernels``.
+
+Every expected value is computed here, independently, with numpy or scipy: counts, min and max
+must match exactly, moments to 1e-12 relative, histograms exactly, and the two-sample
+statistics to 1e-12 of scipy's own implementation.
+"""
+import json
+import math
+import pickle
+from fractions import Fraction
+
+import numpy as np
+import pyarrow as pa
+import polars as pl
+import pytest
+import scipy.stats
+
+from mlcontract import _kernels as K
+
+VALUE_DTYPES = [
+    np.float64, np.float32, np.int64, np.int32, np.int16, np.int8,
+    np.uint64, np.uint32, np.uint16, np.uint8,
+]
+CODE_DTYPES = [np.int64, np.int32, np.int16, np.int8, np.uint64, np.uint32, np.uint16, np.uint8]
+RTOL = 1e-12
+SUMMARY_KEYS = {
+    "rows", "nulls", "nans", "pos_inf", "neg_inf", "count", "min", "max", "mean", "mean_lo", "m2",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Oracles and helpers
+# --------------------------------------------------------------------------------------------
+
+def bitmap(mask, offset=0):
+    """Arrow validity bitmap (LSB bit order) whose bit ``offset + i`` is ``mask[i]``."""
+    bits = np.concatenate([np.zeros(offset, dtype=bool), np.asarray(mask, dtype=bool)])
+    return np.packbits(bits, bitorder="little")
+
+
+def oracle_summary(values, mask=None):
+    """The summary fields, by numpy, over the elements where ``mask`` is True."""
+    x = np.asarray(values).astype(np.float64)
+    mask = np.ones(x.size, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    v = x[mask]
+    fin = v[np.isfinite(v)]
+    return {
+        "rows": x.size,
+        "nulls": int((~mask).sum()),
+        "nans": int(np.isnan(v).sum()),
+        "pos_inf": int((v == np.inf).sum()),
+        "neg_inf": int((v == -np.inf).sum()),
+        "count": fin.size,
+        "min": float(fin.min()) if fin.size else math.nan,
+        "max": float(fin.max()) if fin.size else math.nan,
+        "mean": float(np.mean(fin)) if fin.size else math.nan,
+        "var": float(np.var(fin, ddof=1)) if fin.size > 1 else math.nan,
+        "scale": float(np.abs(fin).max()) if fin.size else 0.0,
+    }
+
+
+def close(actual, expected, rtol=RTOL, scale=0.0):
+    """|actual - expected| <= rtol * max(|expected|, scale); NaN only matches NaN.
+
+    ``scale`` is the data's magnitude, for means: a mean near zero of data of magnitude s is
+    the difference of large sums, and no float64 computation (numpy's included) gets it to
+    better than ~eps * s, so 1e-12 relative to *that* is the meaningful test.
+    """
+    if math.isnan(expected):
+        return math.isnan(actual)
+    return abs(actual - expected) <= rtol * max(abs(expected), scale)
+
+
+def assert_summary(s, o):
+    for key in ("rows", "nulls", "nans", "pos_inf", "neg_inf", "count"):
+        assert getattr(s, key) == o[key], (key, getattr(s, key), o[key])
+    for key in ("min", "max"):
+        got, want = getattr(s, key), o[key]
+        assert got == want or (math.isnan(got) and math.isnan(want)), (key, got, want)
+    assert close(s.mean, o["mean"], scale=o["scale"]), (s.mean, o["mean"])
+    assert close(s.variance(), o["var"]), (s.variance(), o["var"])
+    assert s.rows == s.nulls + s.nans + s.pos_inf + s.neg_inf + s.count
+    if s.count:
+        assert s.min <= s.mean <= s.max
+
+
+def assert_same_state(a, b, rtol=RTOL):
+    """Two summaries agree: counts, min and max exactly, mean and m2 to rtol."""
+    for key in ("rows", "nulls", "nans", "pos_inf", "neg_inf", "count"):
+        assert getattr(a, key) == getattr(b, key), key
+    for key in ("min", "max"):
+        x, y = getattr(a, key), getattr(b, key)
+        assert x == y or (math.isnan(x) and math.isnan(y)), (key, x, y)
+    scale = max(abs(a.min), abs(a.max)) if a.count else 0.0
+    assert close(a.mean, b.mean, rtol, scale), (a.mean, b.mean)
+    assert close(a.m2, b.m2, rtol), (a.m2, b.m2)
+
+
+def identical(a, b):
+    """Bit-for-bit equal states (NaN equal to NaN)."""
+    return json.dumps(a.to_dict()) == json.dumps(b.to_dict())
+
+
+def random_values(rng, dtype, n, special=True):
+    """Values of ``dtype``; floats get NaN and +-inf sprinkled in when ``special``."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        x = rng.normal(3.0, 2.0, n).astype(dtype)
+        if special and n:
+            x[rng.random(n) < 0.05] = np.nan
+            x[rng.random(n) < 0.01] = np.inf
+            x[rng.random(n) < 0.01] = -np.inf
+        return x
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max, size=n, dtype=dtype, endpoint=True)
+
+
+def oracle_histogram(values, edges, mask=None):
+    x = np.asarray(values).astype(np.float64)
+    if mask is not None:
+        x = x[np.asarray(mask, dtype=bool)]
+    x = x[np.isfinite(x)]
+    return np.bincount(np.searchsorted(edges, x, side="right"), minlength=len(edges) + 1)
+
+
+def arrow_views(arr):
+    """(values, validity, offset) of a primitive pyarrow array, as the kernels take them."""
+    dtype = arr.type.to_pandas_dtype()
+    validity, data = arr.buffers()[0], arr.buffers()[1]
+    values = np.frombuffer(data, dtype=dtype)[arr.offset : arr.offset + len(arr)]
+    return values, validity, arr.offset
+
+
+# --------------------------------------------------------------------------------------------
+# summarize
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", VALUE_DTYPES)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_summarize_matches_numpy(dtype, seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 30_000))
+    x = random_values(rng, dtype, n)
+    assert_summary(K.summarize(x), oracle_summary(x))
+    mask = rng.random(n) > 0.2
+    assert_summary(K.summarize(x, bitmap(mask)), oracle_summary(x, mask))
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 8, 9, 4095, 4096, 4097, 8192 + 3])
+def test_summarize_sizes_around_block_and_lane_boundaries(n):
+    rng = np.random.default_rng(n)
+    x = rng.normal(-1.0, 5.0, n)
+    assert_summary(K.summarize(x), oracle_summary(x))
+    mask = rng.random(n) > 0.5
+    for offset in (0, 5):
+        assert_summary(K.summarize(x, bitmap(mask, offset), offset), oracle_summary(x, mask))
+
+
+def test_summarize_empty():
+    s = K.summarize(np.array([], dtype=np.float64))
+    assert (s.rows, s.nulls, s.nans, s.pos_inf, s.neg_inf, s.count) == (0, 0, 0, 0, 0, 0)
+    assert math.isnan(s.min) and math.isnan(s.max) and math.isnan(s.mean)
+    assert s.m2 == 0.0
+    assert math.isnan(s.variance()) and math.isnan(s.std())
+    assert identical(s, K.NumericSummary.empty())
+
+
+def test_summarize_all_null():
+    x = np.arange(10_000, dtype=np.float64)
+    s = K.summarize(x, np.zeros(10_000 // 8, dtype=np.uint8))
+    assert (s.rows, s.nulls, s.count) == (10_000, 10_000, 0)
+    assert math.isnan(s.mean) and math.isnan(s.min) and s.m2 == 0.0
+
+
+def test_summarize_all_nan_and_all_inf():
+    s = K.summarize(np.full(5000, np.nan))
+    assert (s.nans, s.count) == (5000, 0) and math.isnan(s.mean) and s.m2 == 0.0
+    x = np.array([np.inf, -np.inf, np.inf] * 2000)
+    s = K.summarize(x)
+    assert (s.pos_inf, s.neg_inf, s.count) == (4000, 2000, 0)
+    assert math.isnan(s.min) and math.isnan(s.max)
+
+
+@pytest.mark.parametrize("value", [0.0, -2.5, 1e9 + 0.1, 1e-300, 7.0])
+def test_summarize_constant_column_is_exact(value):
+    x = np.full(10_001, value)
+    s = K.summarize(x)
+    assert s.mean == value and s.min == value and s.max == value
+    assert s.m2 == 0.0 and s.variance() == 0.0
+
+
+def test_summarize_one_element():
+    s = K.summarize(np.array([3.25]))
+    assert (s.count, s.min, s.max, s.mean, s.m2) == (1, 3.25, 3.25, 3.25, 0.0)
+    assert math.isnan(s.variance()) and s.variance(ddof=0) == 0.0
+
+
+def test_summarize_nan_and_inf_mixed_in():
+    rng = np.random.default_rng(7)
+    x = rng.normal(0.0, 1.0, 20_000)
+    x[rng.integers(0, x.size, 300)] = np.nan
+    x[rng.integers(0, x.size, 50)] = np.inf
+    x[rng.integers(0, x.size, 40)] = -np.inf
+    o = oracle_summary(x)
+    assert o["nans"] and o["pos_inf"] and o["neg_inf"]
+    assert_summary(K.summarize(x), o)
+    mask = rng.random(x.size) > 0.3
+    assert_summary(K.summarize(x, bitmap(mask, 3), 3), oracle_summary(x, mask))
+
+
+def test_summarize_skewed_lognormal():
+    x = np.random.default_rng(3).lognormal(0.0, 5.0, 50_000)
+    assert_summary(K.summarize(x), oracle_summary(x))
+
+
+def exact_mean_var(x):
+    """Mean and ddof=1 variance of float64 values in exact rational arithmetic."""
+    fx = [Fraction(float(v)) for v in x]
+    mu = sum(fx, Fraction(0)) / len(fx)
+    return float(mu), float(sum((v - mu) ** 2 for v in fx) / (len(fx) - 1))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_summarize_large_magnitude_small_spread(seed):
+    x = 1e9 + np.random.default_rng(seed).normal(0.0, 1.0, 100_001)
+    assert_summary(K.summarize(x), oracle_summary(x))
+
+
+@pytest.mark.parametrize("loc", [1e9, 1e12, 1e14])
+def test_summarize_exact_when_mean_dwarfs_spread(loc):
+    # Here numpy's variance is itself off (its mean's rounding error enters squared), so the
+    # oracle is exact rational arithmetic. A block's provisional mean sum/n is off by ~0.1
+    # at 1e14; the corrected two-pass must remove that, and merging must not reintroduce it.
+    rng = np.random.default_rng(int(loc) % 1000)
+    x = loc + rng.normal(0.0, 1.0, 9001)
+    mean, var = exact_mean_var(x)
+    s = K.summarize(x)
+    assert close(s.mean, mean) and close(s.variance(), var), (s.variance(), var)
+    parts = [
+        K.NumericSummary.from_dict(json.loads(json.dumps(K.summarize(x[a:b]).to_dict())))
+        for a, b in random_chunks(rng, x.size, 5)
+    ]
+    merged = merge_tree(rng, parts)
+    assert close(merged.mean, mean) and close(merged.variance(), var), (merged.variance(), var)
+
+
+def test_summarize_mixed_magnitudes():
+    rng = np.random.default_rng(11)
+    x = np.concatenate([
+        rng.normal(0.0, 1e-6, 20_000),
+        rng.normal(1e6, 1.0, 20_000),
+        rng.normal(-1e3, 10.0, 20_000),
+        rng.lognormal(0.0, 3.0, 5_000),
+    ])
+    rng.shuffle(x)
+    assert_summary(K.summarize(x), oracle_summary(x))
+
+
+def test_summarize_extreme_integers():
+    for dtype in (np.int64, np.uint64):
+        info = np.iinfo(dtype)
+        x = np.array([info.min, info.max, 0, 1, info.max - 1] * 1000, dtype=dtype)
+        assert_summary(K.summarize(x), oracle_summary(x))
+
+
+def test_summarize_huge_finite_values_do_not_overflow_to_nan():
+    x = np.array([1e308, 1.5e308, -1e308, 1.7e308, np.nan, np.inf] * 3)
+    s = K.summarize(x)
+    assert (s.count, s.nans, s.pos_inf) == (12, 3, 3)
+    assert (s.min, s.max) == (-1e308, 1.7e308)
+    fin = x[np.isfinite(x)]
+    assert close(s.mean, float(np.sum(fin / fin.size)))  # divide first: the plain sum overflows
+    assert s.m2 == math.inf  # the true value exceeds float64; inf, not NaN
+
+
+def test_summarize_float32_is_computed_in_double():
+    x = np.random.default_rng(5).normal(100.0, 3.0, 30_000).astype(np.float32)
+    s = K.summarize(x)
+    assert s.min == float(x.min()) and s.max == float(x.max())
+    assert close(s.mean, float(np.mean(x.astype(np.float64))))
+
+
+def test_summarize_noncontiguous_readonly_and_big_endian():
+    rng = np.random.default_rng(8)
+    x = rng.normal(0.0, 1.0, 10_000)
+    assert_summary(K.summarize(x[::3]), oracle_summary(x[::3]))
+    ro = np.frombuffer(x.tobytes(), dtype=np.float64)
+    assert not ro.flags.writeable
+    assert_summary(K.summarize(ro), oracle_summary(x))
+    assert_summary(K.summarize(x.astype(">f8")), oracle_summary(x))
+    assert_summary(K.summarize(x.astype(np.int32).astype(">i4")), oracle_summary(x.astype(np.int32)))
+
+
+# --------------------------------------------------------------------------------------------
+# merge
+# --------------------------------------------------------------------------------------------
+
+def random_chunks(rng, n, k):
+    cuts = np.sort(rng.integers(0, n + 1, size=k - 1))
+    bounds = np.concatenate([[0], cuts, [n]])
+    return list(zip(bounds[:-1], bounds[1:]))  # may contain empty chunks
+
+
+def merge_tree(rng, parts):
+    parts = list(parts)
+    while len(parts) > 1:
+        i = int(rng.integers(0, len(parts) - 1))
+        parts[i : i + 2] = [parts[i].merge(parts[i + 1])]
+    return parts[0]
+
+
+@pytest.mark.parametrize("dtype", VALUE_DTYPES)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_merge_of_chunks_equals_one_shot(dtype, seed):
+    rng = np.random.default_rng(100 + seed)
+    n = 40_000
+    x = random_values(rng, dtype, n)
+    mask = rng.random(n) > 0.1
+    bits = bitmap(mask)
+    whole = K.summarize(x, bits)
+    assert_summary(whole, oracle_summary(x, mask))
+    for k in (2, 7, 31):
+        chunks = [K.summarize(x[a:b], bits, int(a)) for a, b in random_chunks(rng, n, k)]
+        left = chunks[0]
+        for c in chunks[1:]:
+            left = left.merge(c)
+        right = chunks[-1]
+        for c in reversed(chunks[:-1]):
+            right = c.merge(right)
+        shuffled = list(chunks)
+        rng.shuffle(shuffled)
+        for merged in (left, right, merge_tree(rng, chunks), merge_tree(rng, shuffled)):
+            assert_same_state(merged, whole)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_merge_adversarial_magnitude_through_json(seed):
+    # Chan's update needs the chunk means to better than one double at 1e9 + N(0, 1); the
+    # state keeps mean_lo for that, and it must survive to_dict/JSON/from_dict.
+    rng = np.random.default_rng(seed)
+    x = 1e9 + rng.normal(0.0, 1.0, 60_000)
+    whole = K.summarize(x)
+    parts = []
+    for a, b in random_chunks(rng, x.size, 9):
+        d = json.loads(json.dumps(K.summarize(x[a:b]).to_dict()))
+        parts.append(K.NumericSummary.from_dict(d))
+    assert_same_state(merge_tree(rng, parts), whole)
+    assert close(merge_tree(rng, parts).variance(), np.var(x, ddof=1))
+
+
+def test_merge_identity_and_new_object():
+    s = K.summarize(np.array([1.0, 2.0, np.nan, 4.0]))
+    e = K.NumericSummary.empty()
+    assert identical(s.merge(e), s) and identical(e.merge(s), s)
+    assert identical(e.merge(e), e)
+    m = s.merge(s)
+    assert m is not s and s.count == 3 and m.count == 6
+    with pytest.raises(TypeError):
+        s.merge(None)
+
+
+# --------------------------------------------------------------------------------------------
+# NumericSummary: serialisation and accessors
+# --------------------------------------------------------------------------------------------
+
+def test_to_dict_from_dict_json_and_pickle_round_trip_exactly():
+    rng = np.random.default_rng(9)
+    x = 1e9 + rng.normal(0.0, 1.0, 12_345)
+    x[::100] = np.nan
+    for s in (K.summarize(x), K.NumericSummary.empty(), K.summarize(np.array([np.inf]))):
+        d = s.to_dict()
+        assert set(d) == SUMMARY_KEYS
+        assert all(type(d[k]) is int for k in ("rows", "nulls", "nans", "pos_inf", "neg_inf", "count"))
+        assert all(type(d[k]) is float for k in ("min", "max", "mean", "mean_lo", "m2"))
+        assert identical(K.NumericSummary.from_dict(d), s)
+        assert identical(K.NumericSummary.from_dict(json.loads(json.dumps(d))), s)
+        assert identical(pickle.loads(pickle.dumps(s)), s)
+        assert repr(s).startswith("NumericSummary(rows=")
+
+
+def test_from_dict_rejects_bad_states():
+    good = K.summarize(np.array([1.0, 2.0, 3.0])).to_dict()
+    for bad in (
+        {k: v for k, v in good.items() if k != "count"},
+        {**good, "extra": 1},
+        {**good, "rows": 4},
+        {**good, "nulls": -1, "rows": 2},
+        {**good, "m2": -1.0},
+        {**good, "mean": 10.0},
+        {**good, "count": 2.0},
+    ):
+        with pytest.raises((ValueError, TypeError)):
+            K.NumericSummary.from_dict(bad)
+    legacy = {k: v for k, v in good.items() if k != "mean_lo"}
+    assert K.NumericSummary.from_dict(legacy).mean == good["mean"]
+
+
+def test_variance_and_std_ddof():
+    x = np.random.default_rng(4).normal(2.0, 3.0, 1000)
+    s = K.summarize(x)
+    for ddof in (0, 1, 2):
+        assert close(s.variance(ddof), np.var(x, ddof=ddof))
+        assert close(s.std(ddof), np.std(x, ddof=ddof))
+    assert math.isnan(s.variance(ddof=1000)) and math.isnan(s.std(ddof=1001))
+
+
+# --------------------------------------------------------------------------------------------
+# Arrow and polars buffers
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("start,stop", [(3, None), (13, 517), (8, 16), (1, 2)])
+def test_pyarrow_slice_offset_bitmap(start, stop):
+    rng = np.random.default_rng(start)
+    raw = rng.normal(0.0, 10.0, 1000)
+    items = [None if rng.random() < 0.2 else float(v) for v in raw]
+    items[5] = float("nan")
+    items[20] = float("inf")
+    arr = pa.array(items, type=pa.float64())
+    sl = arr.slice(start, None if stop is None else stop - start)
+    values, validity, offset = arrow_views(sl)
+    assert offset == start
+    py = sl.to_pylist()
+    mask = np.array([v is not None for v in py])
+    dense = np.array([0.0 if v is None else v for v in py])
+    assert_summary(K.summarize(values, validity, offset), oracle_summary(dense, mask))
+    edges = np.array([-10.0, -1.0, 0.0, 2.5, 10.0])
+    np.testing.assert_array_equal(
+        K.histogram(values, edges, validity, offset), oracle_histogram(dense, edges, mask)
+    )
+    want = int(np.sum(mask & ~np.isnan(dense) & ((dense < -5) | (dense > 5))))
+    assert K.count_outside(values, -5.0, 5.0, validity, offset) == want
+
+
+def test_pyarrow_int_array_with_nulls():
+    arr = pa.array([1, None, 3, None, -7, 12, None, 0, 5, 5, 5] * 300, type=pa.int32()).slice(5)
+    values, validity, offset = arrow_views(arr)
+    mask = np.array([v is not None for v in arr.to_pylist()])
+    dense = np.array([0 if v is None else v for v in arr.to_pylist()], dtype=np.int32)
+    assert_summary(K.summarize(values, validity, offset), oracle_summary(dense, mask))
+
+
+def test_polars_series_with_nulls():
+    rng = np.random.default_rng(12)
+    data = [None if rng.random() < 0.25 else float(v) for v in rng.normal(5.0, 2.0, 5000)]
+    data[10] = float("nan")
+    series = pl.Series("x", data, dtype=pl.Float64)
+    for s in (series, series.slice(7, 3000)):
+        arr = s.to_arrow()
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        values, validity, offset = arrow_views(arr)
+        summary = K.summarize(values, validity, offset)
+        nonnull = s.drop_nulls()
+        finite = nonnull.filter(~nonnull.is_nan())
+        assert summary.nulls == s.null_count()
+        assert summary.nans == int(nonnull.is_nan().sum())
+        assert summary.count == finite.len()
+        assert summary.min == finite.min() and summary.max == finite.max()
+        assert close(summary.mean, finite.mean())
+        assert close(summary.variance(), finite.var(ddof=1))
+
+
+def test_polars_categorical_codes():
+    s = pl.Series("c", ["b", "a", None, "c", "a", None, "a"] * 50, dtype=pl.Categorical)
+    arr = s.to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    idx = arr.indices
+    codes, validity, offset = arrow_views(idx)
+    counts, nulls = K.code_counts(codes, len(arr.dictionary), validity, offset)
+    assert nulls == s.null_count() == 100
+    names = arr.dictionary.to_pylist()
+    want = s.drop_nulls().value_counts()
+    for name, cnt in zip(want["c"].to_list(), want["count"].to_list()):
+        assert counts[names.index(name)] == cnt
+
+
+# --------------------------------------------------------------------------------------------
+# histogram and searchsorted_counts
+# --------------------------------------------------------------------------------------------
+
+EDGE_SETS = [
+    np.array([]),
+    np.array([0.0]),
+    np.array([-1.0, 1.0]),
+    np.array([-np.inf, 0.0, np.inf]),
+    np.linspace(-3.0, 9.0, 9),
+    np.linspace(-3.0, 9.0, 99),
+]
+
+
+@pytest.mark.parametrize("edges", EDGE_SETS, ids=lambda e: f"{len(e)}edges")
+@pytest.mark.parametrize("dtype", VALUE_DTYPES)
+def test_histogram_matches_searchsorted(edges, dtype):
+    rng = np.random.default_rng(len(edges))
+    x = random_values(rng, dtype, 20_001)
+    if np.dtype(dtype).kind != "f":  # put the integers where the edges are
+        x = (x % 13).astype(dtype)
+    got = K.histogram(x, edges)
+    assert got.dtype == np.int64 and got.shape == (len(edges) + 1,)
+    np.testing.assert_array_equal(got, oracle_histogram(x, edges))
+    mask = rng.random(x.size) > 0.3
+    np.testing.assert_array_equal(
+        K.histogram(x, edges, bitmap(mask, 6), 6), oracle_histogram(x, edges, mask)
+    )
+
+
+def test_histogram_values_on_edges_go_right():
+    edges = np.array([0.0, 1.0, 2.0])
+    x = np.array([-0.5, 0.0, 0.5, 1.0, 2.0, 2.0, 3.0, -0.0])
+    np.testing.assert_array_equal(K.histogram(x, edges), [1, 3, 1, 3])
+    np.testing.assert_array_equal(K.histogram(x, edges), oracle_histogram(x, edges))
+
+
+def test_histogram_quantile_edges_on_tied_data():
+    x = np.random.default_rng(2).integers(0, 6, 30_000).astype(np.float64)
+    edges = np.unique(np.quantile(x, np.arange(1, 10) / 10))
+    np.testing.assert_array_equal(K.histogram(x, edges), oracle_histogram(x, edges))
+
+
+@pytest.mark.parametrize("edges", EDGE_SETS, ids=lambda e: f"{len(e)}edges")
+def test_searchsorted_counts_equals_histogram(edges):
+    rng = np.random.default_rng(21)
+    x = rng.normal(3.0, 4.0, 10_000)
+    x[:30] = np.nan
+    x[30:40] = np.inf
+    x[40:45] = -np.inf
+    x[45:200] = np.round(x[45:200])  # ties, some exactly on edges
+    s = np.sort(x)  # -inf first, then +inf and NaN at the end
+    got = K.searchsorted_counts(s, edges)
+    np.testing.assert_array_equal(got, K.histogram(x, edges))
+    np.testing.assert_array_equal(got, oracle_histogram(x, edges))
+
+
+def test_searchsorted_counts_small_cases():
+    for x in ([], [1.0], [np.nan, np.nan], [-np.inf, np.inf], [0.0, 0.0, 1.0]):
+        x = np.sort(np.array(x, dtype=np.float64))
+        for edges in EDGE_SETS[:4]:
+            np.testing.assert_array_equal(
+                K.searchsorted_counts(x, edges), oracle_histogram(x, edges)
+            )
+    with pytest.raises(ValueError):
+        K.searchsorted_counts(np.array([3.0, 2.0, 1.0]), [0.0])
+
+
+# --------------------------------------------------------------------------------------------
+# count_outside
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", VALUE_DTYPES)
+def test_count_outside(dtype):
+    rng = np.random.default_rng(31)
+    x = random_values(rng, dtype, 15_000)
+    xf = x.astype(np.float64)
+    mask = rng.random(x.size) > 0.25
+    for lo, hi in ((0.0, 5.0), (-np.inf, 1.0), (2.0, np.inf), (3.0, 3.0), (-100.0, 100.0)):
+        want = int(np.sum(~np.isnan(xf) & ((xf < lo) | (xf > hi))))
+        assert K.count_outside(x, lo, hi) == want
+        want = int(np.sum(mask & ~np.isnan(xf) & ((xf < lo) | (xf > hi))))
+        assert K.count_outside(x, lo, hi, bitmap(mask, 1), 1) == want
+
+
+def test_count_outside_counts_infinities_but_not_nan():
+    x = np.array([np.inf, -np.inf, np.nan, 0.5, 2.0])
+    assert K.count_outside(x, 0.0, 1.0) == 3
+    assert K.count_outside(x, -np.inf, np.inf) == 0
+    with pytest.raises(ValueError):
+        K.count_outside(x, math.nan, 1.0)
+
+
+# --------------------------------------------------------------------------------------------
+# code_counts
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", CODE_DTYPES)
+def test_code_counts(dtype):
+    rng = np.random.default_rng(41)
+    codes = rng.integers(0, 17, 25_000).astype(dtype)
+    counts, nulls = K.code_counts(codes, 17)
+    assert counts.dtype == np.int64 and nulls == 0
+    np.testing.assert_array_equal(counts, np.bincount(codes, minlength=17))
+    mask = rng.random(codes.size) > 0.4
+    counts, nulls = K.code_counts(codes, 17, bitmap(mask, 2), 2)
+    np.testing.assert_array_equal(counts, np.bincount(codes[mask], minlength=17))
+    assert nulls == int((~mask).sum())
+
+
+def test_code_counts_out_of_range():
+    with pytest.raises(ValueError, match="outside"):
+        K.code_counts(np.array([0, 1, 5], dtype=np.int32), 5)
+    with pytest.raises(ValueError, match="-1"):
+        K.code_counts(np.array([0, -1, 2], dtype=np.int8), 5)
+    with pytest.raises(ValueError):
+        K.code_counts(np.array([0], dtype=np.uint8), 0)
+    # A code under a null slot is arbitrary in Arrow and must not be checked.
+    counts, nulls = K.code_counts(np.array([0, 99, 1], dtype=np.int16), 2, bitmap([1, 0, 1]))
+    assert counts.tolist() == [1, 1] and nulls == 1
+
+
+def test_code_counts_pyarrow_dictionary():
+    arr = pa.array(["x", "y", None, "x", "z", None, "x"] * 40).dictionary_encode().slice(3)
+    codes, validity, offset = arrow_views(arr.indices)
+    counts, nulls = K.code_counts(codes, len(arr.dictionary), validity, offset)
+    values = arr.to_pylist()
+    assert nulls == values.count(None)
+    for i, name in enumerate(arr.dictionary.to_pylist()):
+        assert counts[i] == values.count(name)
+
+
+# --------------------------------------------------------------------------------------------
+# ks_statistic and wasserstein_sorted
+# --------------------------------------------------------------------------------------------
+
+def sample_pairs():
+    rng = np.random.default_rng(51)
+    yield rng.normal(0, 1, 500), rng.normal(0.2, 1.1, 731)
+    yield rng.integers(0, 10, 300).astype(float), rng.integers(0, 12, 250).astype(float)  # ties
+    yield rng.integers(0, 3, 1000).astype(float), rng.integers(1, 4, 999).astype(float)
+    yield np.array([1.0]), np.array([2.0])
+    yield np.array([1.0]), np.array([1.0, 1.0, 3.0])
+    yield np.array([0.0, 1.0, 2.0]), np.array([10.0, 11.0])  # disjoint
+    yield rng.lognormal(0, 3, 2000), rng.lognormal(0.1, 3, 1500)
+    yield 1e9 + rng.normal(0, 1, 400), 1e9 + rng.normal(0, 1, 600)
+    x = rng.normal(0, 1, 300)
+    yield x, x.copy()  # identical
+    yield x, np.concatenate([x, x])  # same ECDF
+    yield x, x[:100]
+
+
+@pytest.mark.parametrize("pair", list(sample_pairs()), ids=lambda p: f"{len(p[0])}x{len(p[1])}")
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # scipy's p-value at n=1
+def test_ks_and_wasserstein_match_scipy(pair):
+    a, b = np.sort(pair[0]), np.sort(pair[1])
+    ks = scipy.stats.ks_2samp(a, b, method="asymp").statistic
+    assert abs(K.ks_statistic(a, b) - ks) <= 1e-12
+    assert abs(K.ks_statistic(b, a) - ks) <= 1e-12
+    w = scipy.stats.wasserstein_distance(a, b)
+    assert abs(K.wasserstein_sorted(a, b) - w) <= RTOL * abs(w) + 1e-300
+    assert abs(K.wasserstein_sorted(b, a) - w) <= RTOL * abs(w) + 1e-300
+
+
+def test_ks_and_wasserstein_random_sizes_and_ties():
+    rng = np.random.default_rng(61)
+    for _ in range(40):
+        n1, n2 = rng.integers(1, 200, size=2)
+        a = np.sort(np.round(rng.normal(0, 2, n1), int(rng.integers(0, 2))))
+        b = np.sort(np.round(rng.normal(0.3, 2, n2), int(rng.integers(0, 2))))
+        assert abs(K.ks_statistic(a, b) - scipy.stats.ks_2samp(a, b, method="asymp").statistic) <= 1e-12
+        w = scipy.stats.wasserstein_distance(a, b)
+        assert abs(K.wasserstein_sorted(a, b) - w) <= RTOL * w + 1e-300
+
+
+def test_identical_samples_give_zero():
+    x = np.sort(np.random.default_rng(0).normal(0, 1, 1000))
+    assert K.ks_statistic(x, x) == 0.0
+    assert K.wasserstein_sorted(x, x) == 0.0
+
+
+def test_two_sample_input_errors():
+    good = np.array([1.0, 2.0])
+    for bad in (np.array([]), np.array([2.0, 1.0]), np.array([1.0, np.nan]),
+                np.array([np.nan]), np.array([1.0, np.inf]), np.array([-np.inf, 0.0])):
+        for f in (K.ks_statistic, K.wasserstein_sorted):
+            with pytest.raises(ValueError):
+                f(bad, good)
+            with pytest.raises(ValueError):
+                f(good, bad)
+    with pytest.raises(TypeError):
+        K.ks_statistic([1.0, 2.0], good)
+
+
+# --------------------------------------------------------------------------------------------
+# Argument errors: clear exceptions, never a crash
+# --------------------------------------------------------------------------------------------
+
+def test_bad_values_raise():
+    ok = np.arange(10.0)
+    for bad, exc in (
+        (np.array(["a", "b"]), TypeError),
+        (np.array([1.0, 2.0], dtype=object), TypeError),
+        (np.array([True, False]), TypeError),
+        (np.array([1.0], dtype=np.float16), TypeError),
+        (np.array([1 + 2j]), TypeError),
+        ([1.0, 2.0], TypeError),
+        (np.zeros((2, 2)), ValueError),
+        (np.float64(1.0), TypeError),
+    ):
+        with pytest.raises(exc):
+            K.summarize(bad)
+        with pytest.raises(exc):
+            K.histogram(bad, [0.0])
+        with pytest.raises(exc):
+            K.count_outside(bad, 0.0, 1.0)
+    with pytest.raises(TypeError):
+        K.code_counts(ok, 3)
+    with pytest.raises(ValueError):
+        K.code_counts(np.zeros(3, dtype=np.int32), -1)
+
+
+def test_bad_validity_raises():
+    x = np.arange(20.0)
+    with pytest.raises(ValueError):
+        K.summarize(x, np.ones(2, dtype=np.uint8))  # 16 bits for 20 elements
+    with pytest.raises(ValueError):
+        K.summarize(x, np.ones(3, dtype=np.uint8), offset=5)
+    with pytest.raises(ValueError):
+        K.summarize(x, np.ones(3, dtype=np.uint8), offset=-1)
+    with pytest.raises(TypeError):
+        K.summarize(x, np.ones(3, dtype=np.float64))
+    with pytest.raises(TypeError):
+        K.summarize(x, np.ones(20, dtype=bool))
+    with pytest.raises(ValueError):
+        K.summarize(x, np.ones((3, 1), dtype=np.uint8))
+    with pytest.raises(TypeError):
+        K.summarize(x, "not a bitmap")
+    # bytes / pyarrow buffers work as bitmaps
+    assert K.summarize(x, bytes([255, 255, 0x0F])).count == 20
+    assert K.summarize(x, pa.py_buffer(bytes([0, 0, 0]))).nulls == 20
+
+
+def test_bad_edges_raise():
+    x = np.arange(10.0)
+    for edges in ([1.0, 1.0], [2.0, 1.0], [0.0, np.nan], [np.nan], np.zeros((2, 2))):
+        with pytest.raises(ValueError):
+            K.histogram(x, edges)
+        with pytest.raises(ValueError):
+            K.searchsorted_counts(x, edges)
