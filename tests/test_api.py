@@ -111,3 +111,9 @@ def test_wrong_frame_type_is_an_error_result():
     contract = mlcontract.compile("t rows >= 1\n", datasets={"t": pd.DataFrame({"a": [1]})})
     (check,) = contract.run(datasets={"t": [1, 2, 3]}).checks
     assert check.status == "error" and "expected a pandas or Polars DataFrame" in check.message
+
+
+def test_check_takes_frames_for_undeclared_names():
+    frame = pd.DataFrame({"age": [30.0, 40.0, 50.0]})
+    result = mlcontract.check("training rows > 0\nfeature age mean <= 45\n", datasets={"training": frame})
+    assert result.passed and [c.value for c in result.checks] == [3, 40.0]

@@ -134,3 +134,16 @@ def test_statistics_command_lists_the_language():
     assert done.returncode == 0
     for word in ("psi", "wasserstein_norm", "unseen_rate", "auc", "nulls"):
         assert word in done.stdout
+
+
+def test_progress_bar_shows_the_scan_on_stderr(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MLC_PROGRESS": "1", "COLUMNS": "160"}
+    done = subprocess.run([sys.executable, "-m", "mlcontract", "check", "plan/dedup.mlc"], cwd=FIXTURES, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    assert "scanning training" in done.stderr or "reading production" in done.stderr
+    assert "gate PASS" in done.stdout

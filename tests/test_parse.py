@@ -43,3 +43,20 @@ def test_logical_lines_join_backslash_continuations():
 def test_comments_and_blank_lines_are_ignored():
     contract = mlcontract.compile("# only a comment\n\n   \n# another\n")
     assert contract.checks == []
+
+
+def test_backslash_continuation_allows_trailing_spaces():
+    import pandas as pd
+
+    text = "feature x \\   \n    mean <= 10\n"
+    contract = mlcontract.compile(text, datasets={"d": pd.DataFrame({"x": [1.0]})})
+    assert contract.checks[0].source == "feature x mean <= 10"
+
+
+def test_duration_units():
+    from mlcontract.transform import to_ast
+    from mlcontract.errors import SourceText
+
+    for text, seconds in [("300us", 300e-6), ("50ms", 0.05), ("2s", 2.0), ("2min", 120.0), ("1.5s", 1.5)]:
+        (check,) = to_ast(SourceText(f"p95 latency <= {text}\n")).statements
+        assert check.comparison.rhs.value == pytest.approx(seconds) and check.comparison.rhs.unit == "s"

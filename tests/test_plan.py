@@ -69,7 +69,9 @@ def test_a_thousand_checks_compile_and_plan_quickly(tmp_path, monkeypatch):
     import time
 
     monkeypatch.chdir(FIXTURES)
-    lines = ['dataset training = parquet("../data/train.parquet")', 'dataset production = parquet("../data/prod.parquet")']
+    data = FIXTURES / "data"
+    lines = [f'dataset training = parquet("{data / "train.parquet"}")',
+             f'dataset production = parquet("{data / "prod.parquet"}")']
     stats = ["psi < 0.2 vs production bins {}", "null_rate <= 5%", "mean <= production*1.1", "js < 0.1 vs production bins {}"]
     for i in range(1000):
         lines.append(f"feature {['age', 'income'][i % 2]} {stats[i % 4].format(2 + i % 50)}")
@@ -78,4 +80,5 @@ def test_a_thousand_checks_compile_and_plan_quickly(tmp_path, monkeypatch):
     started = time.perf_counter()
     compiled = mlcontract.compile(contract)
     assert len(compiled.checks) == 1000
+    assert not any(check.bind_error for check in compiled.checks)
     assert time.perf_counter() - started < 10

@@ -99,6 +99,7 @@ def test_ks_pvalue_from_a_profile_uses_the_profiled_count(files):
     ("feature x of profiled psi < 0.2 vs train", "not their subject"),
     ("feature k of profiled distinct >= 1", "value counts of a numeric column"),
     ("feature x out_of_range_rate <= 1% vs profiled", "outside a range"),
+    ("feature x of profiled p99.9 <= 5", "multiples of 1/2520"),
 ])
 def test_what_a_profile_cannot_serve_is_a_compile_time_diagnostic(files, line, reason):
     text = 'dataset train = parquet("train.parquet")\ndataset profiled = profile("prod.profile.json")\n' + line + "\n"

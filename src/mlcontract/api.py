@@ -86,8 +86,7 @@ def compile(source: str | Path, *, datasets: dict[str, Any] | None = None, model
 
 def check(source: str | Path, **inputs) -> RunResult:
     """Compile and run: `mlcontract.check("contracts/churn.mlc").passed`."""
-    run_inputs = {k: inputs.pop(k) for k in ("datasets", "models", "histories") if k in inputs}
-    return compile(source, **inputs).run(**run_inputs)
+    return compile(source, **inputs).run()
 
 
 def _read(source: str | Path) -> tuple[str, Path | None]:

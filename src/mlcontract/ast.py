@@ -146,6 +146,7 @@ class Option:
     key: str
     value: Value | Name
     key_span: Span = field(default=_NO_SPAN, compare=False, hash=False, repr=False)
+    unit: str | None = None  # the word after the number in `over last 5 epochs`
     span: Span = _span()
 
 

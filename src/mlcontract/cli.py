@@ -100,16 +100,17 @@ def statistics() -> None:
     from . import catalog
 
     console = _console()
+    line = lambda text: console.print(text, markup=False)  # summaries contain [brackets]
     console.print("[bold]feature statistics[/bold]")
     for info in catalog.FEATURE_STATISTICS.values():
-        console.print(f"  {info.name:<18} {info.summary}")
-    console.print("  pNN                any quantile, e.g. p95, p99.9")
+        line(f"  {info.name:<18} {info.summary}")
+    line("  pNN                any quantile, e.g. p95, p99.9")
     console.print("[bold]model metrics[/bold]")
     for metric in catalog.METRICS.values():
-        console.print(f"  {metric.name:<18} {metric.summary}")
+        line(f"  {metric.name:<18} {metric.summary}")
     console.print("[bold]robustness cases[/bold]")
     for case, summary in catalog.ROBUSTNESS_CASES.items():
-        console.print(f"  {case:<18} {summary}")
+        line(f"  {case:<18} {summary}")
 
 
 def _progress():

@@ -28,8 +28,8 @@ def plan_text(plan: Plan) -> str:
     contract = plan.contract
     title = contract.name or (contract.path.name if contract.path else "contract")
     n_requests = len(plan.requests)
-    out = [f"plan for {title}: {len(contract.checks)} checks need {n_requests} statistics "
-           f"in {len(plan.scans)} scan{'s' if len(plan.scans) != 1 else ''}"]
+    out = [f"plan for {title}: {_count(len(contract.checks), 'check')} need{'s' if len(contract.checks) == 1 else ''} "
+           f"{_count(n_requests, 'statistic')} in {_count(len(plan.scans), 'scan')}"]
     for number, scan in enumerate(plan.scans, start=1):
         out.append("")
         out.append(f"scan {number}  {scan.dataset}  {_source_text(plan, scan.dataset)}  {_MODES[scan.mode]}")
@@ -81,6 +81,10 @@ _MODES = {
     "stream": "(streamed in batches)",
     "profile": "(served from the profile, no rows read)",
 }
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _join(numbers: list[int]) -> str:

@@ -159,14 +159,14 @@ class FeatureStat(Measure):
         if ref is None:
             outside = fetch(got, rq.OutsideCount(ds, col, self.low, self.high))
             summary = fetch(got, rq.Summary(ds, col))
-            return Observation(_rate(outside, _non_missing(summary), f"{ds} (non-null values)"))
+            return Observation(_rate(outside, _non_missing(summary), f"`{col}` in {ds}", "no non-null values"))
         bounds = fetch(got, rq.Summary(ds, col))
         if bounds.count == 0:
             raise CheckError(f"`{col}` has no finite values in {ds}, so it has no range")
         outside = fetch(got, rq.OutsideRange(ref, col, rq.Summary(ds, col)))
         summary = fetch(got, rq.Summary(ref, col))
         return Observation(
-            _rate(outside, _non_missing(summary), f"{ref} (non-null values)"),
+            _rate(outside, _non_missing(summary), f"`{col}` in {ref}", "no non-null values"),
             details={"range": [bounds.min, bounds.max]},
         )
 
@@ -267,9 +267,9 @@ class Pending(Measure):
 
 
 # ---- helpers -------------------------------------------------------------------------------------
-def _rate(part: int, whole: int, where: str) -> float:
+def _rate(part: int, whole: int, where: str, nothing: str = "no rows") -> float:
     if whole == 0:
-        raise CheckError(f"{where} has no rows")
+        raise CheckError(f"{where} has {nothing}")
     return part / whole
 
 

@@ -8,6 +8,7 @@ CLI only.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from rich import box
 from rich.console import Console
@@ -35,21 +36,24 @@ MARKS = {
 def render(result: RunResult, console: Console, verbose: bool = False) -> None:
     title = result.contract or (result.path or "contract")
     console.print(Text.assemble(("mlc check ", "bold"), (title, "bold cyan")))
+    per_line = Counter(c.line for c in result.checks)
     for kind, heading in GROUPS:
         checks = [c for c in result.checks if c.kind == kind]
         if checks:
-            console.print(_table(heading, checks, verbose))
+            console.print(_table(heading, checks, verbose, per_line))
     console.print(summary_line(result))
 
 
-def check_label(check: CheckResult) -> str:
-    """The contract line, plus the feature when the line's selector chose it."""
-    if check.feature and not re.search(rf"(?<![\w`]){re.escape(check.feature)}(?![\w`])", check.source):
+def check_label(check: CheckResult, checks_on_line: int = 1) -> str:
+    """The contract line, plus the feature when the line expanded into several checks or its
+    selector (`*`, `numeric`, ...) chose the feature."""
+    named = check.feature and re.search(rf"(?<![\w]){re.escape(check.feature)}(?![\w])", check.source)
+    if check.feature and (checks_on_line > 1 or not named):
         return f"{check.source}  [{check.feature}]"
     return check.source
 
 
-def _table(heading: str, checks: list[CheckResult], verbose: bool) -> Table:
+def _table(heading: str, checks: list[CheckResult], verbose: bool, per_line: Counter) -> Table:
     table = Table(title=heading, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
                   expand=False, pad_edge=False)
     table.add_column("", no_wrap=True)
@@ -59,7 +63,7 @@ def _table(heading: str, checks: list[CheckResult], verbose: bool) -> Table:
     table.add_column("threshold", justify="right", no_wrap=True)
     for check in checks:
         mark, style = MARKS[check.status]
-        label = Text(check_label(check))
+        label = Text(check_label(check, per_line[check.line]))
         if check.status != "pass" or verbose:
             label.append("\n" + check.message, style=style if check.status != "pass" else "dim")
         threshold = "" if check.threshold is None else f"{check.comparator} {fmt(check.threshold)}"

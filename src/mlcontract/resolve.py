@@ -8,6 +8,7 @@ every problem it finds before raising one ContractError — a user fixes a contr
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,7 @@ class _Checker:
         self.declared_at: dict[str, tuple[str, Span]] = {}
         # Names whose declaration had an error: checks using them are skipped, not re-reported.
         self.broken: set[str] = set()
+        self.named_columns: list[ast.Name] = []  # label and ignore columns, checked against the data
         self.label: str | None = None
         self.ignored: list[str] = []
         self.schemas: dict[str, dict[str, tuple[str, str]]] = {}
@@ -112,6 +114,7 @@ class _Checker:
                     self.broken.add(name.id)
         self._declare_api_inputs()
         self._read_schemas()
+        self._label_and_ignored_columns_exist()
         for statement in contract.statements:
             if _is_check(statement):
                 self._guard(self._check_statement, statement)
@@ -174,8 +177,10 @@ class _Checker:
             if self.label is not None:
                 self.fail(node.span, f"the label is already `{self.label}`", "a contract has one `label` line")
             self.label = node.column.id
+            self.named_columns.append(node.column)
         elif isinstance(node, ast.IgnoreDecl):
             self.ignored.extend(c.id for c in node.columns if c.id not in self.ignored)
+            self.named_columns.extend(node.columns)
 
     def _source_call(self, call: ast.SourceCall, kinds, what: str, allowed_options: dict):
         kind = call.kind.id
@@ -218,6 +223,16 @@ class _Checker:
             if name not in self.histories:
                 self.histories[name] = HistorySource(name, "frame")
                 self.declared_at.setdefault(name, ("history", None))
+
+    def _label_and_ignored_columns_exist(self) -> None:
+        """`label`/`ignore` name columns of the data: a typo would silently check the label."""
+        if not self.schemas or self.lenient or self.schema_errors:
+            return  # with unreadable data there is nothing to check against
+        known = {c for schema in self.schemas.values() for c in schema}
+        for name in self.named_columns:
+            if name.id not in known:
+                self.error(name.span, f"unknown column `{name.id}`: no dataset has it",
+                           did_you_mean(name.id, known) or f"columns: {', '.join(sorted(known)[:8])}")
 
     def _read_schemas(self) -> None:
         for name, source in self.datasets.items():
@@ -285,7 +300,7 @@ class _Checker:
 
     def _source_line(self, span: Span) -> str:
         text = self.source.text[span.start:span.end] if span.end > span.start else self.source.line(span.line)
-        return " ".join(text.replace("\\\n", " ").split())
+        return " ".join(re.sub(r"\\[ \t]*\r?\n", " ", text).split())
 
     # ---- names -------------------------------------------------------------------------------------
     def _dataset(self, name: ast.Name | None, span: Span | None, role: str = "dataset") -> str:
@@ -357,9 +372,21 @@ class _Checker:
         if reference is not None and not (info.two_sample or info.vs_optional):
             self.fail(vs_name.span, f"`{info.name}` describes one dataset; `vs` is for two-sample statistics",
                       f"to compare with {reference}, write `{info.name} <= {reference}*1.1`")
-        if info.name == "out_of_range_rate" and (low is None) == (reference is None):
+        if info.name == "out_of_range_rate" and low is None and reference is None:
             self.fail(stat_name.span, "`out_of_range_rate` needs a range: `out_of_range_rate(18, 100)` "
                       "or the range of another dataset: `out_of_range_rate <= 1% vs production`")
+        if info.name == "out_of_range_rate" and low is not None and reference is not None:
+            self.fail(stat_name.span, "`out_of_range_rate` takes a range or `vs DATASET`, not both",
+                      "`out_of_range_rate(18, 100)` checks fixed bounds; `vs production` checks production's "
+                      "values against the subject's own range")
+        q = catalog.quantile_of(info.name)
+        source = self.datasets[subject]
+        if q is not None and source.kind == "profile" and subject not in self.schema_errors:
+            from .profiles import GRID
+
+            if abs(q * GRID - round(q * GRID)) > 1e-9:
+                self.fail(stat_name.span, f"`{subject}` is a profile, which cannot serve `{info.name}`: it keeps "
+                          f"the quantiles at multiples of 1/{GRID}", "p1 … p99, p2.5, p97.5 and the like are served")
         if "bins" in options and not info.options:
             self.fail(options["bins"].key_span, f"`bins` does not apply to `{info.name}`",
                       "it applies to psi, js, hellinger, linf, kl and chi2_pvalue")
@@ -370,7 +397,11 @@ class _Checker:
         else:
             test = None  # resolved per column below: the right-hand side names the same column
 
-        for column, kind, problem in self._expand(node.selector, subject, info.accepts, info.name):
+        expanded = list(self._expand(node.selector, subject, info.accepts, info.name))
+        if "bins" in options and not any(kind == NUMERIC or problem for _, kind, problem in expanded):
+            self.fail(options["bins"].key_span, "`bins` applies to numeric columns",
+                      "categorical columns get one bin per category")
+        for column, kind, problem in expanded:
             bind_error = problem or self._reference_problem(reference, column, kind)
             measure = ms.FeatureStat(info.name, subject, column, kind, reference, bins, low, high)
             column_test = test
@@ -772,7 +803,7 @@ class _Checker:
         rhs = self._expr(comparison.rhs, rebind, catalog_kind)
         rhs_unit = self._unit_of(rhs, unit, comparison.rhs)
         if rhs_unit != unit and not _is_zero(rhs):
-            self.fail(comparison.rhs.span, _unit_message(unit, rhs_unit), _unit_hint(unit))
+            self.fail(comparison.rhs.span, _unit_message(unit, rhs_unit), _unit_hint(unit, rhs_unit))
         text = self.source.text[comparison.rhs.span.start:comparison.rhs.span.end]
         return Compare(comparison.op, rhs, " ".join(text.split()))
 
@@ -812,7 +843,7 @@ class _Checker:
         if expr.op in "+-":
             if left != right and not (_is_zero(expr.left) or _is_zero(expr.right)):
                 self.fail(node.span, f"cannot {'add' if expr.op == '+' else 'subtract'} {_unit_name(right)} "
-                          f"{'to' if expr.op == '+' else 'from'} {_unit_name(left)}", _unit_hint(lhs_unit))
+                          f"{'to' if expr.op == '+' else 'from'} {_unit_name(left)}", _unit_hint(lhs_unit, right))
             return left or right
         if left and right:
             self.fail(node.span, f"cannot {'multiply' if expr.op == '*' else 'divide'} {_unit_name(left)} "
@@ -837,6 +868,9 @@ class _Checker:
             spec = catalog.OPTION_SPECS.get(key)
             if spec is None:
                 self._unknown_option(option, allowed or frozenset(catalog.OPTION_SPECS))
+            if key == "last" and option.unit not in ("epochs", "epoch"):
+                self.fail(option.key_span, f"`over last N` counts epochs, not `{option.unit}`",
+                          "e.g. `val_loss not increasing over last 5 epochs`")
             found[key] = _Opt(option.value, self._option_value(option, spec), option.span, option.key_span)
         return found
 
@@ -955,11 +989,13 @@ def _unit_message(expected: str | None, got: str | None) -> str:
     return f"expected {_unit_name(expected)}, got {_unit_name(got)}"
 
 
-def _unit_hint(unit: str | None) -> str | None:
+def _unit_hint(unit: str | None, given: str | None = None) -> str | None:
+    if unit is None:
+        return {"s": "durations (`50ms`) are for latency checks only",
+                "rows/s": "rates (`1000 rows/s`) are for throughput checks only"}.get(given)
     return {
         "s": "latency takes a duration such as `250ms`, or another model: `prod*1.1`",
         "rows/s": "throughput takes a rate such as `1000 rows/s`",
-        None: "durations (`50ms`) are for latency checks only",
     }[unit]
 
 

@@ -14,7 +14,7 @@ from . import ast
 from .errors import SourceText, Span
 from .parse import LogicalLine, parse
 
-_DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
+_DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0}
 
 
 def to_ast(source: SourceText) -> ast.Contract:
@@ -215,7 +215,7 @@ class _Builder:
             return ast.Option(str(key), self.value(value), key_span=self.span(key), span=span)
         if kind == "over_option":  # over last 5 epochs
             value, unit = children
-            return ast.Option("last", self.value(value), key_span=self.span(unit), span=span)
+            return ast.Option("last", self.value(value), key_span=self.span(unit), unit=str(unit), span=span)
         key, value = children  # at batch 1 / bins 20 / tolerance 0.01
         return ast.Option(str(key), self.value(value), key_span=self.span(key), span=span)
 
@@ -249,7 +249,7 @@ class _Builder:
             return ast.Number(float(text[:-1]) / 100.0, "%", text, span=span)
         if kind == "duration":
             text = str(children[0])
-            unit = next(u for u in ("us", "µs", "ms", "s") if text.endswith(u))
+            unit = next(u for u in ("us", "µs", "ms", "min", "s") if text.endswith(u))
             return ast.Number(float(text[: -len(unit)]) * _DURATION_UNITS[unit], "s", text, span=span)
         if kind == "rate":
             number, _unit = children
