@@ -30,6 +30,7 @@ CATEGORICAL = [f"cat_{i}" for i in range(5)]
 
 
 def write_contracts(data: Path) -> tuple[Path, Path]:
+    data = data.resolve()
     head = f'dataset cur = parquet("{data / "cur.parquet"}")\ndataset ref = parquet("{data / "ref.parquet"}")\n'
     hist = [head]
     for column in NUMERIC + CATEGORICAL:

@@ -91,24 +91,17 @@ def count_outside(series, low: float, high: float) -> int:
 
 
 def finite_values(series) -> np.ndarray:
-    """The finite values as float64 (a copy: quantiles partition it in place)."""
+    """The finite values as a new float64 array (nulls, NaN and ±inf dropped)."""
     import polars as pl
 
-    values = series.cast(pl.Float64).drop_nulls()
-    array = values.filter(values.is_finite()).to_numpy()
-    return array if array.flags.writeable else array.copy()
+    values = series.cast(pl.Float64).to_numpy()  # nulls become NaN
+    return values[np.isfinite(values)]  # boolean indexing copies: safe to sort in place
 
 
 def sorted_finite(series) -> np.ndarray:
     values = finite_values(series)
-    values.sort(kind="stable")
+    values.sort()  # numpy's SIMD quicksort: ~15x faster than a stable sort on floats
     return values
-
-
-def quantile_edges_of(series, bins: int) -> np.ndarray:
-    from .statistics import quantile_edges
-
-    return quantile_edges(finite_values(series), bins, overwrite_input=True)
 
 
 def value_counts(series) -> CountsResult:

@@ -262,17 +262,23 @@ def _column_request(request: rq.Request, series, got: dict, dataset: str, memo: 
     col.require_numeric(series, dataset)
     if isinstance(request, rq.Summary):
         return col.summarize(series)
-    if isinstance(request, rq.SortedValues):
-        memo["sorted"] = col.sorted_finite(series)
-        return memo["sorted"]
-    if isinstance(request, rq.Edges):
+    if isinstance(request, (rq.SortedValues, rq.Edges)):
+        # Exact quantiles need the column sorted once; its edges, its pNN, KS, Wasserstein and
+        # its histogram on its own edges all read that one sorted copy.
+        if "sorted" not in memo:
+            memo["sorted"] = col.sorted_finite(series)
+        if isinstance(request, rq.SortedValues):
+            return memo["sorted"]
         from .statistics import quantile_edges
 
-        if "sorted" in memo:  # quantiles of already sorted values are cheap
-            return quantile_edges(memo["sorted"], request.bins)
-        return col.quantile_edges_of(series, request.bins)
+        return quantile_edges(memo["sorted"], request.bins)
     if isinstance(request, rq.Histogram):
-        return col.histogram(series, _fetch(got, request.edges))
+        edges = _fetch(got, request.edges)
+        if request.edges.of == request.of and "sorted" in memo:
+            from ._kernels import searchsorted_counts
+
+            return searchsorted_counts(memo["sorted"], edges)
+        return col.histogram(series, edges)
     if isinstance(request, rq.OutsideCount):
         return col.count_outside(series, request.low, request.high)
     if isinstance(request, rq.OutsideRange):

@@ -31,6 +31,7 @@ import numpy as np
 from . import requests as rq
 from .catalog import CATEGORICAL, NUMERIC
 from .errors import CheckError, DataError
+from .statistics import sorted_quantiles
 
 FORMAT = "mlcontract-profile"
 VERSION = 1
@@ -202,7 +203,8 @@ def profile_column(series, kind: str, dtype: str) -> ColumnProfile:
         profile = ColumnProfile(kind, dtype, rows, summary.nulls + summary.nans, summary=_summary_to_json(summary.to_dict()))
         values = col.finite_values(series)
         if values.size:
-            grid = np.quantile(values, np.arange(GRID + 1) / GRID, overwrite_input=True)
+            values.sort()
+            grid = sorted_quantiles(values, np.arange(GRID + 1) / GRID)
             edges = np.unique(grid[1:GRID])
             profile.quantiles = grid.tolist()
             profile.edges = edges.tolist()
