@@ -76,11 +76,12 @@ def _test(check: CheckSpec, observation: Observation, got: Mapping):
     if isinstance(threshold, float) and math.isnan(threshold):
         raise CheckError(f"the right-hand side `{test.rhs_text}` is not a number")
     held = _OPS[test.op](value, threshold)
-    rhs = test.rhs_text if isinstance(test.rhs, Const) else f"{test.rhs_text} = {fmt(threshold)}"
+    show = fmt_in(getattr(check.measure, "unit", None))
+    rhs = test.rhs_text if isinstance(test.rhs, Const) else f"{test.rhs_text} = {show(threshold)}"
     # `prod - 0.02 = 0.66, prod: 0.68` says what prod measured; a bare `prod = 0.68` already did.
     refs = "" if isinstance(test.rhs, MeasureRef) else "".join(
-        f", {name}: {fmt(v)}" for name, v in details.get("references", {}).items())
-    message = f"{check.statistic} {fmt(value)} {test.op if held else _negated(test.op)} {rhs}{refs}"
+        f", {name}: {show(v)}" for name, v in details.get("references", {}).items())
+    message = f"{check.statistic} {show(value)} {test.op if held else _negated(test.op)} {rhs}{refs}"
     if observation.message:
         message += f" ({observation.message})"
     return held, threshold, test.op, message, details
@@ -120,6 +121,22 @@ def _json_number(value):
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def fmt_in(unit: str | None):
+    """The formatter for a measure's unit: durations in s / ms / µs, anything else as a number."""
+    return fmt_duration if unit == "s" else fmt
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    magnitude = abs(seconds)
+    if magnitude >= 1 or magnitude == 0:
+        return f"{seconds:.3g}s"
+    if magnitude >= 1e-3:
+        return f"{seconds * 1e3:.3g}ms"
+    return f"{seconds * 1e6:.3g}µs"
 
 
 def fmt(value: float | None) -> str:

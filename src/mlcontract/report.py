@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .evaluate import fmt
+from .evaluate import fmt, fmt_duration
 from .results import CheckResult, RunResult
 
 GROUPS = [
@@ -66,8 +66,9 @@ def _table(heading: str, checks: list[CheckResult], verbose: bool, per_line: Cou
         label = Text(check_label(check, per_line[check.line]))
         if check.status != "pass" or verbose:
             label.append("\n" + check.message, style=style if check.status != "pass" else "dim")
-        threshold = "" if check.threshold is None else f"{check.comparator} {fmt(check.threshold)}"
-        table.add_row(Text(mark, style=style), str(check.line), label, fmt(check.value), threshold)
+        show = fmt_duration if check.kind == "latency" and check.statistic != "throughput" else fmt
+        threshold = "" if check.threshold is None else f"{check.comparator} {show(check.threshold)}"
+        table.add_row(Text(mark, style=style), str(check.line), label, show(check.value), threshold)
     return table
 
 

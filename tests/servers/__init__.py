@@ -1,0 +1,1 @@
+"""Test helpers that serve fixture models over real HTTP (FastAPI + uvicorn, on loopback)."""

@@ -1,0 +1,184 @@
+"""HTTP models: the JSON protocol (encoding rows, decoding answers) and calls to a real server on
+loopback, including every way a call can fail."""
+from __future__ import annotations
+
+import json
+import time
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlcontract
+from mlcontract.contract import ModelSource
+from mlcontract.errors import ModelError
+from mlcontract.httpmodel import HttpAnswerError, HttpEndpoint, HttpTransportError, http_model, to_records
+
+from servers import churn
+from servers.harness import ModelServer, free_port
+
+HEADER = "label churned\nignore customer_id\n"
+
+
+# ---- the protocol, without a server --------------------------------------------------------------------
+def endpoint(fmt="records") -> HttpEndpoint:
+    return HttpEndpoint("m", "http://127.0.0.1:9/predict", fmt, timeout=1)
+
+
+def test_rows_become_json_records_with_nulls():
+    frame = pd.DataFrame({
+        "age": [np.nan, 42.0], "n": np.array([1, 2], dtype=np.int64), "plan": ["basic", None],
+        "flag": [True, False], "day": pd.to_datetime(["2024-01-02", None]),
+    })
+    records = to_records(frame)
+    assert records == [
+        {"age": None, "n": 1, "plan": "basic", "flag": True, "day": "2024-01-02T00:00:00"},
+        {"age": 42.0, "n": 2, "plan": None, "flag": False, "day": None},
+    ]
+    body = json.loads(endpoint().encode(frame))
+    assert body == {"records": records}
+    assert json.loads(endpoint("mlflow").encode(frame)) == {"dataframe_records": records}
+
+
+def test_infinity_cannot_be_sent():
+    with pytest.raises(ModelError, match="JSON has no infinity"):
+        endpoint().encode(pd.DataFrame({"x": [np.inf]}))
+
+
+@pytest.mark.parametrize("answer, labels, probabilities", [
+    ({"predictions": [0, 1]}, [0, 1], None),
+    ({"predictions": ["no", "yes"]}, ["no", "yes"], None),
+    ({"predictions": [[0.9, 0.1], [0.2, 0.8]]}, [0, 1], [[0.9, 0.1], [0.2, 0.8]]),
+    ({"predictions": [[0.9, 0.1], [0.2, 0.8]], "classes": ["a", "b"]}, ["a", "b"], [[0.9, 0.1], [0.2, 0.8]]),
+    ({"predictions": [{"label": 1, "probabilities": [0.4, 0.6]}, {"label": 0, "probabilities": [0.7, 0.3]}]},
+     [1, 0], [[0.4, 0.6], [0.7, 0.3]]),
+    ({"predictions": [{"label": 1}, {"label": 0}]}, [1, 0], None),
+    ({"predictions": [1.5, None]}, [1.5, None], None),
+])
+def test_answers_decode(answer, labels, probabilities):
+    scored = endpoint().decode(json.dumps(answer).encode(), 2)
+    assert scored.labels.tolist() == labels
+    if probabilities is None:
+        assert scored.probabilities is None
+    else:
+        assert scored.probabilities.tolist() == probabilities
+
+
+def test_mlflow_answers_may_be_a_bare_list():
+    assert endpoint("mlflow").decode(b"[1, 0]", 2).labels.tolist() == [1, 0]
+    with pytest.raises(HttpAnswerError, match="without a `predictions` list"):
+        endpoint("records").decode(b"[1, 0]", 2)
+
+
+@pytest.mark.parametrize("payload, message", [
+    (b"<html>oops</html>", "invalid JSON"),
+    (b'{"result": [1]}', "without a `predictions` list"),
+    (b'{"predictions": 1}', "not a list"),
+    (b'{"predictions": [1]}', "returned 1 predictions for 2 rows"),
+    (b'{"predictions": [1, [0.5, 0.5]]}', "mixes kinds of predictions"),
+    (b'{"predictions": [[0.5, 0.5], [1.0]]}', "not all lists of the same length"),
+    (b'{"predictions": [{"score": 1}, {"score": 2}]}', "need a `label` or `probabilities` key"),
+])
+def test_malformed_answers_are_errors_naming_the_url(payload, message):
+    with pytest.raises(HttpAnswerError, match=message) as raised:
+        endpoint().decode(payload, 2)
+    assert "http://127.0.0.1:9/predict" in str(raised.value) or "m" in str(raised.value)
+
+
+def test_bad_declarations():
+    with pytest.raises(ModelError, match="unknown format"):
+        http_model(ModelSource("m", "http", "http://127.0.0.1:1/x", (("format", "xml"),)))
+    with pytest.raises(ModelError, match="timeout must be a positive"):
+        http_model(ModelSource("m", "http", "http://127.0.0.1:1/x", (("timeout", 0),)))
+    model = http_model(ModelSource("m", "http", "http://127.0.0.1:1/x", (("format", "mlflow"), ("timeout", 2))))
+    assert model.kind == "http" and model.extra["format"] == "mlflow" and model.extra["endpoint"].timeout == 2
+
+
+# ---- a real server ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def data() -> pd.DataFrame:
+    return churn.frame(300, 5)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, data):
+    folder = tmp_path_factory.mktemp("http-models")
+    path = folder / "lenient.joblib"
+    joblib.dump(churn.fit(churn.onehot_pipeline("ignore"), data), path)
+    with ModelServer({"lenient": path}) as running:
+        yield running
+
+
+def model_for(server, route: str, **options) -> "object":
+    opts = tuple(options.items())
+    return http_model(ModelSource("served", "http", server.url(route), opts))
+
+
+def test_predictions_over_http_match_the_model(server, data):
+    local = joblib.load(server.models["lenient"])
+    rows = data[churn.FEATURES].head(7)
+    expected_labels = local.predict(rows).tolist()
+    expected_proba = local.predict_proba(rows)
+    for route, fmt in (("lenient/records", "records"), ("lenient/proba", "records")):
+        model = model_for(server, route, format=fmt)
+        assert model.predict(rows).tolist() == expected_labels
+        np.testing.assert_allclose(model.predict_proba(rows), expected_proba, rtol=1e-12)
+        assert model.classes.tolist() == [0, 1]
+    mlflow = model_for(server, "lenient/invocations", format="mlflow")
+    assert mlflow.predict(rows).tolist() == expected_labels
+    labels_only = model_for(server, "lenient/labels")
+    with pytest.raises(ModelError, match="labels only, no probabilities"):
+        labels_only.predict_proba(rows)
+
+
+def test_keep_alive_connections_are_reused(server, data):
+    model = model_for(server, "lenient/labels")
+    endpoint = model.extra["endpoint"]
+    rows = data[churn.FEATURES].head(1)
+    model.predict(rows)
+    connection = endpoint._local.connection
+    for _ in range(5):
+        model.predict(rows)
+    assert endpoint._local.connection is connection
+
+
+def error_of(text: str, data) -> tuple[str, str]:
+    result = mlcontract.compile(HEADER + text, datasets={"training": data}).run()
+    check = result.checks[0]
+    assert not result.passed
+    return check.status, check.message
+
+
+def test_server_down_is_an_error_naming_the_url(data):
+    url = f"http://127.0.0.1:{free_port()}/predict"
+    with pytest.raises(HttpTransportError, match="connection refused"):
+        HttpEndpoint("m", url).score(data[churn.FEATURES].head(1))
+    status, message = error_of(f'model m = http("{url}")\nhandles nulls in age\n', data)
+    assert status == "error" and url in message and "connection refused" in message
+    status, message = error_of(f'model m = http("{url}")\np95 latency <= 10ms with 5 calls\n', data)
+    assert status == "error" and url in message
+
+
+def test_a_slow_server_beyond_the_timeout_is_an_error(server, data):
+    url = server.url("slow?seconds=3")
+    started = time.perf_counter()
+    status, message = error_of(f'model m = http("{url}", timeout=0.5)\np95 latency <= 10s with 3 calls warmup 0\n', data)
+    assert status == "error" and "no answer from" in message and "within 0.5s" in message and url in message
+    assert time.perf_counter() - started < 3
+
+
+def test_http_500_is_an_error_for_latency_and_a_failure_for_robustness(server, data):
+    url = server.url("fail")
+    status, message = error_of(f'model m = http("{url}")\np95 latency <= 10s with 3 calls warmup 0\n', data)
+    assert status == "error" and "answered HTTP 500" in message and url in message
+    # Robustness: the base rows already get a 500, so the case cannot be judged: an error too.
+    status, message = error_of(f'model m = http("{url}")\nhandles nulls in age\n', data)
+    assert status == "error" and "cannot serve unmodified rows" in message and "HTTP 500" in message
+
+
+def test_malformed_json_and_wrong_counts_are_errors(server, data):
+    for route, words in (("garbage", "invalid JSON"), ("short", "predictions for 1 row")):
+        status, message = error_of(f'model m = http("{server.url(route)}")\np95 latency <= 10s with 2 calls warmup 0\n',
+                                   data)
+        assert status == "error" and words in message and server.url(route) in message
