@@ -485,6 +485,8 @@ EDGE_SETS = [
     np.array([-1.0, 1.0]),
     np.array([-np.inf, 0.0, np.inf]),
     np.linspace(-3.0, 9.0, 9),
+    np.linspace(-3.0, 9.0, 20),  # the most edges the linear path takes
+    np.linspace(-3.0, 9.0, 21),  # the fewest the binary search takes
     np.linspace(-3.0, 9.0, 99),
 ]
 
@@ -541,6 +543,397 @@ def test_searchsorted_counts_small_cases():
             )
     with pytest.raises(ValueError):
         K.searchsorted_counts(np.array([3.0, 2.0, 1.0]), [0.0])
+
+
+def tie_values(edges, rng, n):
+    """Adversarial values for a histogram on ``edges``: every edge itself, its neighbouring
+    doubles, +-0.0, and values beyond both ends, shuffled."""
+    e = np.asarray(edges, dtype=np.float64)
+    fe = e[np.isfinite(e)]
+    pool = np.concatenate([
+        fe, np.nextafter(fe, -np.inf), np.nextafter(fe, np.inf),
+        [0.0, -0.0, 5e-324, -5e-324, np.nan, np.inf, -np.inf],
+        [fe.min() - 1.0, fe.max() + 1.0] if fe.size else [1.0],
+    ])
+    return rng.choice(pool, n)
+
+
+@pytest.mark.parametrize("m", range(0, 41))
+def test_histogram_paths_match_searchsorted(m):
+    # Each path, whatever the edge count, on random data and on values sitting on the edges.
+    rng = np.random.default_rng(1000 + m)
+    edges = np.sort(rng.choice(np.round(rng.normal(0.0, 3.0, 400), 1), m, replace=False))
+    edges = np.unique(edges)
+    if m >= 3 and m % 3 == 0:
+        edges[0], edges[-1] = -np.inf, np.inf
+    if m >= 2 and m % 4 == 1:
+        edges = np.unique(np.concatenate([edges[1:], [-0.0]]))  # an edge at -0.0
+    x = rng.normal(0.0, 3.0, 5003)
+    x[rng.random(x.size) < 0.05] = np.nan
+    x[rng.random(x.size) < 0.02] = np.inf
+    x[rng.random(x.size) < 0.02] = -np.inf
+    paths = (["linear"] if len(edges) <= 20 else []) + (["search"] if len(edges) else [])
+    for data in (x, tie_values(edges, rng, 4099), np.round(x)):
+        want = oracle_histogram(data, edges)
+        for path in paths:
+            np.testing.assert_array_equal(K._histogram_path(data, edges, path), want, err_msg=path)
+        np.testing.assert_array_equal(K.histogram(data, edges), want)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31])
+def test_histogram_paths_short_inputs(n):
+    # The SIMD loops take 2 or 8 values at a time; the tails must count the rest exactly.
+    rng = np.random.default_rng(n)
+    edges = np.array([-1.0, -0.0, 0.5, 1.0, 2.0])
+    x = tie_values(edges, rng, n)
+    for path in ("linear", "search"):
+        np.testing.assert_array_equal(
+            K._histogram_path(x, edges, path), oracle_histogram(x, edges), err_msg=path
+        )
+
+
+def test_histogram_ties_exactly_at_edges_both_paths():
+    edges = np.array([-1.0, -0.0, 2.0])
+    x = np.array([-1.0, -0.0, 0.0, 2.0, np.nextafter(-1.0, -np.inf), np.nextafter(2.0, np.inf),
+                  np.nextafter(-0.0, -np.inf), -5.0, 7.0, np.nan, np.inf, -np.inf])
+    # (-inf, -1): nextafter(-1, -inf), -5 | [-1, -0): -1, nextafter(-0, -inf)
+    # [-0, 2): -0.0, 0.0 | [2, inf): 2, nextafter(2, inf), 7 | NaN and +-inf: not counted
+    want = [2, 2, 2, 3]
+    np.testing.assert_array_equal(oracle_histogram(x, edges), want)
+    for path in ("linear", "search"):
+        np.testing.assert_array_equal(K._histogram_path(x, edges, path), want, err_msg=path)
+    np.testing.assert_array_equal(K.histogram(x, edges), want)
+    big = np.linspace(-1.0, 2.0, 30)  # search path: the same ties, more edges
+    y = np.concatenate([big, -big, np.nextafter(big, np.inf), [-0.0, 0.0]])
+    np.testing.assert_array_equal(K.histogram(y, big), oracle_histogram(y, big))
+
+
+def test_histogram_path_arguments():
+    x = np.arange(10.0)
+    with pytest.raises(ValueError):
+        K._histogram_path(x, np.arange(21.0), "linear")
+    with pytest.raises(ValueError):
+        K._histogram_path(x, [], "search")
+    with pytest.raises(ValueError):
+        K._histogram_path(x, [1.0], "scatter")
+
+
+# --------------------------------------------------------------------------------------------
+# scan_numeric: summarize + histograms + range counts in one pass
+# --------------------------------------------------------------------------------------------
+
+SCAN_EDGE_COUNTS = [0, 1, 5, 9, 20, 21, 32, 33, 200]
+SCAN_RANGES = [
+    (0.0, 5.0), (-np.inf, 1.0), (2.0, np.inf), (-np.inf, np.inf), (3.0, 3.0), (5.0, -5.0),
+    (-1e300, 1e300), (-np.inf, -np.inf), (np.inf, np.inf),
+]
+
+
+def bits_of(value):
+    """A float's IEEE bit pattern (so NaN equals NaN and -0.0 differs from 0.0)."""
+    return np.float64(value).tobytes()
+
+
+def assert_bit_identical(a, b):
+    da, db = a.to_dict(), b.to_dict()
+    assert da.keys() == db.keys() == SUMMARY_KEYS
+    for key in da:
+        if isinstance(da[key], float):
+            assert bits_of(da[key]) == bits_of(db[key]), (key, da[key], db[key])
+        else:
+            assert da[key] == db[key], (key, da[key], db[key])
+    if a.count:
+        assert da == db
+
+
+def scan_edge_sets(rng, values, counts=SCAN_EDGE_COUNTS):
+    """Strictly increasing edge arrays with the given numbers of edges, on the data's scale,
+    some edges being data values (ties)."""
+    x = np.asarray(values).astype(np.float64)
+    fin = x[np.isfinite(x)]
+    lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (-1.0, 1.0)
+    pool = np.unique(np.concatenate([fin[:300], np.linspace(lo - 1.0, hi + 1.0, 401)]))
+    return [np.sort(rng.choice(pool, m, replace=False)) for m in counts]
+
+
+def assert_scan_equals_kernels(values, validity, offset, edges, ranges, dense=None, mask=None,
+                               moments_oracle=True):
+    """scan_numeric equals summarize + histogram per edges + count_outside per range, exactly;
+    with ``dense``/``mask`` (the elements and their validity), also the numpy oracles (for
+    the moments only if ``moments_oracle``: numpy's mean overflows on values near 1.8e308)."""
+    summary, hists, outside = K.scan_numeric(values, validity, offset, edges, ranges)
+    assert_bit_identical(summary, K.summarize(values, validity, offset))
+    assert isinstance(hists, list) and len(hists) == len(edges)
+    for e, h in zip(edges, hists):
+        assert h.dtype == np.int64 and h.shape == (len(e) + 1,)
+        np.testing.assert_array_equal(h, K.histogram(values, e, validity, offset))
+        if dense is not None:
+            np.testing.assert_array_equal(h, oracle_histogram(dense, e, mask))
+    assert isinstance(outside, list) and len(outside) == len(ranges)
+    for (lo, hi), c in zip(ranges, outside):
+        assert type(c) is int
+        assert c == K.count_outside(values, lo, hi, validity, offset), (lo, hi)
+        if dense is not None:
+            xf = np.asarray(dense).astype(np.float64)
+            keep = np.ones(xf.size, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+            assert c == int(np.sum(keep & ~np.isnan(xf) & ((xf < lo) | (xf > hi)))), (lo, hi)
+    if dense is not None and moments_oracle:
+        assert_summary(summary, oracle_summary(dense, mask))
+    return summary, hists, outside
+
+
+@pytest.mark.parametrize("dtype", VALUE_DTYPES)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_scan_numeric_equals_separate_kernels(dtype, seed):
+    rng = np.random.default_rng(200 + seed)
+    n = 3 * 4096 + int(rng.integers(0, 4096))
+    x = random_values(rng, dtype, n)
+    if np.dtype(dtype).kind != "f" and seed == 1:
+        x = (x % 17).astype(dtype)  # small integers: many values sit exactly on edges
+    edges = scan_edge_sets(rng, x)
+    assert_scan_equals_kernels(x, None, 0, edges, SCAN_RANGES, x)
+    mask = rng.random(n) > 0.2
+    assert_scan_equals_kernels(x, bitmap(mask, 3), 3, edges, SCAN_RANGES, x, mask)
+
+
+@pytest.mark.parametrize("dtype", VALUE_DTYPES)
+@pytest.mark.parametrize("start,stop", [(0, None), (3, None), (13, 9000), (4096, 8193), (8, 16)])
+def test_scan_numeric_pyarrow_slices(dtype, start, stop):
+    rng = np.random.default_rng(start)
+    x = random_values(rng, dtype, 10_000)
+    valid = rng.random(x.size) > 0.15
+    sl = pa.array(x, mask=~valid).slice(start, None if stop is None else stop - start)
+    values, validity, offset = arrow_views(sl)
+    assert offset == start
+    dense, mask = x[sl.offset : sl.offset + len(sl)], valid[sl.offset : sl.offset + len(sl)]
+    edges = scan_edge_sets(rng, dense, [0, 1, 9, 21, 33])
+    assert_scan_equals_kernels(values, validity, offset, edges, SCAN_RANGES[:5], dense, mask)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 4095, 4096, 4097, 8192 + 3])
+def test_scan_numeric_sizes_around_block_and_lane_boundaries(n):
+    rng = np.random.default_rng(n)
+    x = np.round(rng.normal(0.0, 4.0, n), 1)
+    edges = scan_edge_sets(rng, x, [m for m in SCAN_EDGE_COUNTS if m <= 2 * n + 400])
+    assert_scan_equals_kernels(x, None, 0, edges, SCAN_RANGES, x)
+    mask = rng.random(n) > 0.5
+    for offset in (0, 5):
+        assert_scan_equals_kernels(x, bitmap(mask, offset), offset, edges, SCAN_RANGES, x, mask)
+
+
+def test_scan_numeric_defaults_and_empty_input():
+    summary, hists, outside = K.scan_numeric(np.arange(5.0))
+    assert_bit_identical(summary, K.summarize(np.arange(5.0)))
+    assert hists == [] and outside == []
+    for dtype in (np.float64, np.int8):
+        empty = np.array([], dtype=dtype)
+        edges = [np.array([]), np.array([0.0]), np.linspace(0, 1, 50)]
+        summary, hists, outside = assert_scan_equals_kernels(
+            empty, None, 0, edges, SCAN_RANGES, empty
+        )
+        assert_bit_identical(summary, K.NumericSummary.empty())
+        assert [h.tolist() for h in hists] == [[0], [0, 0], [0] * 51]
+        assert outside == [0] * len(SCAN_RANGES)
+        assert_scan_equals_kernels(empty, np.zeros(0, dtype=np.uint8), 0, edges, SCAN_RANGES)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int32])
+def test_scan_numeric_all_null(dtype):
+    x = np.arange(10_000).astype(dtype)
+    edges = [np.array([]), np.array([5.0]), np.linspace(0, 9999, 9), np.linspace(0, 9999, 40)]
+    summary, hists, outside = assert_scan_equals_kernels(
+        x, np.zeros(10_000 // 8 + 1, dtype=np.uint8), 3, edges, SCAN_RANGES,
+        x, np.zeros(x.size, dtype=bool),
+    )
+    assert (summary.rows, summary.nulls, summary.count) == (10_000, 10_000, 0)
+    assert all(h.sum() == 0 for h in hists) and outside == [0] * len(SCAN_RANGES)
+
+
+def test_scan_numeric_nan_and_inf_mixed_in():
+    rng = np.random.default_rng(17)
+    x = rng.normal(0.0, 2.0, 6 * 4096)
+    x[rng.integers(0, x.size, 900)] = np.nan
+    x[rng.integers(0, x.size, 300)] = np.inf
+    x[rng.integers(0, x.size, 200)] = -np.inf
+    x[4096 : 2 * 4096] = np.nan  # a block of NaN only
+    x[2 * 4096 : 3 * 4096 : 2] = np.inf  # a block of infinities and finite values
+    x[3 * 4096 : 4 * 4096] = -np.inf  # a block of -inf only
+    edges = scan_edge_sets(rng, x) + [np.array([-np.inf, 0.0, np.inf]), np.array([-np.inf])]
+    summary, _, _ = assert_scan_equals_kernels(x, None, 0, edges, SCAN_RANGES, x)
+    assert summary.nans and summary.pos_inf and summary.neg_inf
+    mask = rng.random(x.size) > 0.3
+    assert_scan_equals_kernels(x, bitmap(mask, 1), 1, edges, SCAN_RANGES, x, mask)
+    x[5 * 4096 :: 7] = 1.5e308  # a block whose sum overflows
+    edges.append(np.array([0.0, 1e308, 1.6e308]))
+    assert_scan_equals_kernels(x, None, 0, edges, SCAN_RANGES, x, moments_oracle=False)
+    assert_scan_equals_kernels(x, bitmap(mask, 1), 1, edges, SCAN_RANGES, x, mask, False)
+    for special in (np.full(5000, np.nan), np.array([np.inf, -np.inf, np.nan] * 1500)):
+        assert_scan_equals_kernels(special, None, 0, edges, SCAN_RANGES, special)
+
+
+def test_scan_numeric_ties_at_edges():
+    rng = np.random.default_rng(23)
+    for m in SCAN_EDGE_COUNTS[1:]:
+        edges = np.unique(np.round(rng.normal(0.0, 3.0, 3 * m), 2))[:m]
+        if m >= 5:
+            edges = np.unique(np.concatenate([edges[1:], [-0.0]]))
+        x = tie_values(edges, rng, 3 * 4096 + 11)
+        mask = rng.random(x.size) > 0.1
+        others = [np.array([-0.0]), np.array([0.0]), edges[:1], edges[-1:]]
+        ranges = [(float(edges[0]), float(edges[-1])), (-0.0, 0.0), (0.0, -0.0)]
+        assert_scan_equals_kernels(x, None, 0, [edges] + others, ranges, x)
+        assert_scan_equals_kernels(x, bitmap(mask, 6), 6, [edges] + others, ranges, x, mask)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.uint8])
+def test_scan_numeric_sorted_and_clustered_data(dtype):
+    # Blocks whose values all fall in one bin, or between a few edges, or wholly inside or
+    # outside a range: the block's summary decides those without a pass, and must agree.
+    rng = np.random.default_rng(29)
+    n = 12 * 4096 + 5
+    ramp = np.sort(rng.normal(50.0, 30.0, n))
+    steps = np.repeat(np.arange(13) * 20.0, 4096)[:n]  # one value per block
+    for base in (ramp, steps, np.full(n, 7.0)):
+        x = np.clip(base, 0, 250).astype(dtype)
+        edges = scan_edge_sets(rng, x, [1, 5, 9, 20, 21, 33, 200]) + [
+            np.array([-1.0, 0.0]), np.array([300.0, 400.0]), np.linspace(-50.0, 500.0, 25),
+        ]
+        ranges = SCAN_RANGES + [(0.0, 250.0), (20.0, 60.0), (-10.0, -5.0), (400.0, 500.0)]
+        assert_scan_equals_kernels(x, None, 0, edges, ranges, x)
+        mask = rng.random(n) > 0.05
+        assert_scan_equals_kernels(x, bitmap(mask, 2), 2, edges, ranges, x, mask)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int16])
+@pytest.mark.parametrize("k", [2, 7, 31])
+def test_scan_numeric_chunked_merge_equals_one_shot(dtype, k):
+    rng = np.random.default_rng(300 + k)
+    n = 40_000
+    x = random_values(rng, dtype, n)
+    mask = rng.random(n) > 0.1
+    bits = bitmap(mask)
+    edges = scan_edge_sets(rng, x, [0, 9, 33])
+    whole, whole_h, whole_o = K.scan_numeric(x, bits, 0, edges, SCAN_RANGES)
+    merged, plain = K.NumericSummary.empty(), K.NumericSummary.empty()
+    hists = [np.zeros(len(e) + 1, dtype=np.int64) for e in edges]
+    outside = [0] * len(SCAN_RANGES)
+    for a, b in random_chunks(rng, n, k):
+        part, part_h, part_o = K.scan_numeric(x[a:b], bits, int(a), edges, SCAN_RANGES)
+        plain_part = K.summarize(x[a:b], bits, int(a))
+        assert_bit_identical(part, plain_part)
+        merged, plain = merged.merge(part), plain.merge(plain_part)
+        hists = [h + p for h, p in zip(hists, part_h)]
+        outside = [o + p for o, p in zip(outside, part_o)]
+    assert_bit_identical(merged, plain)  # same chunks, same merges: the same bits
+    assert_same_state(merged, whole)
+    assert_summary(merged, oracle_summary(x, mask))
+    for h, w in zip(hists, whole_h):
+        np.testing.assert_array_equal(h, w)
+    assert outside == whole_o
+
+
+def test_scan_numeric_polars_chunks():
+    # The way the package feeds it: each Arrow chunk of a Polars column, merged.
+    rng = np.random.default_rng(31)
+    parts = [pl.Series("x", [None if rng.random() < 0.2 else float(v) for v in rng.normal(0, 1, m)])
+             for m in (5000, 1, 4097)]
+    series = pl.concat(parts, rechunk=False).slice(3, 9000)
+    edges = [np.linspace(-2.0, 2.0, 9)]
+    merged, total = K.NumericSummary.empty(), np.zeros(10, dtype=np.int64)
+    outside = 0
+    arr = series.to_arrow()
+    for chunk in (arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]):
+        values, validity, offset = arrow_views(chunk)
+        s, (h,), (o,) = K.scan_numeric(values, validity, offset, edges, [(-1.0, 1.0)])
+        merged, total, outside = merged.merge(s), total + h, outside + o
+    finite = series.drop_nulls().to_numpy()
+    assert merged.nulls == series.null_count() and merged.count == finite.size
+    np.testing.assert_array_equal(total, oracle_histogram(finite, edges[0]))
+    assert outside == int(np.sum((finite < -1.0) | (finite > 1.0)))
+
+
+BLOCK = 4096  # the kernels' block size: a summary of whole blocks is a tree of block summaries
+
+
+def kinds_of_blocks(rng):
+    """One 4096-element block of each kind the moments take a different path for."""
+    def normal():
+        return rng.normal(3.0, 2.0, BLOCK)
+    with_nan, with_inf, huge, huge_nan = normal(), normal(), np.full(BLOCK, 1.5e308), np.full(BLOCK, 1.5e308)
+    with_nan[rng.random(BLOCK) < 0.01] = np.nan
+    with_inf[::97] = np.inf
+    huge[::3] = -1e308  # finite, but the sum overflows
+    huge_nan[::5] = np.nan
+    return {
+        "clean": normal(), "nan": with_nan, "all_nan": np.full(BLOCK, np.nan), "inf": with_inf,
+        "huge": huge, "huge_nan": huge_nan, "constant": np.full(BLOCK, 7.25),
+    }
+
+
+@pytest.mark.parametrize("order", [
+    ["nan", "clean", "nan", "huge", "all_nan", "constant", "inf", "clean"],
+    ["clean", "nan", "nan", "clean", "huge_nan", "huge", "null", "clean"],
+    ["all_nan", "null", "clean", "inf", "inf", "huge", "nan", "constant"],
+])
+def test_summary_of_a_block_does_not_depend_on_its_neighbours(order):
+    # After a block with NaN or inf the next one is first tried as non-finite too; when that
+    # guess is wrong (a clean, constant, overflowing or all-null block), the block must still
+    # be summarized exactly as on its own. Whole blocks are merged as a balanced tree, so two
+    # blocks give exactly A.merge(B), and eight the tree of standalone block summaries.
+    rng = np.random.default_rng(len(order[0]))
+    blocks = kinds_of_blocks(rng)
+    x = np.concatenate([blocks["clean"] if k == "null" else blocks[k] for k in order])
+    mask = np.repeat([k != "null" for k in order], BLOCK)
+    mask[5] = mask[3 * BLOCK + 9] = False  # a few nulls in other blocks too
+    bits = bitmap(mask)
+    parts = [K.summarize(x[i * BLOCK : (i + 1) * BLOCK], bits, i * BLOCK) for i in range(8)]
+    for i in range(7):  # every transition on its own (an overflowing block swamps the whole)
+        pair = x[i * BLOCK : (i + 2) * BLOCK]
+        assert_bit_identical(K.summarize(pair, bits, i * BLOCK), parts[i].merge(parts[i + 1]))
+        assert_bit_identical(
+            K.scan_numeric(pair, bits, i * BLOCK, [[0.0]], [(0.0, 1.0)])[0],
+            parts[i].merge(parts[i + 1]),
+        )
+    last = x[7 * BLOCK :]
+    tails = [rng.normal(0.0, 1.0, 77), rng.lognormal(0.0, 5.0, 99), np.array([2.0]),
+             rng.normal(0.0, 1.0, 99) * 10.0 ** rng.integers(-8, 8, 99), np.array([1e308, 1.7e308])]
+    for tail in tails:
+        for prev in (blocks["nan"], blocks["inf"], last):  # a short, all-finite last block
+            assert_bit_identical(
+                K.summarize(np.concatenate([prev, tail])), K.summarize(prev).merge(K.summarize(tail))
+            )
+    while len(parts) > 1:
+        parts = [parts[i].merge(parts[i + 1]) for i in range(0, len(parts), 2)]
+    edges = [np.array([-1.0, 0.0, 2.5, 3.0, 1e308])]
+    whole, hists, outside = assert_scan_equals_kernels(
+        x, bits, 0, edges, SCAN_RANGES, x, mask, moments_oracle=False
+    )
+    assert_bit_identical(whole, parts[0])
+    assert_bit_identical(K.summarize(x, bits), parts[0])
+
+
+def test_scan_numeric_bad_arguments():
+    x = np.arange(20.0)
+    with pytest.raises(TypeError, match="sequence of edge arrays"):
+        K.scan_numeric(x, edges=np.array([0.0, 1.0]))
+    for bad in ([[1.0, 1.0]], [[2.0, 1.0]], [[0.0, np.nan]], [np.zeros((2, 2))]):
+        with pytest.raises(ValueError):
+            K.scan_numeric(x, edges=bad)
+    for bad in ([(1.0,)], [(1.0, 2.0, 3.0)], [("a", 1.0)], (0.0, 1.0), [None]):
+        with pytest.raises(TypeError):
+            K.scan_numeric(x, ranges=bad)
+    with pytest.raises(ValueError):
+        K.scan_numeric(x, ranges=[(np.nan, 1.0)])
+    with pytest.raises(ValueError):
+        K.scan_numeric(x, np.ones(2, dtype=np.uint8))  # 16 bits for 20 elements
+    with pytest.raises(ValueError):
+        K.scan_numeric(x, np.ones(3, dtype=np.uint8), -1)
+    for bad, exc in ((np.array(["a"]), TypeError), ([1.0], TypeError), (np.zeros((2, 2)), ValueError)):
+        with pytest.raises(exc):
+            K.scan_numeric(bad)
+    # Any sequence of pairs and of edge arrays will do, numpy numbers included.
+    s, hists, outside = K.scan_numeric(x, None, 0, ([0, 5, 10],), np.array([[2, 3]]))
+    assert hists[0].tolist() == [0, 5, 5, 10] and outside == [18]
 
 
 # --------------------------------------------------------------------------------------------

@@ -81,6 +81,12 @@ def compile(source: str | Path, *, datasets: dict[str, Any] | None = None, model
     (an undeclared name becomes a dataset/model of the contract)."""
     text, path = _read(source)
     folder = Path(base_dir) if base_dir is not None else (path.parent if path else Path.cwd())
+    if "\x00" in str(folder):
+        raise UsageError("base_dir contains a NUL character")
+    if "\r" in text and "\n" not in text:
+        # A file with classic-Mac line ends only: its \r are its line ends. (A lone \r inside a
+        # \n file stays a stray character, reported where it is.)
+        text = text.replace("\r", "\n")
     return Contract(SourceText(text, str(path) if path else "<contract>"), folder.resolve(), datasets, models, histories)
 
 
@@ -91,19 +97,30 @@ def check(source: str | Path, **inputs) -> RunResult:
 
 def _read(source: str | Path) -> tuple[str, Path | None]:
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and source.endswith(".mlc")):
-        path = Path(source)
-        if not path.is_file():
-            raise UsageError(f"contract file not found: {path}")
-        try:
-            return path.read_text(encoding="utf-8"), path
-        except (OSError, UnicodeDecodeError) as error:
-            raise UsageError(f"cannot read {path}: {error}") from error
+        return _read_file(Path(source)), Path(source)
     if isinstance(source, str):
         candidate = Path(source)
-        if "\n" not in source and len(source) < 4096 and candidate.suffix and candidate.is_file():
-            return candidate.read_text(encoding="utf-8"), candidate
-        return source, None
+        try:
+            is_file = "\n" not in source and len(source) < 4096 and bool(candidate.suffix) and candidate.is_file()
+        except (OSError, ValueError):  # a name too long or with a NUL byte is text, not a path
+            is_file = False
+        return (_read_file(candidate), candidate) if is_file else (source, None)
     raise UsageError(f"compile() takes a path or the contract's text, not {type(source).__name__}")
+
+
+def _read_file(path: Path) -> str:
+    try:
+        if path.is_dir():
+            raise UsageError(f"{path} is a folder; give the path of a .mlc contract")
+        if not path.is_file():
+            raise UsageError(f"contract file not found: {path}")
+        data = path.read_bytes()
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from error
+    try:
+        return data.decode("utf-8-sig")  # a BOM some editors write is not part of the contract
+    except UnicodeDecodeError as error:
+        raise UsageError(f"{path} is not UTF-8 text: {error}") from error
 
 
 def profile(data: Any, output: str | Path | None = None, *, name: str | None = None, progress=None):
@@ -116,14 +133,21 @@ def profile(data: Any, output: str | Path | None = None, *, name: str | None = N
     if isinstance(data, (str, Path)):
         path = Path(data)
         source = DatasetSource(name or path.stem, kind_of_path(path), path, written=str(data))
-        lazy, label = scan(source), str(data)
+        lazy, label = scan(source), str(data)  # scan checks the file: missing, folder, FIFO, permissions
     else:
         source = DatasetSource(name or "data", "frame")
         lazy, label = scan(source, data), None
     built = profile_frame(lazy, source.name, label, progress)
     if output is not None:
-        write_profile(built, output)
+        _write(write_profile, built, output)
     return built
+
+
+def _write(writer, profile, output) -> None:
+    try:
+        writer(profile, output)
+    except OSError as error:
+        raise UsageError(f"cannot write {output}: {error.strerror or error}") from error
 
 
 def merge_profiles(paths: list[str | Path], output: str | Path | None = None):
@@ -132,5 +156,5 @@ def merge_profiles(paths: list[str | Path], output: str | Path | None = None):
 
     merged = merge([load_profile(Path(p), Path(p).name) for p in paths])
     if output is not None:
-        write_profile(merged, output)
+        _write(write_profile, merged, output)
     return merged

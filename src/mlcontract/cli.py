@@ -47,6 +47,8 @@ def check(
     from .report import render, summary_line
 
     compiled = mlcontract.compile(contract)
+    if not compiled.checks:
+        raise UsageError(f"{contract} has no checks: a gate that checks nothing would always pass")
     console = _console()
     result = compiled.run(progress=None if quiet else _progress())
     if json_out is not None:
@@ -123,13 +125,22 @@ def _progress():
 
 
 def _write_json(path: Path, text: str) -> None:
+    """Write the results. A new or regular file is replaced atomically (no half-written JSON
+    for the next CI step to read); anything else — /dev/stdout, a FIFO, a symlink — is written
+    through, never replaced."""
+    if not str(path) or str(path) in (".", ".."):
+        raise UsageError("--json needs a file name")
     try:
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            with open(path, "w", encoding="utf-8") as out:
+                out.write(text)
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(text, encoding="utf-8")
         temporary.replace(path)
-    except OSError as error:
-        raise UsageError(f"cannot write {path}: {error}") from error
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot write {path}: {getattr(error, 'strerror', None) or error}") from error
 
 
 def main(argv: list[str] | None = None) -> int:

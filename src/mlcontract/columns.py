@@ -48,8 +48,8 @@ def numeric_chunks(series):
     `values[i]` is the chunk's i-th element and bit `offset + i` of the bitmap its validity."""
     import pyarrow as pa
 
-    if series.dtype.is_decimal():
-        series = series.cast(float)
+    if series.dtype.is_decimal() or str(series.dtype) in ("Int128", "UInt128"):
+        series = series.cast(float)  # no NumPy/kernel type for these: float64 keeps their magnitude
     array = series.to_arrow()
     chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
     for chunk in chunks:
@@ -115,6 +115,12 @@ def value_counts(series) -> CountsResult:
     nulls = rows - present.len()
     if present.dtype == pl.Categorical or isinstance(present.dtype, pl.Enum):
         present = present.cast(pl.String)
+    elif str(present.dtype) in ("Int128", "UInt128"):
+        present = present.cast(pl.String)  # NumPy has no 128-bit integers; strings keep them exact
+    elif present.dtype.is_nested() or present.dtype == pl.Object:
+        # Lists and structs are not hashable as NumPy keys: count them by their Polars hash
+        # (64 bits, fixed seeds, so equal values hash equally in both datasets of a run).
+        present = present.hash(seed=0).alias(present.name)
     counted = present.value_counts(sort=True)
     keys = counted[present.name].to_numpy()
     if keys.dtype != object:

@@ -87,7 +87,9 @@ class SourceText:
     lines: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lines = self.text.splitlines()
+        # Split exactly where the parser counts lines (at \n only); str.splitlines() would also
+        # split at \f, \v, U+2028, ... and quote the wrong line in every later diagnostic.
+        self.lines = [line.rstrip("\r") for line in self.text.split("\n")]
 
     def line(self, number: int) -> str:
         return self.lines[number - 1] if 0 < number <= len(self.lines) else ""

@@ -83,6 +83,21 @@ def parse(source: SourceText) -> list[tuple[lark.Tree, LogicalLine]]:
             trees.append((parser().parse(logical.text + "\n"), logical))
         except UnexpectedInput as error:
             diagnostics.append(translate(error, logical, source))
+    stripped = text.rstrip()
+    if not diagnostics and stripped.endswith("\\"):  # every line parses alone but the file does not
+        offset = len(stripped) - 1
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        diagnostics.append(Diagnostic(Span(line, column, line, column + 1, offset, offset + 1),
+                                      "the last line ends with `\\`, which continues it onto a line that is not there",
+                                      "remove the trailing backslash"))
+    if not diagnostics:
+        try:
+            parser().parse(text)
+        except UnexpectedInput as error:
+            diagnostics.append(translate(error, LogicalLine(text, 1, 0), source))
+    if not diagnostics:  # pragma: no cover - both parses cannot disagree otherwise
+        diagnostics.append(Diagnostic(None, "the contract cannot be parsed"))
     raise ParseError(diagnostics, source)
 
 

@@ -174,19 +174,26 @@ def profile_frame(lazy, name: str, source: str | None = None, progress=None) -> 
     """Profile a Polars LazyFrame column by column (one column in memory at a time)."""
     from .sources import column_kind
 
-    schema = lazy.collect_schema()
     columns: dict[str, ColumnProfile] = {}
     rows = None
-    if progress:
-        progress.start(f"profiling {name}", len(schema))
-    for column, dtype in schema.items():
-        series = lazy.select(column).collect().to_series()
-        rows = series.len()
-        columns[column] = profile_column(series, column_kind(dtype), str(dtype))
+    try:
+        schema = lazy.collect_schema()
         if progress:
-            progress.advance(1)
-    if progress:
-        progress.finish()
+            progress.start(f"profiling {name}", len(schema))
+        for column, dtype in schema.items():
+            series = lazy.select(column).collect().to_series()
+            rows = series.len()
+            columns[column] = profile_column(series, column_kind(dtype), str(dtype))
+            if progress:
+                progress.advance(1)
+    except CheckError:
+        raise
+    except Exception as error:  # polars raises many kinds of errors for unreadable data
+        text = str(error).strip().splitlines()
+        raise DataError(f"cannot profile {source or name}: {text[0] if text else type(error).__name__}") from error
+    finally:
+        if progress:
+            progress.finish()
     if rows is None:
         import polars as pl
 
@@ -321,9 +328,10 @@ def load_profile(path: str | Path | None, name: str) -> Profile:
     """Read and validate a profile file; every problem is a DataError naming the file."""
     if path is None:
         raise DataError(f"dataset `{name}`: no profile file given")
+    from .sources import check_readable
+
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"dataset `{name}`: profile not found: {path}")
+    check_readable(path, f"dataset `{name}`", str(path))
     key = (str(path.resolve()), path.stat().st_mtime)
     if key in _LOADED:
         return _LOADED[key]
@@ -347,39 +355,77 @@ def _from_json(document: Any, name: str, path: Path) -> Profile:
     if document.get("grid") != GRID:
         raise DataError(f"{where} has a quantile grid of {document.get('grid')!r}, expected {GRID}")
     try:
+        if not isinstance(document.get("columns"), dict):
+            raise ValueError("`columns` is not an object")
         columns = {c: ColumnProfile(**spec) for c, spec in document["columns"].items()}
         profile = Profile(name, int(document["rows"]), columns, bool(document.get("exact", True)),
                           document.get("source"), document.get("created"), int(document.get("parts", 1)), path)
-    except (KeyError, TypeError, ValueError) as error:
-        raise DataError(f"{where} is malformed: {error}") from error
-    _validate(profile, where)
+        for column, spec in profile.columns.items():
+            problem = _column_problem(spec)
+            if problem:
+                raise DataError(f"{where} is malformed: column `{column}` has {problem}")
+    except DataError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+        raise DataError(f"{where} is malformed: {type(error).__name__}: {error}") from error
     return profile
 
 
-def _validate(profile: Profile, where: str) -> None:
-    for column, spec in profile.columns.items():
-        problem = None
-        if spec.kind == NUMERIC:
-            if spec.summary is None:
-                problem = "no summary"
-            elif spec.quantiles is not None and (len(spec.quantiles) != GRID + 1 or spec.counts is None
-                                                 or len(spec.counts) != len(spec.edges or []) + 1):
-                problem = "a quantile grid or counts of the wrong length"
-            elif spec.counts is not None and sum(spec.counts) != spec.summary.get("count"):
-                problem = "bin counts that do not add up to its count of finite values"
-        elif spec.kind == CATEGORICAL and spec.categories is None:
-            problem = "no category counts"
-        if problem:
-            raise DataError(f"{where} is malformed: column `{column}` has {problem}")
+def _column_problem(spec: ColumnProfile) -> str | None:
+    """What is wrong with one column's entry, if anything (types, lengths, sums)."""
+    if spec.kind not in (NUMERIC, CATEGORICAL, "other") or not isinstance(spec.dtype, str):
+        return f"an unknown kind {spec.kind!r}"
+    if not _count(spec.rows) or not _count(spec.nulls) or spec.nulls > spec.rows:
+        return "impossible row or null counts"
+    if spec.kind == NUMERIC:
+        if not isinstance(spec.summary, dict):
+            return "no summary"
+        from ._kernels import NumericSummary
+
+        summary = NumericSummary.from_dict(_summary_from_json(spec.summary))  # checks its own consistency
+        if spec.quantiles is None:
+            return None if summary.count == 0 else "no quantiles although it has finite values"
+        if not (isinstance(spec.quantiles, list) and len(spec.quantiles) == GRID + 1
+                and all(isinstance(q, (int, float)) and math.isfinite(q) for q in spec.quantiles)
+                and all(a <= b for a, b in zip(spec.quantiles, spec.quantiles[1:]))):
+            return f"a quantile grid that is not {GRID + 1} ascending finite numbers"
+        if not (isinstance(spec.edges, list) and all(isinstance(e, (int, float)) for e in spec.edges)
+                and all(a < b for a, b in zip(spec.edges, spec.edges[1:]))):
+            return "bin edges that are not strictly ascending numbers"
+        if not (isinstance(spec.counts, list) and len(spec.counts) == len(spec.edges) + 1
+                and all(_count(n) for n in spec.counts)):
+            return "bin counts of the wrong length or type"
+        if sum(spec.counts) != summary.count:
+            return "bin counts that do not add up to its count of finite values"
+    elif spec.kind == CATEGORICAL:
+        if not (isinstance(spec.categories, list) and all(
+                isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], (str, int, float, bool))
+                and _count(pair[1]) for pair in spec.categories)):
+            return "category counts that are not [value, count] pairs"
+        if sum(n for _, n in spec.categories) + spec.nulls != spec.rows:
+            return "category counts that do not add up to its rows"
+    return None
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 # ---- small helpers ---------------------------------------------------------------------------------
 def _summary_to_json(summary: dict) -> dict:
-    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in summary.items()}
+    """JSON has no NaN or infinity: NaN (no finite values) becomes null, an overflowing moment
+    (values near 1e308) the strings "inf" / "-inf"."""
+    def encode(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+        return value
+
+    return {k: encode(v) for k, v in summary.items()}
 
 
 def _summary_from_json(summary: dict) -> dict:
-    return {k: (math.nan if v is None else v) for k, v in summary.items()}
+    decode = {None: math.nan, "inf": math.inf, "-inf": -math.inf}
+    return {k: decode.get(v, v) if v is None or isinstance(v, str) else v for k, v in summary.items()}
 
 
 def _json_key(value):

@@ -8,6 +8,7 @@ every problem it finds before raising one ContractError — a user fixes a contr
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -809,6 +810,8 @@ class _Checker:
 
     def _expr(self, node, rebind, kind: str):
         if isinstance(node, ast.Number):
+            if not math.isfinite(node.value):
+                self.fail(node.span, f"`{node.text}` is too large a number")
             return Const(node.value, node.unit if node.unit in ("s", "rows/s") else None, node.text)
         if isinstance(node, ast.Neg):
             return Negate(self._expr(node.operand, rebind, kind))
@@ -890,11 +893,13 @@ class _Checker:
         if spec.kind == "value":
             return _plain_value(value)
         number = self._number(value, f"`{option.key}`")
-        if spec.kind == "int" and number != int(number):
-            self.fail(value.span, f"`{option.key}` takes a whole number")
         if spec.minimum is not None and number < spec.minimum:
             self.fail(value.span, f"`{option.key}` must be at least {spec.minimum:g}")
-        return number
+        if spec.maximum is not None and number > spec.maximum:
+            self.fail(value.span, f"`{option.key}` must be at most {spec.maximum:,.0f}")
+        if spec.kind == "int" and number != int(number):
+            self.fail(value.span, f"`{option.key}` takes a whole number")
+        return int(number) if spec.kind == "int" else number
 
     def _allowed_options(self, options: dict, resolved: _Resolved, node) -> None:
         allowed = {
@@ -911,11 +916,16 @@ class _Checker:
                                                          if shown else "this check takes no options"))
 
     def _number(self, value, what: str) -> float:
+        number = None
         if isinstance(value, ast.Neg) and isinstance(value.operand, ast.Number) and value.operand.unit is None:
-            return -value.operand.value
-        if isinstance(value, ast.Number) and value.unit in (None, "%"):
-            return value.value
-        self.fail(getattr(value, "span", None), f"{what} must be a number")
+            number = -value.operand.value
+        elif isinstance(value, ast.Number) and value.unit in (None, "%"):
+            number = value.value
+        if number is None:
+            self.fail(getattr(value, "span", None), f"{what} must be a number")
+        if not math.isfinite(number):
+            self.fail(value.span, f"{what} is too large a number")
+        return number
 
 
 @dataclass
@@ -933,7 +943,8 @@ def _is_check(node) -> bool:
 
 def _plain_value(value) -> Any:
     if isinstance(value, ast.Number):
-        return int(value.value) if value.value == int(value.value) and value.unit is None else value.value
+        whole = math.isfinite(value.value) and value.value == int(value.value) and value.unit is None
+        return int(value.value) if whole else value.value
     if isinstance(value, ast.String):
         return value.value
     if isinstance(value, ast.Word):

@@ -6,6 +6,7 @@ message that names the dataset and the file.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,7 @@ def scan(source: DatasetSource, frame: Any = None):
     path = source.path
     if path is None:
         raise DataError(f"dataset `{source.name}` was declared without data; pass it to run(datasets=...)")
-    if not path.exists():
-        raise DataError(f"dataset `{source.name}`: file not found: {source.written or path}")
+    check_readable(path, f"dataset `{source.name}`", source.written, folders=source.kind == "parquet")
     options = dict(source.options)
     try:
         if source.kind == "parquet":
@@ -61,6 +61,31 @@ def scan(source: DatasetSource, frame: Any = None):
     except Exception as error:  # polars raises many types for unreadable files
         raise DataError(f"dataset `{source.name}`: cannot read {source.written or path}: {_first_line(error)}") from error
     raise DataError(f"dataset `{source.name}`: unknown source kind {source.kind}")
+
+
+def check_readable(path: Path, what: str, written: str | None = None, folders: bool = False) -> None:
+    """Raise a DataError unless `path` is a regular file we may read (or, for parquet, a folder
+    of parquet files). A FIFO would block forever; a folder given to csv() would be globbed and
+    its files read as CSV text."""
+    import stat
+
+    shown = written if written is not None else str(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise DataError(f"{what}: file not found: {shown}") from None
+    except PermissionError:
+        raise DataError(f"{what}: permission denied: {shown}") from None
+    except OSError as error:
+        raise DataError(f"{what}: cannot open {shown}: {error.strerror or error}") from None
+    if stat.S_ISDIR(mode):
+        if folders:
+            return
+        raise DataError(f"{what}: {shown} is a folder; give the path of a file")
+    if not stat.S_ISREG(mode):
+        raise DataError(f"{what}: {shown} is not a regular file")
+    if not os.access(path, os.R_OK):
+        raise DataError(f"{what}: permission denied: {shown}")
 
 
 def schema_of(source: DatasetSource, frame: Any = None) -> dict[str, tuple[str, str]]:
@@ -97,7 +122,10 @@ def as_polars(frame: Any, name: str):
     import polars as pl
 
     if isinstance(frame, pl.LazyFrame):
-        return frame.collect()
+        try:
+            return frame.collect()
+        except Exception as error:
+            raise DataError(f"dataset `{name}`: the LazyFrame passed in fails: {_first_line(error)}") from error
     if isinstance(frame, pl.DataFrame):
         return frame
     try:
@@ -125,7 +153,11 @@ def kind_of_path(path: Path) -> str:
 
 
 def resolve_path(base_dir: Path, text: str) -> Path:
-    path = Path(text).expanduser()
+    path = Path(text)
+    try:
+        path = path.expanduser()
+    except RuntimeError:  # `~user` of an unknown user: leave it; reading it reports "not found"
+        pass
     return path if path.is_absolute() else (base_dir / path)
 
 

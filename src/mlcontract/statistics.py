@@ -44,9 +44,15 @@ def sorted_quantiles(sorted_values: np.ndarray, probabilities: np.ndarray) -> np
     previous, following = previous.astype(np.intp), following.astype(np.intp)
     low, high = sorted_values[previous], sorted_values[following]
     gamma = virtual - previous
-    difference = high - low
-    result = low + difference * gamma
-    np.subtract(high, difference * (1 - gamma), out=result, where=gamma >= 0.5)
+    with np.errstate(over="ignore", invalid="ignore"):
+        difference = high - low
+        result = low + difference * gamma
+        np.subtract(high, difference * (1 - gamma), out=result, where=gamma >= 0.5)
+        # Only when high - low overflows (values spanning more than the float range, ±1e308) does
+        # numpy's formula give inf/NaN between two finite values; the weighted sum cannot overflow.
+        broken = ~np.isfinite(result) & np.isfinite(low) & np.isfinite(high)
+        if broken.any():
+            result[broken] = low[broken] * (1 - gamma[broken]) + high[broken] * gamma[broken]
     return result
 
 

@@ -5,24 +5,46 @@ Literals get their units here: `5%` → 0.05, `250ms` → 0.25 (seconds), `1000 
 """
 from __future__ import annotations
 
-import ast as _pyast
 import dataclasses
 
 import lark
 
 from . import ast
-from .errors import SourceText, Span
+from .errors import ContractError, Diagnostic, SourceText, Span
 from .parse import LogicalLine, parse
 
 _DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0}
 
 
+# Deeper expressions than this are certainly not written by a person; they would exhaust the
+# recursion of the later stages.
+MAX_DEPTH = 200
+
+
 def to_ast(source: SourceText) -> ast.Contract:
-    """Parse and transform a whole contract (raises ParseError on syntax errors)."""
+    """Parse and transform a whole contract (raises ParseError on syntax errors, ContractError
+    on malformed literals)."""
     statements: list = []
+    problems: list[Diagnostic] = []
     for tree, logical in parse(source):
-        statements.extend(_Builder(logical).statements(tree))
+        builder = _Builder(logical)
+        for child in tree.children:
+            if child is None:
+                continue
+            try:
+                statements.append(builder.statement(child))
+            except _Malformed as error:
+                problems.append(error.diagnostic)
+            except RecursionError:
+                problems.append(Diagnostic(builder.span(child), "this line is nested too deeply to read"))
+    if problems:
+        raise ContractError(problems, source)
     return ast.Contract(tuple(statements), span=Span(1, 1, max(1, len(source.lines)), 1, 0, len(source.text)))
+
+
+class _Malformed(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
 
 
 class _Builder:
@@ -55,6 +77,13 @@ class _Builder:
             meta.end_pos + self.offset_delta,
         )
 
+    def string(self, token: lark.Token) -> str:
+        value = _unescape(str(token))
+        if value is None or "\x00" in value:
+            raise _Malformed(Diagnostic(self.span(token), "this string has an escape that is not allowed",
+                                        'use \\n, \\t, \\\\, \\" or \\uXXXX; in paths, prefer forward slashes'))
+        return value
+
     def name(self, token: lark.Token) -> ast.Name:
         text = str(token)
         if token.type == "QUOTED_NAME":
@@ -65,9 +94,6 @@ class _Builder:
         return self.name(tree.children[0])
 
     # ---- statements ------------------------------------------------------------------------
-    def statements(self, tree: lark.Tree) -> list:
-        return [self.statement(child) for child in tree.children if child is not None]
-
     def statement(self, tree: lark.Tree, warn: bool = False):
         kind = tree.data
         if kind == "warn_check":
@@ -77,7 +103,7 @@ class _Builder:
         return method(tree, warn) if kind.endswith("_check") else method(tree)
 
     def _contract_decl(self, tree):
-        return ast.ContractDecl(_string(tree.children[0]), span=self.span(tree))
+        return ast.ContractDecl(self.string(tree.children[0]), span=self.span(tree))
 
     def _dataset_decl(self, tree):
         name, source = tree.children
@@ -102,7 +128,7 @@ class _Builder:
         positional, keywords = [], []
         for arg in args:
             if arg.data == "positional_arg":
-                positional.append(ast.String(_string(arg.children[0]), span=self.span(arg)))
+                positional.append(ast.String(self.string(arg.children[0]), span=self.span(arg)))
             else:
                 keywords.append((self.name(arg.children[0]), self.value(arg.children[1])))
         return ast.SourceCall(self.name(kind), tuple(positional), tuple(keywords), span=self.span(tree))
@@ -157,7 +183,7 @@ class _Builder:
             model=self.name(model) if model is not None else None,
             case=self.words(words),
             selector=self.selector(selector) if selector is not None else None,
-            path=ast.String(_string(path), span=self.span(path)) if path is not None else None,
+            path=ast.String(self.string(path), span=self.span(path)) if path is not None else None,
             options=self.options(options),
             warn=warn,
             span=self.span(tree),
@@ -225,18 +251,20 @@ class _Builder:
             return ast.Word(self.name(tree), span=self.span(tree))
         kind = tree.data
         if kind == "string":
-            return ast.String(_string(tree.children[0]), span=self.span(tree))
+            return ast.String(self.string(tree.children[0]), span=self.span(tree))
         if kind == "word":
             return ast.Word(self.name(tree.children[0]), span=self.span(tree))
         return self.expr(tree)
 
-    def expr(self, tree):
+    def expr(self, tree, depth: int = 0):
         kind, children, span = tree.data, tree.children, self.span(tree)
+        if depth > MAX_DEPTH:
+            raise _Malformed(Diagnostic(span, f"this expression is nested more than {MAX_DEPTH} deep"))
         if kind == "binop":
             left, op, right = children
-            return ast.BinOp(str(op), self.expr(left), self.expr(right), span=span)
+            return ast.BinOp(str(op), self.expr(left, depth + 1), self.expr(right, depth + 1), span=span)
         if kind == "neg":
-            return ast.Neg(self.expr(children[0]), span=span)
+            return ast.Neg(self.expr(children[0], depth + 1), span=span)
         if kind == "ref":
             return ast.Ref(self.name(children[0]), span=span)
         if kind == "baseline":
@@ -259,7 +287,26 @@ class _Builder:
         raise AssertionError(f"unknown expression node {kind}")  # grammar and builder disagree
 
 
-def _string(token: lark.Token) -> str:
-    # The grammar only admits "..." with backslash escapes, so Python's literal parser is exact
-    # and safe here (literal_eval evaluates no code).
-    return _pyast.literal_eval(str(token))
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
+
+
+def _unescape(text: str) -> str | None:
+    r"""The value of a "..." literal: backslash escapes \n \t \r \\ \" \' and \uXXXX.
+    None when it holds an escape we do not know (reported as a located diagnostic)."""
+    out, i, body = [], 0, text[1:-1]
+    while i < len(body):
+        char = body[i]
+        if char != "\\":
+            out.append(char)
+            i += 1
+            continue
+        following = body[i + 1:i + 2]
+        if following in _ESCAPES:
+            out.append(_ESCAPES[following])
+            i += 2
+        elif following == "u" and len(body) >= i + 6 and all(c in "0123456789abcdefABCDEF" for c in body[i + 2:i + 6]):
+            out.append(chr(int(body[i + 2:i + 6], 16)))
+            i += 6
+        else:
+            return None
+    return "".join(out)
