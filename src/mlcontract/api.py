@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .resolve import resolve
 from .contract import CheckedContract
 from .errors import SourceText, UsageError
 from .plan import Plan, plan as make_plan
-from .results import RunResult
 from .transform import to_ast
+
+if TYPE_CHECKING:  # pydantic costs ~0.13 s to import: only when the results are built
+    from .results import RunResult
 
 
 class Contract:

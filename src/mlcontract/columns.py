@@ -90,6 +90,22 @@ def count_outside(series, low: float, high: float) -> int:
     return int(sum(kernel(values, low, high, validity, offset) for values, validity, offset in numeric_chunks(series)))
 
 
+def scan(series, edges=(), ranges=()):
+    """summarize, histogram on each edge array and count_outside per (low, high), in one kernel
+    pass per chunk: (summary, [counts per edge array], [count per range])."""
+    from ._kernels import NumericSummary, scan_numeric
+
+    state = NumericSummary.empty()
+    hists = [np.zeros(len(e) + 1, dtype=np.int64) for e in edges]
+    outside = [0] * len(ranges)
+    for values, validity, offset in numeric_chunks(series):
+        part, part_hists, part_outside = scan_numeric(values, validity, offset, edges, ranges)
+        state = state.merge(part)
+        hists = [a + b for a, b in zip(hists, part_hists)]
+        outside = [a + b for a, b in zip(outside, part_outside)]
+    return state, hists, outside
+
+
 def finite_values(series) -> np.ndarray:
     """The finite values as a new float64 array (nulls, NaN and ±inf dropped)."""
     import polars as pl

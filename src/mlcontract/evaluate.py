@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .contract import Arith, CheckedContract, CheckSpec, Compare, Const, Holds, InRange, MeasureRef, Negate
 from .errors import CheckError
 from .measures import Observation
-from .results import CheckResult, RunResult
+
+if TYPE_CHECKING:
+    from .results import CheckResult, RunResult
 
 _OPS = {
     "<": operator.lt,
@@ -25,7 +27,9 @@ _OPS = {
 }
 
 
-def evaluate(contract: CheckedContract, got: Mapping, seconds: float = 0.0) -> RunResult:
+def evaluate(contract: CheckedContract, got: Mapping, seconds: float = 0.0) -> "RunResult":
+    from .results import RunResult
+
     results = [evaluate_check(check, got) for check in contract.checks]
     counts = {status: sum(r.status == status for r in results) for status in ("pass", "fail", "warn", "error")}
     passed = not any(r.status == "error" or (r.status == "fail" and r.blocking) for r in results)
@@ -39,7 +43,9 @@ def evaluate(contract: CheckedContract, got: Mapping, seconds: float = 0.0) -> R
     )
 
 
-def evaluate_check(check: CheckSpec, got: Mapping) -> CheckResult:
+def evaluate_check(check: CheckSpec, got: Mapping) -> "CheckResult":
+    from .results import CheckResult
+
     base = dict(
         index=check.index, line=check.line, source=check.source, kind=check.kind, blocking=check.blocking,
         subject=check.subject, feature=check.feature, statistic=check.statistic,

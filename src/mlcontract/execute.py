@@ -61,7 +61,6 @@ class LocalBackend:
 
     def run(self, plan: Plan) -> dict[rq.Request, Any]:
         self.contract = plan.contract
-        _prefetch(plan)
         got: dict[rq.Request, Any] = {}
         for scan in plan.scans:
             self._scan(plan, scan, got)
@@ -182,7 +181,7 @@ class LocalBackend:
             got[request] = rows if isinstance(request, rq.RowCount) else CheckError(f"cannot compute {request.describe()}")
 
         def work(column: str) -> None:
-            memo: dict = {}
+            memo: dict = {"fused": _fused(by_column[column], frame[column], got)}
             for request in by_column[column]:
                 got[request] = _attempt(lambda: _column_request(request, frame[column], got, scan.dataset, memo))
 
@@ -206,10 +205,11 @@ class LocalBackend:
                 rows += batch.height
 
                 def work(column: str, batch=batch) -> None:
+                    memo: dict = {"fused": _fused(by_column[column], batch[column], got)}
                     for request in by_column[column]:
                         if isinstance(states.get(request), BaseException):
                             continue
-                        partial = _attempt(lambda: _column_request(request, batch[column], got, scan.dataset, {}))
+                        partial = _attempt(lambda: _column_request(request, batch[column], got, scan.dataset, memo))
                         states[request] = partial if isinstance(partial, BaseException) or request not in states \
                             else _merge(states[request], partial)
 
@@ -245,32 +245,8 @@ class LocalBackend:
                 got[request] = error
             return
         for request in scan.requests:
-            got[request] = _attempt(lambda: profile.serve(request))
+            got[request] = _attempt(lambda: profile.serve(request, got))
         self.computed += len(scan.requests)
-
-
-def _prefetch(plan: Plan) -> None:
-    """Import the heavy modules the checks will need (scipy.stats: ~0.6 s, sklearn: ~1 s) in a
-    background thread, so that the import overlaps reading the data instead of following it."""
-    import importlib
-    import sys
-    import threading
-
-    from .plan import measures_of
-
-    if os.environ.get("MLC_PREFETCH", "1") == "0":
-        return
-    wanted = {name for check in plan.contract.checks if not check.bind_error
-              for measure in measures_of(check) for name in getattr(measure, "modules", ())}
-    for name in sorted(wanted - set(sys.modules)):
-        threading.Thread(target=_quiet_import, args=(importlib, name), daemon=True).start()
-
-
-def _quiet_import(importlib, name: str) -> None:
-    try:
-        importlib.import_module(name)
-    except Exception:  # the computation that needs it will import it again and report the error
-        pass
 
 
 def _group_by_column(requests: list) -> dict:
@@ -285,6 +261,8 @@ def _column_request(request: rq.Request, series, got: dict, dataset: str, memo: 
     if isinstance(request, rq.Counts):
         return col.value_counts(series)
     col.require_numeric(series, dataset)
+    if request in memo.get("fused", ()):
+        return memo["fused"][request]
     if isinstance(request, rq.Summary):
         return col.summarize(series)
     if isinstance(request, (rq.SortedValues, rq.Edges)):
@@ -304,6 +282,12 @@ def _column_request(request: rq.Request, series, got: dict, dataset: str, memo: 
 
             return searchsorted_counts(memo["sorted"], edges)
         return col.histogram(series, edges)
+    if isinstance(request, rq.SampleWalk):
+        from .statistics import walk
+
+        if "sorted" not in memo:
+            memo["sorted"] = col.sorted_finite(series)
+        return walk(memo["sorted"], _fetch(got, rq.SortedValues(request.against, request.name)))
     if isinstance(request, rq.OutsideCount):
         return col.count_outside(series, request.low, request.high)
     if isinstance(request, rq.OutsideRange):
@@ -312,6 +296,43 @@ def _column_request(request: rq.Request, series, got: dict, dataset: str, memo: 
             raise CheckError(f"`{request.column}` has no finite values in {request.bounds.of}, so it has no range")
         return col.count_outside(series, bounds.min, bounds.max)
     raise CheckError(f"the local backend cannot compute {request.describe()}")
+
+
+def _fused(requests: list, series, got: dict) -> dict:
+    """One scan_numeric pass for a numeric column's Summary, OutsideCount, OutsideRange and
+    Histogram-on-another-dataset's-edges requests, when there are two or more. A request whose
+    input failed, or a pass that raises, is left to _column_request, which reports the error."""
+    from .catalog import NUMERIC
+
+    if sources.column_kind(series.dtype) != NUMERIC:
+        return {}
+    wanted, edges, ranges = [], [], []
+    for request in requests:
+        try:
+            if isinstance(request, rq.Summary):
+                wanted.append(request)
+            elif isinstance(request, rq.Histogram) and request.edges.of != request.of:
+                edges.append(_fetch(got, request.edges))
+                wanted.append(request)
+            elif isinstance(request, rq.OutsideCount):
+                ranges.append((request.low, request.high))
+                wanted.append(request)
+            elif isinstance(request, rq.OutsideRange):
+                bounds = _fetch(got, request.bounds)
+                if bounds.count:
+                    ranges.append((bounds.min, bounds.max))
+                    wanted.append(request)
+        except Exception:
+            continue
+    if len(wanted) < 2:
+        return {}
+    try:
+        summary, hists, outside = col.scan(series, edges, ranges)
+    except Exception:
+        return {}
+    hists, outside = iter(hists), iter(outside)
+    return {r: summary if isinstance(r, rq.Summary) else next(hists) if isinstance(r, rq.Histogram) else next(outside)
+            for r in wanted}
 
 
 def _merge(left, right):

@@ -26,9 +26,6 @@ class Observation:
 class Measure:
     unit: ClassVar[str | None] = None  # None | "s" | "rows/s"
     verdict: ClassVar[bool] = False  # decides pass/fail itself (test Holds)
-    # Heavy modules computing this measure will import: the backend imports them in the
-    # background while it reads data, so their import time hides behind I/O.
-    modules: ClassVar[tuple[str, ...]] = ()
 
     def requests(self) -> tuple[rq.Request, ...]:
         raise NotImplementedError
@@ -66,9 +63,6 @@ class FeatureStat(Measure):
     column: str
     column_kind: str  # numeric | categorical | other
 
-    @property
-    def modules(self) -> tuple[str, ...]:  # type: ignore[override]
-        return ("scipy.stats",) if self.statistic in ("ks_pvalue", "chi2_pvalue") else ()
     reference: str | None = None
     bins: int = 10
     low: float | None = None  # out_of_range_rate(LO, HI)
@@ -92,10 +86,13 @@ class FeatureStat(Measure):
             return (rq.OutsideRange(ref, col, rq.Summary(ds, col)), rq.Summary(ref, col))
         if s == "unseen_rate":
             return (rq.Counts(ds, col), rq.Counts(ref, col))
-        if s in ("ks", "ks_pvalue", "wasserstein"):
-            return (rq.SortedValues(ds, col), rq.SortedValues(ref, col))
+        walk = rq.SampleWalk(ds, col, ref)
+        if s in ("ks", "wasserstein"):
+            return (walk,)
+        if s == "ks_pvalue":  # small samples: scipy's exact p-value needs the samples themselves
+            return (walk, rq.SortedValues(ds, col), rq.SortedValues(ref, col))
         if s == "wasserstein_norm":
-            return (rq.SortedValues(ds, col), rq.SortedValues(ref, col), rq.Summary(ref, col))
+            return (walk, rq.Summary(ref, col))
         # histogram family
         if numeric:
             edges = rq.Edges(ref, col, self.bins)
@@ -139,10 +136,15 @@ class FeatureStat(Measure):
                 raise CheckError(f"`{col}` has no non-null values in {ds}")
             return Observation(st.unseen_rate(subject.values, reference.values, reference.rows))
         if s in ("ks", "ks_pvalue", "wasserstein", "wasserstein_norm"):
-            cur, base = fetch(got, rq.SortedValues(ds, col)), fetch(got, rq.SortedValues(ref, col))
+            walk = fetch(got, rq.SampleWalk(ds, col, ref))
+            if s == "ks":
+                return Observation(walk.ks)
+            if s == "wasserstein":
+                return Observation(walk.wasserstein)
             if s == "wasserstein_norm":
-                return Observation(st.wasserstein_norm(cur, base, fetch(got, rq.Summary(ref, col)).std(0)))
-            return Observation(getattr(st, s)(cur, base))
+                return Observation(st.normalised(walk.wasserstein, fetch(got, rq.Summary(ref, col)).std(0)))
+            cur, base = fetch(got, rq.SortedValues(ds, col)), fetch(got, rq.SortedValues(ref, col))
+            return Observation(st.ks_pvalue(cur, base, walk.ks))
         return self._histogram_statistic(got)
 
     def _histogram_statistic(self, got: Got) -> Observation:

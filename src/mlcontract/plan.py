@@ -146,7 +146,7 @@ def _request_stages(requests, home):
 
 
 _ORDER = [rq.RowCount, rq.SchemaOf, rq.Summary, rq.Counts, rq.SortedValues, rq.Edges, rq.Histogram,
-          rq.OutsideCount, rq.OutsideRange]
+          rq.SampleWalk, rq.OutsideCount, rq.OutsideRange]
 
 
 def _request_order(request: rq.Request):

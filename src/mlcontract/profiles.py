@@ -103,13 +103,13 @@ class Profile:
             if request.edges.of != request.of:
                 return "a histogram on another dataset's edges: a profile can be the `vs` reference of psi/js/…, not their subject"
             return self.cannot_serve(request.edges)
-        if isinstance(request, rq.SortedValues):
+        if isinstance(request, (rq.SortedValues, rq.SampleWalk)):
             return None  # the quantile grid stands in for the sample (documented approximation)
         if isinstance(request, (rq.OutsideCount, rq.OutsideRange)):
             return "counts of values outside a range (between, out_of_range_rate)"
         return f"{request.describe()}"
 
-    def serve(self, request: rq.Request) -> Any:
+    def serve(self, request: rq.Request, got: dict | None = None) -> Any:
         reason = self.cannot_serve(request)
         if reason:
             raise CheckError(f"profile `{self.name}` cannot serve {reason}")
@@ -140,6 +140,13 @@ class Profile:
                                  np.asarray(column.counts, dtype=np.int64), coarse)
         if isinstance(request, rq.SortedValues):
             return ProfileSample.of(grid, column.summary["count"])
+        if isinstance(request, rq.SampleWalk):
+            from .statistics import walk
+
+            other = (got or {}).get(rq.SortedValues(request.against, request.name))
+            if other is None or isinstance(other, BaseException):
+                raise other or CheckError(f"the values of `{request.name}` in {request.against} were not computed")
+            return walk(ProfileSample.of(grid, column.summary["count"]), other)
         raise CheckError(f"profile `{self.name}` cannot serve {request.describe()}")
 
     def _grid(self, column: ColumnProfile, name: str) -> np.ndarray:

@@ -132,8 +132,6 @@ class Segments:
 class ModelMetric(Measure):
     """`auc on holdout`, `candidate f1 on holdout average macro`, `auc on holdout by country`."""
 
-    modules: ClassVar[tuple[str, ...]] = ("sklearn.metrics",)
-
     metric: str
     model: str
     data: str
@@ -169,8 +167,6 @@ class ModelMetric(Measure):
 class CrossValidated(Measure):
     """`cv auc on training with 5 folds [seed 1]` (mean over folds) and `cv auc std ...`."""
 
-    modules: ClassVar[tuple[str, ...]] = ("sklearn.metrics",)
-
     metric: str
     model: str
     data: str
@@ -203,8 +199,6 @@ class CrossValidated(Measure):
 @dataclass(frozen=True)
 class BaselineMetric(Measure):
     """`baseline most_frequent` on the right of `accuracy on holdout > baseline most_frequent`."""
-
-    modules: ClassVar[tuple[str, ...]] = ("sklearn.metrics",)
 
     strategy: str
     metric: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
@@ -16,7 +17,9 @@ from rich.table import Table
 from rich.text import Text
 
 from .evaluate import fmt, fmt_duration
-from .results import CheckResult, RunResult
+
+if TYPE_CHECKING:
+    from .results import CheckResult, RunResult
 
 GROUPS = [
     ("data", "Data validation"),

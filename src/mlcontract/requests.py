@@ -141,6 +141,24 @@ class Histogram(ColumnRequest):
 
 
 @dataclass(frozen=True)
+class SampleWalk(ColumnRequest):
+    """KS D and Wasserstein W1 of this dataset's column against `against`'s, from one merge
+    walk over both sorted samples (computed in this dataset's scan, after `against`'s)."""
+
+    against: str = ""
+
+    def depends_on(self) -> tuple[Request, ...]:
+        return (SortedValues(self.against, self.name),)
+
+    @property
+    def mergeable(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        return f"ks+wasserstein walk({self.name} vs {self.against})"
+
+
+@dataclass(frozen=True)
 class OutsideCount(ColumnRequest):
     """Number of non-null, non-NaN values outside [low, high] (±inf included)."""
 

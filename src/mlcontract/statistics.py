@@ -7,6 +7,7 @@ and ±inf by the backend: distribution statistics use finite values only.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -148,7 +149,23 @@ def ks(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> float:
     return float(ks_statistic(cur_sorted, ref_sorted))
 
 
-def ks_pvalue(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> float:
+@dataclass(frozen=True)
+class Walk:
+    """The result of one merge walk over two sorted samples."""
+
+    ks: float
+    wasserstein: float
+
+
+def walk(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> Walk:
+    from ._kernels import ks_wasserstein
+
+    _need_values(cur_sorted, ref_sorted)
+    d, w = ks_wasserstein(cur_sorted, ref_sorted)
+    return Walk(float(d), float(w))
+
+
+def ks_pvalue(cur_sorted: np.ndarray, ref_sorted: np.ndarray, d: float | None = None) -> float:
     """Two-sided p-value exactly as scipy.stats.ks_2samp(method="auto") computes it: the exact
     distribution for small samples; for large ones, the same kstwo approximation scipy uses,
     evaluated on the D of our merge-walk kernel (so the samples are not sorted twice)."""
@@ -159,7 +176,7 @@ def ks_pvalue(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> float:
         from scipy.stats import ks_2samp
 
         return float(ks_2samp(cur_sorted, ref_sorted).pvalue)
-    d = ks(cur_sorted, ref_sorted)
+    d = ks(cur_sorted, ref_sorted) if d is None else d
     effective_n = round(n1 * n2 / (n1 + n2))
     return float(np.clip(kstwo_sf(d, effective_n), 0.0, 1.0))
 
@@ -223,9 +240,13 @@ def wasserstein(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> float:
 
 def wasserstein_norm(cur_sorted: np.ndarray, ref_sorted: np.ndarray, ref_std: float) -> float:
     """wasserstein / std(ref), population std (ddof=0) as Evidently normalises it."""
+    return normalised(wasserstein(cur_sorted, ref_sorted), ref_std)
+
+
+def normalised(distance: float, ref_std: float) -> float:
     if not ref_std > 0:
         raise CheckError("the reference's standard deviation is 0; wasserstein_norm is undefined")
-    return wasserstein(cur_sorted, ref_sorted) / ref_std
+    return distance / ref_std
 
 
 def quantile(sorted_values: np.ndarray, q: float) -> float:
