@@ -115,9 +115,14 @@ def finite_values(series) -> np.ndarray:
 
 
 def sorted_finite(series) -> np.ndarray:
-    values = finite_values(series)
-    values.sort()  # numpy's SIMD quicksort: ~15x faster than a stable sort on floats
-    return values
+    """The finite values, sorted. Sorting everything and slicing off the ends is cheaper than
+    filtering first: NaN (and nulls, which become NaN) sort last, -inf first, +inf before NaN."""
+    import polars as pl
+
+    values = np.sort(series.cast(pl.Float64).to_numpy())  # numpy's SIMD quicksort, on a copy
+    start = int(np.searchsorted(values, -np.inf, side="right"))
+    stop = int(np.searchsorted(values, np.inf, side="left"))
+    return values[start:stop]
 
 
 def value_counts(series) -> CountsResult:

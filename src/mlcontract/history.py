@@ -72,6 +72,10 @@ class History:
         if missing.size:
             where = ", ".join(_epoch_text(epochs[i]) for i in missing[:5]) + (" …" if missing.size > 5 else "")
             raise CheckError(f"curve `{name}` of history `{self.name}` has no value at epoch {where}")
+        infinite = np.flatnonzero(np.isinf(values))
+        if infinite.size:
+            raise CheckError(f"curve `{name}` of history `{self.name}` is infinite at epoch "
+                             f"{_epoch_text(epochs[infinite[0]])} (a diverged run)")
         return epochs, values, offset
 
 

@@ -200,7 +200,12 @@ class _Checker:
                 )
                 self.error(key.span, f"unknown option `{key.id}` for `{kind}(...)`", hint)
                 continue
-            options.append((key.id, _plain_value(value)))
+            plain = _plain_value(value)
+            problem = _source_option_problem(key.id, plain)
+            if problem:
+                self.error(value.span if hasattr(value, "span") else key.span, f"`{key.id}=` {problem}")
+                continue
+            options.append((key.id, plain))
         return kind, call.args[0].value, tuple(options)
 
     def _claim(self, name: ast.Name, kind: str) -> None:
@@ -962,6 +967,30 @@ def _measures_in(expr):
         yield from _measures_in(expr.right)
     elif isinstance(expr, Negate):
         yield from _measures_in(expr.operand)
+
+
+_SOURCE_OPTION_TYPES = {
+    "separator": ("one character", lambda v: isinstance(v, str) and len(v) == 1),
+    "quote_char": ("one character", lambda v: isinstance(v, str) and len(v) <= 1),
+    "has_header": ("`true` or `false`", lambda v: isinstance(v, bool)),
+    "decimal_comma": ("`true` or `false`", lambda v: isinstance(v, bool)),
+    "skip_rows": ("a whole number of at least 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+    "infer_schema_length": ("a whole number of at least 0",
+                            lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+    "null_values": ("a string", lambda v: isinstance(v, str)),
+    "encoding": ('"utf8" or "utf8-lossy"', lambda v: v in ("utf8", "utf8-lossy")),
+    "timeout": ("a positive number of seconds or a duration", lambda v: isinstance(v, (int, float)) and v > 0),
+    "format": ('"records" or "mlflow"', lambda v: v in ("records", "mlflow")),
+    "trusted": ("a comma-separated string of type names", lambda v: isinstance(v, str)),
+}
+
+
+def _source_option_problem(key: str, value) -> str | None:
+    """What is wrong with a source option's value, if anything (checked before any data is read)."""
+    expected = _SOURCE_OPTION_TYPES.get(key)
+    if expected is None or expected[1](value):
+        return None
+    return f"takes {expected[0]}, not {value!r}"
 
 
 def _selector_text(selector: ast.Selector) -> str:

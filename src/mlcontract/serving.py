@@ -343,8 +343,9 @@ def _file_rows(path: str | None, columns: list[str]):
         raise CheckError("`handles rows` needs a file of rows")
     from pathlib import Path
 
-    if not Path(path).is_file():
-        raise DataError(f"edge-case rows: file not found: {path}")
+    from .sources import check_readable
+
+    check_readable(Path(path), "edge-case rows", path)
     try:
         frame = rb.read_rows(path)
     except ValueError as error:
