@@ -30,7 +30,8 @@ def main() -> None:
     names = list(columns)
     for i in range(1000):
         template = templates[i % len(templates)]
-        column = names[i % 20] if "mean" in template else names[i % len(names)]  # mean needs a numeric column
+        numeric_only = "mean" in template or "bins" in template  # mean and bins need a numeric column
+        column = names[i % 20] if numeric_only else names[i % len(names)]
         lines.append(template.format(c=column, b=2 + i % 40))
     (folder / "big.mlc").write_text("\n".join(lines) + "\n")
     started = time.perf_counter()

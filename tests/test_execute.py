@@ -135,3 +135,22 @@ def test_streamed_scan_in_many_batches_equals_one_pass(monkeypatch):
     assert Counter.batches > 20  # really streamed: 20,000 rows in batches of 777 (+ the in-memory ref)
     assert [c.status for c in batched.checks] == ["pass"] * len(whole), [c.message for c in batched.checks]
     assert [c.value for c in batched.checks] == pytest.approx(whole, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["categorical", "enum"])
+def test_dictionary_encoded_columns_are_counted_from_their_codes(dtype):
+    """Categorical / Enum columns go through the code-count kernel: same counts as Polars."""
+    from mlcontract.columns import dictionary_counts
+
+    rng = np.random.default_rng(8)
+    values = rng.choice(["a", "b", "c", "d"], 5000).astype(object)
+    values[rng.random(5000) < 0.05] = None
+    kind = pl.Categorical if dtype == "categorical" else pl.Enum(["a", "b", "c", "d", "never"])
+    series = pl.Series("x", values.tolist(), dtype=kind)
+    sliced = series.slice(7, 4000)  # an offset into the Arrow buffers
+    for s in (series, sliced, pl.concat([sliced, series], rechunk=False)):
+        got = dictionary_counts(s)
+        want = s.cast(pl.String).drop_nulls().value_counts()
+        assert got.values == dict(zip(want["x"].to_list(), want["count"].to_list()))
+        assert got.nulls == s.null_count() and got.rows == s.len()
+        assert "never" not in got.values  # categories that never occur are not values

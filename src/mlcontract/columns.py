@@ -129,6 +129,8 @@ def value_counts(series) -> CountsResult:
     """Counts of the non-null, non-NaN values (categories cast to strings), plus the nulls."""
     import polars as pl
 
+    if series.dtype == pl.Categorical or isinstance(series.dtype, pl.Enum):
+        return dictionary_counts(series)
     rows = series.len()
     present = series.drop_nulls()
     if present.dtype.is_float():
@@ -148,6 +150,34 @@ def value_counts(series) -> CountsResult:
         keys = keys.astype(object) if present.dtype == pl.String else keys
     counts = counted["count"].to_numpy().astype(np.int64)
     return CountsResult(keys, counts, int(nulls), int(rows))
+
+
+def dictionary_counts(series) -> CountsResult:
+    """Counts of a dictionary-encoded (Categorical / Enum) column straight from its codes: one
+    kernel pass over the Arrow indices per chunk, no string is hashed or compared."""
+    import pyarrow as pa
+
+    from ._kernels import code_counts
+
+    array = series.to_arrow()
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    totals: dict = {}
+    nulls = 0
+    for chunk in chunks:
+        indices = chunk.indices
+        validity, data = indices.buffers()[:2]
+        dtype = np.dtype(indices.type.to_pandas_dtype())
+        codes = np.frombuffer(data, dtype=dtype, count=indices.offset + len(indices))[indices.offset:] \
+            if data is not None else np.empty(0, dtype=dtype)
+        bitmap = np.frombuffer(validity, dtype=np.uint8) if validity is not None and indices.null_count else None
+        counts, chunk_nulls = code_counts(codes, len(chunk.dictionary), bitmap, indices.offset if bitmap is not None else 0)
+        nulls += int(chunk_nulls)
+        for key, count in zip(chunk.dictionary.to_pylist(), counts.tolist()):
+            if count:
+                totals[key] = totals.get(key, 0) + count
+    ordered = sorted(totals.items(), key=lambda kv: -kv[1])
+    return CountsResult(_key_array([k for k, _ in ordered]), np.array([n for _, n in ordered], dtype=np.int64),
+                        nulls, int(series.len()))
 
 
 def require_numeric(series, dataset: str) -> None:
