@@ -118,11 +118,7 @@ class Latency(Measure):
         timing = fetch(got, self.run)
         value = _statistic(timing, self.model, self.statistic)
         details = _run_details(timing, self.run, self.model)
-        others = [m for m in self.run.models if m != self.model]
-        ratios = {}
-        for other in others:
-            theirs = _statistic(timing, other, self.statistic)
-            ratios[other] = value / theirs if theirs > 0 else None
+        ratios = _ratios(value, self.run, self.model, lambda other: _statistic(timing, other, self.statistic))
         if ratios:
             details["ratio"] = ratios
             details["ratio_of"] = self.statistic
@@ -145,8 +141,7 @@ class Throughput(Measure):
         timing = fetch(got, self.run)
         value = timing.throughput(self.model)
         details = _run_details(timing, self.run, self.model)
-        others = [m for m in self.run.models if m != self.model]
-        ratios = {o: value / timing.throughput(o) for o in others if timing.throughput(o) > 0}
+        ratios = {o: r for o, r in _ratios(value, self.run, self.model, timing.throughput).items() if r is not None}
         if ratios:
             details["ratio"] = ratios
             details["ratio_of"] = "throughput"
@@ -362,6 +357,16 @@ def _file_rows(path: str | None, columns: list[str]):
 
 def _statistic(timing, model: str, statistic: str) -> float:
     return timing.statistic(model, "p50" if statistic == "median" else statistic)
+
+
+def _ratios(value: float, run: "LatencyRun", model: str, of) -> dict:
+    """This model's value over each other model's in the same timing run (None where the other
+    measured 0): how the two compare is what a comparison check reports."""
+    ratios = {}
+    for other in (m for m in run.models if m != model):
+        theirs = of(other)
+        ratios[other] = value / theirs if theirs > 0 else None
+    return ratios
 
 
 def _run_details(timing, run: LatencyRun, model: str) -> dict:
