@@ -178,7 +178,7 @@ class LocalBackend:
         rows = frame.height if present else int(frame["len"][0])
         by_column = _group_by_column(todo)
         for request in by_column.pop(None, []):
-            got[request] = rows if isinstance(request, rq.RowCount) else CheckError(f"cannot compute {request.describe()}")
+            got[request] = _dataset_level(request, rows)
 
         def work(column: str) -> None:
             memo: dict = {"fused": _fused(by_column[column], frame[column], got)}
@@ -222,7 +222,7 @@ class LocalBackend:
             if self.progress:
                 self.progress.finish()
         for request in dataset_level:
-            got[request] = rows if isinstance(request, rq.RowCount) else CheckError(f"cannot compute {request.describe()}")
+            got[request] = _dataset_level(request, rows)
         for column, requests in by_column.items():
             for request in requests:
                 got[request] = states[request] if request in states else _attempt(lambda: _empty_state(request, got))
@@ -247,6 +247,11 @@ class LocalBackend:
         for request in scan.requests:
             got[request] = _attempt(lambda: profile.serve(request, got))
         self.computed += len(scan.requests)
+
+
+def _dataset_level(request: rq.Request, rows: int):
+    """A request about the dataset as a whole (no column): its row count."""
+    return rows if isinstance(request, rq.RowCount) else CheckError(f"cannot compute {request.describe()}")
 
 
 def _group_by_column(requests: list) -> dict:

@@ -26,11 +26,6 @@ class Request:
         return ()
 
     @property
-    def derived(self) -> bool:
-        """Computed from other requests, without reading data."""
-        return False
-
-    @property
     def mergeable(self) -> bool:
         """Partial results over batches merge into the whole result, so a scan made only of
         mergeable requests streams the dataset in bounded memory."""

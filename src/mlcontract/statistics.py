@@ -142,13 +142,6 @@ HISTOGRAM_STATISTICS = {
 _KS_EXACT_LIMIT = 10_000
 
 
-def ks(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> float:
-    from ._kernels import ks_statistic
-
-    _need_values(cur_sorted, ref_sorted)
-    return float(ks_statistic(cur_sorted, ref_sorted))
-
-
 @dataclass(frozen=True)
 class Walk:
     """The result of one merge walk over two sorted samples."""
@@ -165,10 +158,10 @@ def walk(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> Walk:
     return Walk(float(d), float(w))
 
 
-def ks_pvalue(cur_sorted: np.ndarray, ref_sorted: np.ndarray, d: float | None = None) -> float:
+def ks_pvalue(cur_sorted: np.ndarray, ref_sorted: np.ndarray, d: float) -> float:
     """Two-sided p-value exactly as scipy.stats.ks_2samp(method="auto") computes it: the exact
     distribution for small samples; for large ones, the same kstwo approximation scipy uses,
-    evaluated on the D of our merge-walk kernel (so the samples are not sorted twice)."""
+    evaluated on `d`, the D of our merge walk (walk()), so the samples are not walked twice."""
     _need_values(cur_sorted, ref_sorted)
     n1, n2 = _represented(cur_sorted), _represented(ref_sorted)
     from_profile = n1 != cur_sorted.size or n2 != ref_sorted.size
@@ -176,7 +169,6 @@ def ks_pvalue(cur_sorted: np.ndarray, ref_sorted: np.ndarray, d: float | None = 
         from scipy.stats import ks_2samp
 
         return float(ks_2samp(cur_sorted, ref_sorted).pvalue)
-    d = ks(cur_sorted, ref_sorted) if d is None else d
     effective_n = round(n1 * n2 / (n1 + n2))
     return float(np.clip(kstwo_sf(d, effective_n), 0.0, 1.0))
 
@@ -231,19 +223,8 @@ def _represented(sample: np.ndarray) -> int:
     return int(getattr(sample, "represented", sample.size))
 
 
-def wasserstein(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> float:
-    from ._kernels import wasserstein_sorted
-
-    _need_values(cur_sorted, ref_sorted)
-    return float(wasserstein_sorted(cur_sorted, ref_sorted))
-
-
-def wasserstein_norm(cur_sorted: np.ndarray, ref_sorted: np.ndarray, ref_std: float) -> float:
-    """wasserstein / std(ref), population std (ddof=0) as Evidently normalises it."""
-    return normalised(wasserstein(cur_sorted, ref_sorted), ref_std)
-
-
 def normalised(distance: float, ref_std: float) -> float:
+    """wasserstein / std(ref), population std (ddof=0) as Evidently normalises it."""
     if not ref_std > 0:
         raise CheckError("the reference's standard deviation is 0; wasserstein_norm is undefined")
     return distance / ref_std
