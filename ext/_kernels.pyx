@@ -1451,51 +1451,88 @@ def code_counts(codes, Py_ssize_t n_categories, validity=None, Py_ssize_t offset
 # Two-sample merge walks: Kolmogorov-Smirnov and Wasserstein-1
 # --------------------------------------------------------------------------------------------
 
+cdef struct _WalkState:
+    double prev      # the value consumed last
+    double diff      # |i*n2 - j*n1| after it: the ECDF difference scaled by n1*n2 (exact < 2**53)
+    double best      # KS D scaled by n1*n2
+    double s, comp   # Neumaier-compensated integral of diff against dx: W1 scaled by n1*n2
+
+
+cdef inline void _walk_step(_WalkState* w, double x, double scaled_i, double scaled_j) noexcept nogil:
+    """Consume one element of value x; scaled_i = i*n2 and scaled_j = j*n1 count what is
+    consumed after it. Every line is a select, not a branch: which sample the next element comes
+    from is a coin flip for similar samples, and a mispredicted branch per element cost more
+    than the rest of the walk."""
+    cdef double gap = x - w.prev, y, t, back, candidate
+    # w.diff is the ECDF difference at w.prev once every element equal to w.prev is consumed,
+    # which is the case exactly when the walk moves on to a larger value (gap > 0); inside a
+    # run of ties it is a partial count and must not count towards the maximum.
+    candidate = w.diff * <double>(gap > 0.0)
+    w.best = candidate if candidate > w.best else w.best
+    y = w.diff * gap  # 0 inside a run of ties
+    # Knuth's TwoSum: the exact rounding error of s + y without a branch on |s| >= |y| (the
+    # same error Neumaier's branch computes, so the same sum).
+    t = w.s + y
+    back = t - w.s
+    w.comp += (w.s - (t - back)) + (y - back)
+    w.s = t
+    w.prev = x
+    w.diff = fabs(scaled_i - scaled_j)
+
+
+cdef bint _ascending_finite(const double* v, Py_ssize_t n) noexcept nogil:
+    """Ascending (ties allowed) and finite: NaN fails every comparison and ±inf can only sit at
+    the ends, so checking the neighbours and the two ends checks every element."""
+    cdef Py_ssize_t k
+    cdef bint ok = True
+    for k in range(n - 1):
+        ok &= v[k] <= v[k + 1]
+    return ok and (v[0] - v[0] == 0.0) and (v[n - 1] - v[n - 1] == 0.0)
+
+
 cdef int _ecdf_walk(const double* a, Py_ssize_t n1, const double* b, Py_ssize_t n2,
                     double* ks, double* w1) noexcept nogil:
-    """One merge walk over two ascending arrays, visiting each distinct pooled value x once.
+    """One merge walk over two ascending arrays, one element per step (a first on ties).
 
-    After consuming every element equal to x, F_a(x) = i/n1 and F_b(x) = j/n2 (the ECDFs with
+    After every element equal to x is consumed, F_a(x) = i/n1 and F_b(x) = j/n2 (the ECDFs with
     searchsorted side="right", as scipy evaluates them). The walk keeps the ECDF difference
-    scaled by n1*n2, |i*n2 - j*n1|, which is exact while below 2**53, and divides once at the
-    end: KS D is its maximum, W1 is its integral against dx (Neumaier-compensated sum).
+    scaled by n1*n2 and divides once at the end: KS D is its maximum over the distinct values,
+    W1 its integral against dx.
 
-    Returns 0, or 1/2 when a/b is found not ascending or not finite: the next distinct value
-    must be finite and larger than the previous one, which also guarantees progress.
+    Returns 0, or 1/2 when a/b is not ascending or not finite.
     """
+    if not _ascending_finite(a, n1):
+        return 1
+    if not _ascending_finite(b, n2):
+        return 2
     cdef Py_ssize_t i = 0, j = 0
-    cdef double n1d = <double>n1, n2d = <double>n2
-    cdef double x, prev = 0.0, diff = 0.0, best = 0.0, t, y, s = 0.0, comp = 0.0
-    cdef bint started = False
-    cdef int src
-    while i < n1 or j < n2:
-        if j >= n2 or (i < n1 and not (b[j] < a[i])):
-            x = a[i]
-            src = 1
-        else:
-            x = b[j]
-            src = 2
-        if not (x - x == 0.0) or (started and not (x > prev)):
-            return src
-        if started:
-            y = diff * (x - prev)
-            t = s + y
-            if fabs(s) >= fabs(y):
-                comp += (s - t) + y
-            else:
-                comp += (y - t) + s
-            s = t
-        while i < n1 and a[i] == x:
-            i += 1
-        while j < n2 and b[j] == x:
-            j += 1
-        diff = fabs(<double>i * n2d - <double>j * n1d)
-        if diff > best:
-            best = diff
-        prev = x
-        started = True
-    ks[0] = best / (n1d * n2d)
-    w1[0] = (s + comp) / (n1d * n2d)
+    cdef double n1d = <double>n1, n2d = <double>n2, scaled_i = 0.0, scaled_j = 0.0, av, bv
+    cdef bint take_a
+    cdef _WalkState w
+    w.prev = a[0] if a[0] <= b[0] else b[0]
+    w.diff = 0.0
+    w.best = 0.0
+    w.s = 0.0
+    w.comp = 0.0
+    while i < n1 and j < n2:
+        av = a[i]
+        bv = b[j]
+        take_a = av <= bv
+        i += take_a
+        j += 1 - take_a
+        scaled_i += n2d * <double>take_a
+        scaled_j += n1d * <double>(1 - take_a)
+        _walk_step(&w, av if take_a else bv, scaled_i, scaled_j)
+    while i < n1:
+        i += 1
+        scaled_i += n2d
+        _walk_step(&w, a[i - 1], scaled_i, scaled_j)
+    while j < n2:
+        j += 1
+        scaled_j += n1d
+        _walk_step(&w, b[j - 1], scaled_i, scaled_j)
+    ks[0] = w.best / (n1d * n2d)
+    w1[0] = (w.s + w.comp) / (n1d * n2d)
     return 0
 
 

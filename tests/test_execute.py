@@ -154,3 +154,78 @@ def test_dictionary_encoded_columns_are_counted_from_their_codes(dtype):
         assert got.values == dict(zip(want["x"].to_list(), want["count"].to_list()))
         assert got.nulls == s.null_count() and got.rows == s.len()
         assert "never" not in got.values  # categories that never occur are not values
+
+
+def _string_parquet(path, values, **options):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"city": pa.array(values, type=pa.string()),
+                             "n": pa.array(np.arange(len(values), dtype=np.float64))}), path, **options)
+
+
+@pytest.mark.parametrize("options", [
+    dict(row_group_size=700),                             # a dictionary per row group
+    dict(row_group_size=700, use_dictionary=False),       # plain-encoded: pyarrow builds the dictionary
+    dict(),
+])
+def test_parquet_string_columns_are_counted_from_dictionary_codes(tmp_path, options, monkeypatch):
+    """A parquet string column whose only statistics are value counts is read as dictionary
+    codes (execute._count_dictionaries); the counts, nulls and rows equal Polars' own."""
+    import mlcontract.execute as execute
+
+    rng = np.random.default_rng(3)
+    cur = rng.choice(["paris", "lyon", "", "nice", "é-ü"], 5000).astype(object)
+    cur[rng.random(5000) < 0.1] = None
+    ref = rng.choice(["paris", "lyon", "brest"], 3000).astype(object)
+    _string_parquet(tmp_path / "cur.parquet", cur.tolist(), **options)
+    _string_parquet(tmp_path / "ref.parquet", ref.tolist(), **options)
+    text = ('dataset cur = parquet("cur.parquet")\ndataset ref = parquet("ref.parquet")\n'
+            "feature city psi < 100 vs ref\nfeature city unseen_rate <= 1 vs ref\nfeature city null_rate <= 1\n"
+            "feature city distinct >= 0\n")
+    counted = []
+    original = execute.LocalBackend._count_dictionaries
+
+    def spy(self, *args):
+        counted.append(original(self, *args))
+        return counted[-1]
+
+    monkeypatch.setattr(execute.LocalBackend, "_count_dictionaries", spy)
+    result = mlcontract.compile(text, base_dir=tmp_path).run()
+    assert result.passed, [c.message for c in result.checks]
+    assert counted == [{"city"}, {"city"}]  # both datasets went through the dictionary path
+    monkeypatch.setattr(execute.LocalBackend, "_count_dictionaries", lambda *a: set())
+    via_polars = mlcontract.compile(text, base_dir=tmp_path).run()
+    assert [c.value for c in result.checks] == [c.value for c in via_polars.checks]
+    frame = pl.read_parquet(tmp_path / "cur.parquet")
+    assert result.checks[2].value == pytest.approx(frame["city"].null_count() / frame.height)
+
+
+def test_parquet_dictionary_counts_are_used_and_stream(tmp_path, monkeypatch):
+    """The dictionary path really runs (and batch by batch), and a file pyarrow cannot read as a
+    dictionary falls back to Polars with the same result."""
+    import mlcontract.execute as execute
+    from mlcontract import sources
+
+    values = (["a"] * 3000 + ["b"] * 1500 + [None] * 500)
+    _string_parquet(tmp_path / "d.parquet", values, row_group_size=1000)
+    text = 'dataset d = parquet("d.parquet")\nfeature city null_rate <= 0.1\nfeature city distinct == 2\n'
+    batches = []
+    original = sources.parquet_dictionary_batches
+
+    def spy(path, columns):
+        for batch in original(path, columns):
+            batches.append(batch.column(0).type)
+            yield batch
+
+    monkeypatch.setattr(sources, "parquet_dictionary_batches", spy)
+    result = mlcontract.compile(text, base_dir=tmp_path).run()
+    assert result.passed and [c.value for c in result.checks] == [0.1, 2.0]
+    assert len(batches) >= 5 and all(str(t).startswith("dictionary") for t in batches)
+
+    def broken(path, columns):
+        raise OSError("cannot read as a dictionary")
+
+    monkeypatch.setattr(sources, "parquet_dictionary_batches", broken)
+    again = mlcontract.compile(text, base_dir=tmp_path).run()
+    assert [c.value for c in again.checks] == [0.1, 2.0]

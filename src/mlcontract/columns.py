@@ -153,31 +153,58 @@ def value_counts(series) -> CountsResult:
 
 
 def dictionary_counts(series) -> CountsResult:
-    """Counts of a dictionary-encoded (Categorical / Enum) column straight from its codes: one
-    kernel pass over the Arrow indices per chunk, no string is hashed or compared."""
-    import pyarrow as pa
+    """Counts of a dictionary-encoded (Categorical / Enum) column straight from its codes."""
+    counter = DictionaryCounter()
+    counter.add(series.to_arrow())
+    return counter.result()
 
-    from ._kernels import code_counts
 
-    array = series.to_arrow()
-    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-    totals: dict = {}
-    nulls = 0
-    for chunk in chunks:
+class DictionaryCounter:
+    """Value counts of Arrow dictionary arrays, added chunk by chunk, from their codes: one
+    kernel pass over the indices per chunk, no string is hashed or compared. Each chunk has its
+    own dictionary (a parquet row group's, say), so chunks are matched up by value."""
+
+    def __init__(self) -> None:
+        self.totals: dict = {}
+        self.nulls = 0
+        self.rows = 0
+
+    def add(self, array) -> None:
+        import pyarrow as pa
+
+        for chunk in array.chunks if isinstance(array, pa.ChunkedArray) else [array]:
+            self._add_chunk(chunk)
+
+    def _add_chunk(self, chunk) -> None:
+        from ._kernels import code_counts
+
         indices = chunk.indices
         validity, data = indices.buffers()[:2]
         dtype = np.dtype(indices.type.to_pandas_dtype())
         codes = np.frombuffer(data, dtype=dtype, count=indices.offset + len(indices))[indices.offset:] \
             if data is not None else np.empty(0, dtype=dtype)
         bitmap = np.frombuffer(validity, dtype=np.uint8) if validity is not None and indices.null_count else None
-        counts, chunk_nulls = code_counts(codes, len(chunk.dictionary), bitmap, indices.offset if bitmap is not None else 0)
-        nulls += int(chunk_nulls)
-        for key, count in zip(chunk.dictionary.to_pylist(), counts.tolist()):
-            if count:
-                totals[key] = totals.get(key, 0) + count
-    ordered = sorted(totals.items(), key=lambda kv: -kv[1])
-    return CountsResult(_key_array([k for k, _ in ordered]), np.array([n for _, n in ordered], dtype=np.int64),
-                        nulls, int(series.len()))
+        counts, nulls = code_counts(codes, len(chunk.dictionary), bitmap, indices.offset if bitmap is not None else 0)
+        self.nulls += int(nulls)
+        self.rows += len(chunk)
+        for key, count in zip(_used_values(chunk.dictionary, counts), counts[counts > 0].tolist()):
+            self.totals[key] = self.totals.get(key, 0) + count
+
+    def result(self) -> CountsResult:
+        ordered = sorted(self.totals.items(), key=lambda kv: -kv[1])
+        return CountsResult(_key_array([k for k, _ in ordered]), np.array([n for _, n in ordered], dtype=np.int64),
+                            self.nulls, self.rows)
+
+
+def _used_values(dictionary, counts: np.ndarray) -> list:
+    """The dictionary's values whose count is not zero, in order. A batch may carry a large
+    dictionary it uses little of; Arrow's `take` would do this but loads pyarrow.compute,
+    which imports pandas (0.3 s)."""
+    used = np.flatnonzero(counts).tolist()
+    if 4 * len(used) >= len(dictionary):
+        values = dictionary.to_pylist()
+        return values if len(used) == len(values) else [values[i] for i in used]
+    return [dictionary[i].as_py() for i in used]
 
 
 def require_numeric(series, dataset: str) -> None:

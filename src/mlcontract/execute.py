@@ -149,6 +149,9 @@ class LocalBackend:
             elif isinstance(request, rq.SchemaOf):
                 got[request] = {name: (sources.column_kind(dtype), str(dtype)) for name, dtype in schema.items()}
         todo = [r for r in scan.requests if r not in got]
+        counted = self._count_dictionaries(source, scan.dataset, schema, todo, got)
+        present = [c for c in present if c not in counted]
+        todo = [r for r in todo if r not in got]
         try:
             if scan.streamed and present:
                 self._stream(scan, lazy, present, todo, got)
@@ -165,6 +168,34 @@ class LocalBackend:
             return lazy, lazy.collect_schema()
         except Exception as error:
             raise DataError(f"dataset `{dataset}`: cannot read {source.describe()}: {_first_line(error)}") from error
+
+    def _count_dictionaries(self, source, dataset: str, schema, todo: list, got: dict) -> set[str]:
+        """Value counts of a parquet file's string columns, from the codes of its dictionary
+        pages: pyarrow reads such a column as a dictionary array, and counting its codes takes a
+        few ms per million rows where hashing the strings takes ~25 ms. Only for columns whose
+        every request is a Counts; on any failure the columns are left to the Polars path.
+        Returns the columns done."""
+        import polars as pl
+
+        if source.kind != "parquet" or self.frames.get(dataset) is not None or not sources.is_file(source.path):
+            return set()
+        by_column = _group_by_column(todo)
+        columns = [c for c, requests in by_column.items() if c is not None and schema.get(c) == pl.String
+                   and all(isinstance(r, rq.Counts) for r in requests)]
+        if not columns:
+            return set()
+        counters = {c: col.DictionaryCounter() for c in columns}
+        try:
+            for batch in sources.parquet_dictionary_batches(source.path, columns):
+                for column in columns:
+                    counters[column].add(batch.column(column))
+        except Exception:  # an encoding pyarrow cannot read: Polars reads the columns instead
+            return set()
+        for column in columns:
+            result = counters[column].result()
+            for request in by_column[column]:
+                got[request] = result
+        return set(columns)
 
     def _in_memory(self, scan: Scan, lazy, present: list[str], todo: list, got: dict) -> None:
         import polars as pl

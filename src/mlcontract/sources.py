@@ -117,6 +117,21 @@ def row_count_hint(source: DatasetSource, frame: Any = None) -> int | None:
     return None
 
 
+def is_file(path: Path | None) -> bool:
+    try:
+        return path is not None and path.is_file()
+    except OSError:
+        return False
+
+
+def parquet_dictionary_batches(path: Path, columns: list[str]):
+    """Record batches of a parquet file's string `columns`, each read as a dictionary array:
+    the codes and dictionary the file stores, not the strings they stand for."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path, read_dictionary=columns).iter_batches(columns=columns)
+
+
 def as_polars(frame: Any, name: str):
     """Accept a Polars DataFrame/LazyFrame or a pandas DataFrame passed through the API."""
     import polars as pl
