@@ -5,6 +5,7 @@ usage: python bench/drift.py [--rows 1000000] [--repeat 5] [--data DIR] [--peer-
 On gen_drift_data.py data (20 numeric + 5 categorical columns, N rows per side) it times, each
 as a whole process (wall clock, median of --repeat runs) with its peak RSS:
   read       Polars reading exactly the columns the contracts use, from both files
+             (read, hist, ks and naive run round-robin, so machine drift hits them alike)
   hist       `mlc check` of psi + js + null_rate + mean + between on every column
   ks         `mlc check` of ks_pvalue + wasserstein on every numeric column
   naive      the hand-written Polars+NumPy psi (peers/naive_polars_psi.py)
@@ -51,16 +52,28 @@ def read_command(data: Path) -> list[str]:
 
 
 def timed(name: str, command: list[str], repeat: int, env=None) -> dict:
-    runs = [measure(command, env=env) for _ in range(repeat)]
-    codes = {code for _, _, code in runs}
-    if codes != {0} and not name.startswith("mlc"):
-        print(f"  {name}: FAILED (exit {sorted(codes)}); its time is not comparable")
-    walls = [w for w, _, _ in runs]
-    row = {"name": name, "wall": statistics.median(walls), "min": min(walls), "rss": max(r for _, r, _ in runs),
-           "codes": codes}
-    print(f"  {name:<22} median {row['wall']:7.2f} s  (min {row['min']:.2f})  peak RSS {row['rss']:7.0f} MB  "
-          f"exit {sorted(codes)}", flush=True)
-    return row
+    return timed_together({name: command}, repeat, env)[name]
+
+
+def timed_together(commands: dict[str, list[str]], repeat: int, env=None) -> dict[str, dict]:
+    """Run the commands round-robin, `repeat` rounds: a machine that slows down or speeds up
+    during the benchmark then affects every command alike, so their ratios stay fair."""
+    runs: dict[str, list] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, command in commands.items():
+            runs[name].append(measure(command, env=env))
+    rows = {}
+    for name, measured in runs.items():
+        codes = {code for _, _, code in measured}
+        if codes != {0} and not name.startswith("mlc"):
+            print(f"  {name}: FAILED (exit {sorted(codes)}); its time is not comparable")
+        walls = [w for w, _, _ in measured]
+        row = {"name": name, "wall": statistics.median(walls), "min": min(walls),
+               "rss": max(r for _, r, _ in measured), "codes": codes}
+        print(f"  {name:<22} median {row['wall']:7.2f} s  (min {row['min']:.2f})  peak RSS {row['rss']:7.0f} MB  "
+              f"exit {sorted(codes)}", flush=True)
+        rows[name] = row
+    return rows
 
 
 def main() -> None:
@@ -80,13 +93,13 @@ def main() -> None:
     mlc = [sys.executable, "-m", "mlcontract", "check", "-q"]
     print(f"drift benchmark: {args.rows:,} rows per side, {len(NUMERIC)} numeric + {len(CATEGORICAL)} categorical "
           f"columns, {os.cpu_count()} cores, median of {args.repeat}")
-    rows = {
-        "read": timed("polars read (process)", read_command(data), args.repeat),
-        "hist": timed("mlc hist contract", mlc + [str(hist)], args.repeat),
-        "ks": timed("mlc ks contract", mlc + [str(ks)], args.repeat),
-        "naive": timed("naive polars psi", [sys.executable, str(HERE / "peers" / "naive_polars_psi.py"), str(data)],
-                       args.repeat),
-    }
+    together = timed_together({
+        "polars read (process)": read_command(data),
+        "mlc hist contract": mlc + [str(hist)],
+        "mlc ks contract": mlc + [str(ks)],
+        "naive polars psi": [sys.executable, str(HERE / "peers" / "naive_polars_psi.py"), str(data)],
+    }, args.repeat)
+    rows = dict(zip(["read", "hist", "ks", "naive"], together.values()))
     peer = Path(args.peer_python)
     if peer.exists():
         rows["evidently_psi"] = timed("evidently psi (all)", [str(peer), str(HERE / "peers" / "peer_evidently.py"),

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import columns as col
 from . import requests as rq
 from . import sources
 from .errors import CheckError, DataError
@@ -62,8 +62,13 @@ class LocalBackend:
     def run(self, plan: Plan) -> dict[rq.Request, Any]:
         self.contract = plan.contract
         got: dict[rq.Request, Any] = {}
+        prepared = {id(scan): self._prepare(scan, got) for scan in plan.scans if scan.mode != "profile"}
+        self._read_first_early(list(prepared.values()))
         for scan in plan.scans:
-            self._scan(plan, scan, got)
+            if scan.mode == "profile":
+                self._serve_profile(plan.contract.datasets[scan.dataset], scan, got)
+            elif prepared[id(scan)] is not None:
+                self._finish(prepared[id(scan)], got)
         if plan.other:
             from . import quality, serving  # noqa: F401  (register their handlers)
         for request in plan.other:
@@ -130,37 +135,61 @@ class LocalBackend:
         return _raise_or_return(self.cache[key])
 
     # ---- one scan ------------------------------------------------------------------------------
-    def _scan(self, plan: Plan, scan: Scan, got: dict) -> None:
-        source = plan.contract.datasets[scan.dataset]
-        if scan.mode == "profile":
-            self._serve_profile(source, scan, got)
-            return
+    def _prepare(self, scan: Scan, got: dict) -> "_ScanWork | None":
+        """Open the scan's dataset and decide what is read how, before any data is read. Missing
+        columns (and a dataset that cannot be opened) become errors here; None: nothing to read."""
+        source = self.contract.datasets[scan.dataset]
         try:
             lazy, schema = self._open(source, scan.dataset)
         except CheckError as error:
             for request in scan.requests:
                 got[request] = error
             self.computed += len(scan.requests)
-            return
-        present = [c for c in scan.columns if c in schema]
+            return None
         for request in scan.requests:
             if request.column is not None and request.column not in schema:
                 got[request] = DataError(f"column `{request.column}` is missing in dataset `{scan.dataset}`")
             elif isinstance(request, rq.SchemaOf):
                 got[request] = {name: (sources.column_kind(dtype), str(dtype)) for name, dtype in schema.items()}
         todo = [r for r in scan.requests if r not in got]
-        counted = self._count_dictionaries(source, scan.dataset, schema, todo, got)
-        present = [c for c in present if c not in counted]
-        todo = [r for r in todo if r not in got]
-        try:
-            if scan.streamed and present:
-                self._stream(scan, lazy, present, todo, got)
+        coded = self._dictionary_columns(source, scan.dataset, schema, todo)
+        return _ScanWork(scan, source, lazy, [c for c in scan.columns if c in schema and c not in coded],
+                         [r for r in todo if r.column not in coded], coded, [r for r in todo if r.column in coded])
+
+    def _read_first_early(self, prepared: list) -> None:
+        """Start reading the first in-memory scan in a thread, then import what the column work
+        needs (NumPy, pyarrow, the kernels: ~0.1 s). Polars reads without the GIL, so the two
+        overlap instead of adding up."""
+        first = next((w for w in prepared if w is not None and w.todo and not w.streamed), None)
+        if first is not None:
+            first.frame = _in_background(_read_frame, first.lazy, first.present)
+        from . import _kernels, columns  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+
+    def _finish(self, work: "_ScanWork", got: dict) -> None:
+        counting = _in_background(self._count_dictionaries, work.source.path, work.coded) if work.coded else None
+        self._compute(work, got)
+        if counting is not None:
+            counts = counting.result()
+            if counts is None:  # a file pyarrow cannot read as dictionaries: Polars reads those columns
+                self._compute(_ScanWork(work.scan, work.source, work.lazy, work.coded, work.coded_todo), got)
             else:
-                self._in_memory(scan, lazy, present, todo, got)
+                for request in work.coded_todo:
+                    got[request] = counts[request.column]
+        self.computed += len(work.scan.requests)
+
+    def _compute(self, work: "_ScanWork", got: dict) -> None:
+        """Read the work's columns with Polars and compute its requests, streamed or in memory."""
+        if not work.todo:
+            return
+        try:
+            if work.streamed:
+                self._stream(work.scan, work.lazy, work.present, work.todo, got)
+            else:
+                self._in_memory(work, got)
         except CheckError as error:
-            for request in todo:
+            for request in work.todo:
                 got.setdefault(request, error)
-        self.computed += len(scan.requests)
 
     def _open(self, source, dataset: str):
         lazy = sources.scan(source, self.frames.get(dataset))
@@ -169,41 +198,41 @@ class LocalBackend:
         except Exception as error:
             raise DataError(f"dataset `{dataset}`: cannot read {source.describe()}: {_first_line(error)}") from error
 
-    def _count_dictionaries(self, source, dataset: str, schema, todo: list, got: dict) -> set[str]:
-        """Value counts of a parquet file's string columns, from the codes of its dictionary
-        pages: pyarrow reads such a column as a dictionary array, and counting its codes takes a
-        few ms per million rows where hashing the strings takes ~25 ms. Only for columns whose
-        every request is a Counts; on any failure the columns are left to the Polars path.
-        Returns the columns done."""
+    def _dictionary_columns(self, source, dataset: str, schema, todo: list) -> list[str]:
+        """The string columns of a parquet file whose every request is a Counts: they are
+        counted from the codes of the file's dictionary pages (_count_dictionaries)."""
         import polars as pl
 
         if source.kind != "parquet" or self.frames.get(dataset) is not None or not sources.is_file(source.path):
-            return set()
+            return []
         by_column = _group_by_column(todo)
-        columns = [c for c, requests in by_column.items() if c is not None and schema.get(c) == pl.String
-                   and all(isinstance(r, rq.Counts) for r in requests)]
-        if not columns:
-            return set()
+        return [c for c, requests in by_column.items() if c is not None and schema.get(c) == pl.String
+                and all(isinstance(r, rq.Counts) for r in requests)]
+
+    @staticmethod
+    def _count_dictionaries(path, columns: list[str]) -> dict | None:
+        """Value counts of string columns of a parquet file from the codes of its dictionary
+        pages: pyarrow reads such a column as a dictionary array, and counting its codes takes a
+        few ms per million rows where hashing the strings takes ~25 ms. It runs in a thread
+        next to the Polars read of the other columns (both release the GIL). None when pyarrow
+        cannot read the columns this way."""
+        from . import columns as col
+
         counters = {c: col.DictionaryCounter() for c in columns}
         try:
-            for batch in sources.parquet_dictionary_batches(source.path, columns):
+            for batch in sources.parquet_dictionary_batches(path, columns):
                 for column in columns:
                     counters[column].add(batch.column(column))
         except Exception:  # an encoding pyarrow cannot read: Polars reads the columns instead
-            return set()
-        for column in columns:
-            result = counters[column].result()
-            for request in by_column[column]:
-                got[request] = result
-        return set(columns)
+            return None
+        return {column: counter.result() for column, counter in counters.items()}
 
-    def _in_memory(self, scan: Scan, lazy, present: list[str], todo: list, got: dict) -> None:
-        import polars as pl
-
+    def _in_memory(self, work: "_ScanWork", got: dict) -> None:
+        scan, present, todo = work.scan, work.present, work.todo
         if self.progress:
             self.progress.start(f"reading {scan.dataset}", None)
         try:
-            frame = lazy.select(present).collect() if present else lazy.select(pl.len()).collect()
+            frame = work.frame.result() if work.frame is not None else _read_frame(work.lazy, present)
         except Exception as error:
             raise DataError(f"dataset `{scan.dataset}`: cannot read it: {_first_line(error)}") from error
         rows = frame.height if present else int(frame["len"][0])
@@ -280,6 +309,39 @@ class LocalBackend:
         self.computed += len(scan.requests)
 
 
+@dataclass
+class _ScanWork:
+    """What one scan reads and computes, decided before any data is read."""
+
+    scan: Scan
+    source: Any
+    lazy: Any
+    present: list[str]  # the columns Polars reads
+    todo: list  # the requests computed from them
+    coded: list[str] = field(default_factory=list)  # parquet string columns counted from dictionary codes
+    coded_todo: list = field(default_factory=list)  # the requests on those
+    frame: Any = None  # a Future of the in-memory read, when it was started early
+
+    @property
+    def streamed(self) -> bool:
+        return self.scan.streamed and bool(self.present)
+
+
+def _read_frame(lazy, present: list[str]):
+    """The columns read at once (or, with none to read, just the row count)."""
+    import polars as pl
+
+    return lazy.select(present).collect() if present else lazy.select(pl.len()).collect()
+
+
+def _in_background(function: Callable, *args):
+    """Start function(*args) in a thread; returns its Future."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(function, *args)
+    pool.shutdown(wait=False)
+    return future
+
+
 def _dataset_level(request: rq.Request, rows: int):
     """A request about the dataset as a whole (no column): its row count."""
     return rows if isinstance(request, rq.RowCount) else CheckError(f"cannot compute {request.describe()}")
@@ -294,6 +356,8 @@ def _group_by_column(requests: list) -> dict:
 
 def _column_request(request: rq.Request, series, got: dict, dataset: str, memo: dict):
     """One request on one column (a whole column, or one batch of it)."""
+    from . import columns as col  # NumPy: imported while the first read runs (_read_first_early)
+
     if isinstance(request, rq.Counts):
         return col.value_counts(series)
     col.require_numeric(series, dataset)
@@ -338,6 +402,7 @@ def _fused(requests: list, series, got: dict) -> dict:
     """One scan_numeric pass for a numeric column's Summary, OutsideCount, OutsideRange and
     Histogram-on-another-dataset's-edges requests, when there are two or more. A request whose
     input failed, or a pass that raises, is left to _column_request, which reports the error."""
+    from . import columns as col
     from .catalog import NUMERIC
 
     if sources.column_kind(series.dtype) != NUMERIC:
@@ -381,6 +446,8 @@ def _merge(left, right):
 def _empty_state(request: rq.Request, got: dict):
     """The result of a request over zero batches (an empty dataset)."""
     import numpy as np
+
+    from . import columns as col
     from ._kernels import NumericSummary
 
     if isinstance(request, rq.Summary):
