@@ -160,6 +160,8 @@ class LocalBackend:
         """Start reading the first in-memory scan in a thread, then import what the column work
         needs (NumPy, pyarrow, the kernels: ~0.1 s). Polars reads without the GIL, so the two
         overlap instead of adding up."""
+        if not any(prepared):
+            return
         first = next((w for w in prepared if w is not None and w.todo and not w.streamed), None)
         if first is not None:
             first.frame = _in_background(_read_frame, first.lazy, first.present)
@@ -233,6 +235,7 @@ class LocalBackend:
             self.progress.start(f"reading {scan.dataset}", None)
         try:
             frame = work.frame.result() if work.frame is not None else _read_frame(work.lazy, present)
+            work.frame = None  # the frame lives while this scan is computed, not the whole run
         except Exception as error:
             raise DataError(f"dataset `{scan.dataset}`: cannot read it: {_first_line(error)}") from error
         rows = frame.height if present else int(frame["len"][0])
@@ -252,8 +255,8 @@ class LocalBackend:
 
     def _stream(self, scan: Scan, lazy, present: list[str], todo: list, got: dict) -> None:
         """Every request here merges over batches: read the dataset batch by batch."""
-        total = sources.row_count_hint(self.contract.datasets[scan.dataset], self.frames.get(scan.dataset))
         if self.progress:
+            total = sources.row_count_hint(self.contract.datasets[scan.dataset], self.frames.get(scan.dataset))
             self.progress.start(f"scanning {scan.dataset}", total)
         by_column = _group_by_column(todo)
         dataset_level = by_column.pop(None, [])
