@@ -1301,6 +1301,119 @@ def count_outside(values, double lo, double hi, validity=None, Py_ssize_t offset
 
 
 # --------------------------------------------------------------------------------------------
+# Order statistics by bucket selection
+# --------------------------------------------------------------------------------------------
+# Quantile bin edges need ~18 order statistics of a column, not its sorted copy. Values go to
+# equal-width buckets between the finite min and max (the bucket of x never decreases as x
+# grows, rounding included, so every value of a bucket sorts after every value of a lower
+# one): one pass counts the buckets, which tells which buckets hold the wanted ranks; a second
+# pass copies out the values of those buckets only; sorting that small copy gives the exact
+# order statistics. Two linear passes instead of an O(n log n) sort (columns.order_statistics).
+
+cdef inline Py_ssize_t _bucket(double x, double lo, double scale, Py_ssize_t last) noexcept nogil:
+    cdef double position = (x - lo) * scale
+    if position <= 0.0:
+        return 0
+    if position >= <double>last:
+        return last
+    return <Py_ssize_t>position
+
+
+cdef void _bucket_counts_loop(const numeric_t* v, Py_ssize_t n, const uint8_t* vp, Py_ssize_t offset,
+                              double lo, double scale, Py_ssize_t last, int64_t* counts) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef double x
+    for i in range(n):
+        if vp != NULL and not _bit(vp, offset + i):
+            continue
+        x = <double>v[i]
+        if x - x == 0.0:  # finite: NaN and ±inf are not values
+            counts[_bucket(x, lo, scale, last)] += 1
+
+
+cdef Py_ssize_t _gather_loop(const numeric_t* v, Py_ssize_t n, const uint8_t* vp, Py_ssize_t offset,
+                             double lo, double scale, Py_ssize_t last, const int32_t* slot,
+                             double* out, int64_t* fill, const int64_t* end) noexcept nogil:
+    """Returns -1, or the slot that would overflow (the counts do not match these values)."""
+    cdef Py_ssize_t i
+    cdef int32_t s
+    cdef double x
+    for i in range(n):
+        if vp != NULL and not _bit(vp, offset + i):
+            continue
+        x = <double>v[i]
+        if x - x == 0.0:
+            s = slot[_bucket(x, lo, scale, last)]
+            if s >= 0:
+                if fill[s] >= end[s]:
+                    return s
+                out[fill[s]] = x
+                fill[s] += 1
+    return -1
+
+
+def _bucket_counts_typed(const numeric_t[::1] values, const uint8_t[::1] validity, Py_ssize_t offset,
+                         double lo, double scale, int64_t[::1] counts):
+    cdef const uint8_t* vp = _bits_ptr(validity)
+    cdef Py_ssize_t n = values.shape[0], last = counts.shape[0] - 1
+    if n == 0:
+        return
+    with nogil:
+        _bucket_counts_loop(&values[0], n, vp, offset, lo, scale, last, &counts[0])
+
+
+def _gather_typed(const numeric_t[::1] values, const uint8_t[::1] validity, Py_ssize_t offset,
+                  double lo, double scale, const int32_t[::1] slot, double[::1] out,
+                  int64_t[::1] fill, const int64_t[::1] end):
+    cdef const uint8_t* vp = _bits_ptr(validity)
+    cdef Py_ssize_t n = values.shape[0], last = slot.shape[0] - 1, bad = -1
+    if n == 0 or out.shape[0] == 0:
+        return
+    with nogil:
+        bad = _gather_loop(&values[0], n, vp, offset, lo, scale, last, &slot[0], &out[0], &fill[0], &end[0])
+    if bad >= 0:
+        raise ValueError(f"bucket slot {bad} received more values than bucket_counts counted")
+
+
+cdef _check_buckets(double lo, double scale, Py_ssize_t buckets):
+    if not (lo - lo == 0.0) or not (scale - scale == 0.0) or scale <= 0.0:
+        raise ValueError(f"lo must be finite and scale finite and > 0, got lo={lo!r}, scale={scale!r}")
+    if buckets < 1:
+        raise ValueError("there must be at least one bucket")
+
+
+def bucket_counts(values, double lo, double scale, counts, validity=None, Py_ssize_t offset=0):
+    """Add to ``counts`` (int64, one per bucket) the number of finite valid values per bucket:
+    value x falls in bucket ``min(len(counts) - 1, max(0, floor((x - lo) * scale)))``."""
+    if not isinstance(counts, np.ndarray) or counts.dtype != np.int64 or counts.ndim != 1:
+        raise TypeError("counts must be a 1-D int64 numpy array")
+    _check_buckets(lo, scale, counts.shape[0])
+    arr = _check_values(values, "values")
+    bits = _check_validity(validity, offset, arr.shape[0])
+    _bucket_counts_typed(arr, bits, offset, lo, scale, counts)
+
+
+def gather_buckets(values, double lo, double scale, slot, out, fill, end, validity=None, Py_ssize_t offset=0):
+    """Copy the finite valid values whose bucket (as in bucket_counts, len(slot) buckets) has
+    ``slot[bucket] >= 0`` to ``out[fill[slot]]``, advancing ``fill[slot]``; a slot filled up to
+    ``end[slot]`` raises ValueError. Values of one slot keep no particular order."""
+    for name, array, dtype in (("slot", slot, np.int32), ("out", out, np.float64), ("fill", fill, np.int64),
+                               ("end", end, np.int64)):
+        if not isinstance(array, np.ndarray) or array.dtype != dtype or array.ndim != 1:
+            raise TypeError(f"{name} must be a 1-D {np.dtype(dtype).name} numpy array")
+    if fill.shape[0] != end.shape[0]:
+        raise ValueError("fill and end must have one entry per slot")
+    if slot.shape[0] and (slot.max() >= fill.shape[0]):
+        raise ValueError("slot refers to a slot that fill/end do not have")
+    if fill.shape[0] and (fill.min() < 0 or end.max() > out.shape[0]):
+        raise ValueError("fill/end must lie within out")
+    _check_buckets(lo, scale, slot.shape[0])
+    arr = _check_values(values, "values")
+    bits = _check_validity(validity, offset, arr.shape[0])
+    _gather_typed(arr, bits, offset, lo, scale, slot, out, fill, end)
+
+
+# --------------------------------------------------------------------------------------------
 # One pass for everything a numeric column needs
 # --------------------------------------------------------------------------------------------
 

@@ -1118,3 +1118,126 @@ def test_bad_edges_raise():
             K.histogram(x, edges)
         with pytest.raises(ValueError):
             K.searchsorted_counts(x, edges)
+
+
+# --------------------------------------------------------------------------------------------
+# Order statistics by bucket selection
+# --------------------------------------------------------------------------------------------
+
+def oracle_buckets(values, lo, scale, buckets, mask=None):
+    """Bucket of each finite valid value, written out with numpy."""
+    x = np.asarray(values, dtype=np.float64)
+    keep = np.isfinite(x) if mask is None else np.isfinite(x) & np.asarray(mask, dtype=bool)
+    position = (x[keep] - lo) * scale
+    index = np.where(position <= 0, 0, np.where(position >= buckets - 1, buckets - 1,
+                                                 np.floor(np.clip(position, 0, buckets)))).astype(np.int64)
+    return x[keep], index
+
+
+@pytest.mark.parametrize("dtype", VALUE_DTYPES)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_bucket_counts_and_gather_match_numpy(dtype, seed):
+    rng = np.random.default_rng(seed)
+    values = random_values(rng, dtype, 5000)
+    mask = rng.random(5000) > 0.1
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite) & mask]
+    lo, buckets = float(finite.min()), 97
+    scale = buckets / (float(finite.max()) - lo)
+    counts = np.zeros(buckets, dtype=np.int64)
+    K.bucket_counts(values, lo, scale, counts, bitmap(mask), 0)
+    kept, index = oracle_buckets(values, lo, scale, buckets, mask)
+    assert np.array_equal(counts, np.bincount(index, minlength=buckets))
+    targets = np.array([0, 5, 50, 96])
+    slot = np.full(buckets, -1, dtype=np.int32)
+    slot[targets] = np.arange(len(targets), dtype=np.int32)
+    start = np.concatenate([[0], np.cumsum(counts[targets])])
+    out = np.empty(int(start[-1]))
+    fill, end = start[:-1].copy(), start[1:].copy()
+    K.gather_buckets(values, lo, scale, slot, out, fill, end, bitmap(mask), 0)
+    assert np.array_equal(fill, end)
+    for k, target in enumerate(targets):
+        assert np.array_equal(np.sort(out[start[k]:start[k + 1]]), np.sort(kept[index == target]))
+
+
+def test_bucket_kernels_check_their_arguments():
+    values = np.arange(10.0)
+    counts = np.zeros(4, dtype=np.int64)
+    with pytest.raises(ValueError):
+        K.bucket_counts(values, 0.0, float("inf"), counts)
+    with pytest.raises(ValueError):
+        K.bucket_counts(values, float("nan"), 1.0, counts)
+    with pytest.raises(TypeError):
+        K.bucket_counts(values, 0.0, 1.0, np.zeros(4, dtype=np.int32))
+    slot = np.zeros(4, dtype=np.int32)
+    with pytest.raises(ValueError):  # more values than the slot has room for
+        K.gather_buckets(values, 0.0, 0.4, slot, np.empty(3), np.array([0]), np.array([3]))
+    with pytest.raises(ValueError):
+        K.gather_buckets(values, 0.0, 0.4, slot, np.empty(3), np.array([0]), np.array([9]))
+
+
+def _selection_cases():
+    rng = np.random.default_rng(11)
+    normal = rng.normal(size=200_000)
+    normal[rng.random(normal.size) < 0.02] = np.nan
+    normal[:3], normal[3:6] = np.inf, -np.inf
+    return {
+        "normal with nan and inf": normal,
+        "lognormal (skewed: sorted instead)": rng.lognormal(0, 3, 150_000),
+        "one far outlier (sorted instead)": np.r_[rng.normal(size=100_000), 1e300],
+        "ties (sorted instead)": np.round(rng.normal(size=120_000), 1),
+        "mild ties": np.round(rng.normal(size=120_000), 3),
+        "few values (sorted instead)": rng.integers(0, 4, 100_000).astype(float),
+        "constant": np.full(80_000, 2.5),
+        "small": rng.normal(size=333),
+        "span beyond the float range (sorted instead)": np.r_[rng.normal(size=60_000) * 1e307, 1.7e308, -1.7e308],
+        "int32": rng.integers(-10**6, 10**6, 100_000).astype(np.int32),
+        "float32": rng.normal(size=100_000).astype(np.float32),
+    }
+
+
+@pytest.mark.parametrize("case", list(_selection_cases()))
+@pytest.mark.parametrize("bins", [2, 10, 37])
+def test_quantile_edges_by_selection_equal_numpy_quantiles(case, bins):
+    """columns.quantile_edges (bucket selection) gives np.quantile's edges bit for bit."""
+    from mlcontract import columns
+
+    values = _selection_cases()[case]
+    series = pl.Series("x", values)
+    pieces = pl.concat([series.slice(0, len(series) // 3), series.slice(len(series) // 3)], rechunk=False)
+    for s in (series, pieces):  # one Arrow chunk, and two
+        finite = np.asarray(values, dtype=np.float64)
+        finite = finite[np.isfinite(finite)]
+        want = np.unique(np.quantile(finite, np.arange(1, bins) / bins))
+        got = columns.quantile_edges(s, bins, columns.summarize(s))
+        assert got.shape == want.shape and np.array_equal(got, want), case
+
+
+def test_order_statistics_with_nulls_equal_the_sorted_values():
+    from mlcontract import columns
+
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=90_000).tolist()
+    for i in rng.choice(len(values), 5_000, replace=False):
+        values[i] = None
+    series = pl.Series("x", values, dtype=pl.Float64)
+    ordered = np.sort(series.drop_nulls().to_numpy())
+    ranks = np.array([0, 1, 17, 40_000, len(ordered) - 2, len(ordered) - 1])
+    got = columns.order_statistics(series, ranks, columns.summarize(series))
+    assert np.array_equal(got, ordered[ranks])
+
+
+@pytest.mark.parametrize("case", ["normal with nan and inf", "mild ties", "int32", "float32"])
+def test_quantile_edges_really_select_without_sorting(case, monkeypatch):
+    """The cases above that buckets split well go through the selection, not the sort fallback
+    (so the equality test above is a test of the selection)."""
+    from mlcontract import columns
+
+    series = pl.Series("x", _selection_cases()[case])
+    summary = columns.summarize(series)
+
+    def no_sort(_series):
+        raise AssertionError("sorted instead of selected")
+
+    monkeypatch.setattr(columns, "sorted_finite", no_sort)
+    assert columns.quantile_edges(series, 10, summary).size >= 1

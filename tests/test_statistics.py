@@ -115,6 +115,20 @@ def test_histogram_statistics_match_numpy_on_random_data(statistic, seed):
     assert got == pytest.approx(want, rel=P_REL if statistic == "chi2_pvalue" else REL, abs=1e-15)
 
 
+@pytest.mark.parametrize("statistic", ["psi", "js", "chi2_pvalue"])
+@pytest.mark.parametrize("shape", ["normal", "gamma", "rounded"])
+def test_histogram_statistics_match_numpy_on_large_references(statistic, shape):
+    """From 50,000 finite values the reference's edges come from bucket selection
+    (columns.quantile_edges), not a sort: the statistics still match the np.quantile oracle."""
+    rng = np.random.default_rng(21)
+    draw = {"normal": lambda n: with_nans(rng, n), "gamma": lambda n: rng.gamma(2.0, 3.0, n),
+            "rounded": lambda n: np.round(rng.normal(size=n), 2)}[shape]
+    cur, ref = draw(60_000) + 0.05, draw(80_000)
+    got = value(statistic, cur, ref)
+    want = HISTOGRAM_ORACLES[statistic](*oracle_bins(cur, ref))
+    assert got == pytest.approx(want, rel=P_REL if statistic == "chi2_pvalue" else REL, abs=1e-15)
+
+
 @pytest.mark.parametrize("bins", [2, 5, 20, 37])
 def test_bins_option_changes_the_edges(bins):
     rng = np.random.default_rng(7)
@@ -349,6 +363,20 @@ def test_fast_kstwo_sf_matches_scipy(n):
             assert kstwo_sf(d, n) == pytest.approx(want, rel=1e-8, abs=1e-300), (n, nd2)
     for d in (0.0, 0.5 / n, 1.0 / n, 0.5, 0.7, 1 - 1.5 / n, 1.0):  # the ends scipy treats apart
         assert kstwo_sf(d, n) == pytest.approx(float(kstwo.sf(d, n)), rel=1e-12, abs=1e-300), (n, d)
+
+
+@pytest.mark.parametrize("n", [141, 5_000, 100_000, 1_000_000])
+def test_smirnov_sum_on_a_lattice_equals_the_full_sum(n):
+    """_smirnov_exact sums every step-th term times step; that equals summing every term (and
+    both equal scipy.special.smirnov, checked above through kstwo.sf) to rounding."""
+    from mlcontract.statistics import _smirnov_exact
+
+    for nd2 in (2.2, 5.0, 30.0, 150.0, 369.0):
+        d = math.sqrt(nd2 / n)
+        if d >= 0.5:
+            continue
+        every_term = _smirnov_exact(n, d, step=1)
+        assert _smirnov_exact(n, d) == pytest.approx(every_term, rel=1e-9, abs=1e-300), (n, nd2)
 
 
 def test_large_sample_ks_pvalue_does_not_import_scipy_stats():

@@ -125,6 +125,70 @@ def sorted_finite(series) -> np.ndarray:
     return values[start:stop]
 
 
+# Buckets of the order-statistics selection: 512 KiB of counts, which stay in the L2 cache.
+SELECT_BUCKETS = 65_536
+# Below this many values a sort is as quick as two passes over buckets.
+SELECT_MIN_VALUES = 50_000
+
+
+def quantile_edges(series, bins: int, summary) -> np.ndarray:
+    """statistics.quantile_edges of the column's finite values, bit for bit, from the order
+    statistics it needs (order_statistics) instead of a sorted copy. `summary` is the column's
+    NumericSummary (its finite count, min and max)."""
+    from . import statistics as st
+    from .errors import CheckError
+
+    n = int(summary.count)
+    if n == 0:
+        raise CheckError("the reference has no finite values to take bin edges from")
+    previous, following, gamma = st.quantile_positions(n, st.edge_probabilities(bins))
+    previous, following = previous % n, following % n  # numpy's -1 is the last
+    ranks = np.unique(np.concatenate([previous, following]))
+    values = order_statistics(series, ranks, summary)
+    low, high = values[np.searchsorted(ranks, previous)], values[np.searchsorted(ranks, following)]
+    return np.unique(st.interpolate(low, high, gamma))
+
+
+def order_statistics(series, ranks: np.ndarray, summary) -> np.ndarray:
+    """The column's finite values at the given ranks (ascending, unique, < summary.count) of
+    their ascending order, exactly: bucket counts locate each rank's bucket, the values of those
+    buckets are copied out and sorted (the kernels' bucket_counts / gather_buckets).
+
+    Where equal-width buckets do not split the data (few values, a constant or a tiny column, a
+    span beyond the float range, or data piled into the wanted buckets: skewed, heavily tied or
+    stretched by an outlier) the column is sorted instead; numpy sorts such data fast anyway."""
+    from ._kernels import bucket_counts, gather_buckets
+
+    n, lo, hi = int(summary.count), float(summary.min), float(summary.max)
+    if lo == hi:
+        return np.full(len(ranks), lo)
+    span = hi - lo
+    scale = SELECT_BUCKETS / span if np.isfinite(span) else 0.0
+    if n < SELECT_MIN_VALUES or not (np.isfinite(scale) and scale > 0):
+        return sorted_finite(series)[ranks]
+    chunks = list(numeric_chunks(series))
+    counts = np.zeros(SELECT_BUCKETS, dtype=np.int64)
+    for values, validity, offset in chunks:
+        bucket_counts(values, lo, scale, counts, validity, offset)
+    below = np.concatenate([[0], np.cumsum(counts)])  # below[b]: the values in buckets before b
+    bucket = np.searchsorted(below, ranks, side="right") - 1
+    targets = np.unique(bucket)
+    sizes = counts[targets]
+    if below[-1] != n or sizes.sum() > n // 8:
+        return sorted_finite(series)[ranks]
+    slot = np.full(SELECT_BUCKETS, -1, dtype=np.int32)
+    slot[targets] = np.arange(len(targets), dtype=np.int32)
+    start = np.concatenate([[0], np.cumsum(sizes)])
+    picked = np.empty(int(start[-1]), dtype=np.float64)
+    fill, end = start[:-1].copy(), start[1:].copy()
+    for values, validity, offset in chunks:
+        gather_buckets(values, lo, scale, slot, picked, fill, end, validity, offset)
+    # One sort of the copy keeps each bucket's values together (a lower bucket's are all
+    # smaller); within its bucket, a rank counts from the values of the buckets below.
+    picked.sort()
+    return picked[start[slot[bucket]] + (ranks - below[bucket])]
+
+
 def value_counts(series) -> CountsResult:
     """Counts of the non-null, non-NaN values (categories cast to strings), plus the nulls."""
     import polars as pl

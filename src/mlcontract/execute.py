@@ -243,12 +243,12 @@ class LocalBackend:
         for request in by_column.pop(None, []):
             got[request] = _dataset_level(request, rows)
 
-        def work(column: str) -> None:
-            memo: dict = {"fused": _fused(by_column[column], frame[column], got)}
+        def column_work(column: str) -> None:
+            memo = _column_memo(by_column[column], frame[column], got)
             for request in by_column[column]:
                 got[request] = _attempt(lambda: _column_request(request, frame[column], got, scan.dataset, memo))
 
-        self._parallel(work, list(by_column))
+        self._parallel(column_work, list(by_column))
         if self.progress:
             self.progress.advance(rows)
             self.progress.finish()
@@ -267,8 +267,8 @@ class LocalBackend:
             for batch in batches:
                 rows += batch.height
 
-                def work(column: str, batch=batch) -> None:
-                    memo: dict = {"fused": _fused(by_column[column], batch[column], got)}
+                def column_work(column: str, batch=batch) -> None:
+                    memo = _column_memo(by_column[column], batch[column], got)
                     for request in by_column[column]:
                         if isinstance(states.get(request), BaseException):
                             continue
@@ -276,7 +276,7 @@ class LocalBackend:
                         states[request] = partial if isinstance(partial, BaseException) or request not in states \
                             else _merge(states[request], partial)
 
-                self._parallel(work, list(by_column))
+                self._parallel(column_work, list(by_column))
                 if self.progress:
                     self.progress.advance(batch.height)
         except Exception as error:
@@ -367,7 +367,10 @@ def _column_request(request: rq.Request, series, got: dict, dataset: str, memo: 
     if request in memo.get("fused", ()):
         return memo["fused"][request]
     if isinstance(request, rq.Summary):
-        return col.summarize(series)
+        return _summary(series, memo)
+    if isinstance(request, rq.Edges) and "sorted" not in memo and not memo.get("sorts"):
+        # Bin edges alone need ~18 order statistics, not a sorted copy (columns.quantile_edges).
+        return col.quantile_edges(series, request.bins, _summary(series, memo))
     if isinstance(request, (rq.SortedValues, rq.Edges)):
         # Exact quantiles need the column sorted once; its edges, its pNN, KS, Wasserstein and
         # its histogram on its own edges all read that one sorted copy.
@@ -399,6 +402,23 @@ def _column_request(request: rq.Request, series, got: dict, dataset: str, memo: 
             raise CheckError(f"`{request.column}` has no finite values in {request.bounds.of}, so it has no range")
         return col.count_outside(series, bounds.min, bounds.max)
     raise CheckError(f"the local backend cannot compute {request.describe()}")
+
+
+def _summary(series, memo: dict):
+    """The column's NumericSummary, computed once per column (or taken from the fused pass)."""
+    from . import columns as col
+
+    if "summary" not in memo:
+        fused = [v for r, v in memo.get("fused", {}).items() if isinstance(r, rq.Summary)]
+        memo["summary"] = fused[0] if fused else col.summarize(series)
+    return memo["summary"]
+
+
+def _column_memo(requests: list, series, got: dict) -> dict:
+    """What the requests on one column share: the fused pass, and whether the column gets
+    sorted anyway (then its bin edges are read off the sorted copy)."""
+    return {"fused": _fused(requests, series, got),
+            "sorts": any(isinstance(r, (rq.SortedValues, rq.SampleWalk)) for r in requests)}
 
 
 def _fused(requests: list, series, got: dict) -> dict:

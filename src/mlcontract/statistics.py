@@ -23,8 +23,11 @@ def quantile_edges(sorted_reference: np.ndarray, bins: int) -> np.ndarray:
     linear interpolation), duplicates dropped. Bins are [e_i, e_i+1) with open outer bins."""
     if sorted_reference.size == 0:
         raise CheckError("the reference has no finite values to take bin edges from")
-    probabilities = np.arange(1, bins) / bins
-    return np.unique(sorted_quantiles(sorted_reference, probabilities))
+    return np.unique(sorted_quantiles(sorted_reference, edge_probabilities(bins)))
+
+
+def edge_probabilities(bins: int) -> np.ndarray:
+    return np.arange(1, bins) / bins
 
 
 def sorted_quantiles(sorted_values: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
@@ -32,7 +35,13 @@ def sorted_quantiles(sorted_values: np.ndarray, probabilities: np.ndarray) -> np
     sorted ascending. numpy re-partitions a copy of its input even when it is sorted (~6 ms per
     million values); on sorted input the quantile is two lookups and numpy's own interpolation
     (_lerp), replicated here. tests/test_statistics.py checks bit equality with np.quantile."""
-    n = sorted_values.size
+    previous, following, gamma = quantile_positions(sorted_values.size, probabilities)
+    return interpolate(sorted_values[previous], sorted_values[following], gamma)
+
+
+def quantile_positions(n: int, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """numpy's (method "linear") positions of the two order statistics each quantile of n values
+    lies between, and the weight of the upper one. As in numpy, -1 stands for the last."""
     virtual = (n - 1) * np.asarray(probabilities, dtype=np.float64)
     previous = np.floor(virtual)
     following = previous + 1
@@ -42,9 +51,12 @@ def sorted_quantiles(sorted_values: np.ndarray, probabilities: np.ndarray) -> np
     below = virtual < 0
     previous[below] = 0
     following[below] = 0
-    previous, following = previous.astype(np.intp), following.astype(np.intp)
-    low, high = sorted_values[previous], sorted_values[following]
     gamma = virtual - previous
+    return previous.astype(np.intp), following.astype(np.intp), gamma
+
+
+def interpolate(low: np.ndarray, high: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    """numpy's _lerp between the two order statistics of each quantile."""
     with np.errstate(over="ignore", invalid="ignore"):
         difference = high - low
         result = low + difference * gamma
