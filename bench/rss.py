@@ -9,13 +9,19 @@ import time
 
 
 def measure(command: list[str], env: dict | None = None, quiet: bool = True) -> tuple[float, float, int]:
+    wall, rss, code, _ = measure_cpu(command, env, quiet)
+    return wall, rss, code
+
+
+def measure_cpu(command: list[str], env: dict | None = None, quiet: bool = True) -> tuple[float, float, int, float]:
+    """(wall seconds, peak RSS MB, exit code, CPU seconds: user + system, all threads)."""
     out = subprocess.DEVNULL if quiet else None
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=out, stderr=out, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024.0, code  # ru_maxrss is in KiB on Linux
+    return wall, usage.ru_maxrss / 1024.0, code, usage.ru_utime + usage.ru_stime  # ru_maxrss: KiB on Linux
 
 
 if __name__ == "__main__":
