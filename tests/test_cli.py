@@ -147,3 +147,22 @@ def test_progress_bar_shows_the_scan_on_stderr(tmp_path):
     assert done.returncode == 0
     assert "scanning training" in done.stderr or "reading production" in done.stderr
     assert "gate PASS" in done.stdout
+
+
+def test_garbage_collector_is_off_only_during_start_up():
+    """entry() switches the cyclic GC off for start-up; _started() switches it back on (and
+    freezes the start-up objects) but leaves a caller's own GC settings alone."""
+    import gc
+
+    from mlcontract import cli
+
+    frozen = gc.get_freeze_count()
+    cli._started()  # in-process, GC on: nothing to do
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    gc.disable()
+    try:
+        cli._started()
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()

@@ -213,9 +213,11 @@ def entry() -> None:  # pragma: no cover - console script shim
 
 def _started() -> None:
     """Start-up is over: its objects are frozen out of the collector's way and it is back on,
-    for the data and model work (which may create reference cycles)."""
-    gc.freeze()
-    gc.enable()
+    for the data and model work (which may create reference cycles). A no-op when entry() did
+    not switch it off (main() called in-process: the caller's objects are not ours to freeze)."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 if __name__ == "__main__":  # pragma: no cover
