@@ -229,3 +229,13 @@ def test_parquet_dictionary_counts_are_used_and_stream(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "parquet_dictionary_batches", broken)
     again = mlcontract.compile(text, base_dir=tmp_path).run()
     assert [c.value for c in again.checks] == [0.1, 2.0]
+
+
+def test_csv_with_a_repeated_column_name_is_an_error(tmp_path):
+    """Polars renames the second `x` of a CSV header to `x_duplicated_0`; a check on `x` would
+    silently read the first only. It is an error result instead, naming the column."""
+    (tmp_path / "d.csv").write_text("y,x,x\n1,2,3\n0,4,5\n")
+    result = mlcontract.compile('dataset d = csv("d.csv")\nfeature x of d mean >= 0\n', base_dir=tmp_path).run()
+    (check,) = result.checks
+    assert check.status == "error" and "has the column `x` more than once" in check.message
+    assert not result.passed

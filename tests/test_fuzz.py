@@ -848,7 +848,7 @@ ODD_FILES = {
 }
 ODD_PROFILES = {
     "zero_columns.parquet": 0, "zero_rows.parquet": 0, "header_only.csv": 0, "ragged.csv": 0,
-    "duplicate_columns.csv": 0, "types.parquet": 0, "garbage.parquet": 1, "empty.csv": 1, "a folder.parquet": 1,
+    "duplicate_columns.csv": 1, "types.parquet": 0, "garbage.parquet": 1, "empty.csv": 1, "a folder.parquet": 1,
     "blank.ndjson": 1, "huge.parquet": 0, "int128.parquet": 0, "nested.parquet": 0,
 }
 CLI_SAMPLE = 20

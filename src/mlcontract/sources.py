@@ -57,10 +57,31 @@ def scan(source: DatasetSource, frame: Any = None):
         if source.kind == "ndjson":
             return pl.scan_ndjson(path, **options)
         if source.kind == "csv":
-            return pl.scan_csv(path, **options)
+            lazy = pl.scan_csv(path, **options)
+            duplicated = _duplicated_header(lazy.collect_schema().names())
     except Exception as error:  # polars raises many types for unreadable files
         raise DataError(f"dataset `{source.name}`: cannot read {source.written or path}: {_first_line(error)}") from error
+    if source.kind == "csv":
+        if duplicated:
+            name, renamed = duplicated
+            raise DataError(f"dataset `{source.name}`: {source.written or path} has the column `{name}` more than "
+                            f"once (Polars would call a copy `{renamed}`); give each column its own name")
+        return lazy
     raise DataError(f"dataset `{source.name}`: unknown source kind {source.kind}")
+
+
+def _duplicated_header(names: list[str]) -> tuple[str, str] | None:
+    """(name, renamed copy) when a CSV header repeats a name: Polars reads the copies as
+    `NAME_duplicated_0`, ... — a check on NAME would silently see only the first one. (A file
+    whose header really has both `x` and `x_duplicated_0` is refused too; renaming is the fix.)"""
+    import re
+
+    present = set(names)
+    for name in names:
+        match = re.fullmatch(r"(.+)_duplicated_\d+", name)
+        if match and match.group(1) in present:
+            return match.group(1), name
+    return None
 
 
 def check_readable(path: Path, what: str, written: str | None = None, folders: bool = False) -> None:
