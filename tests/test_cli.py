@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import mlcontract
+
 from conftest import FIXTURES, ROOT, run_cli, run_json
 
 EXAMPLES = sorted((ROOT / "contracts").glob("*.mlc"))
@@ -166,3 +168,28 @@ def test_garbage_collector_is_off_only_during_start_up():
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def test_a_report_of_thousands_of_passes_lists_what_did_not_pass():
+    """Past 500 passing checks in a group the report lists the others and counts the passes;
+    --verbose lists every check."""
+    import io
+
+    from rich.console import Console
+
+    from mlcontract.report import render
+
+    data = f'dataset t = parquet("{FIXTURES / "data" / "train.parquet"}")\n'
+    text = data + "t rows >= 1000000\n" + "".join(f"t rows >= -{i}\n" for i in range(600))
+    result = mlcontract.compile(text).run()
+
+    def shown(verbose: bool) -> str:
+        out = io.StringIO()
+        render(result, Console(file=out, width=200), verbose)
+        return out.getvalue()
+
+    compact = shown(False)
+    assert "600 passing checks not listed" in compact and "t rows >= 1000000" in compact
+    assert "t rows >= -599" not in compact
+    full = shown(True)
+    assert "t rows >= -599" in full and "not listed" not in full
