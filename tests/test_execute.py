@@ -239,3 +239,30 @@ def test_csv_with_a_repeated_column_name_is_an_error(tmp_path):
     (check,) = result.checks
     assert check.status == "error" and "has the column `x` more than once" in check.message
     assert not result.passed
+
+
+def test_high_cardinality_string_columns_are_left_to_polars(tmp_path, monkeypatch):
+    """A column whose parquet dictionaries are large next to its batches (IDs) is not counted
+    from codes (slower there than Polars' hashing) but by Polars, with the same result; a
+    low-cardinality column beside it still is."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import mlcontract.execute as execute
+
+    n = 40_000
+    ids = [f"user-{i}" for i in range(n)]
+    kinds = [("a", "b", "c")[i % 3] for i in range(n)]
+    pq.write_table(pa.table({"uid": ids, "kind": kinds}), tmp_path / "d.parquet", row_group_size=10_000)
+    counted = []
+    original = execute.LocalBackend._count_dictionaries
+
+    def spy(path, columns):
+        counted.append(original(path, columns))
+        return counted[-1]
+
+    monkeypatch.setattr(execute.LocalBackend, "_count_dictionaries", staticmethod(spy))
+    text = 'dataset d = parquet("d.parquet")\nfeature uid distinct == 40000\nfeature kind distinct == 3\n'
+    result = mlcontract.compile(text, base_dir=tmp_path).run()
+    assert result.passed, [c.message for c in result.checks]
+    assert [set(done) for done in counted] == [{"kind"}]

@@ -22,6 +22,9 @@ WORKERS = max(1, min(8, os.cpu_count() or 1))
 # Rows per batch when a dataset is streamed: large enough that per-batch overhead vanishes,
 # small enough that a batch of a wide table stays far below the memory budget.
 STREAM_CHUNK_ROWS = int(os.environ.get("MLC_STREAM_CHUNK_ROWS", 1_000_000))
+# A string column is counted from its parquet dictionary codes while each batch's dictionary has
+# at most this many entries, or a 16th of the batch's rows (LocalBackend._count_dictionaries).
+DICTIONARY_MIN = 4_096
 
 
 class Progress:
@@ -173,11 +176,13 @@ class LocalBackend:
         self._compute(work, got)
         if counting is not None:
             counts = counting.result()
-            if counts is None:  # a file pyarrow cannot read as dictionaries: Polars reads those columns
-                self._compute(_ScanWork(work.scan, work.source, work.lazy, work.coded, work.coded_todo), got)
-            else:
-                for request in work.coded_todo:
+            for request in work.coded_todo:
+                if request.column in counts:
                     got[request] = counts[request.column]
+            left = [c for c in work.coded if c not in counts]  # Polars reads what was not counted
+            if left:
+                self._compute(_ScanWork(work.scan, work.source, work.lazy, left,
+                                        [r for r in work.coded_todo if r.column in left]), got)
         self.computed += len(work.scan.requests)
 
     def _compute(self, work: "_ScanWork", got: dict) -> None:
@@ -212,21 +217,31 @@ class LocalBackend:
                 and all(isinstance(r, rq.Counts) for r in requests)]
 
     @staticmethod
-    def _count_dictionaries(path, columns: list[str]) -> dict | None:
+    def _count_dictionaries(path, columns: list[str]) -> dict:
         """Value counts of string columns of a parquet file from the codes of its dictionary
         pages: pyarrow reads such a column as a dictionary array, and counting its codes takes a
         few ms per million rows where hashing the strings takes ~25 ms. It runs in a thread
-        next to the Polars read of the other columns (both release the GIL). None when pyarrow
-        cannot read the columns this way."""
+        next to the Polars read of the other columns (both release the GIL).
+
+        Returns the counts of the columns it could count. Left out (Polars counts them): all of
+        them when pyarrow cannot read the file this way, and a column whose dictionaries are
+        large next to its batches — IDs, free text — where turning each batch's dictionary into
+        Python strings costs more than Polars' hashing."""
         from . import columns as col
 
         counters = {c: col.DictionaryCounter() for c in columns}
         try:
             for batch in sources.parquet_dictionary_batches(path, columns):
-                for column in columns:
-                    counters[column].add(batch.column(column))
+                for column in [c for c in columns if c in counters]:
+                    array = batch.column(column)
+                    if len(array.dictionary) > max(DICTIONARY_MIN, len(array) // 16):
+                        del counters[column]
+                    else:
+                        counters[column].add(array)
+                if not counters:
+                    break
         except Exception:  # an encoding pyarrow cannot read: Polars reads the columns instead
-            return None
+            return {}
         return {column: counter.result() for column, counter in counters.items()}
 
     def _in_memory(self, work: "_ScanWork", got: dict) -> None:
