@@ -193,3 +193,27 @@ def test_a_report_of_thousands_of_passes_lists_what_did_not_pass():
     assert "t rows >= -599" not in compact
     full = shown(True)
     assert "t rows >= -599" in full and "not listed" not in full
+
+
+def test_heavy_libraries_load_only_when_a_contract_needs_them(tmp_path):
+    """Start-up counts in CI: compiling imports Lark and Polars and nothing heavier, and a data
+    contract (histograms, summaries, counts, KS on large samples) runs without scipy.stats,
+    scikit-learn or pandas."""
+    import subprocess
+    import sys
+
+    data = FIXTURES / "data"
+    contract = tmp_path / "data.mlc"
+    contract.write_text(f'dataset train = parquet("{data / "train.parquet"}")\n'
+                        f'dataset prod = parquet("{data / "prod.parquet"}")\n'
+                        "feature age, income, plan psi < 10 vs prod\nfeature * null_rate <= 1\nfeature age mean >= 0\n"
+                        "feature age ks <= 1 vs prod\nfeature age between 0 and 200\n")
+    heavy = "('lark', 'polars', 'pydantic', 'numpy', 'scipy.stats', 'sklearn', 'pandas', 'pyarrow', 'rich')"
+    code = ("import sys, mlcontract\n"
+            f"contract = mlcontract.compile({str(contract)!r})\n"
+            f"print(sorted(m for m in {heavy} if m in sys.modules))\n"
+            "contract.run()\n"
+            f"print(sorted(m for m in {heavy} if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0] == "['lark', 'polars']"
+    assert out[1] == "['lark', 'numpy', 'polars', 'pyarrow', 'pydantic']"
