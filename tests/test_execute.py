@@ -164,6 +164,21 @@ def _string_parquet(path, values, **options):
                              "n": pa.array(np.arange(len(values), dtype=np.float64))}), path, **options)
 
 
+def _spy_on_dictionary_counts(monkeypatch) -> list:
+    """What LocalBackend._count_dictionaries returns, call by call (the columns it counted)."""
+    import mlcontract.execute as execute
+
+    counted: list = []
+    original = execute.LocalBackend._count_dictionaries
+
+    def spy(path, columns):
+        counted.append(original(path, columns))
+        return counted[-1]
+
+    monkeypatch.setattr(execute.LocalBackend, "_count_dictionaries", staticmethod(spy))
+    return counted
+
+
 @pytest.mark.parametrize("options", [
     dict(row_group_size=700),                             # a dictionary per row group
     dict(row_group_size=700, use_dictionary=False),       # plain-encoded: pyarrow builds the dictionary
@@ -183,14 +198,7 @@ def test_parquet_string_columns_are_counted_from_dictionary_codes(tmp_path, opti
     text = ('dataset cur = parquet("cur.parquet")\ndataset ref = parquet("ref.parquet")\n'
             "feature city psi < 100 vs ref\nfeature city unseen_rate <= 1 vs ref\nfeature city null_rate <= 1\n"
             "feature city distinct >= 0\n")
-    counted = []
-    original = execute.LocalBackend._count_dictionaries
-
-    def spy(path, columns):
-        counted.append(original(path, columns))
-        return counted[-1]
-
-    monkeypatch.setattr(execute.LocalBackend, "_count_dictionaries", staticmethod(spy))
+    counted = _spy_on_dictionary_counts(monkeypatch)
     result = mlcontract.compile(text, base_dir=tmp_path).run()
     assert result.passed, [c.message for c in result.checks]
     assert [set(done) for done in counted] == [{"city"}, {"city"}]  # both datasets took the dictionary path
@@ -204,7 +212,6 @@ def test_parquet_string_columns_are_counted_from_dictionary_codes(tmp_path, opti
 def test_parquet_dictionary_counts_are_used_and_stream(tmp_path, monkeypatch):
     """The dictionary path really runs (and batch by batch), and a file pyarrow cannot read as a
     dictionary falls back to Polars with the same result."""
-    import mlcontract.execute as execute
     from mlcontract import sources
 
     values = (["a"] * 3000 + ["b"] * 1500 + [None] * 500)
@@ -248,20 +255,11 @@ def test_high_cardinality_string_columns_are_left_to_polars(tmp_path, monkeypatc
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    import mlcontract.execute as execute
-
     n = 40_000
     ids = [f"user-{i}" for i in range(n)]
     kinds = [("a", "b", "c")[i % 3] for i in range(n)]
     pq.write_table(pa.table({"uid": ids, "kind": kinds}), tmp_path / "d.parquet", row_group_size=10_000)
-    counted = []
-    original = execute.LocalBackend._count_dictionaries
-
-    def spy(path, columns):
-        counted.append(original(path, columns))
-        return counted[-1]
-
-    monkeypatch.setattr(execute.LocalBackend, "_count_dictionaries", staticmethod(spy))
+    counted = _spy_on_dictionary_counts(monkeypatch)
     text = 'dataset d = parquet("d.parquet")\nfeature uid distinct == 40000\nfeature kind distinct == 3\n'
     result = mlcontract.compile(text, base_dir=tmp_path).run()
     assert result.passed, [c.message for c in result.checks]
