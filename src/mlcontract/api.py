@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .resolve import resolve
 from .contract import CheckedContract
 from .errors import SourceText, UsageError
+from .grants import Grants
 from .plan import Plan, plan as make_plan
 from .transform import to_ast
 
@@ -26,12 +27,14 @@ class Contract:
     """A compiled contract: its checks are resolved and its plan is built; nothing ran yet."""
 
     def __init__(self, source: SourceText, base_dir: Path, datasets=None, models=None, histories=None,
-                 lenient: bool = False):
+                 lenient: bool = False, grants: Grants | None = None):
         self.source = source
         self.base_dir = base_dir
+        self.grants = grants or Grants()
         self.ast = to_ast(source)
         self._inputs = (dict(datasets or {}), dict(models or {}), dict(histories or {}))
-        self.checked: CheckedContract = resolve(self.ast, source, base_dir, *self._inputs, lenient=lenient)
+        self.checked: CheckedContract = resolve(self.ast, source, base_dir, *self._inputs, lenient=lenient,
+                                                grants=self.grants)
         self.plan: Plan = make_plan(self.checked)
 
     @property
@@ -69,7 +72,7 @@ class Contract:
             curves.update(histories or {})
             # The columns may differ from the declared files': resolve again against the new data
             # (leniently: a column the new data lacks is an `error` result, not an exception).
-            contract = Contract(self.source, self.base_dir, frames, objects, curves, lenient=True)
+            contract = Contract(self.source, self.base_dir, frames, objects, curves, lenient=True, grants=self.grants)
         backend = LocalBackend(frames, objects, curves, progress=progress)
         got = backend.run(contract.plan)
         self.last_backend = backend
@@ -77,10 +80,18 @@ class Contract:
 
 
 def compile(source: str | Path, *, datasets: dict[str, Any] | None = None, models: dict[str, Any] | None = None,
-            histories: dict[str, Any] | None = None, base_dir: str | Path | None = None) -> Contract:
+            histories: dict[str, Any] | None = None, base_dir: str | Path | None = None,
+            allow_paths: list[str | Path] | None = None, allow_hosts: list[str] | None = None,
+            allow_pickle: bool = False) -> Contract:
     """Compile a contract from a path or from its text. Raises ContractError with located
     diagnostics when it is malformed. Frames and models given here stand in for declarations
-    (an undeclared name becomes a dataset/model of the contract)."""
+    (an undeclared name becomes a dataset/model of the contract).
+
+    The contract's privileges come from here, never from the contract (docs/security.md):
+    `allow_paths` folders it may read outside its repository and the working directory,
+    `allow_hosts` non-loopback hosts its http() models may reach, `allow_pickle` consent to
+    unpickle models (joblib/pickle, skops types outside the safe allowlist)."""
+    grants = Grants.of(allow_paths, allow_hosts, allow_pickle)
     text, path = _read(source)
     folder = Path(base_dir) if base_dir is not None else (path.parent if path else Path.cwd())
     if "\x00" in str(folder):
@@ -89,7 +100,8 @@ def compile(source: str | Path, *, datasets: dict[str, Any] | None = None, model
         # A file with classic-Mac line ends only: its \r are its line ends. (A lone \r inside a
         # \n file stays a stray character, reported where it is.)
         text = text.replace("\r", "\n")
-    return Contract(SourceText(text, str(path) if path else "<contract>"), folder.resolve(), datasets, models, histories)
+    return Contract(SourceText(text, str(path) if path else "<contract>"), folder.resolve(), datasets, models, histories,
+                    grants=grants)
 
 
 def check(source: str | Path, **inputs) -> RunResult:

@@ -26,6 +26,14 @@ app = typer.Typer(
 
 EXIT_PASS, EXIT_FAIL, EXIT_INVALID, EXIT_BUG = 0, 1, 2, 3
 
+# Privileges a contract cannot grant itself: the invocation grants them (grants.py).
+ALLOW_PATH = typer.Option(None, "--allow-path", metavar="DIR",
+                          help="let the contract read files under DIR too (repeatable)")
+ALLOW_HOST = typer.Option(None, "--allow-host", metavar="HOST[:PORT]",
+                          help="let http() models reach this non-loopback host (repeatable)")
+ALLOW_PICKLE = typer.Option(False, "--allow-pickle",
+                            help="consent to unpickle models (joblib/pickle; skops types outside the safe allowlist)")
+
 
 def _console(stderr: bool = False):
     from rich.console import Console
@@ -42,11 +50,14 @@ def check(
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the results as JSON to this file"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show the message of passing checks too"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print only the summary line"),
+    allow_path: Optional[list[Path]] = ALLOW_PATH,
+    allow_host: Optional[list[str]] = ALLOW_HOST,
+    allow_pickle: bool = ALLOW_PICKLE,
 ) -> None:
     """Compile CONTRACT, run it, print the report; exit 1 when a blocking check fails."""
     import mlcontract
 
-    compiled = mlcontract.compile(contract)
+    compiled = mlcontract.compile(contract, allow_paths=allow_path, allow_hosts=allow_host, allow_pickle=allow_pickle)
     _started()
     if not compiled.checks:
         raise UsageError(f"{contract} has no checks: a gate that checks nothing would always pass")
@@ -68,11 +79,14 @@ def check(
 def plan(
     contract: Path = typer.Argument(..., help="the .mlc contract file"),
     as_json: bool = typer.Option(False, "--json", help="print the plan as JSON"),
+    allow_path: Optional[list[Path]] = ALLOW_PATH,
+    allow_host: Optional[list[str]] = ALLOW_HOST,
+    allow_pickle: bool = ALLOW_PICKLE,
 ) -> None:
     """Print the execution plan: scans, columns, statistics and the checks each serves."""
     import mlcontract
 
-    compiled = mlcontract.compile(contract)
+    compiled = mlcontract.compile(contract, allow_paths=allow_path, allow_hosts=allow_host, allow_pickle=allow_pickle)
     sys.stdout.write(compiled.explain(as_json=as_json))
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from .errors import Span
+from .grants import Grants
 
 
 # ---- sources -------------------------------------------------------------------------------
@@ -132,3 +133,4 @@ class CheckedContract:
     ignored: tuple[str, ...]
     checks: list[CheckSpec]
     source_text: str = ""
+    grants: Grants = field(default_factory=Grants)  # what the invocation allows (grants.py)

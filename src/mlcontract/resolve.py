@@ -33,6 +33,7 @@ from .contract import (
 )
 from .diagnostics import did_you_mean
 from .errors import ContractError, DataError, Diagnostic, SourceText, Span
+from .grants import Grants
 from .sources import DATASET_OPTIONS, resolve_path, schema_of
 
 MODEL_OPTIONS = {
@@ -69,18 +70,22 @@ def resolve(
     objects: dict[str, Any] | None = None,
     histories: dict[str, Any] | None = None,
     lenient: bool = False,
+    grants: Grants | None = None,
 ) -> CheckedContract:
     """Resolve a contract. `frames`/`objects`/`histories` are data, models and training
     histories passed in through the API; they override or stand in for declarations.
     `lenient`: columns the data lacks become `error` results instead of diagnostics (used when
-    run() receives data other than what the contract was compiled against)."""
-    return _Checker(source, base_dir, frames or {}, objects or {}, histories or {}, lenient).run(contract)
+    run() receives data other than what the contract was compiled against).
+    `grants`: what the invocation allows beyond the safe defaults (grants.py)."""
+    checker = _Checker(source, base_dir, frames or {}, objects or {}, histories or {}, lenient, grants or Grants())
+    return checker.run(contract)
 
 
 class _Checker:
     def __init__(self, source: SourceText, base_dir: Path, frames: dict, objects: dict, histories: dict,
-                 lenient: bool = False):
+                 lenient: bool = False, grants: Grants | None = None):
         self.source = source
+        self.grants = grants or Grants()
         self.lenient = lenient
         self.base_dir = base_dir
         self.frames = frames
@@ -132,6 +137,7 @@ class _Checker:
             ignored=tuple(self.ignored),
             checks=self.checks,
             source_text=self.source.text,
+            grants=self.grants,
         )
 
     def _guard(self, method, statement) -> None:
