@@ -707,6 +707,11 @@ _FLOAT_FIELDS = ("min", "max", "mean", "mean_lo", "m2")
 _FIELDS = _INT_FIELDS + _FLOAT_FIELDS
 
 
+def _is_integer(value):
+    """A Python or NumPy integer, not a bool (JSON's true is no extreme)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def _rebuild_summary(*state):
     """Unpickle helper: the state tuple is the fields in ``NumericSummary.to_dict`` order."""
     return NumericSummary(**dict(zip(_FIELDS, state)))
@@ -723,8 +728,14 @@ cdef class NumericSummary:
     ``mean_lo`` is the rounding error of ``mean`` (a double-double mean). It is kept so that
     merging summaries, also after a JSON round trip, is as accurate as one pass: without it
     Chan's update loses ~1e-10 relative variance on data like 1e9 + N(0, 1).
+
+    An integer column's ``min`` and ``max`` can be exact Python ints: float64 rounds integers
+    beyond 2**53, so a summary built with ``min``/``max`` given as ints (``from_dict``,
+    ``with_integer_extremes``) keeps them as well as their float64 roundings, and merging two
+    such summaries keeps them exact. A summary of a float column has float extremes.
     """
     cdef _Moments _m
+    cdef object _int_min, _int_max  # exact integer extremes (Python ints), or None
 
     def __init__(self, *, rows=0, nulls=0, nans=0, pos_inf=0, neg_inf=0, count=0,
                  min=NAN, max=NAN, mean=NAN, mean_lo=0.0, m2=0.0):
@@ -758,11 +769,37 @@ cdef class NumericSummary:
         self._m.mean = mu
         self._m.mean_lo = mu_lo if c > 0 else 0.0
         self._m.m2 = q
+        self._int_min = self._int_max = None
+        if c > 0 and _is_integer(min) and _is_integer(max):
+            self._set_integer_extremes(min, max)
+
+    cdef _set_integer_extremes(self, lo, hi):
+        """Keep exact integer extremes whose float64 roundings are the summary's min and max."""
+        lo, hi = int(lo), int(hi)
+        if not (lo <= hi and float(lo) == self._m.min and float(hi) == self._m.max):
+            raise ValueError(
+                f"NumericSummary integer extremes {lo} and {hi} do not round to its min and max "
+                f"({self._m.min!r}, {self._m.max!r})"
+            )
+        self._int_min, self._int_max = lo, hi
+
+    def with_integer_extremes(self, lo, hi):
+        """This summary with the exact integer min and max of its (integer) values."""
+        cdef NumericSummary s = NumericSummary._wrap(self._m)
+        if self._m.count > 0:
+            s._set_integer_extremes(lo, hi)
+        return s
+
+    @property
+    def exact_integers(self):
+        """True when min and max are exact Python ints (an integer column)."""
+        return self._int_min is not None
 
     @staticmethod
     cdef NumericSummary _wrap(_Moments m):
         cdef NumericSummary s = NumericSummary.__new__(NumericSummary)
         s._m = m
+        s._int_min = s._int_max = None
         return s
 
     @classmethod
@@ -798,11 +835,11 @@ cdef class NumericSummary:
 
     @property
     def min(self):
-        return self._m.min
+        return self._int_min if self._int_min is not None else self._m.min
 
     @property
     def max(self):
-        return self._m.max
+        return self._int_max if self._int_max is not None else self._m.max
 
     @property
     def mean(self):
@@ -820,7 +857,15 @@ cdef class NumericSummary:
         """A new summary of the union of both inputs' rows (Chan et al. parallel update)."""
         cdef _Moments m = self._m
         _merge_moments(&m, &other._m)
-        return NumericSummary._wrap(m)
+        cdef NumericSummary s = NumericSummary._wrap(m)
+        if other._m.count == 0:
+            s._int_min, s._int_max = self._int_min, self._int_max
+        elif self._m.count == 0:
+            s._int_min, s._int_max = other._int_min, other._int_max
+        elif self._int_min is not None and other._int_min is not None:
+            s._int_min = self._int_min if self._int_min <= other._int_min else other._int_min
+            s._int_max = self._int_max if self._int_max >= other._int_max else other._int_max
+        return s
 
     def variance(self, ddof=1):
         """``m2 / (count - ddof)``; NaN when ``count - ddof <= 0``."""
@@ -842,8 +887,8 @@ cdef class NumericSummary:
             "pos_inf": self._m.pos_inf,
             "neg_inf": self._m.neg_inf,
             "count": self._m.count,
-            "min": self._m.min,
-            "max": self._m.max,
+            "min": self.min,
+            "max": self.max,
             "mean": self._m.mean,
             "mean_lo": self._m.mean_lo,
             "m2": self._m.m2,

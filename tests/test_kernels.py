@@ -1241,3 +1241,75 @@ def test_quantile_edges_really_select_without_sorting(case, monkeypatch):
 
     monkeypatch.setattr(columns, "sorted_finite", no_sort)
     assert columns.quantile_edges(series, 10, summary).size >= 1
+
+
+# ---- exact integer extremes (issue 9) -----------------------------------------------------------
+# float64 rounds integers beyond 2**53; an integer column's min and max are exact Python ints,
+# kept through merging, to_dict / from_dict and pickling. Oracle: Python's min / max on ints.
+INTEGER_EDGE_VALUES = {
+    "Int64": [0, 2 ** 53 + 1, None, 2 ** 53 - 1, -(2 ** 63), 2 ** 63 - 1, None, -(2 ** 53) - 3, 17],
+    "UInt64": [0, 2 ** 64 - 1, None, 2 ** 53 + 1, 2 ** 63, None, 5, 2 ** 64 - 2],
+    "Int32": [-(2 ** 31), 2 ** 31 - 1, None, 0],
+    "UInt8": [0, 255, None, 7],
+}
+
+
+@pytest.mark.parametrize("dtype", sorted(INTEGER_EDGE_VALUES))
+@pytest.mark.parametrize("split", [None, 1, 3])
+def test_integer_columns_have_exact_int_extremes(dtype, split):
+    from mlcontract import columns
+
+    values = INTEGER_EDGE_VALUES[dtype]
+    series = pl.Series("x", values, dtype=getattr(pl, dtype))
+    if split is None:
+        summary = columns.summarize(series)
+    else:  # batch by batch, merged (the streamed path)
+        summary = K.NumericSummary.empty()
+        for start in range(0, len(values), split):
+            summary = summary.merge(columns.summarize(series.slice(start, split)))
+    present = [v for v in values if v is not None]
+    assert summary.exact_integers and type(summary.min) is int and type(summary.max) is int
+    assert (summary.min, summary.max) == (min(present), max(present))
+    assert (summary.count, summary.nulls) == (len(present), len(values) - len(present))
+    # the float64 moments are those of the kernel alone
+    plain = K.summarize(series.drop_nulls().to_numpy())
+    assert plain.to_dict()["min"] == float(min(present)) and not plain.exact_integers
+    again = K.NumericSummary.from_dict(json.loads(json.dumps(summary.to_dict())))
+    assert (again.min, again.max) == (min(present), max(present)) and again.exact_integers
+    assert pickle.loads(pickle.dumps(summary)).max == max(present)
+
+
+def test_integer_extremes_merge_with_empty_and_drop_with_float_summaries():
+    exact = K.summarize(np.array([3, 9], dtype=np.int64)).with_integer_extremes(3, 9)
+    assert K.NumericSummary.empty().merge(exact).min == 3 and exact.merge(K.NumericSummary.empty()).max == 9
+    mixed = exact.merge(K.summarize(np.array([1.5])))
+    assert not mixed.exact_integers and mixed.min == 1.5 and mixed.max == 9.0
+    with pytest.raises(ValueError, match="do not round to"):
+        exact.with_integer_extremes(3, 10)
+    assert not K.NumericSummary.from_dict({**exact.to_dict(), "max": 9.0}).exact_integers  # a float column's
+
+
+@pytest.mark.parametrize("dtype", sorted(INTEGER_EDGE_VALUES))
+def test_count_outside_and_scan_compare_integers_exactly(dtype):
+    from mlcontract import columns
+
+    values = INTEGER_EDGE_VALUES[dtype]
+    series = pl.Series("x", values, dtype=getattr(pl, dtype))
+    present = [v for v in values if v is not None]
+    big = 2 ** 53
+    ranges = [(0, big), (0, big + 1), (-big - 3, big - 1), (1, 2 ** 64), (-(2 ** 70), 2 ** 63 - 2), (2.5, 2.75),
+              (big + 1, big + 1), (0.5, 1e300), (-math.inf, big), (big, math.inf), (300, -5)]
+    expected = [sum(1 for v in present if not lo <= v <= hi) for lo, hi in ranges]
+    assert [columns.count_outside(series, lo, hi) for lo, hi in ranges] == expected
+    summary, _, outside = columns.scan(series, [np.array([0.0, 1.0])], ranges)
+    assert outside == expected and summary.max == max(present)
+
+
+def test_count_outside_of_floats_against_integers_beyond_2_to_53_is_exact():
+    from mlcontract import columns
+
+    series = pl.Series("x", [2.0 ** 53, 2.0 ** 53 + 2, -(2.0 ** 53), None, math.nan, math.inf])
+    big = 2 ** 53
+    for lo, hi in [(big + 1, big + 3), (-big - 1, big + 1), (-big + 1, big), (big - 1, big + 1)]:
+        expected = sum(1 for v in [2 ** 53, 2 ** 53 + 2, -(2 ** 53), math.inf] if not lo <= v <= hi)
+        assert columns.count_outside(series, lo, hi) == expected, (lo, hi)

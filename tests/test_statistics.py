@@ -407,3 +407,116 @@ def test_sorted_quantiles_equal_numpy_bit_for_bit():
     for sample in samples:
         ordered = np.sort(sample)
         assert np.array_equal(sorted_quantiles(ordered, probabilities), np.quantile(sample, probabilities))
+
+
+# ---- 64-bit integers are exact (issue 9) -------------------------------------------------------------
+# float64 rounds integers beyond 2**53: 2**53 + 1 reads as 2**53. min, max, between and
+# out_of_range_rate on Int64 / UInt64 columns compare the exact integers, and the results carry
+# them. The oracle is plain Python ints.
+BIG = 2 ** 53
+INT64 = [0, BIG + 1, None, BIG - 1, -(2 ** 63), 2 ** 63 - 1, None, -(BIG + 3), 17]
+UINT64 = [0, 2 ** 64 - 1, None, BIG + 1, 2 ** 63, None, 5, 2 ** 64 - 2]
+INTEGER_COLUMNS = [("Int64", pl.Int64, INT64), ("UInt64", pl.UInt64, UINT64)]
+
+
+def integer_checks(values, dtype, lines: list[str], chunk_rows: int | None = None, monkeypatch=None):
+    frame = pl.DataFrame({"x": pl.Series("x", values, dtype=dtype)})
+    if chunk_rows:
+        from mlcontract import execute
+
+        monkeypatch.setattr(execute, "STREAM_CHUNK_ROWS", chunk_rows)
+    return mlcontract.compile("\n".join(lines) + "\n", datasets={"d": frame}).run().checks
+
+
+def oracle_outside(values, low, high) -> int:
+    return sum(1 for v in values if v is not None and not low <= v <= high)
+
+
+@pytest.mark.parametrize("name,dtype,values", INTEGER_COLUMNS)
+def test_integer_min_and_max_are_exact_ints(name, dtype, values):
+    present = [v for v in values if v is not None]
+    lo, hi = min(present), max(present)
+    low_check, high_check, at_most, beyond = integer_checks(values, dtype, [
+        "feature x min != -1.5", "feature x max != -1.5", f"feature x max <= {hi}", f"feature x max <= {hi - 1}"])
+    assert type(low_check.value) is int and low_check.value == lo
+    assert type(high_check.value) is int and high_check.value == hi
+    assert at_most.status == "pass" and at_most.threshold == hi
+    assert beyond.status == "fail" and f"{hi:,}" in beyond.message and f"{hi - 1:,}" in mlcontract.evaluate.fmt(hi - 1)
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 2])
+@pytest.mark.parametrize("name,dtype,values", INTEGER_COLUMNS)
+def test_between_on_64_bit_integers_compares_exactly(name, dtype, values, chunk_rows, monkeypatch):
+    present = [v for v in values if v is not None]
+    ranges = [(0, BIG), (0, BIG + 1), (-(BIG + 3), BIG - 1), (min(present), max(present)), (1, max(present) - 1),
+              (BIG + 1, BIG + 1), (0, 2 ** 63 - 1)]
+    lines = [f"feature x between {lo} and {hi}" for lo, hi in ranges if lo >= 0]
+    lines += [f"feature x between -{-lo} and {hi}" for lo, hi in ranges if lo < 0]
+    shown = [r for r in ranges if r[0] >= 0] + [r for r in ranges if r[0] < 0]
+    checks = integer_checks(values, dtype, lines, chunk_rows, monkeypatch)
+    for (lo, hi), check in zip(shown, checks):
+        outside = oracle_outside(values, lo, hi)
+        assert (check.status == "pass") == (outside == 0), (lo, hi, check.message)
+        assert check.value == outside / len(present)
+        if outside:
+            assert f"{outside:,} of {len(present):,} values outside [{lo}, {hi}]" in check.message
+            assert f"max {max(present)})" in check.message and f"min {min(present)}," in check.message
+
+
+@pytest.mark.parametrize("name,dtype,values", INTEGER_COLUMNS)
+def test_out_of_range_rate_on_64_bit_integers_compares_exactly(name, dtype, values):
+    present = [v for v in values if v is not None]
+    ranges = [(0, BIG), (1, BIG + 1), (0, 2 ** 64 - 2), (BIG + 1, 2 ** 63)]
+    checks = integer_checks(values, dtype, [f"feature x out_of_range_rate({lo}, {hi}) >= 0" for lo, hi in ranges])
+    for (lo, hi), check in zip(ranges, checks):
+        assert check.value == oracle_outside(values, lo, hi) / len(present), (lo, hi)
+
+
+def test_out_of_range_rate_vs_a_reference_uses_its_exact_integer_range():
+    # training's range is [0, 2**53 + 1]: of production's values only 2**53 + 2 lies outside it
+    train = pl.DataFrame({"x": pl.Series([0, BIG + 1, None], dtype=pl.Int64)})
+    prod = pl.DataFrame({"x": pl.Series([BIG + 2, BIG + 1, BIG, None, 3], dtype=pl.Int64)})
+    (check,) = mlcontract.compile("feature x of train out_of_range_rate <= 0 vs prod\n",
+                                  datasets={"train": train, "prod": prod}).run().checks
+    assert check.status == "fail" and check.value == 1 / 4
+    assert check.details["range"] == [0, BIG + 1]
+
+
+def test_exact_integer_results_in_json_and_terminal(tmp_path):
+    from conftest import run_json
+
+    pl.DataFrame({"id": pl.Series([3, BIG + 1, None], dtype=pl.Int64),
+                  "u": pl.Series([2 ** 64 - 1, 1, 2], dtype=pl.UInt64)}).write_parquet(tmp_path / "d.parquet")
+    (tmp_path / "c.mlc").write_text('dataset d = parquet("d.parquet")\n'
+                                    "feature id between 0 and 9007199254740992\n"
+                                    "feature id max <= 9007199254740992\n"
+                                    "feature u max <= 18446744073709551614\n")
+    code, document, done = run_json(tmp_path / "c.mlc", tmp_path)
+    between, id_max, u_max = document["checks"]
+    assert code == 1 and [c["status"] for c in document["checks"]] == ["fail"] * 3
+    assert "1 of 2 values outside [0, 9007199254740992] (min 3, max 9007199254740993)" in between["message"]
+    assert id_max["value"] == BIG + 1 and id_max["threshold"] == BIG and type(id_max["value"]) is int
+    assert u_max["value"] == 2 ** 64 - 1 and u_max["threshold"] == 2 ** 64 - 2
+    # the terminal shows every digit too
+    assert "9,007,199,254,740,993" in done.stdout and "18,446,744,073,709,551,615" in done.stdout
+
+
+def test_integer_literals_stay_exact_and_huge_ones_are_diagnostics():
+    from mlcontract.errors import ContractError
+
+    frame = pl.DataFrame({"x": pl.Series([BIG + 1], dtype=pl.Int64)})
+    (check,) = mlcontract.compile("feature x max == 9007199254740993\n", datasets={"d": frame}).run().checks
+    assert check.status == "pass" and check.threshold == BIG + 1
+    with pytest.raises(ContractError, match="too large a number"):
+        mlcontract.compile("feature x max < " + "9" * 400 + "\n", datasets={"d": frame})
+
+
+@pytest.mark.parametrize("values,dtype", [([1.5, 2.0 ** 53, None, -3.0], pl.Float64), ([1, 2, None, 250], pl.Int16)])
+def test_float_and_small_integer_columns_keep_their_behaviour(values, dtype):
+    # a float column compared with an integer literal beyond 2**53 is still exact: 2**53 < 2**53 + 1
+    checks = integer_checks(values, dtype, ["feature x between -3 and 9007199254740993", "feature x max != -1.5",
+                                            "feature x out_of_range_rate(2, 9007199254740991) >= 0"])
+    present = [v for v in values if v is not None]
+    assert checks[0].status == "pass"
+    assert checks[1].value == max(present) and type(checks[1].value) is (float if dtype == pl.Float64 else int)
+    assert checks[2].value == oracle_outside(present, 2, 2 ** 53 - 1) / len(present)

@@ -3,6 +3,7 @@ Arrow buffers (no copy), and merged across batches: every partial result here ha
 a dataset can be processed chunk by chunk with the same result as in one go."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,13 +65,38 @@ def numeric_chunks(series):
 
 
 def summarize(series):
-    """Rows, nulls, NaN, ±inf, finite count, min, max, mean, m2 in one kernel pass."""
+    """Rows, nulls, NaN, ±inf, finite count, min, max, mean, m2 in one kernel pass; an integer
+    column's min and max are exact ints (integer_extremes)."""
     from ._kernels import NumericSummary, summarize as kernel
 
     state = NumericSummary.empty()
     for values, validity, offset in numeric_chunks(series):
         state = state.merge(kernel(values, validity, offset))
-    return state
+    return integer_extremes(series, state)
+
+
+# Integers of magnitude below 2**53 are exact in float64; beyond it float64 rounds them.
+EXACT_FLOAT_INTEGERS = 2 ** 53
+_INTEGER_RANGES = {f"{sign}Int{bits}": ((-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if sign == "" else (0, 2 ** bits - 1))
+                   for sign in ("", "U") for bits in (8, 16, 32, 64)}
+
+
+def integer_range(series) -> tuple[int, int] | None:
+    """The smallest and largest value of the series' integer dtype; None for other dtypes
+    (128-bit integers and decimals are summarized as float64: NumPy has no type for them)."""
+    return _INTEGER_RANGES.get(str(series.dtype))
+
+
+def integer_extremes(series, summary):
+    """The summary with the exact integer min and max of an integer column. The kernels work
+    in float64, which rounds integers beyond 2**53 (an id of 2**53 + 1 reads as 2**53); when
+    the float extremes are below 2**53 they are the exact values, otherwise Polars reads them."""
+    if integer_range(series) is None or summary.count == 0:
+        return summary
+    low, high = float(summary.min), float(summary.max)
+    if max(abs(low), abs(high)) < EXACT_FLOAT_INTEGERS:
+        return summary.with_integer_extremes(int(low), int(high))
+    return summary.with_integer_extremes(series.min(), series.max())
 
 
 def histogram(series, edges: np.ndarray) -> np.ndarray:
@@ -83,27 +109,85 @@ def histogram(series, edges: np.ndarray) -> np.ndarray:
     return total
 
 
-def count_outside(series, low: float, high: float) -> int:
-    """Non-null, non-NaN values outside [low, high] (±inf included)."""
+def count_outside(series, low, high) -> int:
+    """Non-null, non-NaN values outside [low, high] (±inf included), compared exactly: `low`
+    and `high` may be ints beyond 2**53 or floats, the column integers or floats."""
     from ._kernels import count_outside as kernel
 
+    bounds = kernel_bounds(series, low, high)
+    if bounds is None:
+        return count_outside_exactly(series, low, high)
+    low, high = bounds
     return int(sum(kernel(values, low, high, validity, offset) for values, validity, offset in numeric_chunks(series)))
+
+
+def kernel_bounds(series, low, high) -> tuple[float, float] | None:
+    """float64 bounds with which the kernels' float64 comparisons count exactly the values
+    outside [low, high]; None when no such bounds exist (an integer column and a bound beyond
+    2**53, where float64 rounds the column's values).
+
+    A float x lies below `low` iff it lies below the smallest float >= low, and above `high`
+    iff above the largest float <= high. An integer x lies below `low` iff below ceil(low);
+    with |ceil(low)| < 2**53 the float64 comparison agrees (a value beyond 2**53 rounds to a
+    float beyond it, on the same side)."""
+    if integer_range(series) is not None:
+        low, high = _integer_bound(low, math.ceil), _integer_bound(high, math.floor)
+        if any(isinstance(b, int) and abs(b) >= EXACT_FLOAT_INTEGERS for b in (low, high)):
+            return None
+    return _float_at_least(low), _float_at_most(high)
+
+
+def count_outside_exactly(series, low, high) -> int:
+    """count_outside of an integer column by Polars' integer comparisons."""
+    import polars as pl
+
+    smallest, largest = integer_range(series)
+    low, high = _integer_bound(low, math.ceil), _integer_bound(high, math.floor)
+    present = series.len() - series.null_count()
+    if low > largest or high < smallest:
+        return present
+    outside = pl.repeat(False, series.len(), eager=True)
+    if low > smallest:
+        outside = outside | (series < low)
+    if high < largest:
+        outside = outside | (series > high)
+    return int(outside.sum())
+
+
+def _integer_bound(bound, towards):
+    """ceil / floor of a bound as an int; infinite bounds stay floats."""
+    return towards(bound) if math.isfinite(bound) else float(bound)
+
+
+def _float_at_least(bound) -> float:
+    near = float(bound)
+    return math.nextafter(near, math.inf) if near < bound else near
+
+
+def _float_at_most(bound) -> float:
+    near = float(bound)
+    return math.nextafter(near, -math.inf) if near > bound else near
 
 
 def scan(series, edges=(), ranges=()):
     """summarize, histogram on each edge array and count_outside per (low, high), in one kernel
-    pass per chunk: (summary, [counts per edge array], [count per range])."""
+    pass per chunk: (summary, [counts per edge array], [count per range]). A range the float64
+    kernels cannot count exactly (kernel_bounds) is counted by Polars."""
     from ._kernels import NumericSummary, scan_numeric
 
+    bounds = [kernel_bounds(series, low, high) for low, high in ranges]
+    fused = [b for b in bounds if b is not None]
     state = NumericSummary.empty()
     hists = [np.zeros(len(e) + 1, dtype=np.int64) for e in edges]
-    outside = [0] * len(ranges)
+    outside = [0] * len(fused)
     for values, validity, offset in numeric_chunks(series):
-        part, part_hists, part_outside = scan_numeric(values, validity, offset, edges, ranges)
+        part, part_hists, part_outside = scan_numeric(values, validity, offset, edges, fused)
         state = state.merge(part)
         hists = [a + b for a, b in zip(hists, part_hists)]
         outside = [a + b for a, b in zip(outside, part_outside)]
-    return state, hists, outside
+    counted = iter(outside)
+    outside = [next(counted) if b is not None else count_outside_exactly(series, *r) for b, r in zip(bounds, ranges)]
+    return integer_extremes(series, state), hists, outside
 
 
 def finite_values(series) -> np.ndarray:

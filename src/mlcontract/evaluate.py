@@ -7,6 +7,7 @@ gate fails closed.
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -123,10 +124,18 @@ def _negated(op: str) -> str:
 
 
 def _json_number(value):
+    """The value for the JSON result: ints exactly (an id beyond 2**53 keeps every digit),
+    other numbers as finite floats, None for NaN / infinity."""
     if value is None:
         return None
+    if _is_int(value):
+        return int(value)
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)  # NumPy ints are Integral
 
 
 def fmt_in(unit: str | None):
@@ -149,6 +158,8 @@ def fmt(value: float | None) -> str:
     """Numbers as people read them in a report: 4 significant digits, thousands separated."""
     if value is None:
         return "—"
+    if _is_int(value):
+        return f"{int(value):,}"  # exact: an int beyond 2**53 is not rounded through a float
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if value == int(value) and abs(value) < 1e15:

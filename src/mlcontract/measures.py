@@ -17,7 +17,7 @@ Got = Mapping[rq.Request, Any]
 class Observation:
     """The outcome of a measure: a value, and for verdict measures whether it holds."""
 
-    value: float | None
+    value: float | int | None  # an int where it is exact: an integer column's min or max
     passed: bool | None = None
     message: str = ""
     details: dict = field(default_factory=dict, compare=False, hash=False)
@@ -65,8 +65,8 @@ class FeatureStat(Measure):
 
     reference: str | None = None
     bins: int = 10
-    low: float | None = None  # out_of_range_rate(LO, HI)
-    high: float | None = None
+    low: float | int | None = None  # out_of_range_rate(LO, HI); ints stay exact beyond 2**53
+    high: float | int | None = None
 
     # -- requests --------------------------------------------------------------------------------
     def requests(self) -> tuple[rq.Request, ...]:
@@ -122,7 +122,9 @@ class FeatureStat(Measure):
                 if summary.count < 2:
                     raise CheckError(f"std needs at least 2 finite values; `{col}` has {summary.count} in {ds}")
                 return Observation(summary.std(1))
-            return Observation(float(getattr(summary, s)))
+            if s == "mean":
+                return Observation(float(summary.mean))
+            return Observation(getattr(summary, s))  # an integer column's extremes are exact ints
         q = quantile_of(s)
         if q is not None:
             return Observation(st.quantile(fetch(got, rq.SortedValues(ds, col)), q))
@@ -187,8 +189,8 @@ class ValuesBetween(Measure):
     verdict: ClassVar[bool] = True
     dataset: str
     column: str
-    low: float
-    high: float
+    low: float | int  # contract literals: ints stay exact beyond 2**53
+    high: float | int
 
     def requests(self):
         return (rq.OutsideCount(self.dataset, self.column, self.low, self.high), rq.Summary(self.dataset, self.column))
@@ -294,7 +296,10 @@ def _extremes(summary) -> str:
     return ""
 
 
-def _fmt(x: float) -> str:
+def _fmt(x: float | int) -> str:
+    """A bound or extreme: an int exactly as it is (an id of 2**53 + 1 is not 9.0072e+15)."""
+    if isinstance(x, int) and not isinstance(x, bool):
+        return str(x)
     return f"{x:g}"
 
 

@@ -1,7 +1,7 @@
 """The result schema (pydantic): what `mlc check --json` writes and `Contract.run` returns."""
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, Field
 
@@ -20,8 +20,9 @@ class CheckResult(BaseModel):
     subject: str = Field(description="the dataset, model or history the check is about")
     feature: Optional[str] = None
     statistic: str
-    value: Optional[float] = Field(None, description="the observed value")
-    threshold: Optional[float] = Field(None, description="the right-hand side, evaluated")
+    # Union[int, float]: an int stays an int (an integer column's max of 2**53 + 1 keeps every digit)
+    value: Optional[Union[int, float]] = Field(None, description="the observed value")
+    threshold: Optional[Union[int, float]] = Field(None, description="the right-hand side, evaluated")
     comparator: Optional[str] = None
     message: str
     details: dict[str, Any] = Field(default_factory=dict)

@@ -271,7 +271,7 @@ class _Builder:
             return ast.Baseline(self.name(children[0]), span=span)
         if kind == "plain_number":
             text = str(children[0])
-            return ast.Number(float(text), None, text, span=span)
+            return ast.Number(_plain_number(text), None, text, span=span)
         if kind == "percent":
             text = str(children[0])
             return ast.Number(float(text[:-1]) / 100.0, "%", text, span=span)
@@ -285,6 +285,17 @@ class _Builder:
         if kind in ("string", "word"):
             return self.value(tree)
         raise AssertionError(f"unknown expression node {kind}")  # grammar and builder disagree
+
+
+def _plain_number(text: str) -> int | float:
+    """An integer literal stays an exact int (`between 0 and 9007199254740992` must not round
+    an id of 2**53 + 1 into range); one too long for a float is a float (inf: a diagnostic)."""
+    if text.isdecimal() and len(text) <= _MAX_INT_DIGITS:
+        return int(text)
+    return float(text)
+
+
+_MAX_INT_DIGITS = 300  # below float64's 1.8e308, so every check of a literal can convert it
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
