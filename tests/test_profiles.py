@@ -127,7 +127,8 @@ def test_merged_profiles_add_counts_exactly(files, tmp_path):
     assert done.returncode == 0, done.stderr
     merged = pf.load_profile(tmp_path / "merged.json", "merged")
     whole = pf.load_profile(files / "prod.profile.json", "whole")
-    assert merged.rows == whole.rows and not merged.exact and merged.parts == 3
+    # every part has at most 2520 finite values per column, kept themselves: the merge is exact
+    assert merged.rows == whole.rows and merged.exact and merged.parts == 3
     for column in ("x", "k", "y", "c"):
         a, b = merged.columns[column], whole.columns[column]
         assert (a.rows, a.nulls) == (b.rows, b.nulls)
@@ -137,6 +138,7 @@ def test_merged_profiles_add_counts_exactly(files, tmp_path):
             assert a.summary["mean"] == pytest.approx(b.summary["mean"], rel=1e-12)
             assert a.summary["m2"] == pytest.approx(b.summary["m2"], rel=1e-12)
             assert sum(a.counts) == sum(b.counts) == b.summary["count"]
+            assert (a.quantiles, a.edges, a.counts) == (b.quantiles, b.edges, b.counts)
         else:
             assert sorted(map(tuple, a.categories)) == sorted(map(tuple, b.categories))
 
@@ -176,7 +178,7 @@ def test_profile_is_written_atomically(files, tmp_path, monkeypatch):
     ('{"format": "mlcontract-profile", "version": 99, "grid": 2520, "rows": 1, "columns": {}}', "version 99"),
     ('{"hello": "world"}', "is not an mlcontract profile"),
     ('{"format": "mlcontract-profile", "version": 1, "grid": 2520, "rows": 1, "columns": {"x": {"kind": "numeric",'
-     ' "dtype": "Float64", "rows": 1, "nulls": 0}}}', "has no summary"),
+     ' "dtype": "Float64", "rows": 1, "nulls": 0}}}', "`columns.x.summary` is missing"),
 ])
 def test_corrupt_or_foreign_profiles_give_clear_errors(files, tmp_path, content, message):
     (tmp_path / "bad.json").write_text(content)
@@ -199,7 +201,7 @@ def test_profile_command_writes_a_profile_and_its_plan_reads_no_rows(files, tmp_
     done = run_cli("profile", str(files / "prod.parquet"), "-o", str(tmp_path / "out.json"))
     assert done.returncode == 0 and "profiled 4,000 rows" in done.stderr
     document = json.loads((tmp_path / "out.json").read_text())
-    assert document["format"] == "mlcontract-profile" and document["version"] == 1
+    assert document["format"] == "mlcontract-profile" and document["version"] == 2
     assert len(document["columns"]["x"]["quantiles"]) == pf.GRID + 1
     (tmp_path / "train.parquet").write_bytes((files / "train.parquet").read_bytes())
     (tmp_path / "c.mlc").write_text('dataset t = parquet("train.parquet")\ndataset p = profile("out.json")\n'
@@ -212,3 +214,256 @@ def test_profile_rejects_unknown_file_kinds(tmp_path):
     (tmp_path / "x.xlsx").write_text("nope")
     done = run_cli("profile", str(tmp_path / "x.xlsx"))
     assert done.returncode == 2 and "cannot tell the format" in done.stderr
+
+
+# ---- merged profiles meet the documented accuracy at every part size (issue 9) ---------------------
+# Oracles: numpy on the raw concatenated rows. A column of at most 2520 finite values keeps them,
+# so merging such parts is exact; a merge with a grid part records rank_error r, and every count
+# below a point it implies is within r of the raw data's (docs/profiles.md, "Merging").
+MERGE_SIZES = [[1, 1], [2, 2], [45, 44], [200, 200], [2519, 2519], [2521, 2521], [1, 2], [45, 2521],
+               [2519, 2521, 200], [2521, 2, 1], [6000, 45, 2521], [5000, 5000, 5000, 5000]]
+
+
+def merge_shape(shape: str, n: int, rng) -> np.ndarray:
+    if shape == "normal":
+        return rng.normal(40, 10, n)
+    if shape == "ages":  # integers with heavy ties, as a real age column
+        return np.clip(np.round(rng.normal(40, 12, n)), 18, 90)
+    return rng.lognormal(0, 1.5, n)  # skewed
+
+
+def merged_and_raw(tmp_path, sizes, shape, seed=0):
+    rng = np.random.default_rng(seed)
+    frames = [pl.DataFrame({"x": merge_shape(shape, n, rng)}) for n in sizes]
+    paths = []
+    for i, frame in enumerate(frames):
+        paths.append(tmp_path / f"part{i}.json")
+        mlcontract.profile(frame, paths[-1])
+    merged_path = tmp_path / "merged.json"
+    mlcontract.merge_profiles(paths, merged_path)
+    raw = pl.concat(frames)
+    raw.write_parquet(tmp_path / "raw.parquet")
+    pl.DataFrame({"x": merge_shape(shape, 3000, rng) * 1.05}).write_parquet(tmp_path / "train.parquet")
+    return pf.load_profile(merged_path, "merged"), raw
+
+
+def merged_statistics(tmp_path, lines: list[str]) -> list[tuple[float, float]]:
+    """(value vs the raw rows, value vs the merged profile) of each line."""
+    text = ('dataset train = parquet("train.parquet")\ndataset raw = parquet("raw.parquet")\n'
+            'dataset merged = profile("merged.json")\n')
+    text += "".join(f"{line.format(ref='raw')}\n{line.format(ref='merged')}\n" for line in lines)
+    (tmp_path / "c.mlc").write_text(text)
+    checks = mlcontract.check(tmp_path / "c.mlc").checks
+    assert all(c.status == "pass" for c in checks), [c.message for c in checks]
+    return [(checks[i].value, checks[i + 1].value) for i in range(0, len(checks), 2)]
+
+
+STATISTIC_LINES = [f"feature x {s} >= 0 vs {{ref}}" for s in ["psi", "js", "hellinger", "ks", "wasserstein"]] + [
+    "feature x psi >= 0 vs {ref} bins 20", "feature x of {ref} p90 >= 0", "feature x of {ref} max >= 0"]
+
+
+@pytest.mark.parametrize("sizes", [s for s in MERGE_SIZES if max(s) <= pf.GRID], ids=str)
+@pytest.mark.parametrize("shape", ["normal", "ages"])
+def test_merging_parts_that_keep_their_values_is_exact(tmp_path, sizes, shape):
+    merged, raw = merged_and_raw(tmp_path, sizes, shape)
+    whole = pf.profile_column(raw["x"], "numeric", "Float64")
+    column = merged.columns["x"]
+    assert merged.exact and column.error == 0
+    assert (column.values, column.quantiles, column.edges, column.counts) == (
+        whole.values, whole.quantiles, whole.edges, whole.counts)
+    # the profile of the concatenated rows: histogram statistics, p90 and max equal the raw rows';
+    # ks and wasserstein too while the rows are kept (n <= 2520), else within the grid's bound
+    statistics = merged_statistics(tmp_path, STATISTIC_LINES)
+    n = raw.height
+    for line, (raw_value, merged_value) in zip(STATISTIC_LINES, statistics):
+        if n > pf.GRID and (" ks " in line or "wasserstein" in line):
+            spread = 1.0 if " ks " in line else raw["x"].max() - raw["x"].min()
+            assert abs(merged_value - raw_value) <= spread * (1 / pf.GRID + 1 / n)
+        else:
+            assert merged_value == pytest.approx(raw_value, rel=1e-12, abs=1e-15), line
+
+
+@pytest.mark.parametrize("sizes", [s for s in MERGE_SIZES if max(s) > pf.GRID], ids=str)
+@pytest.mark.parametrize("shape", ["normal", "ages", "skewed"])
+def test_merged_grids_stay_within_their_rank_error(tmp_path, sizes, shape):
+    merged, raw = merged_and_raw(tmp_path, sizes, shape)
+    column = merged.columns["x"]
+    values = np.sort(raw["x"].to_numpy())
+    n, r = values.size, column.error
+    grid_parts = [s for s in sizes if s > pf.GRID]
+    assert not merged.exact and 0 < r
+    # r is the sum over the grid parts of their largest fine bin: for continuous data ~ n/2520 + 2
+    if shape == "normal":
+        assert r <= sum(s / pf.GRID + 3 for s in grid_parts)
+    # the counts below every fine edge
+    edges = np.asarray(column.edges)
+    below = np.cumsum(column.counts)[:-1]
+    assert np.all(np.abs(below - np.searchsorted(values, edges, side="left")) <= r)
+    assert sum(column.counts) == n
+    # every grid point is a quantile of the raw rows to within r ranks
+    grid = np.asarray(column.quantiles)
+    position = np.floor(np.arange(pf.GRID + 1) / pf.GRID * (n - 1))
+    assert grid[0] == values[0] and grid[-1] == values[-1]
+    assert np.all(np.searchsorted(values, grid, side="left") <= position + 1 + r)
+    assert np.all(np.searchsorted(values, grid, side="right") >= position - r)
+    # psi's bins: the merged profile's counts on its own coarse edges, against the raw rows'
+    for bins in (10, 20):
+        coarse = merged.serve(pf.rq.Edges("merged", "x", bins))
+        served = merged.serve(pf.rq.Histogram("merged", "x", pf.rq.Edges("merged", "x", bins)))
+        truth = np.diff(np.concatenate([[0], np.searchsorted(values, coarse, side="left"), [n]]))
+        assert np.all(np.abs(served - truth) <= 2 * r)
+    # ks and wasserstein: the documented bounds with r
+    (psi, js, hellinger, ks, wasserstein, psi20, p90, top) = merged_statistics(tmp_path, STATISTIC_LINES)
+    assert abs(ks[1] - ks[0]) <= 1 / pf.GRID + (1 + r) / n
+    assert abs(wasserstein[1] - wasserstein[0]) <= (values[-1] - values[0]) * (1 / pf.GRID + (1 + r) / n)
+    assert top[0] == top[1]
+    # the histogram statistics follow their counts: close to the raw rows' (no false alarm)
+    assert psi[1] == pytest.approx(psi[0], abs=0.02) and psi20[1] == pytest.approx(psi20[0], abs=0.03)
+    assert js[1] == pytest.approx(js[0], abs=0.02) and hellinger[1] == pytest.approx(hellinger[0], abs=0.02)
+
+
+def test_merged_small_parts_give_no_false_drift_alarm(tmp_path):
+    """The reported case: two production parts of 45 and 44 rows gave psi 5.3 against 0.076."""
+    merged, raw = merged_and_raw(tmp_path, [45, 44], "ages", seed=7)
+    (psi,) = merged_statistics(tmp_path, ["feature x psi >= 0 vs {ref}"])
+    assert psi[1] == psi[0] < 1
+
+
+def test_merging_merged_profiles_adds_their_rank_errors(tmp_path):
+    rng = np.random.default_rng(3)
+    frames = [pl.DataFrame({"x": rng.normal(0, 1, n)}) for n in (3000, 4000, 2600)]
+    for i, frame in enumerate(frames):
+        mlcontract.profile(frame, tmp_path / f"p{i}.json")
+    mlcontract.merge_profiles([tmp_path / "p0.json", tmp_path / "p1.json"], tmp_path / "m01.json")
+    mlcontract.merge_profiles([tmp_path / "m01.json", tmp_path / "p2.json"], tmp_path / "m.json")
+    first = pf.load_profile(tmp_path / "m01.json", "m01").columns["x"]
+    again = pf.load_profile(tmp_path / "m.json", "m").columns["x"]
+    assert again.error > first.error > 0
+    values = np.sort(pl.concat(frames)["x"].to_numpy())
+    below = np.cumsum(again.counts)[:-1]
+    assert np.all(np.abs(below - np.searchsorted(values, np.asarray(again.edges), side="left")) <= again.error)
+
+
+def test_version_1_profiles_are_read_and_their_merges_refused_to_be_merged_again(files, tmp_path):
+    document = json.loads((files / "prod.profile.json").read_text())
+    document["version"] = 1
+    (tmp_path / "v1.json").write_text(json.dumps(document))
+    old = pf.load_profile(tmp_path / "v1.json", "old")
+    assert old.version == 1 and old.rows == 4000
+    document["exact"] = False
+    (tmp_path / "v1m.json").write_text(json.dumps(document))
+    with pytest.raises(pf.DataError, match="format version 1, which does not record its accuracy"):
+        mlcontract.merge_profiles([tmp_path / "v1m.json", tmp_path / "v1.json"], tmp_path / "out.json")
+
+
+# ---- a profile is untrusted input (issue 9) -------------------------------------------------------
+# Every count, sum, order and number is checked on load: anything else is an error naming the
+# file and the field, never a pass, a traceback or a hang.
+def small_profile_document(tmp_path) -> dict:
+    frame = pl.DataFrame({"x": [1.5, 2.5, None, 4.0], "n": pl.Series([3, 2 ** 53 + 1, 7, None], dtype=pl.Int64),
+                          "c": ["a", "b", "a", None]})
+    mlcontract.profile(frame, tmp_path / "small.json")
+    return json.loads((tmp_path / "small.json").read_text())
+
+
+def broken(document: dict, edit) -> dict:
+    document = json.loads(json.dumps(document))
+    edit(document)
+    return document
+
+
+GRID_EDITS = {  # on the 4000-row fixture profile: x, y, k keep grids
+    "rows": (lambda d: d.update(rows=-5), "`rows` is not a non-negative integer"),
+    "rows as bool": (lambda d: d.update(rows=True), "`rows` is not a non-negative integer"),
+    "column rows": (lambda d: d.update(rows=4001), "`columns.x.rows` is 4,000, but the profile has 4,001"),
+    "column rows and summary": (lambda d: d["columns"]["x"].update(rows=3999), "`columns.x.summary` counts 4,000 rows"),
+    "infinite mean": (lambda d: d["columns"]["x"]["summary"].update(min="-inf", max="inf", mean="inf"),
+                      "`columns.x.summary.min` is not a finite number"),
+    "summary rows": (lambda d: d["columns"]["x"]["summary"].update(rows=3999, count=d["columns"]["x"]["summary"]["count"] - 1),
+                     "`columns.x.summary` counts 3,999 rows"),
+    "nulls": (lambda d: d["columns"]["x"].update(nulls=d["columns"]["x"]["nulls"] + 1), "`columns.x.summary` counts"),
+    "float count": (lambda d: d["columns"]["x"]["summary"].update(nans=1.0), "`columns.x.summary.nans` is not a non-negative integer"),
+    "bin counts sum": (lambda d: d["columns"]["y"]["counts"].__setitem__(0, d["columns"]["y"]["counts"][0] + 1),
+                       "`columns.y.counts` add up to"),
+    "negative bin count": (lambda d: d["columns"]["y"]["counts"].__setitem__(1, -1), "`columns.y.counts[1]` is not a non-negative"),
+    "descending grid": (lambda d: d["columns"]["x"]["quantiles"].reverse(), "`columns.x.quantiles` are not 2521 ascending"),
+    "grid beyond max": (lambda d: d["columns"]["x"]["quantiles"].__setitem__(-1, d["columns"]["x"]["summary"]["max"] + 1),
+                        "`columns.x.quantiles` leave the column's range"),
+    "grid below min": (lambda d: d["columns"]["k"]["quantiles"].__setitem__(0, -1.0), "`columns.k.quantiles` leave"),
+    "edges": (lambda d: d["columns"]["x"]["edges"].reverse(), "`columns.x.edges` are not strictly ascending"),
+    "category sum": (lambda d: d["columns"]["c"]["categories"][0].__setitem__(1, 1), "`columns.c.categories` add up to"),
+    "repeated category": (lambda d: d["columns"]["c"]["categories"].__setitem__(1, [d["columns"]["c"]["categories"][0][0],
+                                                                                   d["columns"]["c"]["categories"][1][1]]),
+                          "`columns.c.categories[1]` repeats a category"),
+    "negative category": (lambda d: d["columns"]["c"]["categories"][0].__setitem__(1, -3), "`columns.c.categories[0][1]`"),
+    "unknown field": (lambda d: d["columns"]["x"].update(bogus=1), "`columns.x.bogus` is not a profile field"),
+    "exact with error": (lambda d: d["columns"]["x"].update(rank_error=3), "`exact` is true, but a column has a rank_error"),
+    "parts": (lambda d: d.update(parts=0), "`parts` is not a positive integer"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GRID_EDITS))
+def test_inconsistent_profiles_are_errors_naming_file_and_field(files, tmp_path, case):
+    edit, message = GRID_EDITS[case]
+    document = broken(json.loads((files / "prod.profile.json").read_text()), edit)
+    (tmp_path / "bad.json").write_text(json.dumps(document))
+    with pytest.raises(pf.DataError) as caught:
+        pf.load_profile(tmp_path / "bad.json", "prod")
+    assert "dataset `prod`: bad.json is malformed" in str(caught.value) and message in str(caught.value)
+
+
+SMALL_EDITS = {  # on a profile whose numeric columns keep their values
+    "values order": (lambda d: d["columns"]["x"]["values"].reverse(), "`columns.x.values` are not the ascending values"),
+    "values length": (lambda d: d["columns"]["x"]["values"].append(4.0), "`columns.x.values` hold 4 values for 3"),
+    "values and grid": (lambda d: d["columns"]["x"].update(quantiles=[1.5] * 2521), "`columns.x.values` come with a quantile grid"),
+    "integer extremes": (lambda d: d["columns"]["n"]["summary"].update(max=2 ** 53 + 9), "`columns.n.values` are not the ascending values from min"),
+    "text count": (lambda d: d["columns"]["n"].update(nulls="1"), "`columns.n.nulls` is not a non-negative integer"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SMALL_EDITS))
+def test_inconsistent_kept_values_are_errors(tmp_path, case):
+    edit, message = SMALL_EDITS[case]
+    document = small_profile_document(tmp_path)
+    assert document["columns"]["n"]["summary"]["max"] == 2 ** 53 + 1  # exact, a JSON int
+    (tmp_path / "bad.json").write_text(json.dumps(broken(document, edit)))
+    with pytest.raises(pf.DataError, match="bad.json is malformed") as caught:
+        pf.load_profile(tmp_path / "bad.json", "p")
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"format": "mlcontract-profile", "version": 2, "grid": 2520, "rows": 1e999999, "columns": {}}', "beyond the float range"),
+    ('{"format": "mlcontract-profile", "version": 2, "grid": 2520, "rows": ' + "7" * 1_000_000 + ', "columns": {}}',
+     "an integer of 1,000,000 digits"),
+    ('{"format": "mlcontract-profile", "version": 2, "grid": 2520, "rows": NaN, "columns": {}}', "NaN is not a number"),
+    ('{"format": "mlcontract-profile", "version": 2, "grid": 2520, "rows": -Infinity, "columns": {}}', "-Infinity is not"),
+])
+def test_hostile_json_gives_a_clear_error_quickly(tmp_path, text, message):
+    import time
+
+    (tmp_path / "bad.json").write_text(text)
+    start = time.perf_counter()
+    with pytest.raises(pf.DataError, match="dataset `p`: bad.json is not a readable profile") as caught:
+        pf.load_profile(tmp_path / "bad.json", "p")
+    assert message in str(caught.value) and time.perf_counter() - start < 5
+
+
+def test_a_hostile_profile_through_the_cli_is_an_error_result(files, tmp_path):
+    (tmp_path / "bad.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "train.parquet").write_bytes((files / "train.parquet").read_bytes())
+    (tmp_path / "c.mlc").write_text('dataset t = parquet("train.parquet")\ndataset p = profile("bad.json")\n'
+                                    "feature x psi < 0.2 vs p\np rows <= 10\n")
+    code, document, done = _run(tmp_path)
+    assert code == 1 and "Traceback" not in done.stderr and "RecursionError" not in done.stderr + done.stdout
+    assert [c["status"] for c in document["checks"]] == ["error", "error"]
+    assert "nested too deeply" in document["checks"][1]["message"]
+
+
+def test_negative_rows_no_longer_pass_a_rows_check(files, tmp_path):
+    document = broken(json.loads((files / "prod.profile.json").read_text()), lambda d: d.update(rows=-5))
+    (tmp_path / "bad.json").write_text(json.dumps(document))
+    (tmp_path / "c.mlc").write_text('dataset p = profile("bad.json")\np rows <= 10\nfeature x of p mean >= 0\n')
+    code, result, done = _run(tmp_path)
+    assert code == 1 and [c["status"] for c in result["checks"]] == ["error", "error"]

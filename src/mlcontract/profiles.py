@@ -1,19 +1,27 @@
 """Profiles: what contracts need of a dataset, without its rows.
 
 `mlc profile DATA -o prod.profile.json` stores per column: the schema, counts (rows, nulls,
-NaN, ±inf), the kernel summary (min, max, mean, variance — mergeable), for numeric columns the
-quantiles at every multiple of 1/2520 and the exact counts between consecutive quantiles, and
-for categorical columns the count of every category. A contract then declares
-`dataset production = profile("prod.profile.json")`.
+NaN, ±inf), the kernel summary (min, max, mean, variance — mergeable; an integer column's min
+and max as exact ints), for categorical columns the count of every category, and for numeric
+columns either
+- the sorted finite values themselves, when there are at most GRID (2520) of them: such a
+  column serves every statistic exactly, and merging such columns is exact; or
+- the quantiles at every multiple of 1/2520 and the exact counts between consecutive distinct
+  quantiles (the "grid").
+A contract then declares `dataset production = profile("prod.profile.json")`.
 
 Exactness (docs/profiles.md): with a profile as the `vs` reference, psi/js/hellinger/kl/linf/
 chi2_pvalue use the profile's own quantile edges and exact counts, so they equal the raw-data
 values (for `bins` dividing 2520: 2–10, 12, 14, 15, 18, 20, …). null_rate, mean, std, min,
 max, rows, schema, unseen_rate and categorical statistics are exact. ks, ks_pvalue,
 wasserstein and wasserstein_norm treat the 2521 quantiles as the reference sample: documented
-approximations, |ΔD| ≤ 1/2520 + 1/n and |ΔW| ≤ (max − min)·(1/2520 + 1/n). A merged profile
-adds all counts exactly; its quantiles and in-between counts are interpolated (marked
-`"exact": false`). Anything else a profile cannot serve is a compile-time diagnostic.
+approximations, |ΔD| ≤ 1/2520 + (1 + r)/n and |ΔW| ≤ (max − min)·(1/2520 + (1 + r)/n), where r
+is the column's `rank_error`: 0 for a profile of raw rows, and for a merged grid the bound on
+how far its counts below any point can be from the raw data's (_merge_distributions). Anything
+else a profile cannot serve is a compile-time diagnostic.
+
+A profile file is untrusted input: load_profile checks every count, sum, order and number
+(_check_profile) and turns anything else into a DataError naming the file and the field.
 """
 from __future__ import annotations
 
@@ -22,7 +30,7 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +39,11 @@ import numpy as np
 from . import requests as rq
 from .catalog import CATEGORICAL, NUMERIC
 from .errors import CheckError, DataError
-from .statistics import sorted_quantiles
+from .statistics import interpolate, quantile_edges, quantile_positions, sorted_quantiles
 
 FORMAT = "mlcontract-profile"
-VERSION = 1
+VERSION = 2  # 2: small columns keep their values, merged grids carry their rank_error
+READABLE_VERSIONS = (1, 2)  # version 1 keeps a grid for every column, which version 2 reads as is
 GRID = 2520  # divisible by 1…10, 12, 14, 15, 18, 20, 21, 24, 28, 30, …: the usual bin counts are exact
 
 
@@ -61,13 +70,19 @@ class ColumnProfile:
     rows: int
     nulls: int
     summary: dict | None = None  # NumericSummary.to_dict()
-    quantiles: list[float] | None = None  # GRID + 1 values (numeric, with finite values)
+    values: list[float] | None = None  # the sorted finite values, when at most GRID (numeric)
+    quantiles: list[float] | None = None  # GRID + 1 values (numeric, more than GRID finite values)
     edges: list[float] | None = None  # unique inner quantiles: the fine bin edges
     counts: list[int] | None = None  # finite values per fine bin
+    rank_error: int | None = None  # merged grid: how far its counts below a point may be off
     categories: list[list] | None = None  # [[value, count], ...] (categorical)
 
     def to_json(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    @property
+    def error(self) -> int:
+        return self.rank_error or 0
 
 
 @dataclass
@@ -80,6 +95,7 @@ class Profile:
     created: str | None = None
     parts: int = 1
     path: Path | None = field(default=None, compare=False)
+    version: int = field(default=VERSION, compare=False)  # the format version it was read from
 
     @property
     def schema(self) -> dict[str, tuple[str, str]]:
@@ -98,7 +114,9 @@ class Profile:
         if isinstance(request, rq.Counts):
             return None if column.kind != NUMERIC else "value counts of a numeric column (distinct, unique_rate, unseen_rate)"
         if isinstance(request, rq.Edges):
-            return None if GRID % request.bins == 0 else f"{request.bins} bins (a profile serves bin counts dividing {GRID})"
+            if column.values is not None or GRID % request.bins == 0:
+                return None  # kept values serve any bin count
+            return f"{request.bins} bins (a profile serves bin counts dividing {GRID})"
         if isinstance(request, rq.Histogram):
             if request.edges.of != request.of:
                 return "a histogram on another dataset's edges: a profile can be the `vs` reference of psi/js/…, not their subject"
@@ -130,29 +148,40 @@ class Profile:
             keys = [k for k, _ in column.categories or []]
             counts = np.array([n for _, n in column.categories or []], dtype=np.int64)
             return CountsResult(_key_array(keys), counts, column.nulls, column.rows)
-        grid = self._grid(column, request.column)
+        sample = self._sample(column, request.column)
         if isinstance(request, rq.Edges):
+            if column.values is not None:
+                return quantile_edges(sample, request.bins)
             step = GRID // request.bins
-            return np.unique(grid[step:GRID:step])
+            return np.unique(sample[step:GRID:step])
         if isinstance(request, rq.Histogram):
             coarse = self.serve(request.edges)
+            if column.values is not None:
+                from ._kernels import searchsorted_counts
+
+                return searchsorted_counts(sample, coarse)
             return coarse_counts(np.asarray(column.edges, dtype=np.float64),
                                  np.asarray(column.counts, dtype=np.int64), coarse)
         if isinstance(request, rq.SortedValues):
-            return ProfileSample.of(grid, column.summary["count"])
+            return sample
         if isinstance(request, rq.SampleWalk):
             from .statistics import walk
 
             other = (got or {}).get(rq.SortedValues(request.against, request.name))
             if other is None or isinstance(other, BaseException):
                 raise other or CheckError(f"the values of `{request.name}` in {request.against} were not computed")
-            return walk(ProfileSample.of(grid, column.summary["count"]), other)
+            return walk(sample, other)
         raise CheckError(f"profile `{self.name}` cannot serve {request.describe()}")
 
-    def _grid(self, column: ColumnProfile, name: str) -> np.ndarray:
+    def _sample(self, column: ColumnProfile, name: str) -> np.ndarray:
+        """The kept values themselves, or the quantile grid standing in for them."""
+        if column.values is not None:
+            if not column.values:
+                raise CheckError(f"`{name}` has no finite values in profile `{self.name}`")
+            return np.asarray(column.values, dtype=np.float64)
         if not column.quantiles:
             raise CheckError(f"`{name}` has no finite values in profile `{self.name}`")
-        return np.asarray(column.quantiles, dtype=np.float64)
+        return ProfileSample.of(np.asarray(column.quantiles, dtype=np.float64), column.summary["count"])
 
     def to_json(self) -> dict:
         return {
@@ -218,31 +247,46 @@ def profile_column(series, kind: str, dtype: str) -> ColumnProfile:
         values = col.finite_values(series)
         if values.size:
             values.sort()
-            grid = sorted_quantiles(values, np.arange(GRID + 1) / GRID)
-            edges = np.unique(grid[1:GRID])
-            profile.quantiles = grid.tolist()
-            profile.edges = edges.tolist()
-            profile.counts = col.histogram(series, edges).tolist()
+            _lay_out(profile, values)
         return profile
     counts = col.value_counts(series)
     categories = [[_json_key(k), int(n)] for k, n in zip(counts.keys.tolist(), counts.counts.tolist())]
     return ColumnProfile(kind, dtype, rows, counts.nulls, categories=categories if kind == CATEGORICAL else None)
 
 
+def _lay_out(column: ColumnProfile, values: np.ndarray) -> None:
+    """Store a column's sorted finite values: themselves when at most GRID (every statistic
+    exact, merging exact), else the quantile grid and the exact counts between its points."""
+    if values.size <= GRID:
+        column.values = values.tolist()
+        return
+    from ._kernels import searchsorted_counts
+
+    grid = sorted_quantiles(values, np.arange(GRID + 1) / GRID)
+    edges = np.unique(grid[1:GRID])
+    column.quantiles, column.edges = grid.tolist(), edges.tolist()
+    column.counts = searchsorted_counts(values, edges).tolist()
+
+
 # ---- merging ------------------------------------------------------------------------------------
 def merge_profiles(profiles: list[Profile], name: str = "merged") -> Profile:
     """Add profiles of parts of one dataset (chunks, partitions, days). Counts add up exactly;
-    the quantile grid and the counts between its points are interpolated (exact=False)."""
+    columns whose parts all kept their values merge exactly; others get an interpolated grid
+    whose error bound is recorded (rank_error, _merge_distributions)."""
     if not profiles:
         raise DataError("nothing to merge")
     first = profiles[0]
     for other in profiles[1:]:
         if other.schema != first.schema:
             raise DataError(f"cannot merge profiles with different schemas: {first.name} and {other.name}")
+    for part in profiles:
+        if part.version < 2 and not part.exact:
+            raise DataError(f"{part.name} is a merged profile of format version {part.version}, which does not "
+                            f"record its accuracy; merge its original parts again with this mlcontract")
     if len(profiles) == 1:
         return first
     columns = {column: _merge_column([p.columns[column] for p in profiles]) for column in first.columns}
-    return Profile(name, sum(p.rows for p in profiles), columns, False,
+    return Profile(name, sum(p.rows for p in profiles), columns, all(c.error == 0 for c in columns.values()),
                    ", ".join(p.source or p.name for p in profiles), _now(), sum(p.parts for p in profiles))
 
 
@@ -256,9 +300,12 @@ def _merge_column(parts: list[ColumnProfile]) -> ColumnProfile:
         for part in parts:
             state = state.merge(NumericSummary.from_dict(_summary_from_json(part.summary)))
         merged.summary = _summary_to_json(state.to_dict())
-        with_values = [p for p in parts if p.quantiles]
-        if with_values:
-            merged.quantiles, merged.edges, merged.counts = _merge_grids(with_values)
+        with_values = [p for p in parts if p.summary["count"]]
+        if all(p.values is not None for p in with_values):
+            if with_values:  # every part kept its values: the merged column is exact
+                _lay_out(merged, np.sort(np.concatenate([np.asarray(p.values, dtype=np.float64) for p in with_values])))
+        else:
+            merged.quantiles, merged.edges, merged.counts, merged.rank_error = _merge_distributions(with_values)
     elif head.categories is not None:
         totals: dict = {}
         for part in parts:
@@ -269,41 +316,110 @@ def _merge_column(parts: list[ColumnProfile]) -> ColumnProfile:
     return merged
 
 
-def _merge_grids(parts: list[ColumnProfile]):
-    """Mix the parts' CDFs (piecewise linear between their quantiles), read the merged
-    quantiles off the mixture, and share each part's fine counts out over the new fine bins in
-    proportion to its CDF — with largest-remainder rounding, so the totals stay exact."""
-    points = np.unique(np.concatenate([np.asarray(p.quantiles) for p in parts]))
-    weights = np.array([sum(p.counts) for p in parts], dtype=np.float64)
-    cdfs = np.array([_part_cdf(p, points) for p in parts])
-    mixture = (weights[:, None] * cdfs).sum(axis=0) / weights.sum()
-    levels = np.arange(GRID + 1) / GRID
-    grid = np.interp(levels, mixture, points)
-    grid[0], grid[-1] = points[0], points[-1]
+class _PartDistribution:
+    """What a part says of its finite values: how many lie below / at or below any x.
+
+    A part that kept its values knows both exactly. A grid part knows the count below each of
+    its fine edges exactly (up to its own rank_error). Inside a fine bin [e_j, e_j+1) holding
+    c_j values it cannot tell where they lie, but its quantiles bound how many lie beyond the
+    bin's left end: strictly between two consecutive quantiles q_k < q_k+1 (numpy's linear
+    interpolation at positions k·(n−1)/2520) lie at most ceil((n−1)/2520) values, one more with
+    the max (`step`). So a bin of more than `step` values holds at least c_j − step copies of
+    its left end: a tied value (an age of 40). Such a bin is put on its left end whole, so the
+    merged quantiles land on the tied value as the raw ones do; a bin of at most `step` values
+    is spread evenly up to the next edge (the first bin starts at the min, the last ends at the
+    max). Its answers are then off by at most min(c_j, step) (`error`). A merged grid part's
+    quantiles carry no such guarantee: its answers are within its largest c_j plus its own
+    rank_error."""
+
+    def __init__(self, part: ColumnProfile):
+        summary = _summary_from_json(part.summary)
+        self.n = int(summary["count"])
+        self.low, self.high = float(summary["min"]), float(summary["max"])
+        if part.values is not None:
+            self.values = np.asarray(part.values, dtype=np.float64)
+            self.knots, self.error = self.values, 0
+            return
+        self.values = None
+        low, high = self.low, self.high
+        edges, counts = np.asarray(part.edges, dtype=np.float64), np.asarray(part.counts, dtype=np.int64)
+        left = np.concatenate([[low], edges])  # each bin's left end
+        right = np.concatenate([edges, [high]])
+        below = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        step = -(-(self.n - 1) // GRID) + 1
+        on_left = np.where((right > left) & (counts <= step), 0, counts)
+        # the curve through (left_j, below_j), (left_j, below_j + on_left_j), ..., (max, n): a
+        # vertical step at a repeated x (values at that point), linear in between
+        self.xs = np.append(np.repeat(left, 2), high)
+        self.ys = np.append(np.column_stack([below, below + on_left]).ravel(), self.n).astype(np.float64)
+        self.knots = np.unique(self.xs)
+        if part.error:
+            self.error = int(counts.max()) + part.error
+        else:
+            self.error = int(np.minimum(counts, step).max())
+
+    def count_below(self, x: np.ndarray) -> np.ndarray:
+        if self.values is not None:
+            return np.searchsorted(self.values, x, side="left").astype(np.float64)
+        return self._curve(x, "left")
+
+    def count_at_or_below(self, x: np.ndarray) -> np.ndarray:
+        if self.values is not None:
+            return np.searchsorted(self.values, x, side="right").astype(np.float64)
+        return self._curve(x, "right")
+
+    def _curve(self, x: np.ndarray, side: str) -> np.ndarray:
+        """The curve at x: at a step, its lower end (side "left": below x) or its upper end
+        ("right": at or below x); 0 before the first knot and n after the last."""
+        xs, ys = self.xs, self.ys
+        x = np.asarray(x, dtype=np.float64)
+        index = np.searchsorted(xs, x, side=side)
+        upper = np.minimum(index, len(xs) - 1)
+        lower = np.maximum(index - 1, 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            between = ys[lower] + (ys[upper] - ys[lower]) * (x - xs[lower]) / (xs[upper] - xs[lower])
+        at = xs[upper] == x if side == "left" else xs[lower] == x
+        value = np.where(at, ys[upper] if side == "left" else ys[lower], between)
+        return np.where(x < xs[0], 0.0, np.where(x > xs[-1], float(self.n), value))
+
+
+def _merge_distributions(parts: list[ColumnProfile]):
+    """The merged quantile grid and fine counts of parts some of which keep only a grid.
+
+    The parts' counts below / at or below every knot (their values, edges, min and max) add up
+    to a non-decreasing curve of the merged data, linear between knots; its virtual order
+    statistics x_(i) = inf{x : count at or below x > i} give the quantiles at k/2520 (numpy's
+    linear interpolation, as for raw data), and the counts below the merged edges, summed over
+    the parts and rounded once, the fine counts (the total stays exact). The rank_error r is the
+    sum of the parts' errors: every count below (or at or below) any x this profile implies,
+    its fine counts included, is within r of the raw data's."""
+    pieces = [_PartDistribution(p) for p in parts]
+    n = sum(p.n for p in pieces)
+    knots = np.unique(np.concatenate([p.knots for p in pieces]))
+    below = sum(p.count_below(knots) for p in pieces)
+    at_or_below = sum(p.count_at_or_below(knots) for p in pieces)
+    xs = np.repeat(knots, 2)
+    curve = np.column_stack([below, at_or_below]).ravel()
+    previous, following, gamma = quantile_positions(n, np.arange(GRID + 1) / GRID)
+    grid = interpolate(_virtual_order_statistics(xs, curve, previous % n),
+                       _virtual_order_statistics(xs, curve, following % n), gamma)
+    low, high = min(p.low for p in pieces), max(p.high for p in pieces)
+    grid = np.clip(np.maximum.accumulate(grid), low, high)
+    grid[0], grid[-1] = low, high
     edges = np.unique(grid[1:GRID])
-    counts = np.zeros(len(edges) + 1, dtype=np.int64)
-    for part, weight in zip(parts, weights):
-        bounds = np.concatenate([[-np.inf], edges, [np.inf]])
-        shares = np.diff(np.clip(_part_cdf(part, bounds), 0.0, 1.0))
-        counts += _round_preserving_total(shares * weight, int(weight))
-    return grid.tolist(), edges.tolist(), counts.tolist()
+    cumulative = np.clip(np.rint(sum(p.count_below(edges) for p in pieces)), 0, n).astype(np.int64)
+    counts = np.diff(np.concatenate([[0], cumulative, [n]]))
+    return grid.tolist(), edges.tolist(), counts.tolist(), sum(p.error for p in pieces)
 
 
-def _part_cdf(part: ColumnProfile, x: np.ndarray) -> np.ndarray:
-    grid = np.asarray(part.quantiles, dtype=np.float64)
-    unique = np.unique(grid)
-    # the share at or below a repeated quantile value is its last level, not its first
-    levels = (np.searchsorted(grid, unique, side="right") - 1) / GRID
-    return np.interp(x, unique, levels, left=0.0, right=1.0)
-
-
-def _round_preserving_total(values: np.ndarray, total: int) -> np.ndarray:
-    floor = np.floor(values).astype(np.int64)
-    missing = total - int(floor.sum())
-    if missing > 0:
-        order = np.argsort(-(values - floor), kind="stable")[:missing]
-        floor[order] += 1
-    return floor
+def _virtual_order_statistics(xs: np.ndarray, curve: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """inf{x : curve(x) > i} for each rank i, on the piecewise-linear curve through (xs, curve)
+    (a vertical step where an x repeats: values at that point)."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    after = np.searchsorted(curve, ranks, side="right")  # curve[after - 1] <= i < curve[after]
+    before = after - 1
+    rise = curve[after] - curve[before]
+    return xs[before] + (ranks - curve[before]) / rise * (xs[after] - xs[before])
 
 
 # ---- files --------------------------------------------------------------------------------------
@@ -330,6 +446,8 @@ def write_profile(profile: Profile, path: str | Path) -> Path:
 
 _LOADED: dict[tuple[str, float], Profile] = {}
 
+MAX_JSON_INT_DIGITS = 40  # a profile's integers are counts and 64-bit extremes: 20 digits at most
+
 
 def load_profile(path: str | Path | None, name: str) -> Profile:
     """Read and validate a profile file; every problem is a DataError naming the file."""
@@ -342,86 +460,242 @@ def load_profile(path: str | Path | None, name: str) -> Profile:
     key = (str(path.resolve()), path.stat().st_mtime)
     if key in _LOADED:
         return _LOADED[key]
+    where = f"dataset `{name}`: {path.name}"
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = _parse_json(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DataError(f"dataset `{name}`: {path.name} is not a readable profile (corrupt or truncated JSON: "
-                        f"{error})") from error
+        raise DataError(f"{where} is not a readable profile (corrupt or truncated JSON: {error})") from error
+    except _BadNumber as error:
+        raise DataError(f"{where} is not a readable profile: {error}") from error
+    except RecursionError as error:
+        raise DataError(f"{where} is not a readable profile: its JSON is nested too deeply") from error
     profile = _from_json(document, name, path)
     _LOADED[key] = profile
     return profile
+
+
+class _BadNumber(ValueError):
+    pass
+
+
+def _parse_json(text: str) -> Any:
+    """JSON without NaN / Infinity, with finite floats and integers of sane length: int() of a
+    million digits would raise (or take seconds), and 1e999999 would be read as infinity."""
+    return json.loads(text, parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant)
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_JSON_INT_DIGITS:
+        raise _BadNumber(f"an integer of {len(text.lstrip('-')):,} digits")
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BadNumber(f"the number {text[:40]}{'…' if len(text) > 40 else ''} is beyond the float range")
+    return value
+
+
+def _json_constant(text: str):
+    raise _BadNumber(f"{text} is not a number JSON allows")
+
+
+class _Malformed(Exception):
+    """A profile field that is wrong: its path in the document and what is wrong with it."""
+
+    def __init__(self, where: str, problem: str):
+        super().__init__(f"`{where}` {problem}")
 
 
 def _from_json(document: Any, name: str, path: Path) -> Profile:
     where = f"dataset `{name}`: {path.name}"
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise DataError(f"{where} is not an mlcontract profile (no \"format\": \"{FORMAT}\")")
-    if document.get("version") != VERSION:
-        raise DataError(f"{where} has profile format version {document.get('version')!r}; this mlcontract reads "
-                        f"version {VERSION} — rebuild it with `mlc profile`")
+    version = document.get("version")
+    if not (type(version) is int and version in READABLE_VERSIONS):
+        raise DataError(f"{where} has profile format version {version!r}; this mlcontract reads "
+                        f"versions {', '.join(map(str, READABLE_VERSIONS))} — rebuild it with `mlc profile`")
     if document.get("grid") != GRID:
         raise DataError(f"{where} has a quantile grid of {document.get('grid')!r}, expected {GRID}")
     try:
-        if not isinstance(document.get("columns"), dict):
-            raise ValueError("`columns` is not an object")
-        columns = {c: ColumnProfile(**spec) for c, spec in document["columns"].items()}
-        profile = Profile(name, int(document["rows"]), columns, bool(document.get("exact", True)),
-                          document.get("source"), document.get("created"), int(document.get("parts", 1)), path)
-        for column, spec in profile.columns.items():
-            problem = _column_problem(spec)
-            if problem:
-                raise DataError(f"{where} is malformed: column `{column}` has {problem}")
-    except DataError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
-        raise DataError(f"{where} is malformed: {type(error).__name__}: {error}") from error
-    return profile
+        return _check_profile(document, name, path, version)
+    except _Malformed as error:
+        raise DataError(f"{where} is malformed: {error}") from error
 
 
-def _column_problem(spec: ColumnProfile) -> str | None:
-    """What is wrong with one column's entry, if anything (types, lengths, sums)."""
-    if spec.kind not in (NUMERIC, CATEGORICAL, "other") or not isinstance(spec.dtype, str):
-        return f"an unknown kind {spec.kind!r}"
-    if not _count(spec.rows) or not _count(spec.nulls) or spec.nulls > spec.rows:
-        return "impossible row or null counts"
+_COLUMN_FIELDS = {f.name for f in fields(ColumnProfile)}
+
+
+def _check_profile(document: dict, name: str, path: Path, version: int) -> Profile:
+    """The Profile of a document, every number, sum and order checked (_Malformed otherwise)."""
+    rows = _count_at(document, "rows", "rows")
+    parts = _count_at(document, "parts", "parts", default=1)
+    if parts < 1:
+        raise _Malformed("parts", "is not a positive integer")
+    exact = document.get("exact", True)
+    if not isinstance(exact, bool):
+        raise _Malformed("exact", "is not true or false")
+    for key in ("source", "created"):
+        if document.get(key) is not None and not isinstance(document[key], str):
+            raise _Malformed(key, "is not a string")
+    if not isinstance(document.get("columns"), dict):
+        raise _Malformed("columns", "is not an object")
+    columns = {}
+    for column, spec in document["columns"].items():
+        at = f"columns.{column}"
+        if not isinstance(spec, dict):
+            raise _Malformed(at, "is not an object")
+        unknown = sorted(set(spec) - _COLUMN_FIELDS)
+        missing = sorted({"kind", "dtype", "rows", "nulls"} - set(spec))
+        if unknown or missing:
+            raise _Malformed(f"{at}.{(unknown or missing)[0]}", "is not a profile field" if unknown else "is missing")
+        columns[column] = ColumnProfile(**spec)
+        _check_column(columns[column], at, version)
+        if columns[column].rows != rows:
+            raise _Malformed(f"{at}.rows", f"is {columns[column].rows:,}, but the profile has {rows:,} rows")
+    if exact and any(c.error for c in columns.values()):
+        raise _Malformed("exact", "is true, but a column has a rank_error")
+    return Profile(name, rows, columns, exact, document.get("source"), document.get("created"), parts, path, version)
+
+
+def _check_column(spec: ColumnProfile, at: str, version: int) -> None:
+    """Types, lengths, sums and orders of one column's entry."""
+    if spec.kind not in (NUMERIC, CATEGORICAL, "other"):
+        raise _Malformed(f"{at}.kind", f"is an unknown kind {str(spec.kind)[:40]!r}")
+    if not isinstance(spec.dtype, str):
+        raise _Malformed(f"{at}.dtype", "is not a string")
+    _count_at(spec.__dict__, "rows", f"{at}.rows")
+    _count_at(spec.__dict__, "nulls", f"{at}.nulls")
+    if spec.nulls > spec.rows:
+        raise _Malformed(f"{at}.nulls", f"is {spec.nulls:,}, more than its {spec.rows:,} rows")
+    present = [k for k in ("summary", "values", "quantiles", "edges", "counts", "rank_error", "categories")
+               if getattr(spec, k) is not None]
+    allowed = {NUMERIC: {"summary", "values", "quantiles", "edges", "counts", "rank_error"},
+               CATEGORICAL: {"categories"}, "other": set()}[spec.kind]
+    stray = [k for k in present if k not in allowed]
+    if stray:
+        raise _Malformed(f"{at}.{stray[0]}", f"does not belong to a {spec.kind} column")
     if spec.kind == NUMERIC:
-        if not isinstance(spec.summary, dict):
-            return "no summary"
-        from ._kernels import NumericSummary
-
-        summary = NumericSummary.from_dict(_summary_from_json(spec.summary))  # checks its own consistency
-        if spec.quantiles is None:
-            return None if summary.count == 0 else "no quantiles although it has finite values"
-        if not (isinstance(spec.quantiles, list) and len(spec.quantiles) == GRID + 1
-                and all(isinstance(q, (int, float)) and math.isfinite(q) for q in spec.quantiles)
-                and all(a <= b for a, b in zip(spec.quantiles, spec.quantiles[1:]))):
-            return f"a quantile grid that is not {GRID + 1} ascending finite numbers"
-        if not (isinstance(spec.edges, list) and all(isinstance(e, (int, float)) for e in spec.edges)
-                and all(a < b for a, b in zip(spec.edges, spec.edges[1:]))):
-            return "bin edges that are not strictly ascending numbers"
-        if not (isinstance(spec.counts, list) and len(spec.counts) == len(spec.edges) + 1
-                and all(_count(n) for n in spec.counts)):
-            return "bin counts of the wrong length or type"
-        if sum(spec.counts) != summary.count:
-            return "bin counts that do not add up to its count of finite values"
+        _check_numeric(spec, at, version)
     elif spec.kind == CATEGORICAL:
-        if not (isinstance(spec.categories, list) and all(
-                isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], (str, int, float, bool))
-                and _count(pair[1]) for pair in spec.categories)):
-            return "category counts that are not [value, count] pairs"
-        if sum(n for _, n in spec.categories) + spec.nulls != spec.rows:
-            return "category counts that do not add up to its rows"
-    return None
+        _check_categories(spec, at)
+
+
+def _check_numeric(spec: ColumnProfile, at: str, version: int) -> None:
+    from ._kernels import NumericSummary
+
+    if not isinstance(spec.summary, dict):
+        raise _Malformed(f"{at}.summary", "is missing" if spec.summary is None else "is not an object")
+    for key in ("rows", "nulls", "nans", "pos_inf", "neg_inf", "count"):
+        _count_at(spec.summary, key, f"{at}.summary.{key}")
+    for key in ("min", "max", "mean", "mean_lo", "m2"):
+        value = spec.summary.get(key, 0.0 if key == "mean_lo" else None)
+        if not (value is None or value in ("inf", "-inf") or _is_number(value)):
+            raise _Malformed(f"{at}.summary.{key}", "is not a number")
+    try:
+        summary = NumericSummary.from_dict(_summary_from_json(spec.summary))  # checks its own sums
+    except (ValueError, TypeError, OverflowError) as error:
+        raise _Malformed(f"{at}.summary", f"is inconsistent: {error}") from None
+    if summary.rows != spec.rows or summary.nulls + summary.nans != spec.nulls:
+        raise _Malformed(f"{at}.summary", f"counts {summary.rows:,} rows and {summary.nulls + summary.nans:,} "
+                                          f"nulls/NaN, the column {spec.rows:,} and {spec.nulls:,}")
+    count, low, high = summary.count, float(summary.min), float(summary.max)
+    if count:
+        for key in ("min", "max", "mean", "mean_lo"):
+            if not math.isfinite(float(getattr(summary, key))):
+                raise _Malformed(f"{at}.summary.{key}", "is not a finite number although there are finite values")
+        # m2 may be infinite: the squared deviations of values near ±1e308 overflow
+    elif spec.summary.get("m2") != 0 or any(spec.summary.get(k) is not None for k in ("min", "max", "mean")):
+        raise _Malformed(f"{at}.summary", "has extremes or moments although there are no finite values")
+    if spec.values is not None:
+        if any(getattr(spec, k) is not None for k in ("quantiles", "edges", "counts", "rank_error")):
+            raise _Malformed(f"{at}.values", "come with a quantile grid: a column keeps one or the other")
+        values = _numbers(spec.values, f"{at}.values")
+        if len(values) != count or count > GRID:
+            raise _Malformed(f"{at}.values", f"hold {len(values):,} values for {count:,} finite values "
+                                             f"(kept only when at most {GRID})")
+        if count and not (values[0] == low and values[-1] == high and _ascending(values, strict=False)):
+            raise _Malformed(f"{at}.values", "are not the ascending values from min to max")
+        return
+    if spec.quantiles is None:
+        if count:
+            raise _Malformed(f"{at}.quantiles", "are missing although there are finite values")
+        if any(getattr(spec, k) is not None for k in ("edges", "counts", "rank_error")):
+            raise _Malformed(f"{at}.edges", "are given without quantiles")
+        return
+    if count == 0:
+        raise _Malformed(f"{at}.quantiles", "are given although there are no finite values")
+    if version >= 2 and count <= GRID:
+        raise _Malformed(f"{at}.quantiles", f"are given for {count:,} finite values, which are kept themselves")
+    grid = _numbers(spec.quantiles, f"{at}.quantiles")
+    if len(grid) != GRID + 1 or not _ascending(grid, strict=False):
+        raise _Malformed(f"{at}.quantiles", f"are not {GRID + 1} ascending numbers")
+    if grid[0] < low or grid[-1] > high:
+        raise _Malformed(f"{at}.quantiles", f"leave the column's range [{low!r}, {high!r}]")
+    edges = _numbers(spec.edges, f"{at}.edges")
+    if not _ascending(edges, strict=True) or (edges and (edges[0] < grid[0] or edges[-1] > grid[-1])):
+        raise _Malformed(f"{at}.edges", "are not strictly ascending numbers within the quantiles")
+    if not isinstance(spec.counts, list) or len(spec.counts) != len(edges) + 1:
+        raise _Malformed(f"{at}.counts", f"are not {len(edges) + 1:,} counts (one more than the edges)")
+    for i in range(len(spec.counts)):
+        _count_at(spec.counts, i, f"{at}.counts[{i}]")
+    if sum(spec.counts) != count:
+        raise _Malformed(f"{at}.counts", f"add up to {sum(spec.counts):,}, not to its {count:,} finite values")
+    if spec.rank_error is not None:
+        _count_at(spec.__dict__, "rank_error", f"{at}.rank_error")
+
+
+def _check_categories(spec: ColumnProfile, at: str) -> None:
+    if not isinstance(spec.categories, list):
+        raise _Malformed(f"{at}.categories", "is missing" if spec.categories is None else "is not a list")
+    seen: set = set()
+    for i, pair in enumerate(spec.categories):
+        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], (str, int, float, bool))):
+            raise _Malformed(f"{at}.categories[{i}]", "is not a [value, count] pair")
+        _count_at(pair, 1, f"{at}.categories[{i}][1]")
+        if pair[0] in seen:  # Python equality: the counts are looked up by value
+            raise _Malformed(f"{at}.categories[{i}]", "repeats a category")
+        seen.add(pair[0])
+    total = sum(n for _, n in spec.categories)
+    if total + spec.nulls != spec.rows:
+        raise _Malformed(f"{at}.categories", f"add up to {total:,} values and {spec.nulls:,} nulls, "
+                                             f"not to its {spec.rows:,} rows")
+
+
+def _count_at(container, key, where: str, default=None) -> int:
+    """container[key] when it is a non-negative integer (not a bool); _Malformed otherwise."""
+    value = container.get(key, default) if isinstance(container, dict) else container[key]
+    if value is None:
+        raise _Malformed(where, "is missing")
+    if not _count(value):
+        raise _Malformed(where, f"is not a non-negative integer: {str(value)[:40]}")
+    return value
 
 
 def _count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _numbers(values, where: str) -> list:
+    if not isinstance(values, list) or not all(_is_number(v) for v in values):
+        raise _Malformed(where, "are not a list of finite numbers")
+    return values
+
+
+def _ascending(values: list, strict: bool) -> bool:
+    pairs = zip(values, values[1:])
+    return all(a < b for a, b in pairs) if strict else all(a <= b for a, b in pairs)
+
+
 # ---- small helpers ---------------------------------------------------------------------------------
 def _summary_to_json(summary: dict) -> dict:
     """JSON has no NaN or infinity: NaN (no finite values) becomes null, an overflowing moment
-    (values near 1e308) the strings "inf" / "-inf"."""
+    (values near 1e308) the strings "inf" / "-inf". An integer column's min and max stay ints."""
     def encode(value):
         if isinstance(value, float) and not math.isfinite(value):
             return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
