@@ -505,7 +505,9 @@ class _Malformed(Exception):
     """A profile field that is wrong: its path in the document and what is wrong with it."""
 
     def __init__(self, where: str, problem: str):
-        super().__init__(f"`{where}` {problem}")
+        from .escape import printable
+
+        super().__init__(f"`{printable(where, 120)}` {problem}")
 
 
 def _from_json(document: Any, name: str, path: Path) -> Profile:
@@ -522,6 +524,10 @@ def _from_json(document: Any, name: str, path: Path) -> Profile:
         return _check_profile(document, name, path, version)
     except _Malformed as error:
         raise DataError(f"{where} is malformed: {error}") from error
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:  # a check not foreseen
+        from .escape import printable
+
+        raise DataError(f"{where} is malformed: {type(error).__name__}: {printable(error)}") from error
 
 
 _COLUMN_FIELDS = {f.name for f in fields(ColumnProfile)}
@@ -562,7 +568,7 @@ def _check_profile(document: dict, name: str, path: Path, version: int) -> Profi
 def _check_column(spec: ColumnProfile, at: str, version: int) -> None:
     """Types, lengths, sums and orders of one column's entry."""
     if spec.kind not in (NUMERIC, CATEGORICAL, "other"):
-        raise _Malformed(f"{at}.kind", f"is an unknown kind {str(spec.kind)[:40]!r}")
+        raise _Malformed(f"{at}.kind", f"is an unknown kind {_shown(spec.kind)}")
     if not isinstance(spec.dtype, str):
         raise _Malformed(f"{at}.dtype", "is not a string")
     _count_at(spec.__dict__, "rows", f"{at}.rows")
@@ -669,12 +675,20 @@ def _count_at(container, key, where: str, default=None) -> int:
     if value is None:
         raise _Malformed(where, "is missing")
     if not _count(value):
-        raise _Malformed(where, f"is not a non-negative integer: {str(value)[:40]}")
+        raise _Malformed(where, f"is not a non-negative integer: {_shown(value)}")
     return value
 
 
+def _shown(value) -> str:
+    """A value from the file, safe to print and short."""
+    from .escape import printable
+
+    return printable(json.dumps(value) if isinstance(value, (str, bool)) else value, 40)
+
+
 def _count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    """A non-negative integer that fits the kernels' int64 counts."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2 ** 63
 
 
 def _is_number(value) -> bool:
