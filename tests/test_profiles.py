@@ -313,7 +313,7 @@ def test_merged_grids_stay_within_their_rank_error(tmp_path, sizes, shape):
         truth = np.diff(np.concatenate([[0], np.searchsorted(values, coarse, side="left"), [n]]))
         assert np.all(np.abs(served - truth) <= 2 * r)
     # ks and wasserstein: the documented bounds with r
-    (psi, js, hellinger, ks, wasserstein, psi20, p90, top) = merged_statistics(tmp_path, STATISTIC_LINES)
+    (psi, js, hellinger, ks, wasserstein, psi20, _p90, top) = merged_statistics(tmp_path, STATISTIC_LINES)
     assert abs(ks[1] - ks[0]) <= 1 / pf.GRID + (1 + r) / n
     assert abs(wasserstein[1] - wasserstein[0]) <= (values[-1] - values[0]) * (1 / pf.GRID + (1 + r) / n)
     assert top[0] == top[1]
@@ -324,7 +324,7 @@ def test_merged_grids_stay_within_their_rank_error(tmp_path, sizes, shape):
 
 def test_merged_small_parts_give_no_false_drift_alarm(tmp_path):
     """The reported case: two production parts of 45 and 44 rows gave psi 5.3 against 0.076."""
-    merged, raw = merged_and_raw(tmp_path, [45, 44], "ages", seed=7)
+    merged_and_raw(tmp_path, [45, 44], "ages", seed=7)
     (psi,) = merged_statistics(tmp_path, ["feature x psi >= 0 vs {ref}"])
     assert psi[1] == psi[0] < 1
 
@@ -465,5 +465,18 @@ def test_negative_rows_no_longer_pass_a_rows_check(files, tmp_path):
     document = broken(json.loads((files / "prod.profile.json").read_text()), lambda d: d.update(rows=-5))
     (tmp_path / "bad.json").write_text(json.dumps(document))
     (tmp_path / "c.mlc").write_text('dataset p = profile("bad.json")\np rows <= 10\nfeature x of p mean >= 0\n')
-    code, result, done = _run(tmp_path)
+    code, result, _ = _run(tmp_path)
     assert code == 1 and [c["status"] for c in result["checks"]] == ["error", "error"]
+
+
+def test_a_profile_keeps_exact_integer_extremes(tmp_path):
+    document = small_profile_document(tmp_path)
+    assert document["columns"]["n"]["summary"]["min"] == 3 and type(document["columns"]["n"]["summary"]["min"]) is int
+    pl.DataFrame({"n": pl.Series([2 ** 53 + 2, 4], dtype=pl.Int64)}).write_parquet(tmp_path / "cur.parquet")
+    (tmp_path / "c.mlc").write_text('dataset cur = parquet("cur.parquet")\ndataset p = profile("small.json")\n'
+                                    "feature n of p max == 9007199254740993\n"
+                                    "feature n of p out_of_range_rate <= 0 vs cur\n")
+    top, outside = mlcontract.check(tmp_path / "c.mlc").checks
+    assert top.status == "pass" and top.value == 2 ** 53 + 1 and type(top.value) is int
+    # the profile's exact range [3, 2**53 + 1]: 2**53 + 2 lies outside it, 4 inside
+    assert outside.status == "fail" and outside.value == 0.5

@@ -26,6 +26,7 @@ A profile file is untrusted input: load_profile checks every count, sum, order a
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import json
 import math
 import os
@@ -39,7 +40,12 @@ import numpy as np
 from . import requests as rq
 from .catalog import CATEGORICAL, NUMERIC
 from .errors import CheckError, DataError
-from .statistics import interpolate, quantile_edges, quantile_positions, sorted_quantiles
+from .statistics import (
+    interpolate,
+    quantile_edges,
+    quantile_positions,
+    sorted_quantiles,
+)
 
 FORMAT = "mlcontract-profile"
 VERSION = 2  # 2: small columns keep their values, merged grids carry their rank_error
@@ -702,7 +708,7 @@ def _numbers(values, where: str) -> list:
 
 
 def _ascending(values: list, strict: bool) -> bool:
-    pairs = zip(values, values[1:])
+    pairs = itertools.pairwise(values)
     return all(a < b for a, b in pairs) if strict else all(a <= b for a, b in pairs)
 
 
