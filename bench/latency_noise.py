@@ -75,7 +75,8 @@ def make_fixture(folder: Path) -> None:
 
 def one_run(fixture: Path, model_file: str, calls: int, slower: bool) -> dict:
     models = {"candidate": Twice(joblib.load(fixture / "models" / f"{model_file}.joblib"))} if slower else None
-    contract = mlcontract.compile(contract_text(model_file, calls), base_dir=fixture, models=models)
+    contract = mlcontract.compile(contract_text(model_file, calls), base_dir=fixture, models=models,
+                                  allow_pickle=True)  # the fixture's models are joblib files
     started = time.perf_counter()
     result = contract.run()
     check = result.checks[0]

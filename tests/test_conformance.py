@@ -27,7 +27,8 @@ def test_vendored_spec_is_the_shared_one():
 
 @pytest.fixture(scope="module")
 def results(conformance, tmp_path_factory):
-    code, document, done = run_json(conformance / "churn.mlc", tmp_path_factory.mktemp("out"))
+    # The fixture's models are joblib files: loading them needs the invocation's consent.
+    code, document, done = run_json(conformance / "churn.mlc", tmp_path_factory.mktemp("out"), "--allow-pickle")
     assert "Traceback" not in done.stderr
     return code, document, done
 
@@ -86,3 +87,14 @@ def test_data_values_match_the_oracles(results, conformance):
     check = next(c for c in document["checks"] if c["source"] == "feature income mean <= production*1.1")
     assert check["value"] == pytest.approx(np.mean(income_t), rel=REL)
     assert check["threshold"] == pytest.approx(np.mean(income_p) * 1.1, rel=REL)
+
+
+def test_without_consent_the_joblib_models_are_errors_that_say_how(conformance, tmp_path):
+    """Unpickling runs code: without --allow-pickle the gate fails closed and says how to consent."""
+    code, document, done = run_json(conformance / "churn.mlc", tmp_path)
+    assert code == 1 and not document["passed"] and "Traceback" not in done.stderr
+    errors = [c for c in document["checks"] if c["status"] == "error"]
+    assert errors and all(c["kind"] in ("model", "serving", "robustness", "latency") for c in errors), \
+        {c["kind"] for c in errors}
+    assert all("--allow-pickle" in c["message"] and "skops" in c["message"] for c in errors)
+    assert all(c["status"] in ("pass", "warn") for c in document["checks"] if c not in errors)

@@ -3,6 +3,7 @@ loopback, including every way a call can fail."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 import joblib
@@ -13,10 +14,15 @@ import pytest
 import mlcontract
 from mlcontract.contract import ModelSource
 from mlcontract.errors import ModelError
-from mlcontract.httpmodel import HttpAnswerError, HttpEndpoint, HttpTransportError, http_model, to_records
+from mlcontract.grants import Grants
+from mlcontract.httpmodel import (
+    MAX_ANSWER_BYTES, HttpAnswerError, HttpEndpoint, HttpTransportError, http_model, to_records,
+)
+from mlcontract.models import ModelOutputError
 
 from servers import churn
 from servers.harness import ModelServer, free_port
+from servers.scripted import ScriptedServer, drip, endless, json_answer
 
 HEADER = "label churned\nignore customer_id\n"
 
@@ -182,3 +188,150 @@ def test_malformed_json_and_wrong_counts_are_errors(server, data):
         status, message = error_of(f'model m = http("{server.url(route)}")\np95 latency <= 10s with 2 calls warmup 0\n',
                                    data)
         assert status == "error" and words in message and server.url(route) in message
+
+
+# ---- outputs are validated, the network is confined, every call is bounded (issue 9) ----------------
+def answering(make_document):
+    """A script answering `make_document(number of records)` as JSON."""
+    def script(records, send):
+        send(json_answer(make_document(len(records))))
+    return script
+
+
+def test_nan_probabilities_from_a_server_are_an_error_not_a_pass(data):
+    # The argmax of NaN is column 0, here class 1, the majority: accuracy 0.59 passed before.
+    nan_rows = answering(lambda n: b'{"predictions": [' + b", ".join([b"[NaN, NaN]"] * n) + b'], "classes": [1, 0]}')
+    with ScriptedServer(nan_rows) as server:
+        status, message = error_of(f'model m = http("{server.url()}")\naccuracy on training >= 0.55\n', data)
+        assert status == "error"
+        assert "model `m`" in message and server.url() in message and "at row 0" in message
+        assert "non-finite probabilities" in message
+
+
+@pytest.mark.parametrize("document, problem", [
+    ({"predictions": [[5.0, -4.0]]}, "outside [0, 1]"),
+    ({"predictions": [[0.6, 0.5]]}, "sum to 1.1"),
+    ({"predictions": [[0.5, 0.5]], "classes": [0, 1, 2]}, "2 probability columns for its 3 classes"),
+    ({"predictions": [{"label": 7, "probabilities": [0.4, 0.6]}], "classes": [0, 1]}, "not one of its classes"),
+    ({"predictions": [None]}, "predicted null"),
+])
+def test_invalid_answers_are_errors_naming_the_url_and_the_row(document, problem):
+    with ScriptedServer(answering(lambda n: {**document, "predictions": document["predictions"] * n})) as server:
+        model = http_model(ModelSource("m", "http", server.url()))
+        rows = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+        with pytest.raises(ModelOutputError) as raised:
+            model.predict(rows)
+        message = str(raised.value)
+        assert problem in message and "model `m`" in message and server.url() in message
+        assert ("row 0" in message) == ("columns" not in problem)  # a column count concerns no one row
+
+
+def test_huge_numbers_and_deep_nesting_are_clear_errors():
+    nested = b'{"predictions": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(HttpAnswerError, match="nested too deeply") as raised:
+        endpoint().decode(nested, 1)
+    assert "http://127.0.0.1:9/predict" in str(raised.value)
+    long_integer = b'{"predictions": [1' + b"0" * 100_000 + b"]}"
+    with pytest.raises(HttpAnswerError, match="invalid JSON") as raised:
+        endpoint().decode(long_integer, 1)
+    assert "http://127.0.0.1:9/predict" in str(raised.value) and len(str(raised.value)) < 1000
+    with ScriptedServer(answering(lambda n: b'{"predictions": [' + b", ".join([b"1e999"] * n) + b"]}")) as server:
+        model = http_model(ModelSource("m", "http", server.url()))
+        with pytest.raises(ModelOutputError, match="predicted inf") as raised:
+            model.predict(pd.DataFrame({"x": [1.0]}))
+        assert server.url() in str(raised.value)
+
+
+def test_a_host_that_is_not_loopback_is_refused_before_connecting(data):
+    url = "http://192.0.2.1:9/predict"  # TEST-NET-1: nothing answers there; a connect would hang
+    started = time.perf_counter()
+    status, message = error_of(f'model m = http("{url}", timeout=5)\np95 latency <= 10s with 2 calls warmup 0\n',
+                               data)
+    assert status == "error" and url in message and "loopback" in message
+    assert "--allow-host HOST[:PORT]" in message and "allow_hosts=" in message
+    assert time.perf_counter() - started < 2
+    with pytest.raises(ModelError, match="--allow-host"):
+        http_model(ModelSource("m", "http", "https://example.com/predict"))
+
+
+def test_hosts_granted_by_the_invocation():
+    source = ModelSource("m", "http", "http://192.0.2.1:9/predict")
+    for granted in (["192.0.2.1"], ["192.0.2.1:9"]):
+        assert http_model(source, Grants.of(allow_hosts=granted)).kind == "http"
+    with pytest.raises(ModelError, match="--allow-host"):
+        http_model(source, Grants.of(allow_hosts=["192.0.2.1:8080"]))
+    contract = mlcontract.compile('model m = http("http://192.0.2.1:9/predict")\n', allow_hosts=["192.0.2.1"])
+    assert contract.checked.grants.allows_host("192.0.2.1", 9)
+
+
+def test_a_loopback_name_must_resolve_to_loopback(monkeypatch):
+    with ScriptedServer(answering(lambda n: {"predictions": [0] * n})) as server:
+        by_name = http_model(ModelSource("m", "http", f"http://localhost:{server.port}/predict"))
+        assert by_name.predict(pd.DataFrame({"x": [1.0, 2.0]})).tolist() == [0, 0]
+    real = socket.getaddrinfo
+
+    def rebound(host, *args, **kwargs):
+        if host == "evil.localhost":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("198.51.100.7", 80))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebound)
+    model = http_model(ModelSource("m", "http", "http://evil.localhost/predict"))
+    with pytest.raises(ModelError, match="not loopback") as raised:
+        model.predict(pd.DataFrame({"x": [1.0]}))
+    assert "198.51.100.7" in str(raised.value) and "--allow-host" in str(raised.value)
+
+
+def test_a_slow_drip_answer_is_cut_at_the_total_timeout(data):
+    def dripping(records, send):  # every byte arrives well within a per-read timeout
+        drip(json_answer({"predictions": [0] * len(records)}), send, 0.05)
+
+    with ScriptedServer(dripping) as server:
+        started = time.perf_counter()
+        status, message = error_of(f'model m = http("{server.url()}", timeout=1)\n'
+                                   "p95 latency <= 10s with 2 calls warmup 0\n", data)
+        elapsed = time.perf_counter() - started
+    assert status == "error" and "no answer from" in message and "within 1s" in message
+    assert elapsed < 3, elapsed
+
+
+def test_an_endless_answer_is_cut_at_the_size_cap(data):
+    assert MAX_ANSWER_BYTES == 64 * 1024 * 1024
+    with ScriptedServer(lambda records, send: endless(send)) as server:
+        small = HttpEndpoint("m", server.url(), timeout=5, max_bytes=1 << 20)
+        with pytest.raises(HttpAnswerError, match="more than 1,048,576 bytes"):
+            small.score(pd.DataFrame({"x": [1.0]}))
+        status, message = error_of(f'model m = http("{server.url()}")\np95 latency <= 10s with 2 calls warmup 0\n',
+                                   data)
+    assert status == "error" and "more than 67,108,864 bytes" in message and server.url() in message
+
+
+def test_an_announced_length_beyond_the_cap_is_refused_unread():
+    def huge(records, send):
+        send(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n[")
+
+    with ScriptedServer(huge) as server:
+        started = time.perf_counter()
+        with pytest.raises(HttpAnswerError, match="announced an answer of 1,000,000,000,000 bytes"):
+            HttpEndpoint("m", server.url(), timeout=5).score(pd.DataFrame({"x": [1.0]}))
+        assert time.perf_counter() - started < 2
+
+
+def test_redirects_are_not_followed():
+    def redirect(records, send):
+        send(b"HTTP/1.1 302 Found\r\nLocation: http://192.0.2.1/steal\r\nContent-Length: 0\r\n\r\n")
+
+    with ScriptedServer(redirect) as server, pytest.raises(HttpAnswerError, match="answered HTTP 302 Found"):
+        HttpEndpoint("m", server.url(), timeout=5).score(pd.DataFrame({"x": [1.0]}))
+    assert server.requests == 1
+
+
+def test_server_error_bodies_are_escaped():
+    def hostile(records, send):
+        send(json_answer(b"\x1b[2J::error::owned\r\n##vso[task.setvariable]x", "500 Internal Server Error"))
+
+    with ScriptedServer(hostile) as server, pytest.raises(HttpAnswerError) as raised:
+        HttpEndpoint("m", server.url(), timeout=5).score(pd.DataFrame({"x": [1.0]}))
+    message = str(raised.value)
+    assert "HTTP 500" in message and "owned" in message
+    assert "\x1b" not in message and "::error::" not in message and "\r" not in message and "##vso[" not in message

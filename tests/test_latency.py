@@ -263,9 +263,23 @@ def test_latency_through_the_cli(tmp_path, rows):
         "p99 latency <= 2s with 20 calls warmup 2\n"
         "prod p95 latency <= 1us with 20 calls warmup 2\n"
     )
-    code, document, done = run_json(contract, tmp_path)
+    code, document, done = run_json(contract, tmp_path, "--allow-pickle")
     assert code == 1, done.stdout + done.stderr
     first, second = document["checks"]
     assert first["status"] == "pass" and first["details"]["calls"] == 20 and first["subject"] == "candidate"
     assert second["status"] == "fail" and second["subject"] == "prod" and second["value"] > 1e-6
     assert "p95 latency" in done.stdout
+
+
+def test_a_timed_call_that_answers_garbage_is_an_error(rows):
+    """Timed calls go through the same output validation as every model call (issue 9)."""
+    calls = []
+
+    def nan_after_warmup(X):
+        calls.append(len(X))
+        return np.full(len(X), np.nan) if len(calls) > 3 else np.zeros(len(X))
+
+    result = mlcontract.compile("p95 latency <= 10s with 5 calls warmup 3\n", datasets={"training": rows},
+                                models={"m": nan_after_warmup}).run()
+    check = result.checks[0]
+    assert check.status == "error" and "model `m`" in check.message and "predicted NaN" in check.message

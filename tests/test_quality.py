@@ -327,7 +327,7 @@ def test_conformance_model_quality_lines_pass_through_the_cli(conformance, tmp_p
     assert all(line in lines for line in MODEL_QUALITY_LINES)
     contract = conformance / "model-quality-only.mlc"
     contract.write_text("\n".join(declarations + MODEL_QUALITY_LINES) + "\n")
-    code, results, done = run_json(contract, tmp_path)
+    code, results, done = run_json(contract, tmp_path, "--allow-pickle")
     assert "Traceback" not in done.stderr
     assert code == 0 and results["passed"], done.stdout
     by_source = {c["source"]: c for c in results["checks"]}

@@ -296,7 +296,7 @@ def test_cli_with_joblib_pipelines(tmp_path, data):
         'model raw = sklearn("raw.joblib")\nmodel hgb = sklearn("hgb.joblib")\n' + HEADER +
         "strict handles unseen categories in plan\nlenient handles unseen categories in plan\n"
         "raw handles nulls in age\nhgb handles nulls in age\n")
-    code, document, done = run_json(contract, tmp_path)
+    code, document, done = run_json(contract, tmp_path, "--allow-pickle")
     assert code == 1, done.stdout + done.stderr
     statuses = {(c["subject"], c["statistic"]): c["status"] for c in document["checks"]}
     assert statuses == {("strict", "handles unseen categories"): "fail", ("lenient", "handles unseen categories"): "pass",
@@ -305,3 +305,26 @@ def test_cli_with_joblib_pipelines(tmp_path, data):
     assert strict["details"]["exception"] == "ValueError" and strict["details"]["row"]["plan"].startswith("mlc-unseen")
     assert "unseen categories in `plan`, sent alone: model `strict` raised ValueError" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+# ---- one set of rules for every model output (issue 9) ----------------------------------------------
+def test_answers_are_judged_by_the_rules_of_every_model_output(data):
+    from mlcontract import models
+
+    expect = rb.Expectation("number", [0, 1], 2)
+    nudged = [[0.5, 0.5 + 0.9 * models.PROBABILITY_TOLERANCE]] * 2
+    assert rb.answer_problem(np.array([0, 1]), nudged, 2, expect) is None
+    assert models.probability_problem(nudged, 2) is None
+    over = [[0.5, 0.5 + 3 * models.PROBABILITY_TOLERANCE]] * 2
+    assert rb.answer_problem(np.array([0, 1]), over, 2, expect)[0] == models.probability_problem(over, 2)[0]
+    assert rb.answer_problem(np.array([0, 5]), None, 2, expect) == models.label_problem([0, 5], 2, [0, 1])
+
+    def proba(X):  # NaN probabilities exactly where age is null
+        p = np.tile([0.4, 0.6], (len(X), 1))
+        p[pd.isna(X["age"]).to_numpy()] = np.nan
+        return p
+
+    model = {"predict": lambda X: np.zeros(len(X), dtype=np.int64), "predict_proba": proba, "classes": [0, 1]}
+    check = run_api("handles nulls in age\n", data, model).checks[0]
+    assert check.status == "fail" and check.details["exception"] is None
+    assert check.details["error"] == "returned non-finite probabilities [NaN, NaN]" and check.details["row"]["age"] is None

@@ -38,7 +38,7 @@ def server(files):
 
 
 def run(text: str, data) -> list:
-    return mlcontract.compile(HEADER + text, datasets={"training": data}).run().checks
+    return mlcontract.compile(HEADER + text, datasets={"training": data}, allow_pickle=True).run().checks
 
 
 def test_robustness_over_http_both_protocols(server, data):

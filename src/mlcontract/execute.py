@@ -134,7 +134,8 @@ class LocalBackend:
         key = ("model", name)
         if key not in self.cache:
             source = self.contract.models[name]
-            self.cache[key] = _attempt(lambda: load_model(source, self.objects.get(name)))
+            grants = self.contract.grants  # the invocation's consent (unpickling, hosts beyond loopback)
+            self.cache[key] = _attempt(lambda: load_model(source, self.objects.get(name), grants=grants))
         return _raise_or_return(self.cache[key])
 
     # ---- one scan ------------------------------------------------------------------------------

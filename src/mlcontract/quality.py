@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from . import requests as rq
 from .catalog import BASELINE_STRATEGIES, METRICS
 from .errors import CheckError, DataError, ModelError
+from .escape import printable
 from .measures import Measure, Observation, fetch
 
 
@@ -155,6 +156,11 @@ class ModelMetric(Measure):
         y_true = fetch(got, Truth(self.data))
         output = fetch(got, self._output_request())
         pred, proba, classes = _unpack(output)
+        if pred is not None and output.classes is None and METRICS[self.metric].task == "classification":
+            from .models import check_labels_known
+
+            # The model names no classes: its labels must be values of the label column.
+            check_labels_known(self.model, pred, y_true)
         setup = metrics.resolve(self.metric, y_true, self.params, classes)
         details = {"model": self.model, "dataset": self.data, "rows": int(len(y_true)), **setup.describe()}
         if self.segment is None:
@@ -385,34 +391,21 @@ def _truth(request: Truth, backend, got):
 
 @rq.handles(Predictions)
 def _predictions(request: Predictions, backend, got):
-    import numpy as np
-
     model = backend.model(request.model)
     features = backend.features(request.data)
-    values = np.asarray(model.predict(features))
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values.ravel()
-    if values.ndim != 1 or len(values) != len(features):
-        raise ModelError(f"model `{request.model}`: predict returned shape {values.shape} for {len(features)} rows "
-                         f"of {request.data}; expected one prediction per row")
-    return Predicted(values, model.classes)
+    # LoadedModel validates the output: one finite, non-null prediction per row (models.py).
+    return Predicted(model.predict(features), model.classes)
 
 
 @rq.handles(Probabilities)
 def _probabilities(request: Probabilities, backend, got):
-    import numpy as np
-
     model = backend.model(request.model)
     if not model.has_proba:
         raise ModelError(f"model `{request.model}` has no predict_proba, so it gives no probabilities; "
                          "auc, pr_auc, logloss and brier need them")
     features = backend.features(request.data)
-    matrix = np.asarray(model.predict_proba(features), dtype=np.float64)
-    if matrix.ndim == 2 and matrix.shape[1] == 1:
-        matrix = matrix.ravel()
-    if matrix.ndim not in (1, 2) or len(matrix) != len(features):
-        raise ModelError(f"model `{request.model}`: predict_proba returned shape {matrix.shape} for "
-                         f"{len(features)} rows of {request.data}; expected rows × classes")
+    # LoadedModel validates the output: finite, in [0, 1], one column per class, rows summing to 1.
+    matrix = model.predict_proba(features)
     return Proba(matrix, model.classes)  # classes read after the call: ONNX models learn them on the way
 
 
@@ -474,7 +467,7 @@ def _cross_validation(request: CrossValidation, backend, got):
         estimator = clone(model.estimator)
     except Exception as error:
         raise ModelError(f"cross-validation cannot clone `{request.model}` ({type(model.estimator).__name__}): "
-                         f"{error}") from error
+                         f"{printable(error)}") from error
     features, labels = backend.features(request.data), backend.labels(request.data)
     setup = metrics.resolve(request.metric, labels, request.params)
     classification = setup.task == "classification"
@@ -483,22 +476,29 @@ def _cross_validation(request: CrossValidation, backend, got):
     from_proba = metrics.needs_probabilities(request.metric)
 
     def scorer(fitted, X, y):
+        from .models import checked_labels, checked_probabilities
+
         classes = getattr(fitted, "classes_", None)
+        clone_call = "{} of a clone refitted by cross-validation"
         if from_proba:
             if not hasattr(fitted, "predict_proba"):
                 raise ModelError(f"`{request.metric}` needs probabilities, but `{request.model}` has no predict_proba")
-            return metrics.score(setup, y, proba=fitted.predict_proba(X), proba_classes=classes)
-        return metrics.score(setup, y, y_pred=fitted.predict(X))
+            proba = checked_probabilities(request.model, fitted.predict_proba(X), len(X), classes,
+                                          clone_call.format("predict_proba"), index=X.index)
+            return metrics.score(setup, y, proba=proba, proba_classes=classes)
+        predicted = checked_labels(request.model, fitted.predict(X), len(X), classes, clone_call.format("predict"),
+                                   index=X.index)
+        return metrics.score(setup, y, y_pred=predicted)
 
     try:
         result = cross_validate(estimator, features, labels, cv=splitter, scoring=scorer, error_score="raise")
     except CheckError:
         raise
     except ValueError as error:
-        raise CheckError(f"cross-validation of `{request.model}` on {request.data}: {error}") from error
+        raise CheckError(f"cross-validation of `{request.model}` on {request.data}: {printable(error)}") from error
     except Exception as error:
         raise ModelError(f"cross-validation of `{request.model}` on {request.data} raised "
-                         f"{type(error).__name__}: {error}") from error
+                         f"{type(error).__name__}: {printable(error)}") from error
     return {
         "scores": np.asarray(result["test_score"], dtype=float),
         "splitter": f"{splitter_type.__name__}(n_splits={request.folds}, shuffle=True, random_state={request.seed})",

@@ -8,14 +8,14 @@ columns keep their real values. A case has one or more *variants* (e.g. nulls as
 NaN); each variant is a frame of rows that is sent one row per call AND as one batch.
 docs/serving.md lists exactly what each case generates.
 
-An answer passes when the call raised nothing and gave one prediction per row, every prediction
-is finite and non-null, of the type the model gives for the unmodified base rows (one of its
-classes when it has classes), and — when the model gives probabilities — every row's
-probabilities are finite, within [0, 1] and sum to 1 (tolerance 1e-6), one per class.
+An answer passes when the call raised nothing and its output is valid by the rules every model
+output obeys (models.py: one finite, non-null prediction per row, one of the model's classes
+when it has classes; probabilities finite, within [0, 1], summing to 1 within
+models.PROBABILITY_TOLERANCE), and it looks like the answer to the unmodified base rows: the
+same type of predictions, as many probabilities per row.
 """
 from __future__ import annotations
 
-import json
 import math
 import zlib
 from dataclasses import dataclass, field
@@ -23,7 +23,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-TOLERANCE = 1e-6
 LONG_TEXT_LENGTHS = (0, 1, 10, 100, 1_000, 10_000, 100_000)
 EXTREME = 1e12
 UNSEEN_PREFIX = "mlc-unseen-"
@@ -310,45 +309,28 @@ def expectation(labels, probabilities, classes) -> Expectation:
 
 
 def answer_problem(labels, probabilities, rows: int, expect: Expectation) -> tuple[str, int | None] | None:
-    """What is wrong with an answer for `rows` rows (and the row it concerns), or None."""
+    """What is wrong with an answer for `rows` rows (and the row it concerns), or None.
+
+    The rules every model output obeys (one finite, non-null prediction per row, among the
+    model's classes; valid probabilities) are models.py's; on top of them an answer must look
+    like the answer to the unmodified rows (the same kind of labels, as many probabilities)."""
+    from .models import label_problem, probability_problem
+
+    problem = label_problem(labels, rows, expect.classes)
+    if problem is not None:
+        return problem
     labels = np.asarray(labels)
-    if labels.ndim == 0 or labels.shape[0] != rows:
-        got = 1 if labels.ndim == 0 else labels.shape[0]
-        return f"returned {got} prediction{'s' if got != 1 else ''} for {rows} row{'s' if rows != 1 else ''}", None
-    flat = labels.reshape(rows, -1) if labels.ndim > 1 else labels.reshape(rows, 1)
-    for i in range(rows):
-        for value in flat[i].tolist():
-            if value is None or (isinstance(value, float) and not math.isfinite(value)):
-                return f"predicted {_show(value)}", i
     kind = label_kind(labels)
-    if expect.classes is not None and labels.ndim == 1:
-        allowed = set(expect.classes)
-        for i, value in enumerate(labels.tolist()):
-            if _plain(value) not in allowed:
-                return f"predicted {_show(value)}, which is not one of its classes {_show_list(expect.classes)}", i
-    elif kind != expect.label_kind and expect.label_kind != "other":
+    if expect.classes is None and kind != expect.label_kind and expect.label_kind != "other":
         return f"predicted {_kind_words(kind)} where the unmodified rows gave {_kind_words(expect.label_kind)}", 0
     if expect.proba_width is not None:
         if probabilities is None:
             return "gave no probabilities, though it does for the unmodified rows", None
         matrix = np.asarray(probabilities)
-        if matrix.ndim != 2 or matrix.shape[0] != rows:
-            return f"returned probabilities of shape {tuple(matrix.shape)} for {rows} row{'s' if rows != 1 else ''}", None
-        if matrix.shape[1] != expect.proba_width:
-            return (f"returned {matrix.shape[1]} probabilities per row instead of {expect.proba_width}", 0)
-        try:
-            matrix = matrix.astype(np.float64)
-        except (TypeError, ValueError):
-            return "returned probabilities that are not numbers", None
-        for i in range(rows):
-            row = matrix[i]
-            if not np.all(np.isfinite(row)):
-                return f"returned non-finite probabilities {_show_list(row.tolist())}", i
-            if row.min() < -TOLERANCE or row.max() > 1 + TOLERANCE:
-                return f"returned probabilities outside [0, 1]: {_show_list(row.tolist())}", i
-            total = float(row.sum())
-            if abs(total - 1.0) > TOLERANCE:
-                return f"returned probabilities that sum to {total:.9g}, not 1", i
+        width = 1 if matrix.ndim == 1 else matrix.shape[1] if matrix.ndim == 2 else None
+        if width is not None and matrix.shape[0] == rows and width != expect.proba_width:
+            return (f"returned {width} probabilities per row instead of {expect.proba_width}", 0)
+        return probability_problem(matrix, rows)  # its width is compared with the unmodified rows' above
     return None
 
 
@@ -384,6 +366,8 @@ def run_case(serve: Serve, variants: list[Variant], expect: Expectation,
 def _one_call(serve, frame, expect, variant, mode, outcome, transport_errors) -> bool:
     """One call; False (and a recorded failure) when it failed. The offending row of a failed
     batch is the row the answer points at, else the first row that failed alone, else row 0."""
+    from .models import ModelOutputError
+
     outcome.calls += 1
     rows = len(frame)
     fallback = outcome.first_alone_failure.get(variant, 0) if mode == "batch" else 0
@@ -391,6 +375,11 @@ def _one_call(serve, frame, expect, variant, mode, outcome, transport_errors) ->
         labels, probabilities = serve(frame)
     except transport_errors:
         raise
+    except ModelOutputError as wrong:  # the call answered, but not validly: a wrong answer, not a raise
+        outcome.failed_calls += 1
+        row = fallback if wrong.row is None else wrong.row
+        outcome.failures.append(Failure(variant, mode, rows, row_json(frame, row), None, wrong.problem))
+        return False
     except Exception as error:  # noqa: BLE001 - any exception is what the check reports
         cause = _root(error)
         outcome.failed_calls += 1
@@ -421,8 +410,10 @@ def _root(error: BaseException) -> BaseException:
 
 
 def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    """A model's exception text as one safe line (it may echo anything the rows held)."""
+    from .escape import printable
+
+    return printable(" ".join(str(text).split()), limit)
 
 
 def row_json(frame, index: int | None) -> dict:
@@ -441,19 +432,6 @@ def row_json(frame, index: int | None) -> dict:
             shown = f"{shown[:_SHOWN_TEXT // 2]}… ({len(shown):,} characters)"
         row[str(column)] = shown
     return row
-
-
-def _show(value) -> str:
-    value = _plain(value)
-    if value is None:
-        return "null"
-    if isinstance(value, float) and math.isnan(value):
-        return "NaN"
-    return json.dumps(value) if isinstance(value, str) else repr(value)
-
-
-def _show_list(values) -> str:
-    return "[" + ", ".join(_show(v) if not isinstance(v, float) else f"{v:.6g}" for v in values) + "]"
 
 
 def _kind_words(kind: str) -> str:

@@ -243,7 +243,9 @@ def latency_run(request: LatencyRun, backend, got):
     except CheckError:
         raise
     except Exception as error:  # a model that raises while timed: the check is an error
-        raise ModelError(f"a timed call failed: {type(error).__name__}: {error}") from error
+        from .escape import printable
+
+        raise ModelError(f"a timed call failed: {type(error).__name__}: {printable(error)}") from error
 
 
 def input_batches(features, batch: int, needed: int) -> list:
@@ -261,14 +263,16 @@ def input_batches(features, batch: int, needed: int) -> list:
 
 # ---- helpers ---------------------------------------------------------------------------------------
 def _caller(model, frames):
-    """One serving call on prepared batch i. HTTP bodies are encoded before timing."""
+    """One serving call on prepared batch i. HTTP bodies are encoded before timing. Every answer
+    is validated like any model output (models.LoadedModel): a timed call that answers garbage
+    is an error, not a latency."""
     endpoint = model.extra.get("endpoint") if model.kind == "http" else None
     if endpoint is not None:
         bodies = [endpoint.encode(frame) for frame in frames]
         sizes = [len(frame) for frame in frames]
 
         def call_http(i: int):
-            return endpoint.decode(endpoint.post(bodies[i]), sizes[i])
+            return model.check_answer(endpoint.decode(endpoint.post(bodies[i]), sizes[i]), sizes[i])
 
         return call_http
 
@@ -279,19 +283,12 @@ def _caller(model, frames):
 
 
 def _server(model):
-    """frame → (labels, probabilities or None), the way the model serves."""
-    endpoint = model.extra.get("endpoint") if model.kind == "http" else None
-    if endpoint is not None:
-        def serve_http(frame):
-            scored = endpoint.score(frame)
-            return scored.labels, scored.probabilities
-
-        return serve_http
-
+    """frame → (labels, probabilities or None), the way the model serves (one HTTP request, or
+    predict then predict_proba), validated by models.LoadedModel: an invalid output raises
+    models.ModelOutputError, which robustness.run_case records as a wrong answer."""
     def serve(frame):
-        labels = model.predict(frame)
-        probabilities = model.predict_proba(frame) if model.has_proba else None
-        return labels, probabilities
+        answer = model.answer(frame)
+        return answer.labels, answer.probabilities
 
     return serve
 
