@@ -569,3 +569,13 @@ def test_row_counts_of_files_pyarrow_cannot_read_come_from_polars(tmp_path, kind
     result = mlcontract.compile(f'dataset d = {kind}("d.{kind}")\nd rows == 5\nfeature x max <= 10\n',
                                 base_dir=tmp_path).run()
     assert _statuses(result) == ["pass", "pass"], [c.message for c in result.checks]
+
+
+def test_a_profile_leaves_out_a_pandas_index_as_the_contracts_checks_do(tmp_path):
+    _split_with_index(tmp_path)
+    mlcontract.profile(tmp_path / "holdout.parquet", tmp_path / "holdout.profile.json")
+    text = ('dataset holdout = parquet("holdout.parquet")\ndataset prof = profile("holdout.profile.json")\n'
+            "schema of holdout matches prof\nfeature * of prof null_rate <= 0\n")
+    result = mlcontract.compile(text, base_dir=tmp_path).run()
+    assert _statuses(result) == ["pass"] * 4, [c.message for c in result.checks]
+    assert [c.feature for c in result.checks[1:]] == ["f1", "f2", "y"]
