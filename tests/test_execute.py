@@ -509,9 +509,9 @@ def test_a_folder_whose_files_agree_is_one_dataset(tmp_path):
     assert _statuses(result) == ["pass"] * 3, [c.message for c in result.checks]
 
 
-def _split_with_index(tmp_path):
+def _split_with_index(tmp_path, kind: str = "parquet"):
     """A labelled frame split by train_test_split (a shuffled integer index) and saved by
-    pandas' to_parquet, which stores that index as the column `__index_level_0__`."""
+    pandas' to_parquet (or to_feather), which stores that index as the column `__index_level_0__`."""
     from sklearn.model_selection import train_test_split
 
     rng = np.random.default_rng(3)
@@ -519,27 +519,31 @@ def _split_with_index(tmp_path):
     frame = pd.DataFrame({"f1": rng.normal(size=n), "f2": rng.normal(size=n)})
     frame["y"] = (frame["f1"] + 0.3 * rng.normal(size=n) > 0).astype(int)
     train, holdout = train_test_split(frame, test_size=0.25, random_state=0)
-    train.to_parquet(tmp_path / "train.parquet")
-    holdout.to_parquet(tmp_path / "holdout.parquet")
+    for frame, name in ((train, "train"), (holdout, "holdout")):
+        if kind == "parquet":
+            frame.to_parquet(tmp_path / f"{name}.parquet")
+        else:
+            frame.to_feather(tmp_path / f"{name}.{kind}")
     return train, holdout
 
 
-def test_a_pandas_index_stored_in_parquet_is_not_a_feature(tmp_path):
+@pytest.mark.parametrize("kind", ["parquet", "ipc"])
+def test_a_pandas_index_stored_in_the_file_is_not_a_feature(tmp_path, kind):
     """The model was fitted on the frame without its index; fed `__index_level_0__` too, sklearn
     raised "feature names unseen at fit time". The index is not fed to models, not in `*`
     selectors, not in schema checks (the reference here has a plain range index, stored as
     metadata only)."""
-    import pyarrow.parquet as pq
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    train, holdout = _split_with_index(tmp_path)
-    assert "__index_level_0__" in pq.read_schema(tmp_path / "holdout.parquet").names
+    train, holdout = _split_with_index(tmp_path, kind)
+    read_schema = pl.read_parquet_schema if kind == "parquet" else pl.read_ipc_schema
+    assert "__index_level_0__" in read_schema(tmp_path / f"train.{kind}")
     train.reset_index(drop=True).to_parquet(tmp_path / "plain.parquet")
     model = make_pipeline(StandardScaler(), LogisticRegression()).fit(train[["f1", "f2"]], train["y"])
-    text = ('dataset training = parquet("train.parquet")\ndataset holdout = parquet("holdout.parquet")\n'
+    text = (f'dataset training = {kind}("train.{kind}")\ndataset holdout = {kind}("holdout.{kind}")\n'
             'dataset plain = parquet("plain.parquet")\nlabel y\n'
             "accuracy on holdout >= 0.5\nfeature * of holdout null_rate <= 0\nschema of holdout matches plain\n"
             "schema of training matches holdout\nfeature __index_level_0__ of holdout min >= 0\n")

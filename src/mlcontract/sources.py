@@ -12,6 +12,7 @@ left out of the inferred schema, a scan that stops early — is an error (`open_
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -399,10 +400,12 @@ def _ndjson_keys(chunk: bytes, first_line: int, what: str) -> set[str]:
 
 
 def index_columns(source: DatasetSource) -> tuple[str, ...]:
-    """Columns a parquet file's pandas metadata marks as the DataFrame's index (`to_parquet`
-    of a frame whose index is not a plain range stores it as a column, `__index_level_0__` when
-    it has no name). They are not features. Read with Polars only (compile time)."""
-    if source.kind != "parquet" or source.path is None:
+    """Columns that hold a pandas DataFrame's index: `to_parquet` and `to_feather` of a frame
+    whose index is not a plain range store it as a column, `__index_level_0__` when it has no
+    name. They are not features. A parquet file's pandas metadata names them; an IPC file's
+    metadata cannot be read with Polars (compiling imports no pyarrow), so there the unnamed
+    levels are recognised by pandas' reserved name."""
+    if source.kind not in ("parquet", "ipc") or source.path is None:
         return ()
     import json
 
@@ -410,10 +413,13 @@ def index_columns(source: DatasetSource) -> tuple[str, ...]:
 
     index: list[str] = []
     try:
-        files = data_files(source)
-        for file in files:
-            pandas = json.loads(pl.read_parquet_metadata(file).get("pandas") or "{}")
-            index += [c for c in pandas.get("index_columns", []) if isinstance(c, str) and c not in index]
+        for file in data_files(source):
+            if source.kind == "ipc":
+                found = [c for c in pl.read_ipc_schema(file) if re.fullmatch(r"__index_level_\d+__", c)]
+            else:
+                pandas = json.loads(pl.read_parquet_metadata(file).get("pandas") or "{}")
+                found = [c for c in pandas.get("index_columns", []) if isinstance(c, str)]
+            index += [c for c in found if c not in index]
     except CheckError:
         return ()  # the dataset cannot be read: every check on it is an error anyway
     except engine_failures():  # metadata that is not pandas' (not JSON, not the expected shape)
@@ -425,8 +431,6 @@ def _duplicated_header(names: list[str]) -> tuple[str, str] | None:
     """(name, renamed copy) when a CSV header repeats a name: Polars reads the copies as
     `NAME_duplicated_0`, ... — a check on NAME would silently see only the first one. (A file
     whose header really has both `x` and `x_duplicated_0` is refused too; renaming is the fix.)"""
-    import re
-
     present = set(names)
     for name in names:
         match = re.fullmatch(r"(.+)_duplicated_\d+", name)
