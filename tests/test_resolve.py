@@ -2,6 +2,7 @@
 and several independent errors reported in one run."""
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import mlcontract
@@ -40,3 +41,30 @@ def test_did_you_mean_for_columns_datasets_statistics_and_metrics(monkeypatch):
         "unknown_metric": "did you mean `accuracy`?",
         "unknown_model_on_right": "did you mean `prod`?",
     }
+
+
+def test_a_csv_pandas_index_named_in_ignore_is_no_diagnostic(tmp_path):
+    """`Unnamed: 0` is a diagnostic until the contract says it is not a feature."""
+    (tmp_path / "d.csv").write_text("Unnamed: 0,x\n0,1.5\n1,2.5\n")
+    with pytest.raises(ContractError) as caught:
+        mlcontract.compile('dataset d = csv("d.csv")\nfeature * mean > 0\n', base_dir=tmp_path)
+    (diagnostic,) = caught.value.diagnostics
+    assert "`Unnamed: 0`" in diagnostic.message and "ignore `Unnamed: 0`" in diagnostic.hint
+    contract = mlcontract.compile('dataset d = csv("d.csv")\nignore `Unnamed: 0`\nfeature * mean > 0\n',
+                                  base_dir=tmp_path)
+    assert [c.feature for c in contract.checks] == ["x"]
+
+
+def test_the_glob_option_takes_true_or_false(tmp_path):
+    with pytest.raises(ContractError) as caught:
+        mlcontract.compile('dataset d = parquet("p-*.parquet", glob="yes")\nd rows >= 1\n', base_dir=tmp_path)
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.message == "`glob=` takes `true` or `false`, not 'yes'"
+
+
+def test_a_pandas_index_stored_in_parquet_is_left_out_of_selectors(tmp_path):
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [4.0, 5.0, 6.0]}, index=[7, 3, 5])
+    frame.to_parquet(tmp_path / "d.parquet")  # the index is stored as the column __index_level_0__
+    contract = mlcontract.compile('dataset d = parquet("d.parquet")\nfeature * mean > 0\nfeature numeric std >= 0\n',
+                                  base_dir=tmp_path)
+    assert [c.feature for c in contract.checks] == ["a", "b", "a", "b"]

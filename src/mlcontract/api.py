@@ -142,16 +142,18 @@ def profile(data: Any, output: str | Path | None = None, *, name: str | None = N
     given, write it atomically as JSON. Returns the Profile."""
     from .contract import DatasetSource
     from .profiles import profile_frame, write_profile
-    from .sources import kind_of_path, scan
+    from .sources import check_rows, kind_of_path, open_dataset
 
     if isinstance(data, (str, Path)):
         path = Path(data)
         source = DatasetSource(name or path.stem, kind_of_path(path), path, written=str(data))
-        lazy, label = scan(source), str(data)  # scan checks the file: missing, folder, FIFO, permissions
+        opened, label = open_dataset(source), str(data)  # checks the file: missing, folder, FIFO, permissions
     else:
         source = DatasetSource(name or "data", "frame")
-        lazy, label = scan(source, data), None
-    built = profile_frame(lazy, source.name, label, progress)
+        opened, label = open_dataset(source, data), None
+    # A pandas index stored as a column is not data: a contract's checks leave it out (sources.index_columns).
+    built = profile_frame(opened.lazy.drop(list(opened.index)), source.name, label, progress)
+    check_rows(source, opened.rows, built.rows)
     if output is not None:
         _write(write_profile, built, output)
     return built

@@ -210,6 +210,12 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"mlc: internal error: {type(error).__name__}: {error}\n"
                          "(this is a bug in mlcontract; run with MLC_DEBUG=1 to see the traceback)\n")
         return EXIT_BUG
+    except BaseException as error:  # a Rust panic of the data engine (pyo3's PanicException is no Exception)
+        if type(error).__name__ != "PanicException":
+            raise
+        text = str(error).strip().splitlines()
+        sys.stderr.write(f"mlc: error: the data engine failed: {text[0] if text else 'a panic'}\n")
+        return EXIT_FAIL
 
 
 def _is_cli_usage_error(error: Exception) -> bool:

@@ -95,18 +95,28 @@ class LocalBackend:
 
     def _read_whole(self, name: str):
         source = self.contract.datasets[name]
-        lazy = sources.scan(source, self.frames.get(name))
+        opened = self.opened(name)
         try:
-            frame = lazy.collect()
-        except Exception as error:
+            frame = opened.lazy.collect()
+        except sources.engine_failures() as error:
             raise DataError(f"dataset `{name}`: cannot read {source.describe()}: {error}") from error
+        sources.check_rows(source, opened.rows, frame.height)
         if frame.height == 0:
             raise DataError(f"dataset `{name}` is empty")
         return frame
 
+    def opened(self, name: str) -> sources.Opened:
+        """The dataset opened and checked for the run (once per run: sources.open_dataset)."""
+        key = ("opened", name)
+        if key not in self.cache:
+            source = self.contract.datasets[name]
+            self.cache[key] = _attempt(lambda: sources.open_dataset(source, self.frames.get(name)))
+        return _raise_or_return(self.cache[key])
+
     def feature_columns(self, name: str) -> list[str]:
-        """The dataset's columns minus the label and the ignored columns."""
-        excluded = {self.contract.label, *self.contract.ignored}
+        """The dataset's columns minus the label, the ignored columns and a pandas index stored
+        as a column (a model was not fitted on it)."""
+        excluded = {self.contract.label, *self.contract.ignored, *self.opened(name).index}
         return [c for c in self.dataset_frame(name).columns if c not in excluded]
 
     def features(self, name: str):
@@ -144,7 +154,7 @@ class LocalBackend:
         columns (and a dataset that cannot be opened) become errors here; None: nothing to read."""
         source = self.contract.datasets[scan.dataset]
         try:
-            lazy, schema = self._open(source, scan.dataset)
+            opened, schema = self._open(source, scan.dataset)
         except CheckError as error:
             for request in scan.requests:
                 got[request] = error
@@ -153,12 +163,14 @@ class LocalBackend:
         for request in scan.requests:
             if request.column is not None and request.column not in schema:
                 got[request] = DataError(f"column `{request.column}` is missing in dataset `{scan.dataset}`")
-            elif isinstance(request, rq.SchemaOf):
-                got[request] = {name: (sources.column_kind(dtype), str(dtype)) for name, dtype in schema.items()}
+            elif isinstance(request, rq.SchemaOf):  # what checks see: a pandas index is not a column of it
+                got[request] = {name: (sources.column_kind(dtype), str(dtype)) for name, dtype in schema.items()
+                                if name not in opened.index}
         todo = [r for r in scan.requests if r not in got]
         coded = self._dictionary_columns(source, scan.dataset, schema, todo)
-        return _ScanWork(scan, source, lazy, [c for c in scan.columns if c in schema and c not in coded],
-                         [r for r in todo if r.column not in coded], coded, [r for r in todo if r.column in coded])
+        return _ScanWork(scan, source, opened.lazy, [c for c in scan.columns if c in schema and c not in coded],
+                         [r for r in todo if r.column not in coded], coded, [r for r in todo if r.column in coded],
+                         rows=opened.rows)
 
     def _read_first_early(self, prepared: list) -> None:
         """Start reading the first in-memory scan in a thread, then import what the column work
@@ -183,7 +195,7 @@ class LocalBackend:
             left = [c for c in work.coded if c not in counts]  # Polars reads what was not counted
             if left:
                 self._compute(_ScanWork(work.scan, work.source, work.lazy, left,
-                                        [r for r in work.coded_todo if r.column in left]), got)
+                                        [r for r in work.coded_todo if r.column in left], rows=work.rows), got)
         self.computed += len(work.scan.requests)
 
     def _compute(self, work: "_ScanWork", got: dict) -> None:
@@ -192,7 +204,7 @@ class LocalBackend:
             return
         try:
             if work.streamed:
-                self._stream(work.scan, work.lazy, work.present, work.todo, got)
+                self._stream(work, got)
             else:
                 self._in_memory(work, got)
         except CheckError as error:
@@ -200,10 +212,10 @@ class LocalBackend:
                 got.setdefault(request, error)
 
     def _open(self, source, dataset: str):
-        lazy = sources.scan(source, self.frames.get(dataset))
+        opened = self.opened(dataset)
         try:
-            return lazy, lazy.collect_schema()
-        except Exception as error:
+            return opened, opened.lazy.collect_schema()
+        except sources.engine_failures() as error:
             raise DataError(f"dataset `{dataset}`: cannot read {source.describe()}: {_first_line(error)}") from error
 
     def _dictionary_columns(self, source, dataset: str, schema, todo: list) -> list[str]:
@@ -241,7 +253,7 @@ class LocalBackend:
                         counters[column].add(array)
                 if not counters:
                     break
-        except Exception:  # an encoding pyarrow cannot read: Polars reads the columns instead
+        except sources.engine_failures():  # an encoding pyarrow cannot read: Polars reads the columns instead
             return {}
         return {column: counter.result() for column, counter in counters.items()}
 
@@ -252,9 +264,10 @@ class LocalBackend:
         try:
             frame = work.frame.result() if work.frame is not None else _read_frame(work.lazy, present)
             work.frame = None  # the frame lives while this scan is computed, not the whole run
-        except Exception as error:
+        except sources.engine_failures() as error:
             raise DataError(f"dataset `{scan.dataset}`: cannot read it: {_first_line(error)}") from error
         rows = frame.height if present else int(frame["len"][0])
+        sources.check_rows(work.source, work.rows, rows)
         by_column = _group_by_column(todo)
         for request in by_column.pop(None, []):
             got[request] = _dataset_level(request, rows)
@@ -269,8 +282,11 @@ class LocalBackend:
             self.progress.advance(rows)
             self.progress.finish()
 
-    def _stream(self, scan: Scan, lazy, present: list[str], todo: list, got: dict) -> None:
-        """Every request here merges over batches: read the dataset batch by batch."""
+    def _stream(self, work: "_ScanWork", got: dict) -> None:
+        """Every request here merges over batches: read the dataset batch by batch. The rows read
+        are compared with the rows the file records: a reader that stops early (a Polars panic in
+        a reader thread ends the batches without an exception) must not look like a short file."""
+        scan, lazy, present, todo = work.scan, work.lazy, work.present, work.todo
         if self.progress:
             total = sources.row_count_hint(self.contract.datasets[scan.dataset], self.frames.get(scan.dataset))
             self.progress.start(f"scanning {scan.dataset}", total)
@@ -295,11 +311,12 @@ class LocalBackend:
                 self._parallel(column_work, list(by_column))
                 if self.progress:
                     self.progress.advance(batch.height)
-        except Exception as error:
+        except sources.engine_failures() as error:
             raise DataError(f"dataset `{scan.dataset}`: cannot read it: {_first_line(error)}") from error
         finally:
             if self.progress:
                 self.progress.finish()
+        sources.check_rows(work.source, work.rows, rows)
         for request in dataset_level:
             got[request] = _dataset_level(request, rows)
         for column, requests in by_column.items():
@@ -340,6 +357,7 @@ class _ScanWork:
     coded: list[str] = field(default_factory=list)  # parquet string columns counted from dictionary codes
     coded_todo: list = field(default_factory=list)  # the requests on those
     frame: Any = None  # a Future of the in-memory read, when it was started early
+    rows: int | None = None  # the rows the dataset's files record (None: not recorded)
 
     @property
     def streamed(self) -> bool:
@@ -462,13 +480,13 @@ def _fused(requests: list, series, got: dict) -> dict:
                 if bounds.count:
                     ranges.append((bounds.min, bounds.max))
                     wanted.append(request)
-        except Exception:
+        except sources.engine_failures():
             continue
     if len(wanted) < 2:
         return {}
     try:
         summary, hists, outside = col.scan(series, edges, ranges)
-    except Exception:
+    except sources.engine_failures():
         return {}
     hists, outside = iter(hists), iter(outside)
     return {r: summary if isinstance(r, rq.Summary) else next(hists) if isinstance(r, rq.Histogram) else next(outside)
@@ -526,5 +544,5 @@ def _attempt(compute: Callable[[], Any]) -> Any:
         return error
     except MemoryError:
         raise
-    except Exception as error:  # an unexpected library error still fails only the checks that need it
-        return CheckError(f"{type(error).__name__}: {error}")
+    except sources.engine_failures() as error:  # an unexpected library error (or an engine panic)
+        return CheckError(f"{type(error).__name__}: {error}")  # still fails only the checks that need it

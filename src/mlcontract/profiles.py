@@ -214,7 +214,7 @@ def coarse_counts(fine_edges: np.ndarray, fine_counts: np.ndarray, coarse_edges:
 # ---- building ---------------------------------------------------------------------------------
 def profile_frame(lazy, name: str, source: str | None = None, progress=None) -> Profile:
     """Profile a Polars LazyFrame column by column (one column in memory at a time)."""
-    from .sources import column_kind
+    from .sources import column_kind, engine_failures
 
     columns: dict[str, ColumnProfile] = {}
     rows = None
@@ -230,7 +230,7 @@ def profile_frame(lazy, name: str, source: str | None = None, progress=None) -> 
                 progress.advance(1)
     except CheckError:
         raise
-    except Exception as error:  # polars raises many kinds of errors for unreadable data
+    except engine_failures() as error:  # polars raises many kinds of errors for unreadable data, and panics
         text = str(error).strip().splitlines()
         raise DataError(f"cannot profile {source or name}: {text[0] if text else type(error).__name__}") from error
     finally:

@@ -34,7 +34,7 @@ from .contract import (
 from .diagnostics import did_you_mean
 from .errors import ContractError, DataError, Diagnostic, SourceText, Span
 from .grants import Grants
-from .sources import DATASET_OPTIONS, resolve_path, schema_of
+from .sources import DATASET_OPTIONS, index_columns, resolve_path, schema_of
 
 MODEL_OPTIONS = {
     "sklearn": frozenset(),
@@ -103,6 +103,7 @@ class _Checker:
         self.label: str | None = None
         self.ignored: list[str] = []
         self.schemas: dict[str, dict[str, tuple[str, str]]] = {}
+        self.index_columns: dict[str, tuple[str, ...]] = {}  # a pandas index stored as columns: not features
         self.schema_errors: dict[str, str] = {}
         self.history_columns: dict[str, list[str] | None] = {}
         self.checks: list[CheckSpec] = []
@@ -252,6 +253,27 @@ class _Checker:
                 self.schemas[name] = schema_of(source, self.frames.get(name))
             except DataError as error:
                 self.schema_errors[name] = str(error)
+                continue
+            if self.frames.get(name) is None:
+                self.index_columns[name] = index_columns(source)
+                if source.kind == "csv":
+                    self._unnamed_csv_columns(source)
+
+    def _unnamed_csv_columns(self, source: DatasetSource) -> None:
+        """A CSV that pandas wrote with its index (`to_csv` without `index=False`) starts with a
+        column whose header is empty, or `Unnamed: 0` once it went through pandas twice. It is
+        not a feature, and nothing in the file says so: the contract must."""
+        for column in self.schemas[source.name]:
+            if column in self.ignored or column == self.label:
+                continue
+            if column == "":
+                self.error(source.span, f"a column of {source.written} has no name: a pandas index written by "
+                           "`to_csv`, which would be checked and fed to models as a feature",
+                           "write the file with `to_csv(index=False)`, or give the column a name and `ignore` it")
+            elif re.fullmatch(r"Unnamed: \d+", column):
+                self.error(source.span, f"the column `{column}` of {source.written} looks like a pandas index written "
+                           "by `to_csv`, which would be checked and fed to models as a feature",
+                           f"add the line  ignore {_column_ref(column)}  or write the file with `to_csv(index=False)`")
 
     # ---- checks: dispatch ----------------------------------------------------------------------
     def _check_statement(self, node) -> None:
@@ -455,7 +477,8 @@ class _Checker:
                 yield label, OTHER, self.schema_errors[dataset]
             return
         schema = self.schemas[dataset]
-        features = [c for c in schema if c != self.label and c not in self.ignored]
+        index = self.index_columns.get(dataset, ())
+        features = [c for c in schema if c != self.label and c not in self.ignored and c not in index]
         chosen: list[str] = []
         explicit: set[str] = set()
         missing: list[str] = []
@@ -488,13 +511,15 @@ class _Checker:
         wrong = [c for c in columns if schema[c][0] not in accepts]
         if wrong and not self.lenient:
             needs = " or ".join(sorted(accepts))
-            shown = ", ".join(f"`{c}` ({schema[c][1]})" for c in wrong[:4]) + (" …" if len(wrong) > 4 else "")
+            shown = ", ".join(f"{_column_shown(c)} ({schema[c][1]})" for c in wrong[:4]) + (" …" if len(wrong) > 4 else "")
             if set(wrong) <= explicit:
                 usable = sorted(n for n, i in catalog.FEATURE_STATISTICS.items() if schema[wrong[0]][0] in i.accepts)
                 hint = f"`{wrong[0]}` is {schema[wrong[0]][0]}; its statistics include {', '.join(usable[:8])}"
             else:
-                hint = (f"select `{'numeric' if accepts == frozenset({NUMERIC}) else 'categorical'}` columns, "
-                        f"or add `except {', '.join(wrong[:3])}`")
+                refs = ", ".join(_column_ref(c) for c in [c for c in wrong if c][:3])  # a nameless column cannot be written
+                code = (f"  except {refs}" if "`" in refs else f" `except {refs}`") if refs else ""
+                hint = (f"select `{'numeric' if accepts == frozenset({NUMERIC}) else 'categorical'}` columns"
+                        + (f", or add{code}" if code else ""))
             self.fail(selector.span, f"`{statistic}` needs {needs} columns: {shown}", hint)
         for column in columns:
             problem = None
@@ -979,6 +1004,7 @@ _SOURCE_OPTION_TYPES = {
     "separator": ("one character", lambda v: isinstance(v, str) and len(v) == 1),
     "quote_char": ("one character", lambda v: isinstance(v, str) and len(v) <= 1),
     "has_header": ("`true` or `false`", lambda v: isinstance(v, bool)),
+    "glob": ("`true` or `false`", lambda v: isinstance(v, bool)),
     "decimal_comma": ("`true` or `false`", lambda v: isinstance(v, bool)),
     "skip_rows": ("a whole number of at least 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
     "infer_schema_length": ("a whole number of at least 0",
@@ -997,6 +1023,16 @@ def _source_option_problem(key: str, value) -> str | None:
     if expected is None or expected[1](value):
         return None
     return f"takes {expected[0]}, not {value!r}"
+
+
+def _column_ref(column: str) -> str:
+    """A column as a contract writes it: quoted with backticks unless it is a plain name."""
+    plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*", column) and column not in ("numeric", "categorical")
+    return column if plain else f"`{column}`"
+
+
+def _column_shown(column: str) -> str:
+    return f"`{column}`" if column else "a column without a name"
 
 
 def _selector_text(selector: ast.Selector) -> str:
