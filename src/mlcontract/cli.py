@@ -3,7 +3,8 @@ or errored · 2 the contract or the command line is invalid · 3 an internal err
 
 No Python traceback reaches the user: contract errors are rendered diagnostics, data and model
 problems are `error` results, anything else is reported as an internal error
-(MLC_DEBUG=1 shows the traceback).
+(MLC_DEBUG=1 shows the traceback). Every message printed here is escaped (escape.printable):
+error texts quote paths, names and server answers that came from outside.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Optional
 import typer
 
 from .errors import ContractError, MlcError, UsageError
+from .escape import MESSAGE_LIMIT, printable
 
 app = typer.Typer(
     add_completion=False,
@@ -106,13 +108,14 @@ def profile_command(
         if len(parts) < 2 or output is None:
             raise UsageError("usage: mlc profile merge A.profile.json B.profile.json ... -o OUT.profile.json")
         merge_profiles(parts, output)
-        sys.stderr.write(f"merged {len(parts)} profiles into {output}\n")
+        sys.stderr.write(f"merged {len(parts)} profiles into {printable(output)}\n")
         return
     if len(inputs) != 1:
         raise UsageError("mlc profile takes one data file (or `merge` and several profiles)")
     target = output or Path(inputs[0]).with_suffix(".profile.json")
     done = profile(inputs[0], target, progress=_progress())
-    sys.stderr.write(f"profiled {done.rows:,} rows × {len(done.columns)} columns of {inputs[0]} into {target}\n")
+    sys.stderr.write(f"profiled {done.rows:,} rows × {len(done.columns)} columns of {printable(inputs[0])} "
+                     f"into {printable(target)}\n")
 
 
 @app.command()
@@ -162,20 +165,13 @@ def _import_in_background(*modules: str) -> None:
 
 
 def _write_json(path: Path, text: str) -> None:
-    """Write the results. A new or regular file is replaced atomically (no half-written JSON
-    for the next CI step to read); anything else — /dev/stdout, a FIFO, a symlink — is written
-    through, never replaced."""
-    if not str(path) or str(path) in (".", ".."):
-        raise UsageError("--json needs a file name")
+    """Write the results atomically (output.write_text): no half-written JSON for the next CI
+    step to read; a symlink is replaced, never written through; a device, FIFO or folder is
+    refused (exit 2)."""
+    from .output import write_text
+
     try:
-        if path.is_symlink() or (path.exists() and not path.is_file()):
-            with open(path, "w", encoding="utf-8") as out:
-                out.write(text)
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
+        write_text(path, text, "--json")
     except (OSError, ValueError) as error:
         raise UsageError(f"cannot write {path}: {getattr(error, 'strerror', None) or error}") from error
 
@@ -188,13 +184,13 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as done:
         return done.exit_code
     except ContractError as error:
-        sys.stderr.write(error.render() + "\n")
+        sys.stderr.write(error.render() + "\n")  # diagnostics.render escapes what it quotes
         return EXIT_INVALID
     except UsageError as error:
-        sys.stderr.write(f"mlc: error: {error}\n")
+        sys.stderr.write(f"mlc: error: {printable(error, MESSAGE_LIMIT)}\n")
         return EXIT_INVALID
     except MlcError as error:
-        sys.stderr.write(f"mlc: error: {error}\n")
+        sys.stderr.write(f"mlc: error: {printable(error, MESSAGE_LIMIT)}\n")
         return EXIT_FAIL
     except KeyboardInterrupt:
         sys.stderr.write("mlc: interrupted\n")
@@ -207,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         if os.environ.get("MLC_DEBUG"):
             raise
-        sys.stderr.write(f"mlc: internal error: {type(error).__name__}: {error}\n"
+        sys.stderr.write(f"mlc: internal error: {type(error).__name__}: {printable(error, MESSAGE_LIMIT)}\n"
                          "(this is a bug in mlcontract; run with MLC_DEBUG=1 to see the traceback)\n")
         return EXIT_BUG
 

@@ -85,9 +85,10 @@ def load(name: str, kind: str, path: Path | None, obj: Any = None) -> History:
         return from_object(name, obj)
     if path is None:
         raise DataError(f"history `{name}` was declared without a file; pass it to run(histories=...)")
+    from .sources import check_readable
+
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"history `{name}`: file not found: {path}")
+    check_readable(path, f"history `{name}`")  # missing, a folder, a FIFO, /proc: an error, never read
     if kind == "csv":
         return _from_csv(name, path)
     if kind == "json":
