@@ -59,6 +59,10 @@ def check(
     """Compile CONTRACT, run it, print the report; exit 1 when a blocking check fails."""
     import mlcontract
 
+    if json_out is not None:
+        from .output import check_target
+
+        check_target(json_out, "--json")  # a wrong target fails now, not after the run
     compiled = mlcontract.compile(contract, allow_paths=allow_path, allow_hosts=allow_host, allow_pickle=allow_pickle)
     _started()
     if not compiled.checks:
@@ -107,12 +111,18 @@ def profile_command(
         parts = inputs[1:]
         if len(parts) < 2 or output is None:
             raise UsageError("usage: mlc profile merge A.profile.json B.profile.json ... -o OUT.profile.json")
+        from .output import check_target
+
+        check_target(output, "-o")
         merge_profiles(parts, output)
         sys.stderr.write(f"merged {len(parts)} profiles into {printable(output)}\n")
         return
     if len(inputs) != 1:
         raise UsageError("mlc profile takes one data file (or `merge` and several profiles)")
     target = output or Path(inputs[0]).with_suffix(".profile.json")
+    from .output import check_target
+
+    check_target(target, "-o")  # a wrong target fails now, not after profiling
     done = profile(inputs[0], target, progress=_progress())
     sys.stderr.write(f"profiled {done.rows:,} rows × {len(done.columns)} columns of {printable(inputs[0])} "
                      f"into {printable(target)}\n")

@@ -7,9 +7,10 @@ the temporary file is renamed over the target. So:
 - two writers to one target never fail nor mix their texts: the last rename wins;
 - a symlink at the target is replaced, never written through (the file it points to is left
   alone), and O_EXCL never follows a symlink planted at the temporary name;
-- a target that is not a regular file (a folder, a FIFO, a device such as /dev/null or
-  /dev/stdout) is refused: renaming over it would replace a device node by a file, and writing
-  into it is not what an output file means.
+- a target that is not a regular file (a folder, a FIFO, a device), a symlink to one (such as
+  /dev/stdout), or anything under /dev, /proc or /sys is refused: renaming over it would replace
+  a device node or a system link by a file, and writing into it is not what an output file
+  means.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import stat
 from pathlib import Path
 
 from .errors import UsageError
+from .grants import SPECIAL_FILE_SYSTEMS
 
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
@@ -28,10 +30,7 @@ def write_text(path: str | Path, text: str, option: str = "the output") -> Path:
     """Write `text` (UTF-8) to `path` atomically, creating its folder if needed. A target that
     may not be replaced is a UsageError naming `option` (e.g. `--json`); a failing disk is an
     OSError (the caller says what it was writing), and leaves the target as it was."""
-    target = Path(path)
-    if not str(path) or target.name in ("", ".", ".."):
-        raise UsageError(f"{option} needs a file name")
-    _refuse_special(target, option)
+    target = check_target(path, option)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = _create_exclusively(target)
     try:
@@ -46,17 +45,39 @@ def write_text(path: str | Path, text: str, option: str = "the output") -> Path:
     return target
 
 
+def check_target(path: str | Path, option: str = "the output") -> Path:
+    """The target as a Path, or a UsageError when it cannot be an output file: no file name, in
+    /dev, /proc or /sys, or something other than a regular file (or a symlink to one). The CLI
+    calls this before the work too, so that a wrong target fails fast."""
+    target = Path(path)
+    if not str(path) or target.name in ("", ".", ".."):
+        raise UsageError(f"{option} needs a file name")
+    _refuse_special(target, option)
+    return target
+
+
 def _refuse_special(target: Path, option: str) -> None:
-    """A target that exists and is not a regular file (nor a symlink, which is replaced)."""
+    """Refuse a target in /dev, /proc or /sys, or one that is (or is a symlink to) something
+    other than a regular file. A symlink to a regular file, or to nothing, is replaced."""
+    try:
+        places = {Path(os.path.abspath(target)), target.parent.resolve() / target.name}
+    except (OSError, RuntimeError, ValueError):
+        places = set()  # the folder cannot be resolved: creating it reports the problem
+    for system in SPECIAL_FILE_SYSTEMS:
+        if any(place == system or system in place.parents for place in places):
+            raise UsageError(f"{option} {target}: it is under {system}; mlc writes its output to a new regular "
+                             "file and renames it over the target, so give a file name (e.g. results.json)")
     try:
         mode = os.lstat(target).st_mode
-    except FileNotFoundError:
-        return
+        linked = stat.S_ISLNK(mode)
+        if linked:
+            mode = os.stat(target).st_mode
     except (OSError, ValueError):
-        return  # e.g. a parent that is a file: creating the folder reports it
+        return  # nothing there (or a dangling symlink): a new file takes the name
     for test, kind in _KINDS:
         if test(mode):
-            raise UsageError(f"{option} {target}: it is {kind}, not a regular file; mlc writes its output to a "
+            what = f"a symlink to {kind}" if linked else kind
+            raise UsageError(f"{option} {target}: it is {what}, not a regular file; mlc writes its output to a "
                              "new file and renames it over the target, so it replaces only regular files "
                              "(give a file name)")
 
