@@ -329,6 +329,9 @@ def test_cli_messages_are_escaped(repo):
     done = run_cli("check", "x\n::error::pwned\x1b[31m.mlc", cwd=repo)
     assert done.returncode == 2 and "contract file not found" in done.stderr
     assert_log_safe(done.stderr)
+    done = run_cli("check", "a.mlc", "b\n::error::pwned\x1b[31m", cwd=repo)  # the CLI library's usage error
+    assert done.returncode == 2 and "unexpected extra argument" in done.stderr
+    assert_log_safe(done.stderr)
     (repo / "c.mlc").write_text('dataset t = csv("\\u001b[31m\\r::error::gone.csv")\nt rows >= 1\n')
     done = run_cli("check", "c.mlc", cwd=repo)
     assert done.returncode == 1 and "file not found" in done.stdout

@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as error:  # the CLI library's own usage errors, and real bugs
         if _is_cli_usage_error(error):
-            error.show()
+            _show_usage_error(error)
             return EXIT_INVALID
         if type(error).__name__ == "Abort":
             return 130
@@ -216,6 +216,17 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"mlc: internal error: {type(error).__name__}: {printable(error, MESSAGE_LIMIT)}\n"
                          "(this is a bug in mlcontract; run with MLC_DEBUG=1 to see the traceback)\n")
         return EXIT_BUG
+
+
+def _show_usage_error(error) -> None:
+    """The CLI library's usage message, escaped: it quotes the arguments, which may be file
+    names a pull request chose (`mlc check contracts/*.mlc`)."""
+    import io
+
+    shown = io.StringIO()
+    error.show(file=shown)
+    lines = shown.getvalue().rstrip("\n").split("\n")
+    sys.stderr.write("".join(printable(line, MESSAGE_LIMIT) + "\n" for line in lines))
 
 
 def _is_cli_usage_error(error: Exception) -> bool:
