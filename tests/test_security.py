@@ -95,6 +95,33 @@ def test_a_symlink_in_the_repository_pointing_outside_is_refused(repo):
     assert "refused to read data/link.csv: it resolves to" in document["checks"][0]["message"]
 
 
+def test_a_symlink_inside_a_dataset_folder_is_refused(repo):
+    """A parquet folder (a partitioned dataset) is read file by file: a symlink among its files
+    (or folders) pointing outside is refused like a symlink named in the contract."""
+    parts = repo / "data" / "parts"
+    parts.mkdir()
+    pl.DataFrame({"a": [1.0]}).write_parquet(parts / "0.parquet")
+    (repo.parent / "outside" / "deep").mkdir()
+    pl.DataFrame({"a": [2.0], SECRET: ["x"]}).write_parquet(repo.parent / "outside" / "deep" / "1.parquet")
+    (parts / "more").symlink_to(repo.parent / "outside" / "deep")
+    code, document, shown = check(repo, 'dataset t = parquet("data/parts")\nt rows >= 1\nfeature * null_rate <= 1\n')
+    assert code == 1 and SECRET not in shown, shown
+    assert "more, in it, resolves to" in document["checks"][0]["message"]
+    (parts / "more").unlink()
+    code, document, shown = check(repo, 'dataset t = parquet("data/parts")\nt rows >= 1\n')
+    assert code == 0, shown
+
+
+def test_glob_patterns_are_judged_by_their_matches(repo):
+    from mlcontract.grants import Confinement, Grants
+
+    (repo / "data" / "link.csv").symlink_to(repo.parent / "outside" / ".env")
+    confinement = Confinement.of(repo, Grants())
+    assert confinement.refusal(repo / "data" / "mine.csv") is None
+    assert "link.csv, in it, resolves to" in confinement.refusal(repo / "data" / "*.csv")
+    assert "link.csv, in it, resolves to" in confinement.refusal(repo / "**" / "*.csv")
+
+
 def test_a_git_work_tree_is_the_repository(tmp_path):
     """A contract in repo/contracts/ reads repo/data/ (its git work tree), not the folder beside
     the repository, even from another working directory."""

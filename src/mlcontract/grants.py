@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,10 +137,22 @@ class Confinement:
         return cls(repository_root(contract_folder), cwd, grants.paths)
 
     def refusal(self, path: Path) -> str | None:
-        """Why the contract may not read `path`, in words that say how to grant it (None: it may)."""
+        """Why the contract may not read `path`, in words that say how to grant it (None: it may).
+        A folder (a partitioned parquet dataset) or a glob pattern is judged with everything a
+        reader would open through it: a symlink or a FIFO among its files is refused too."""
+        reason = self._member_refusal(path, "it")
+        if reason:
+            return reason
+        for member in _members(path):
+            reason = self._member_refusal(member, f"{member}, in it,")
+            if reason:
+                return reason
+        return None
+
+    def _member_refusal(self, path: Path, called: str) -> str | None:
         special = special_file(path)
         if special:
-            return special
+            return special if called == "it" else f"{called} is not readable: {special}"
         real = path.resolve()
         roots = (self.repository, *((self.working_directory,) if self.working_directory else ()), *self.granted)
         if any(_inside(real, root) for root in roots):
@@ -147,8 +160,53 @@ class Confinement:
         where = f"the contract's repository ({self.repository})"
         if self.working_directory and self.working_directory != self.repository:
             where += f" and the working directory ({self.working_directory})"
-        return f"it resolves to {real}, outside {where}; to let the contract read it, grant its folder: {PATH_GRANT}"
+        return f"{called} resolves to {real}, outside {where}; to let the contract read it, grant its folder: {PATH_GRANT}"
 
 
 def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
+
+
+_GLOB = re.compile(r"[*?\[]")
+
+
+def _members(path: Path):
+    """What a reader may open through `path` that needs judging besides `path` itself: the
+    matches of a glob pattern, and the symlinks and special files under a folder (symlinked
+    folders followed once judged, each folder once). A plain file or folder under a folder
+    inside the allowed roots is inside them too."""
+    import glob
+
+    starts = []
+    if _GLOB.search(str(path)):
+        try:
+            starts = [Path(match) for match in glob.glob(str(path), recursive=True)]
+        except (OSError, ValueError, re.error):
+            starts = []
+        yield from starts
+    try:
+        if path.is_dir():
+            starts.append(path)
+    except OSError:
+        pass
+    seen: set[Path] = set()
+    folders = [start for start in starts if start.is_dir()]
+    while folders:
+        folder = folders.pop()
+        real = folder.resolve()
+        if real in seen:
+            continue
+        seen.add(real)
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue  # unreadable: the reader reports it
+        for entry in entries:
+            try:
+                plain = entry.is_file(follow_symlinks=False) or entry.is_dir(follow_symlinks=False)
+                if not plain:  # a symlink or a special file: judged before anything else
+                    yield Path(entry.path)
+                if entry.is_dir():  # follows a symlink, which was judged above before it is entered
+                    folders.append(Path(entry.path))
+            except OSError:
+                continue
