@@ -560,3 +560,13 @@ def test_a_new_output_file_gets_the_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(tmp_path / "a.json").st_mode) == 0o640
+
+
+def test_library_warnings_are_escaped():
+    """A warning a library raises while handling data may quote it: printed escaped by `mlc`."""
+    code = ("import sys, warnings\nfrom mlcontract import cli\ncli._escape_warnings()\n"
+            "warnings.warn('column \\x1b[31m\\n::error::pwned')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONWARNINGS": "default"})
+    assert "pwned" in done.stderr
+    assert_log_safe(done.stderr)

@@ -188,6 +188,7 @@ def _write_json(path: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mlc` command; returns the exit code instead of raising."""
+    _escape_warnings()
     try:
         code = app(args=argv, standalone_mode=False)
         return code if isinstance(code, int) else EXIT_PASS
@@ -216,6 +217,22 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"mlc: internal error: {type(error).__name__}: {printable(error, MESSAGE_LIMIT)}\n"
                          "(this is a bug in mlcontract; run with MLC_DEBUG=1 to see the traceback)\n")
         return EXIT_BUG
+
+
+def _escape_warnings() -> None:
+    """Python warnings raised by libraries while data and models are handled may quote them:
+    they are printed escaped, as one line each, like everything else."""
+    import warnings
+
+    if getattr(warnings.formatwarning, "mlc_escaped", False):
+        return
+    original = warnings.formatwarning
+
+    def formatwarning(message, category, filename, lineno, line=None):
+        return printable(original(message, category, filename, lineno, line).rstrip("\n"), MESSAGE_LIMIT) + "\n"
+
+    formatwarning.mlc_escaped = True  # type: ignore[attr-defined]
+    warnings.formatwarning = formatwarning
 
 
 def _show_usage_error(error) -> None:
