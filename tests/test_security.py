@@ -307,6 +307,24 @@ def test_column_names_category_values_and_the_contract_name_are_escaped(nasty_re
     assert any(NASTY[1] in map(str, cats) for cats in categories)
 
 
+def test_an_error_message_quoting_data_is_escaped(repo):
+    """A model that raises on a category it never saw quotes the value in its error."""
+    import joblib
+
+    from servers import churn
+
+    joblib.dump(churn.fit(churn.onehot_pipeline("error"), churn.frame(200, 1)), repo / "strict.joblib")
+    holdout = churn.frame(40, 2)
+    holdout.loc[:3, "plan"] = NASTY[:4]
+    holdout.loc[4, "plan"] = NASTY[-1]
+    holdout.to_parquet(repo / "data" / "holdout.parquet")
+    (repo / "c.mlc").write_text('dataset holdout = parquet("data/holdout.parquet")\nmodel m = sklearn("strict.joblib")\n'
+                                "label churned\nignore customer_id\naccuracy on holdout >= 0\n")
+    done = run_cli("check", "c.mlc", "--allow-pickle", cwd=repo)
+    assert done.returncode == 1 and "unknown categor" in done.stdout.lower(), done.stdout + done.stderr
+    assert_log_safe(done.stdout + done.stderr)
+
+
 def test_plan_text_and_json_are_escaped(nasty_repo):
     (nasty_repo / "c.mlc").write_text('contract "\\u001b[31m\\n::error::x"\ndataset n = parquet("data/nasty.parquet")\n'
                                       'dataset gone = csv("\\u202e\\n::error::missing.csv")\n'
