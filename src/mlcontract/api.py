@@ -162,8 +162,8 @@ def profile(data: Any, output: str | Path | None = None, *, name: str | None = N
 def _write(writer, profile, output) -> None:
     try:
         writer(profile, output)
-    except OSError as error:
-        raise UsageError(f"cannot write {output}: {error.strerror or error}") from error
+    except (OSError, ValueError) as error:  # ValueError: a NUL byte in the name
+        raise UsageError(f"cannot write {output}: {getattr(error, 'strerror', None) or error}") from error
 
 
 def merge_profiles(paths: list[str | Path], output: str | Path | None = None):

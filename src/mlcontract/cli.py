@@ -3,7 +3,8 @@ or errored · 2 the contract or the command line is invalid · 3 an internal err
 
 No Python traceback reaches the user: contract errors are rendered diagnostics, data and model
 problems are `error` results, anything else is reported as an internal error
-(MLC_DEBUG=1 shows the traceback).
+(MLC_DEBUG=1 shows the traceback). Every message printed here is escaped (escape.printable):
+error texts quote paths, names and server answers that came from outside.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Optional
 import typer
 
 from .errors import ContractError, MlcError, UsageError
+from .escape import MESSAGE_LIMIT, printable
 
 app = typer.Typer(
     add_completion=False,
@@ -57,6 +59,10 @@ def check(
     """Compile CONTRACT, run it, print the report; exit 1 when a blocking check fails."""
     import mlcontract
 
+    if json_out is not None:
+        from .output import check_target
+
+        check_target(json_out, "--json")  # a wrong target fails now, not after the run
     compiled = mlcontract.compile(contract, allow_paths=allow_path, allow_hosts=allow_host, allow_pickle=allow_pickle)
     _started()
     if not compiled.checks:
@@ -105,14 +111,21 @@ def profile_command(
         parts = inputs[1:]
         if len(parts) < 2 or output is None:
             raise UsageError("usage: mlc profile merge A.profile.json B.profile.json ... -o OUT.profile.json")
+        from .output import check_target
+
+        check_target(output, "-o")
         merge_profiles(parts, output)
-        sys.stderr.write(f"merged {len(parts)} profiles into {output}\n")
+        sys.stderr.write(f"merged {len(parts)} profiles into {printable(output)}\n")
         return
     if len(inputs) != 1:
         raise UsageError("mlc profile takes one data file (or `merge` and several profiles)")
     target = output or Path(inputs[0]).with_suffix(".profile.json")
+    from .output import check_target
+
+    check_target(target, "-o")  # a wrong target fails now, not after profiling
     done = profile(inputs[0], target, progress=_progress())
-    sys.stderr.write(f"profiled {done.rows:,} rows × {len(done.columns)} columns of {inputs[0]} into {target}\n")
+    sys.stderr.write(f"profiled {done.rows:,} rows × {len(done.columns)} columns of {printable(inputs[0])} "
+                     f"into {printable(target)}\n")
 
 
 @app.command()
@@ -162,52 +175,46 @@ def _import_in_background(*modules: str) -> None:
 
 
 def _write_json(path: Path, text: str) -> None:
-    """Write the results. A new or regular file is replaced atomically (no half-written JSON
-    for the next CI step to read); anything else — /dev/stdout, a FIFO, a symlink — is written
-    through, never replaced."""
-    if not str(path) or str(path) in (".", ".."):
-        raise UsageError("--json needs a file name")
+    """Write the results atomically (output.write_text): no half-written JSON for the next CI
+    step to read; a symlink is replaced, never written through; a device, FIFO or folder is
+    refused (exit 2)."""
+    from .output import write_text
+
     try:
-        if path.is_symlink() or (path.exists() and not path.is_file()):
-            with open(path, "w", encoding="utf-8") as out:
-                out.write(text)
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
+        write_text(path, text, "--json")
     except (OSError, ValueError) as error:
         raise UsageError(f"cannot write {path}: {getattr(error, 'strerror', None) or error}") from error
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mlc` command; returns the exit code instead of raising."""
+    _escape_warnings()
     try:
         code = app(args=argv, standalone_mode=False)
         return code if isinstance(code, int) else EXIT_PASS
     except typer.Exit as done:
         return done.exit_code
     except ContractError as error:
-        sys.stderr.write(error.render() + "\n")
+        sys.stderr.write(error.render() + "\n")  # diagnostics.render escapes what it quotes
         return EXIT_INVALID
     except UsageError as error:
-        sys.stderr.write(f"mlc: error: {error}\n")
+        sys.stderr.write(f"mlc: error: {printable(error, MESSAGE_LIMIT)}\n")
         return EXIT_INVALID
     except MlcError as error:
-        sys.stderr.write(f"mlc: error: {error}\n")
+        sys.stderr.write(f"mlc: error: {printable(error, MESSAGE_LIMIT)}\n")
         return EXIT_FAIL
     except KeyboardInterrupt:
         sys.stderr.write("mlc: interrupted\n")
         return 130
     except Exception as error:  # the CLI library's own usage errors, and real bugs
         if _is_cli_usage_error(error):
-            error.show()
+            _show_usage_error(error)
             return EXIT_INVALID
         if type(error).__name__ == "Abort":
             return 130
         if os.environ.get("MLC_DEBUG"):
             raise
-        sys.stderr.write(f"mlc: internal error: {type(error).__name__}: {error}\n"
+        sys.stderr.write(f"mlc: internal error: {type(error).__name__}: {printable(error, MESSAGE_LIMIT)}\n"
                          "(this is a bug in mlcontract; run with MLC_DEBUG=1 to see the traceback)\n")
         return EXIT_BUG
     except BaseException as error:  # a Rust panic of the data engine (pyo3's PanicException is no Exception)
@@ -216,6 +223,33 @@ def main(argv: list[str] | None = None) -> int:
         text = str(error).strip().splitlines()
         sys.stderr.write(f"mlc: error: the data engine failed: {text[0] if text else 'a panic'}\n")
         return EXIT_FAIL
+
+
+def _escape_warnings() -> None:
+    """Python warnings raised by libraries while data and models are handled may quote them:
+    they are printed escaped, as one line each, like everything else."""
+    import warnings
+
+    if getattr(warnings.formatwarning, "mlc_escaped", False):
+        return
+    original = warnings.formatwarning
+
+    def formatwarning(message, category, filename, lineno, line=None):
+        return printable(original(message, category, filename, lineno, line).rstrip("\n"), MESSAGE_LIMIT) + "\n"
+
+    formatwarning.mlc_escaped = True  # type: ignore[attr-defined]
+    warnings.formatwarning = formatwarning
+
+
+def _show_usage_error(error) -> None:
+    """The CLI library's usage message, escaped: it quotes the arguments, which may be file
+    names a pull request chose (`mlc check contracts/*.mlc`)."""
+    import io
+
+    shown = io.StringIO()
+    error.show(file=shown)
+    lines = shown.getvalue().rstrip("\n").split("\n")
+    sys.stderr.write("".join(printable(line, MESSAGE_LIMIT) + "\n" for line in lines))
 
 
 def _is_cli_usage_error(error: Exception) -> bool:

@@ -11,6 +11,7 @@ import difflib
 from typing import Iterable
 
 from .errors import Diagnostic, SourceText
+from .escape import MESSAGE_LIMIT, printable, printable_pieces
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
@@ -26,19 +27,27 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
 
 
+# The quoted source line is cut to a window this wide (in printed characters) around the span.
+QUOTE_WIDTH = 200
+
+
 def render(diagnostic: Diagnostic, source: SourceText | None) -> str:
-    path = source.path if source else "<contract>"
+    """Every part that came from the contract (its path, names in the message, the quoted
+    line) is escaped (escape.py): a contract cannot write a control character or a workflow
+    command into the log through a diagnostic."""
+    path = printable(source.path if source else "<contract>")
+    message = printable(diagnostic.message, MESSAGE_LIMIT)
     span = diagnostic.span
     if span is None:
-        head = f"{path}: {diagnostic.severity}: {diagnostic.message}"
-        return head + (f"\n  = hint: {diagnostic.hint}" if diagnostic.hint else "")
-    lines = [f"{path}:{span.line}:{span.column}: {diagnostic.severity}: {diagnostic.message}"]
-    text = source.line(span.line) if source else ""
+        head = f"{path}: {diagnostic.severity}: {message}"
+        return head + (f"\n  = hint: {printable(diagnostic.hint, MESSAGE_LIMIT)}" if diagnostic.hint else "")
+    lines = [f"{path}:{span.line}:{span.column}: {diagnostic.severity}: {message}"]
+    text, underline = _quote(source.line(span.line) if source else "", span)
     width = len(str(span.line)) + 2
     lines.append(f"{span.line:>{width}} | {text}")
-    lines.append(f"{'':>{width}} | {_underline(text, span)}")
+    lines.append(f"{'':>{width}} | {underline}")
     if diagnostic.hint:
-        lines.append(f"{'':>{width}} = hint: {diagnostic.hint}")
+        lines.append(f"{'':>{width}} = hint: {printable(diagnostic.hint, MESSAGE_LIMIT)}")
     return "\n".join(lines)
 
 
@@ -46,14 +55,38 @@ def render_all(diagnostics: list[Diagnostic], source: SourceText | None) -> str:
     ordered = sorted(diagnostics, key=lambda d: (d.span.start if d.span else -1))
     body = "\n".join(render(d, source) for d in ordered)
     errors = sum(d.severity == "error" for d in diagnostics)
-    return body + f"\n{errors} error{'s' if errors != 1 else ''} in {source.path if source else 'contract'}"
+    return body + f"\n{errors} error{'s' if errors != 1 else ''} in {printable(source.path if source else 'contract')}"
 
 
-def _underline(text: str, span) -> str:
-    """A caret under the first character of the span and tildes under the rest (same line only)."""
+def _quote(text: str, span) -> tuple[str, str]:
+    """The source line as printed (escaped, and cut to a window around the span when long) and
+    the underline beneath it: a caret under the span's first character, tildes under the rest
+    (same line only), counted in printed characters so they stay under the escaped text."""
+    pieces = printable_pieces(text, keep="\t")  # tabs kept, so the caret lines up under tab-indented source
     start = span.column - 1
     end = span.end_column - 1 if span.end_line == span.line else len(text.rstrip())
-    width = max(1, end - start)
-    # Keep tabs in the padding so the caret lines up under tab-indented source.
-    pad = "".join(ch if ch == "\t" else " " for ch in text[:start])
-    return pad + "^" + "~" * (width - 1)
+    first, last = _window(pieces, start)
+    before = "…" if first > 0 else ""
+    after = "…" if last < len(pieces) else ""
+    pad = before + "".join(p if p == "\t" else " " * len(p) for p in pieces[first:start])
+    pad += " " * max(0, start - max(first, len(pieces)))  # a span past the end of the line
+    marked = sum(len(p) for p in pieces[start:min(end, last)])
+    if last == len(pieces):
+        marked += max(0, end - max(start, len(pieces)))  # a span reaching past the end of the line
+    return before + "".join(pieces[first:last]) + after, pad + "^" + "~" * (max(1, marked) - 1)
+
+
+def _window(pieces: list[str], start: int) -> tuple[int, int]:
+    """The pieces to show: all of them when they fit in QUOTE_WIDTH printed characters, else a
+    window of that width starting a little before the span."""
+    if sum(len(p) for p in pieces) <= QUOTE_WIDTH:
+        return 0, len(pieces)
+    first, used = min(start, len(pieces)), 0
+    while first > 0 and used + len(pieces[first - 1]) <= QUOTE_WIDTH // 4:
+        first -= 1
+        used += len(pieces[first])
+    last, used = first, 0
+    while last < len(pieces) and used + len(pieces[last]) <= QUOTE_WIDTH:
+        used += len(pieces[last])
+        last += 1
+    return first, last

@@ -1,10 +1,15 @@
-"""`mlc plan`: the execution plan, printed the way EXPLAIN prints a query plan."""
+"""`mlc plan`: the execution plan, printed the way EXPLAIN prints a query plan.
+
+The text names what the contract and the data named (paths, datasets, columns, the checks'
+lines, why a check will be an error): each part is escaped (escape.printable) before it is laid
+out, and the JSON is written so that a log reading it finds no workflow command."""
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
 
+from .escape import MESSAGE_LIMIT, log_safe_json, printable
 from .plan import Plan
 
 
@@ -26,30 +31,35 @@ def _lines(plan: Plan, request) -> list[int]:
 
 def plan_text(plan: Plan) -> str:
     contract = plan.contract
-    title = contract.name or (contract.path.name if contract.path else "contract")
+    title = printable(contract.name or (contract.path.name if contract.path else "contract"))
     n_requests = len(plan.requests)
     out = [f"plan for {title}: {_count(len(contract.checks), 'check')} need{'s' if len(contract.checks) == 1 else ''} "
            f"{_count(n_requests, 'statistic')} in {_count(len(plan.scans), 'scan')}"]
     for number, scan in enumerate(plan.scans, start=1):
         out.append("")
-        out.append(f"scan {number}  {scan.dataset}  {_source_text(plan, scan.dataset)}  {_MODES[scan.mode]}")
-        out.append(f"  read columns: {', '.join(scan.columns) if scan.columns else '(row count only)'}")
-        width = max((len(r.describe()) for r in scan.requests), default=0)
-        for request in scan.requests:
-            out.append(f"  {request.describe():<{width}}  for line {_join(_lines(plan, request))}")
+        source = printable(_source_text(plan, scan.dataset))
+        out.append(f"scan {number}  {printable(scan.dataset)}  {source}  {_MODES[scan.mode]}")
+        columns = ", ".join(printable(c) for c in scan.columns) if scan.columns else "(row count only)"
+        out.append(f"  read columns: {columns}")
+        out.extend(_request_lines(plan, scan.requests))
     if plan.other:
         out.append("")
         out.append("model and history work")
-        width = max(len(r.describe()) for r in plan.other)
-        for request in plan.other:
-            out.append(f"  {request.describe():<{width}}  for line {_join(_lines(plan, request))}")
+        out.extend(_request_lines(plan, plan.other))
     unplanned = [c for c in contract.checks if c.bind_error]
     if unplanned:
         out.append("")
         out.append("checks that will be errors")
         for check in unplanned:
-            out.append(f"  line {check.line}: {check.source}  —  {check.bind_error}")
+            out.append(f"  line {check.line}: {printable(check.source)}  —  {printable(check.bind_error, MESSAGE_LIMIT)}")
     return "\n".join(out) + "\n"
+
+
+def _request_lines(plan: Plan, requests) -> list[str]:
+    """One line per request, its description (escaped: it names columns and files) aligned."""
+    described = [printable(r.describe(), MESSAGE_LIMIT) for r in requests]
+    width = max((len(d) for d in described), default=0)
+    return [f"  {d:<{width}}  for line {_join(_lines(plan, r))}" for d, r in zip(described, requests)]
 
 
 def plan_json(plan: Plan) -> str:
@@ -73,7 +83,7 @@ def plan_json(plan: Plan) -> str:
         "other": [entry(r) for r in plan.other],
         "statistics": len(plan.requests),
     }
-    return json.dumps(document, indent=2) + "\n"
+    return log_safe_json(json.dumps(document, indent=2)) + "\n"
 
 
 _MODES = {

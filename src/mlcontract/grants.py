@@ -6,8 +6,9 @@ the invocation, and every refusal names the flag and the API argument that grant
 (docs/security.md).
 
 - Files: a contract reads data, model and history files inside its repository (the git work
-  tree holding the contract, else the contract's folder) or the working directory. Anything
-  else needs `--allow-path DIR` / `allow_paths=[DIR]`.
+  tree holding the contract, else the contract's folder) or the working directory, judged
+  after following symlinks. Anything else needs `--allow-path DIR` / `allow_paths=[DIR]`.
+  Special files (/proc, /sys, /dev, FIFOs, sockets, devices) are never inputs, granted or not.
 - Network: `http(...)` models reach loopback hosts. Any other host needs
   `--allow-host HOST[:PORT]` / `allow_hosts=["HOST[:PORT]"]`.
 - Code: unpickling (`sklearn("x.joblib")`, `.pkl`) and skops types outside the allowlist of
@@ -16,6 +17,9 @@ the invocation, and every refusal names the flag and the API argument that grant
 from __future__ import annotations
 
 import ipaddress
+import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -86,3 +90,121 @@ def repository_root(folder: Path) -> Path:
         except OSError:
             break
     return folder
+
+
+# File systems whose "files" are the machine's state (a process's environment, kernel
+# settings, devices): never data, whatever the invocation grants.
+SPECIAL_FILE_SYSTEMS = (Path("/proc"), Path("/sys"), Path("/dev"))
+_SPECIAL_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                  (stat.S_ISBLK, "a block device"))
+
+
+def special_file(path: Path) -> str | None:
+    """Why `path` is a special file that is never an input (None: it is not one). `path` is
+    judged after following symlinks; a path that does not exist is not special."""
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError, ValueError) as error:  # a symlink loop, a NUL byte
+        return f"it cannot be resolved ({getattr(error, 'strerror', None) or error})"
+    for system in SPECIAL_FILE_SYSTEMS:
+        if _inside(real, system):
+            return f"it is {real}, under {system}: special files are never inputs"
+    try:
+        mode = os.stat(real).st_mode
+    except OSError:
+        return None  # missing or unreadable: the reader reports it
+    for test, kind in _SPECIAL_KINDS:
+        if test(mode):
+            return f"it is {kind}: special files are never inputs"
+    return None
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """Where a contract may read files: its repository, the working directory, and the folders
+    the invocation grants."""
+
+    repository: Path
+    working_directory: Path | None
+    granted: tuple[Path, ...] = ()
+
+    @classmethod
+    def of(cls, contract_folder: Path, grants: Grants) -> "Confinement":
+        try:
+            cwd: Path | None = Path.cwd().resolve()
+        except OSError:  # the working directory was deleted: it grants nothing
+            cwd = None
+        return cls(repository_root(contract_folder), cwd, grants.paths)
+
+    def refusal(self, path: Path, pattern: str | None = None) -> str | None:
+        """Why the contract may not read `path`, in words that say how to grant it (None: it may).
+        A folder (a partitioned parquet dataset) or the glob `pattern` a `glob=true` dataset
+        reads is judged with everything a reader would open through it: a symlink or a FIFO
+        among its files is refused too. Without a pattern, `*?[` in a path are literal."""
+        reason = self._member_refusal(path, "it")
+        if reason:
+            return reason
+        for member in _members(path, pattern):
+            reason = self._member_refusal(member, f"{member}, in it,")
+            if reason:
+                return reason
+        return None
+
+    def _member_refusal(self, path: Path, called: str) -> str | None:
+        special = special_file(path)
+        if special:
+            return special if called == "it" else f"{called} is not readable: {special}"
+        real = path.resolve()
+        roots = (self.repository, *((self.working_directory,) if self.working_directory else ()), *self.granted)
+        if any(_inside(real, root) for root in roots):
+            return None
+        where = f"the contract's repository ({self.repository})"
+        if self.working_directory and self.working_directory != self.repository:
+            where += f" and the working directory ({self.working_directory})"
+        return f"{called} resolves to {real}, outside {where}; to let the contract read it, grant its folder: {PATH_GRANT}"
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _members(path: Path, pattern: str | None):
+    """What a reader may open through `path` that needs judging besides `path` itself: the
+    matches of the glob pattern, and the symlinks and special files under a folder (symlinked
+    folders followed once judged, each folder once). A plain file or folder under a folder
+    inside the allowed roots is inside them too."""
+    import glob
+
+    starts = []
+    if pattern is not None:
+        try:
+            starts = [Path(match) for match in glob.glob(pattern, recursive=True)]
+        except (OSError, ValueError, re.error):
+            starts = []
+        yield from starts
+    try:
+        if path.is_dir():
+            starts.append(path)
+    except OSError:
+        pass
+    seen: set[Path] = set()
+    folders = [start for start in starts if start.is_dir()]
+    while folders:
+        folder = folders.pop()
+        real = folder.resolve()
+        if real in seen:
+            continue
+        seen.add(real)
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue  # unreadable: the reader reports it
+        for entry in entries:
+            try:
+                plain = entry.is_file(follow_symlinks=False) or entry.is_dir(follow_symlinks=False)
+                if not plain:  # a symlink or a special file: judged before anything else
+                    yield Path(entry.path)
+                if entry.is_dir():  # follows a symlink, which was judged above before it is entered
+                    folders.append(Path(entry.path))
+            except OSError:
+                continue

@@ -85,9 +85,10 @@ def load(name: str, kind: str, path: Path | None, obj: Any = None) -> History:
         return from_object(name, obj)
     if path is None:
         raise DataError(f"history `{name}` was declared without a file; pass it to run(histories=...)")
+    from .sources import check_readable
+
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"history `{name}`: file not found: {path}")
+    check_readable(path, f"history `{name}`")  # missing, a folder, a FIFO, /proc: an error, never read
     if kind == "csv":
         return _from_csv(name, path)
     if kind == "json":
@@ -142,7 +143,7 @@ def _raw_names(source, obj: Any) -> list[str]:
         if source.kind == "csv":
             import polars as pl
 
-            return pl.scan_csv(path).collect_schema().names()
+            return pl.scan_csv(path, glob=False).collect_schema().names()
         obj = json.loads(path.read_text(encoding="utf-8"))
     if isinstance(obj, list):
         return list(dict.fromkeys(str(k) for record in obj for k in record))
@@ -159,7 +160,7 @@ def _from_csv(name: str, path: Path) -> History:
     import polars as pl
 
     try:
-        frame = pl.read_csv(path, infer_schema_length=None)
+        frame = pl.read_csv(path, infer_schema_length=None, glob=False)
     except Exception as error:  # polars raises many types for unreadable files
         raise DataError(f"history `{name}`: cannot read {path.name} as CSV: {_first_line(error)}") from error
     return _from_columns(name, {c: frame[c] for c in frame.columns}, path.name)

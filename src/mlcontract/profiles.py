@@ -430,24 +430,12 @@ def _virtual_order_statistics(xs: np.ndarray, curve: np.ndarray, ranks: np.ndarr
 
 # ---- files --------------------------------------------------------------------------------------
 def write_profile(profile: Profile, path: str | Path) -> Path:
-    """Write atomically: a crash mid-write never leaves a truncated profile behind."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Write atomically (output.write_text): a crash mid-write never leaves a truncated profile
+    behind; a symlink is replaced, a device or folder refused (UsageError)."""
+    from .output import write_text
+
     text = json.dumps(profile.to_json(), separators=(",", ":"), allow_nan=False)
-    handle, temporary = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; a profile is a normal file
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
+    return write_text(path, text, "the profile output")
 
 
 _LOADED: dict[tuple[str, float], Profile] = {}

@@ -4,9 +4,16 @@ from __future__ import annotations
 import os
 
 from rich.console import Console
+from rich.markup import escape as markup_escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .escape import printable
 from .execute import Progress as ProgressProtocol
+
+
+def _shown(text: str) -> str:
+    """Labels name datasets, files and columns: escaped for the log, and for rich's markup."""
+    return markup_escape(printable(text))
 
 
 class RichProgress(ProgressProtocol):
@@ -21,7 +28,7 @@ class RichProgress(ProgressProtocol):
         self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                              TimeElapsedColumn(), console=self._console, transient=True)
         self._bar.start()
-        self._task = self._bar.add_task(label, total=total)
+        self._task = self._bar.add_task(_shown(label), total=total)
 
     def advance(self, rows: int) -> None:
         if self._bar is not None:
@@ -33,4 +40,4 @@ class RichProgress(ProgressProtocol):
             self._bar = None
 
     def note(self, text: str) -> None:
-        self._console.print(f"[dim]{text}[/dim]", highlight=False)
+        self._console.print(f"[dim]{_shown(text)}[/dim]", highlight=False)

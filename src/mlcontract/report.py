@@ -4,6 +4,10 @@ Checks are grouped by kind, each with a status mark, the observed value, the thr
 contract line (with the feature, for lines that select several); a check that did not pass
 gets its message underneath. A summary line ends the report. Rich is imported here and in the
 CLI only.
+
+Everything shown that came from the contract, the data or a model (the contract's name, the
+check's line, feature names, messages quoting values or server answers) goes through
+escape.printable: no control character, ANSI escape or workflow command reaches the log.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .escape import MESSAGE_LIMIT, printable
 from .evaluate import fmt, fmt_duration
 
 if TYPE_CHECKING:
@@ -39,10 +44,11 @@ MARKS = {
 # Past this many passing checks in one group, a report lists the others and counts the passes
 # (wide tables × `feature *` selectors make thousands; rich lays out a row in ~0.4 ms).
 LISTED_PASSES = 500
+LABEL_LIMIT = 600  # a check's contract line (and feature) is cut past this many characters
 
 
 def render(result: RunResult, console: Console, verbose: bool = False) -> None:
-    title = result.contract or (result.path or "contract")
+    title = printable(result.contract or (result.path or "contract"))
     console.print(Text.assemble(("mlc check ", "bold"), (title, "bold cyan")))
     per_line = Counter(c.line for c in result.checks)
     for kind, heading in GROUPS:
@@ -78,9 +84,9 @@ def _table(heading: str, checks: list[CheckResult], verbose: bool, per_line: Cou
     table.add_column("threshold", justify="right", no_wrap=True)
     for check in checks:
         mark, style = MARKS[check.status]
-        label = Text(check_label(check, per_line[check.line]))
+        label = Text(printable(check_label(check, per_line[check.line]), LABEL_LIMIT))
         if check.status != "pass" or verbose:
-            label.append("\n" + check.message, style=style if check.status != "pass" else "dim")
+            label.append("\n" + printable(check.message, MESSAGE_LIMIT), style=style if check.status != "pass" else "dim")
         show = fmt_duration if check.kind == "latency" and check.statistic != "throughput" else fmt
         threshold = "" if check.threshold is None else f"{check.comparator} {show(check.threshold)}"
         table.add_row(Text(mark, style=style), str(check.line), label, show(check.value), threshold)

@@ -8,6 +8,7 @@ every problem it finds before raising one ContractError — a user fixes a contr
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -33,8 +34,8 @@ from .contract import (
 )
 from .diagnostics import did_you_mean
 from .errors import ContractError, DataError, Diagnostic, SourceText, Span
-from .grants import Grants
-from .sources import DATASET_OPTIONS, index_columns, resolve_path, schema_of
+from .grants import Confinement, Grants
+from .sources import DATASET_OPTIONS, glob_pattern, index_columns, resolve_path, schema_of
 
 MODEL_OPTIONS = {
     "sklearn": frozenset(),
@@ -86,6 +87,10 @@ class _Checker:
                  lenient: bool = False, grants: Grants | None = None):
         self.source = source
         self.grants = grants or Grants()
+        self._confinement: Confinement | None = None
+        # Sources whose file the contract may not read (grants.py): name → the refusal. Every
+        # check using one is an `error` carrying the refusal; nothing ever opens the file.
+        self.refused: dict[str, str] = {}
         self.lenient = lenient
         self.base_dir = base_dir
         self.frames = frames
@@ -166,13 +171,18 @@ class _Checker:
             self.datasets[node.name.id] = DatasetSource(
                 node.name.id, kind, resolve_path(self.base_dir, path), options, span=node.span, written=path
             )
+            if self.frames.get(node.name.id) is None:  # a frame passed in stands in for the file
+                source = self.datasets[node.name.id]
+                self._confine(node.name.id, f"dataset `{node.name.id}`", source.path, path, glob_pattern(source))
         elif isinstance(node, ast.ModelDecl):
             kind, location, options = self._source_call(node.source, catalog.MODEL_KINDS, "model", MODEL_OPTIONS)
             if kind == "http":
                 if not location.startswith(("http://", "https://")):
                     self.fail(node.source.args[0].span, "http() takes a URL such as \"http://127.0.0.1:8000/predict\"")
             else:
-                location = str(resolve_path(self.base_dir, location))
+                written, location = location, str(resolve_path(self.base_dir, location))
+                if self.objects.get(node.name.id) is None:
+                    self._confine(node.name.id, f"model `{node.name.id}`", Path(location), written)
             self._claim(node.name, "model")
             self.models[node.name.id] = ModelSource(node.name.id, kind, location, options, span=node.span)
         elif isinstance(node, ast.HistoryDecl):
@@ -181,6 +191,8 @@ class _Checker:
             )
             self._claim(node.name, "history")
             self.histories[node.name.id] = HistorySource(node.name.id, kind, resolve_path(self.base_dir, path), span=node.span)
+            if self.history_frames.get(node.name.id) is None:
+                self._confine(node.name.id, f"history `{node.name.id}`", self.histories[node.name.id].path, path)
         elif isinstance(node, ast.LabelDecl):
             if self.label is not None:
                 self.fail(node.span, f"the label is already `{self.label}`", "a contract has one `label` line")
@@ -189,6 +201,27 @@ class _Checker:
         elif isinstance(node, ast.IgnoreDecl):
             self.ignored.extend(c.id for c in node.columns if c.id not in self.ignored)
             self.named_columns.extend(node.columns)
+
+    def _confine(self, name: str, what: str, path: Path, written: str, pattern: str | None = None) -> None:
+        """Record a refusal when the contract may not read `path` (outside its repository and
+        the working directory and not granted, or a special file)."""
+        reason = self._refusal(path, pattern)
+        if reason:
+            self.refused[name] = f"{what}: refused to read {written}: {reason}"
+
+    def _refusal(self, path: Path, pattern: str | None = None) -> str | None:
+        if self._confinement is None:
+            self._confinement = Confinement.of(self.base_dir, self.grants)
+        return self._confinement.refusal(path, pattern)
+
+    def _refused_sources(self, measures) -> str | None:
+        """The refusal of the first refused source the measures' requests use, if any."""
+        if not self.refused:
+            return None
+        for name in _names_used(measures):
+            if name in self.refused:
+                return self.refused[name]
+        return None
 
     def _source_call(self, call: ast.SourceCall, kinds, what: str, allowed_options: dict):
         kind = call.kind.id
@@ -249,6 +282,9 @@ class _Checker:
 
     def _read_schemas(self) -> None:
         for name, source in self.datasets.items():
+            if name in self.refused:  # never opened: not even its schema
+                self.schema_errors[name] = self.refused[name]
+                continue
             try:
                 self.schemas[name] = schema_of(source, self.frames.get(name))
             except DataError as error:
@@ -290,6 +326,8 @@ class _Checker:
 
     def _add(self, node, kind: str, subject: str, feature: str | None, statistic: str, measure, test,
              bind_error: str | None = None) -> None:
+        if bind_error is None:
+            bind_error = self._refused_sources([measure, *(_measures_in(test.rhs) if isinstance(test, Compare) else ())])
         if bind_error is None:
             self._profiles_can_serve(node, measure, test)
         self.checks.append(
@@ -761,6 +799,8 @@ class _Checker:
     def _curve_column(self, history: str, column: ast.Name) -> None:
         from .quality import history_columns
 
+        if history in self.refused:
+            self.history_columns[history] = None  # unknown: its checks are errors (_add)
         if history not in self.history_columns:
             self.history_columns[history] = history_columns(self.histories[history], self.history_frames.get(history))
         columns = self.history_columns[history]
@@ -820,7 +860,9 @@ class _Checker:
                 self.fail(node.span, "`handles rows` needs a file of rows", 'e.g. `handles rows from "edge_cases.parquet"`')
             path = resolve_path(self.base_dir, node.path.value)
             measure = robustness_measure(model, case, None, dataset, str(path), seed, base_rows)
-            self._add(node, "robustness", model, None, "handles rows", measure, Holds())
+            reason = self._refusal(path)
+            refused = f"rows file: refused to read {node.path.value}: {reason}" if reason else None
+            self._add(node, "robustness", model, None, "handles rows", measure, Holds(), refused)
             return
         if node.path is not None:
             self.fail(node.path.span, f"`from` applies to `handles rows`, not `handles {case}`")
@@ -988,6 +1030,35 @@ def _plain_value(value) -> Any:
     if isinstance(value, ast.Neg):
         return -_plain_value(value.operand)
     return value
+
+
+# Request fields that hold a column, a case or a file rather than a dataset, model or history.
+_NOT_SOURCE_FIELDS = frozenset({"name", "column", "feature", "by", "case", "metric", "strategy", "path"})
+
+
+def _names_used(measures) -> list[str]:
+    """The dataset, model and history names the measures' requests (and what they depend on)
+    name, read off the requests' fields: requests of every module say which source they use."""
+    names: list[str] = []
+    stack = [request for measure in measures for request in measure.requests()]
+    seen: set[int] = set()
+    while stack:
+        request = stack.pop()
+        if id(request) in seen or not dataclasses.is_dataclass(request):
+            continue
+        seen.add(id(request))
+        stack.extend(request.depends_on())
+        for field in dataclasses.fields(request):
+            if field.name in _NOT_SOURCE_FIELDS:
+                continue
+            value = getattr(request, field.name)
+            if isinstance(value, str):
+                names.append(value)
+            elif isinstance(value, tuple):
+                names.extend(v for v in value if isinstance(v, str))
+            elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+                stack.append(value)
+    return names
 
 
 def _measures_in(expr):

@@ -263,16 +263,20 @@ def _as_number(value):
 
 # ---- user-provided rows ----------------------------------------------------------------------------
 def read_rows(path: str):
-    """The rows of a parquet / ndjson / csv file, as a pandas DataFrame."""
+    """The rows of a parquet / ndjson / csv file, as a pandas DataFrame. The path is literal:
+    `*`, `?` and `[` in it are not a pattern (Polars would glob them)."""
+    import io
+    from pathlib import Path
+
     import polars as pl
 
     lower = path.lower()
     if lower.endswith((".parquet", ".pq")):
-        frame = pl.read_parquet(path)
+        frame = pl.read_parquet(path, glob=False)
     elif lower.endswith((".ndjson", ".jsonl", ".json")):
-        frame = pl.read_ndjson(path)
+        frame = pl.read_ndjson(io.BytesIO(Path(path).read_bytes()))  # read_ndjson has no glob=False
     elif lower.endswith(".csv"):
-        frame = pl.read_csv(path)
+        frame = pl.read_csv(path, glob=False)
     else:
         raise ValueError("edge-case rows are read from .parquet, .ndjson/.jsonl or .csv files")
     return frame.to_pandas()

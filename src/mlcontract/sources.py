@@ -276,6 +276,11 @@ def _base_folder(source: DatasetSource) -> Path | None:
     return None
 
 
+def glob_pattern(source: DatasetSource) -> str | None:
+    """The pattern a `glob=true` dataset reads (None: its path is literal)."""
+    return _pattern(source) if _globbed(source) else None
+
+
 def _pattern(source: DatasetSource) -> str:
     """The glob pattern: the contract's text, under its folder taken literally (a contract in
     `runs[2]/` does not make `[2]` a pattern)."""
@@ -442,8 +447,12 @@ def _duplicated_header(names: list[str]) -> tuple[str, str] | None:
 def check_readable(path: Path, what: str, written: str | None = None, folders: bool = False) -> None:
     """Raise a DataError unless `path` is a regular file we may read (or, for parquet, a folder
     of parquet files). A FIFO would block forever; a folder given to csv() would be globbed and
-    its files read as CSV text."""
+    its files read as CSV text; /proc, /sys and /dev hold the machine's state, not data
+    (grants.special_file). Whether a contract may read `path` at all (its repository, the
+    working directory, the grants) was decided when it was compiled (resolve._Checker._confine)."""
     import stat
+
+    from .grants import special_file
 
     shown = written if written is not None else str(path)
     try:
@@ -460,6 +469,9 @@ def check_readable(path: Path, what: str, written: str | None = None, folders: b
         raise DataError(f"{what}: {shown} is a folder; give the path of a file")
     if not stat.S_ISREG(mode):
         raise DataError(f"{what}: {shown} is not a regular file")
+    special = special_file(path)
+    if special:
+        raise DataError(f"{what}: refused to read {shown}: {special}")
     if not os.access(path, os.R_OK):
         raise DataError(f"{what}: permission denied: {shown}")
 
