@@ -292,3 +292,60 @@ def test_history_unit_errors():
     with pytest.raises(Exception, match="expected a list of per-epoch records"):
         hs.from_object("run", 3.5)
     assert hs.safe_name("1st loss") == "_1st_loss" and hs.safe_name("valid_0.ndcg@5") == "valid_0.ndcg_5"
+
+
+# ---- JSON no training tool writes: an error naming the file, never a crash or a hang (issue 9) -----
+DEEP = 100_000
+ODD_JSON = {
+    "deep-list": "[" * DEEP + "]" * DEEP,
+    "deep-object": '{"a":' * DEEP + "1" + "}" * DEEP,
+    "deep-curve": '{"val_loss": ' + "[" * DEEP + "]" * DEEP + "}",
+    "deep-record": '[{"val_loss": ' + "[" * 5000 + "]" * 5000 + "}]",
+    "huge-exponent": '{"val_loss": [1e999999, 0.5]}',
+    "huge-negative": '{"val_loss": [0.5, -1e999999]}',
+    "million-digit-integer": '{"val_loss": [' + "9" * 1_000_000 + ", 0.5]}",
+    "long-epoch": '[{"epoch": ' + "9" * 400 + ', "val_loss": 1}]',
+}
+
+
+@pytest.mark.parametrize("content", ODD_JSON.values(), ids=ODD_JSON.keys())
+def test_json_no_training_tool_writes_is_an_error_naming_the_file(tmp_path, content):
+    import time
+
+    (tmp_path / "h.json").write_text(content)
+    started = time.perf_counter()
+    check = _check(tmp_path, 'history run = json("h.json")', "val_loss not increasing")
+    assert time.perf_counter() - started < 10
+    assert check.status == "error" and "h.json" in check.message, check.message
+    for leak in ("RecursionError", "set_int_max_str_digits", "Traceback"):
+        assert leak not in check.message
+
+
+@pytest.mark.parametrize("literal,words", [("NaN", "no value at epoch 2"), ("Infinity", "infinite at epoch 2"),
+                                           ("-Infinity", "infinite at epoch 2")])
+def test_nan_and_infinity_literals_are_an_error_naming_the_file_and_epoch(tmp_path, literal, words):
+    # Python's json writes them for a loss that diverged: read as values, and no check passes on them.
+    (tmp_path / "h.json").write_text(f'{{"val_loss": [0.9, {literal}, 0.7]}}')
+    check = _check(tmp_path, 'history run = json("h.json")', "val_loss not increasing")
+    assert check.status == "error" and words in check.message and "h.json" in check.message, check.message
+
+
+def test_deeply_nested_history_json_through_the_cli_is_exit_1(tmp_path):
+    from conftest import run_cli
+
+    (tmp_path / "h.json").write_text(ODD_JSON["deep-list"])
+    (tmp_path / "c.mlc").write_text('history run = json("h.json")\nval_loss not increasing\n')
+    done = run_cli("check", "c.mlc", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
+    assert "h.json" in done.stdout and "nested too deeply" in done.stdout, done.stdout
+
+
+def test_integers_beyond_int64_stay_numbers(tmp_path):
+    # Polars turns a Python int beyond int64 into a null ("missing value"); an epoch beyond 2**63
+    # cast to int64 wrapped around to a negative epoch.
+    history = hs.from_object("run", [{"epoch": 1, "val_loss": 2**70}, {"epoch": 10**20, "val_loss": 1}])
+    epochs, values, _ = history.curve("val_loss")
+    assert list(values) == [float(2**70), 1.0] and list(epochs) == [1.0, 1e20]
+    (tmp_path / "h.json").write_text('{"epoch": [1, 100000000000000000000], "val_loss": [2, 1]}')
+    check = _check(tmp_path, 'history run = json("h.json")', "val_loss not increasing")
+    assert check.status == "pass" and check.details["last_epoch"] == 1e20, check.message

@@ -14,17 +14,35 @@ from .errors import Diagnostic, SourceText
 from .escape import MESSAGE_LIMIT, printable, printable_pieces
 
 
+# Longer names are not typos of a name a person wrote, and comparing them is what costs:
+# SequenceMatcher's work grows with the product of the two lengths (a 900 KB name took 10 s).
+_MAX_COMPARED_LENGTH = 120
+_CLOSE_ENOUGH = 0.6
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A hint naming the closest candidate(s), or None when nothing is close."""
     pool = sorted(set(candidates))
-    scored = sorted(((difflib.SequenceMatcher(None, name, c).ratio(), c) for c in pool), reverse=True)
+    scored = sorted(((_similarity(name, c), c) for c in pool), reverse=True)
     # Offer a second candidate only when it is about as close as the best one.
-    close = [c for score, c in scored[:2] if score >= 0.6 and score >= scored[0][0] - 0.05]
+    close = [c for score, c in scored[:2] if score >= _CLOSE_ENOUGH and score >= scored[0][0] - 0.05]
     if not close:
-        close = [c for c in pool if c.lower() == name.lower()][:1]
+        lowered = name.lower()
+        close = [c for c in pool if c.lower() == lowered][:1]
     if not close:
         return None
     return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
+
+
+def _similarity(name: str, candidate: str) -> float:
+    """SequenceMatcher's ratio, or 0 when it cannot reach _CLOSE_ENOUGH (its cheap upper bounds
+    say so) or when either name is too long to be worth comparing."""
+    if len(name) > _MAX_COMPARED_LENGTH or len(candidate) > _MAX_COMPARED_LENGTH:
+        return 0.0
+    matcher = difflib.SequenceMatcher(None, name, candidate)
+    if matcher.real_quick_ratio() < _CLOSE_ENOUGH or matcher.quick_ratio() < _CLOSE_ENOUGH:
+        return 0.0
+    return matcher.ratio()
 
 
 # The quoted source line is cut to a window this wide (in printed characters) around the span.

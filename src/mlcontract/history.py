@@ -17,6 +17,7 @@ makes any check that needs that epoch an error.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ class History:
     problems: dict[str, str] = field(default_factory=dict)  # columns that are not usable curves
     epoch_problem: str | None = None
     origin: dict[str, str] = field(default_factory=dict)  # curve name → name in the file, when renamed
+    where: str = ""  # the file it was read from (or "the history passed in"), named in errors
 
     @property
     def names(self) -> list[str]:
@@ -71,12 +73,16 @@ class History:
         missing = np.flatnonzero(np.isnan(values))
         if missing.size:
             where = ", ".join(_epoch_text(epochs[i]) for i in missing[:5]) + (" …" if missing.size > 5 else "")
-            raise CheckError(f"curve `{name}` of history `{self.name}` has no value at epoch {where}")
+            raise CheckError(f"curve `{name}` of history `{self.name}` has no value at epoch {where}"
+                             f"{self._in()} (a missing value, or NaN)")
         infinite = np.flatnonzero(np.isinf(values))
         if infinite.size:
             raise CheckError(f"curve `{name}` of history `{self.name}` is infinite at epoch "
-                             f"{_epoch_text(epochs[infinite[0]])} (a diverged run)")
+                             f"{_epoch_text(epochs[infinite[0]])}{self._in()} (a diverged run)")
         return epochs, values, offset
+
+    def _in(self) -> str:
+        return f" in {self.where}" if self.where else ""
 
 
 def load(name: str, kind: str, path: Path | None, obj: Any = None) -> History:
@@ -92,12 +98,59 @@ def load(name: str, kind: str, path: Path | None, obj: Any = None) -> History:
     if kind == "csv":
         return _from_csv(name, path)
     if kind == "json":
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as error:
-            raise DataError(f"history `{name}`: cannot read {path.name} as JSON: {error}") from error
-        return from_object(name, document, path.name)
+        return from_object(name, read_json(name, path), path.name)
     raise DataError(f"history `{name}`: unknown kind {kind}")
+
+
+def read_json(name: str, path: Path) -> Any:
+    """The JSON document of a history file. What a training tool cannot have written is a
+    DataError naming the file: nesting deeper than Python's recursion allows, a number beyond
+    float64 (`1e999999`, an integer of a million digits, which Python would refuse to convert
+    after scanning it). `NaN` and `Infinity`, which Python's json writes for a diverged loss,
+    are read as those values: a check that needs them is an error naming the epoch."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"history `{name}`: cannot read {path.name}: {getattr(error, 'strerror', None) or error}") \
+            from error
+    try:
+        return json.loads(text, parse_int=_json_integer, parse_float=_json_float)
+    except RecursionError:
+        raise DataError(f"history `{name}`: cannot read {path.name} as JSON: it is nested too deeply (a history "
+                        "is a list of per-epoch records or a dict of lists)") from None
+    except _OutOfRange as error:
+        raise DataError(f"history `{name}`: cannot read {path.name} as JSON: the number {error} is out of the "
+                        "range of a 64-bit float") from None
+    except ValueError as error:
+        raise DataError(f"history `{name}`: cannot read {path.name} as JSON: {error}") from error
+
+
+class _OutOfRange(ValueError):
+    """A JSON number no float64 can hold; its text (shortened) is the message."""
+
+    def __init__(self, text: str):
+        super().__init__(text if len(text) <= 24 else f"{text[:12]}…{text[-8:]} ({len(text):,} characters)")
+
+
+# float64 holds integers up to ~1.8e308: 309 digits. Longer ones are refused before any
+# conversion (int() of a huge string is quadratic, and Python refuses beyond 4,300 digits).
+_MAX_INTEGER_DIGITS = 309
+
+
+def _json_integer(text: str) -> int | float:
+    digits = len(text) - text.startswith("-")
+    if digits > _MAX_INTEGER_DIGITS:
+        raise _OutOfRange(text)
+    if digits <= 15:  # exact as a float64 too; keep the int (epoch numbers)
+        return int(text)
+    return _json_float(text)
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _OutOfRange(text)
+    return value
 
 
 def load_source(source, obj: Any = None) -> History:
@@ -107,6 +160,15 @@ def load_source(source, obj: Any = None) -> History:
 
 def from_object(name: str, obj: Any, where: str = "the history passed in") -> History:
     """A pandas/Polars frame, a list of per-epoch records or a dict of lists."""
+    try:
+        history = _from_object(name, obj, where)
+    except RecursionError:  # a cell nested so deeply that turning it into text recurses too far
+        raise DataError(f"history `{name}`: {where} is nested too deeply (a history is a list of per-epoch "
+                        "records or a dict of lists)") from None
+    return history
+
+
+def _from_object(name: str, obj: Any, where: str) -> History:
     import polars as pl
 
     if isinstance(obj, pl.LazyFrame):
@@ -144,7 +206,7 @@ def _raw_names(source, obj: Any) -> list[str]:
             import polars as pl
 
             return pl.scan_csv(path, glob=False).collect_schema().names()
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = read_json(source.name, path)
     if isinstance(obj, list):
         return list(dict.fromkeys(str(k) for record in obj for k in record))
     if isinstance(obj, dict):
@@ -207,6 +269,12 @@ def _as_list(name: str, key: str, value: Any, where: str) -> list:
 def _cell(value: Any) -> Any:
     if isinstance(value, (list, dict)):
         return str(value)
+    if isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**63:
+        # Beyond int64, Polars would make it a null (a "missing value"); a float keeps it.
+        try:
+            return float(value)
+        except OverflowError:
+            return float("inf") if value > 0 else float("-inf")
     return value
 
 
@@ -233,7 +301,9 @@ def _from_columns(name: str, columns: dict, where: str) -> History:
                 bad = int(np.flatnonzero(np.diff(epochs) <= 0)[0]) + 1
                 epoch_problem = (f"epochs are not in increasing order in {where}: epoch {_epoch_text(epochs[bad])} "
                                  f"follows {_epoch_text(epochs[bad - 1])} (row {bad + 1})")
-            if epoch_problem is None and np.all(epochs == np.round(epochs)):
+            # Whole numbers are shown as integers; only those a float64 holds exactly (|e| < 2**53)
+            # convert to int64 without changing (1e20 would wrap around to a negative epoch).
+            if epoch_problem is None and np.all(epochs == np.round(epochs)) and np.all(np.abs(epochs) < 2.0**53):
                 epochs = epochs.astype(np.int64)
     else:
         epochs = np.arange(1, rows + 1)
@@ -253,7 +323,7 @@ def _from_columns(name: str, columns: dict, where: str) -> History:
         if len(values) < rows:
             values = np.concatenate([values, np.full(rows - len(values), np.nan)])
         curves[safe] = values
-    return History(name, epochs, curves, problems, epoch_problem, origin)
+    return History(name, epochs, curves, problems, epoch_problem, origin, where)
 
 
 def _numeric(series) -> Any:

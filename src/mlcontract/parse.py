@@ -6,6 +6,7 @@ span lines, except with an explicit trailing backslash).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -72,6 +73,9 @@ def parse(source: SourceText) -> list[tuple[lark.Tree, LogicalLine]]:
     """Parse the contract. Returns (tree, line) pairs; the whole file is one pair when it
     parses at once. Raises ContractError holding every syntax error otherwise."""
     text = source.text if source.text.endswith("\n") else source.text + "\n"
+    not_text = _lone_surrogates(source)
+    if not_text:
+        raise ParseError(not_text, source)
     try:
         return [(parser().parse(text), LogicalLine(text, 1, 0))]
     except UnexpectedInput:
@@ -101,25 +105,49 @@ def parse(source: SourceText) -> list[tuple[lark.Tree, LogicalLine]]:
     raise ParseError(diagnostics, source)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogates(source: SourceText) -> list[Diagnostic]:
+    """Half of a UTF-16 surrogate pair is not a character. Text decoded from a file never holds
+    one, but a str handed to the API can, and nothing downstream could encode or print it."""
+    found = []
+    for match in _SURROGATE.finditer(source.text):
+        offset = match.start()
+        line = source.text.count("\n", 0, offset) + 1
+        column = offset - (source.text.rfind("\n", 0, offset) + 1) + 1
+        found.append(Diagnostic(Span.point(line, column, offset),
+                                f"U+{ord(match.group()):04X} is half of a UTF-16 surrogate pair, not a character",
+                                "pass the contract as valid Unicode text"))
+        if len(found) == 10:  # one refuses the text; a few show where
+            break
+    return found
+
+
 def logical_lines(text: str) -> list[LogicalLine]:
     """Split into statements: physical lines joined where one ends with a backslash."""
     result: list[LogicalLine] = []
     offset = 0
-    pending: LogicalLine | None = None
+    pending: list[str] = []  # the physical lines of the statement being joined
+    first = (1, 0)  # the line number and offset where it starts
     for number, physical in enumerate(text.split("\n"), start=1):
-        if pending is None:
-            pending = LogicalLine(physical, number, offset)
-        else:
-            # Keep the newline so columns inside the continued line stay right.
-            pending = LogicalLine(pending.text + "\n" + physical, pending.line, pending.offset)
+        if not pending:
+            first = (number, offset)
+        pending.append(physical)
         offset += len(physical) + 1
         if not physical.rstrip().endswith("\\"):
-            if pending.text.strip():
-                result.append(pending)
-            pending = None
-    if pending is not None and pending.text.strip():
-        result.append(pending)
+            _close(pending, first, result)
+            pending = []
+    _close(pending, first, result)
     return result
+
+
+def _close(pending: list[str], first: tuple[int, int], result: list[LogicalLine]) -> None:
+    # Joined with their newlines so that columns inside a continued statement stay right, and
+    # joined once: adding line by line copies the statement again for every line (quadratic).
+    joined = "\n".join(pending)
+    if joined.strip():
+        result.append(LogicalLine(joined, *first))
 
 
 def translate(error: UnexpectedInput, logical: LogicalLine, source: SourceText) -> Diagnostic:
@@ -128,12 +156,14 @@ def translate(error: UnexpectedInput, logical: LogicalLine, source: SourceText) 
     column = error.column if error.column and error.column > 0 else 1
     offset = logical.offset + (error.pos_in_stream or 0)
     expected = sorted(_expected_words(error))
+    hint = ("expected " + _join(expected)) if expected else None
     if isinstance(error, UnexpectedToken) and error.token.type in ("_NL", "$END"):
-        # Point just past the last character of the line: that is where something is missing.
-        physical = source.line(line)
-        column = len(physical.rstrip()) + 1
+        # Point just past the last character of the statement: that is where something is missing.
+        line, column, offset, continued = _end_of_statement(logical, error)
         span = Span(line, column, line, column + 1, offset, offset + 1)
         message = "this line ends too early"
+        if continued:
+            message = "this line ends too early: it ends with `\\`, which continues it, but nothing follows"
     elif isinstance(error, UnexpectedToken):
         token = error.token
         span = Span(line, column, line, column + max(1, len(str(token))), offset, offset + len(str(token)))
@@ -145,14 +175,29 @@ def translate(error: UnexpectedInput, logical: LogicalLine, source: SourceText) 
     else:  # UnexpectedEOF
         span = Span(line, column, line, column + 1, offset, offset + 1)
         message = "the contract ends too early"
-    hint = ("expected " + _join(expected)) if expected else None
     return Diagnostic(span, message, hint, expected=tuple(expected))
+
+
+def _end_of_statement(logical: LogicalLine, error: UnexpectedToken) -> tuple[int, int, int, bool]:
+    """(line, column, offset, continued) of the place just past the statement's last character
+    before the unexpected end: on a line of the statement, never on a line past the file. A
+    statement whose last line ends with a continuation backslash is pointed at that backslash."""
+    stop = error.pos_in_stream
+    if stop is None or not 0 <= stop <= len(logical.text):
+        stop = len(logical.text)
+    before = logical.text[:stop].rstrip()
+    continued = before.endswith("\\")
+    if continued:
+        before = before[:-1]
+    line = logical.line + before.count("\n")
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    return line, column, logical.offset + len(before), continued
 
 
 def _expected_words(error: UnexpectedInput) -> set[str]:
     names = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
     if isinstance(error, UnexpectedToken):
-        names = set(error.accepts or error.expected)
+        names = _accepted(error)
     words = set()
     for name in names:
         if name in _TERMINAL_WORDS:
@@ -165,6 +210,24 @@ def _expected_words(error: UnexpectedInput) -> set[str]:
         if pattern.type == "str":
             words.add(f"`{pattern.value}`")
     return words
+
+
+_ACCEPTED: dict[tuple, frozenset] = {}
+
+
+def _accepted(error: UnexpectedToken) -> frozenset:
+    """The terminals that would have advanced the parser. Lark finds them by feeding each
+    candidate to a copy of the parser (~0.3 ms); the parser's state stack alone decides the
+    answer, so it is cached by that stack: a file with thousands of the same mistake pays once."""
+    interactive = error.interactive_parser
+    if interactive is None:
+        return frozenset(error.expected)
+    key = tuple(interactive.parser_state.state_stack)
+    if key not in _ACCEPTED:
+        if len(_ACCEPTED) > 10_000:
+            _ACCEPTED.clear()
+        _ACCEPTED[key] = frozenset(error.accepts or error.expected)
+    return _ACCEPTED[key]
 
 
 _VALUE_WORDS = {"a number", "a percentage", "a duration such as `50ms`", "a name", "`(`", "`-`", "`baseline`"}

@@ -65,9 +65,11 @@ def plan(contract: CheckedContract) -> Plan:
             continue
         for measure in measures_of(check):
             for request in _closure(measure.requests()):
-                consumers.setdefault(request, [])
-                if check.index not in consumers[request]:
-                    consumers[request].append(check.index)
+                served = consumers.setdefault(request, [])
+                # A check's own repeats come one after another: comparing with the last index
+                # keeps this linear (`in` over the list was quadratic in the checks sharing a request).
+                if not served or served[-1] != check.index:
+                    served.append(check.index)
     requests = list(consumers)
     home = {r: _home_dataset(r) for r in requests}
     data_requests = [r for r in requests if home[r] is not None]

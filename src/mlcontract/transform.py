@@ -5,7 +5,9 @@ Literals get their units here: `5%` → 0.05, `250ms` → 0.25 (seconds), `1000 
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 
 import lark
 
@@ -24,6 +26,26 @@ MAX_DEPTH = 200
 def to_ast(source: SourceText) -> ast.Contract:
     """Parse and transform a whole contract (raises ParseError on syntax errors, ContractError
     on malformed literals)."""
+    with _no_cyclic_gc():
+        return _to_ast(source)
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc():
+    """Parse trees are millions of small objects and hold no reference cycles; the cyclic
+    collector would walk them again and again while they are built (half the time of a
+    multi-megabyte contract) to free nothing. The CLI switches it off for all of start-up; this
+    does the same for the API, and restores what the caller had."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _to_ast(source: SourceText) -> ast.Contract:
     statements: list = []
     problems: list[Diagnostic] = []
     for tree, logical in parse(source):
@@ -78,11 +100,20 @@ class _Builder:
         )
 
     def string(self, token: lark.Token) -> str:
-        value = _unescape(str(token))
-        if value is None or "\x00" in value:
+        try:
+            value = _unescape(str(token))
+        except _BadEscape as bad:
+            raise _Malformed(Diagnostic(self._inside(token, bad.start, bad.end), bad.message, bad.hint)) from None
+        if "\x00" in value:
             raise _Malformed(Diagnostic(self.span(token), "this string has an escape that is not allowed",
-                                        'use \\n, \\t, \\\\, \\" or \\uXXXX; in paths, prefer forward slashes'))
+                                        _ESCAPE_HINT))
         return value
+
+    def _inside(self, token: lark.Token, start: int, end: int) -> Span:
+        """The span of characters start:end of a one-line token."""
+        whole = self.span(token)
+        return Span(whole.line, whole.column + start, whole.line, whole.column + end,
+                    whole.start + start, whole.start + end)
 
     def name(self, token: lark.Token) -> ast.Name:
         text = str(token)
@@ -299,25 +330,53 @@ _MAX_INT_DIGITS = 300  # below float64's 1.8e308, so every check of a literal ca
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
+_ESCAPE_HINT = 'use \\n, \\t, \\\\, \\" or \\uXXXX; in paths, prefer forward slashes'
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
-def _unescape(text: str) -> str | None:
-    r"""The value of a "..." literal: backslash escapes \n \t \r \\ \" \' and \uXXXX.
-    None when it holds an escape we do not know (reported as a located diagnostic)."""
+class _BadEscape(Exception):
+    """An escape of a string literal that has no value; start/end index the token's text."""
+
+    def __init__(self, start: int, end: int, message: str, hint: str):
+        self.start, self.end, self.message, self.hint = start, end, message, hint
+
+
+def _unescape(text: str) -> str:
+    r"""The value of a "..." literal: backslash escapes \n \t \r \\ \" \' and \uXXXX, where a
+    UTF-16 surrogate pair (`\ud83d\ude00`, as JSON writes characters beyond U+FFFF) is the one
+    character it encodes. Raises _BadEscape for an escape we do not know and for half a pair,
+    which is not a character: nothing could encode or print it."""
     out, i, body = [], 0, text[1:-1]
     while i < len(body):
-        char = body[i]
-        if char != "\\":
-            out.append(char)
-            i += 1
-            continue
+        escape = body.find("\\", i)
+        if escape < 0:  # the rest holds no escape: copied in one piece (strings can be megabytes)
+            out.append(body[i:])
+            break
+        out.append(body[i:escape])
+        i = escape
         following = body[i + 1:i + 2]
         if following in _ESCAPES:
             out.append(_ESCAPES[following])
             i += 2
-        elif following == "u" and len(body) >= i + 6 and all(c in "0123456789abcdefABCDEF" for c in body[i + 2:i + 6]):
-            out.append(chr(int(body[i + 2:i + 6], 16)))
-            i += 6
+            continue
+        code = _hex_escape(body, i)
+        if code is None:
+            raise _BadEscape(i + 1, i + 3, "this string has an escape that is not allowed", _ESCAPE_HINT)
+        if 0xD800 <= code <= 0xDBFF and (low := _hex_escape(body, i + 6)) is not None and 0xDC00 <= low <= 0xDFFF:
+            out.append(chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)))
+            i += 12
+        elif 0xD800 <= code <= 0xDFFF:
+            raise _BadEscape(i + 1, i + 7, f"`\\u{code:04x}` is half of a UTF-16 surrogate pair, not a character",
+                             "write the character itself, or both halves of a pair (`\\ud83d\\ude00` for U+1F600)")
         else:
-            return None
+            out.append(chr(code))
+            i += 6
     return "".join(out)
+
+
+def _hex_escape(body: str, i: int) -> int | None:
+    r"""The code of a `\uXXXX` escape at body[i], or None."""
+    digits = body[i + 2:i + 6]
+    if body[i:i + 2] == "\\u" and len(digits) == 4 and _HEX.issuperset(digits):
+        return int(digits, 16)
+    return None
