@@ -129,6 +129,40 @@ def profile_command(
 
 
 @app.command()
+def suggest(
+    data: Path = typer.Argument(..., help="the data to calibrate on (e.g. the training data)"),
+    vs: Optional[Path] = typer.Option(None, "--vs", metavar="PRODUCTION", help="data DATA is compared with"),
+    model: Optional[Path] = typer.Option(None, "--model", metavar="PATH", help="a model: adds metric checks"),
+    holdout: Optional[Path] = typer.Option(None, "--holdout", metavar="DATA", help="labelled data the model never saw"),
+    label: Optional[str] = typer.Option(None, "--label", help="the label column (default: the one DATA has and --vs lacks)"),
+    ignore: Optional[list[str]] = typer.Option(None, "--ignore", metavar="COLUMN", help="not a feature (repeatable)"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write the contract here (default: print it)"),
+    splits: int = typer.Option(199, "--splits", help="random halves to calibrate drift thresholds on"),
+    seed: int = typer.Option(0, "--seed", help="seed of the random halves"),
+    allow_path: Optional[list[Path]] = ALLOW_PATH,
+    allow_pickle: bool = ALLOW_PICKLE,
+) -> None:
+    """Write a starter contract for DATA whose thresholds are calibrated on the data."""
+    from .suggest import suggest as suggest_contract
+
+    _started()
+    if output is not None:
+        from .output import check_target
+
+        check_target(output, "-o")  # a wrong target fails now, not after the calibration
+    made = suggest_contract(data, vs=vs, model=model, holdout=holdout, label=label, ignore=tuple(ignore or ()),
+                            output=output, splits=splits, seed=seed, allow_paths=allow_path, allow_pickle=allow_pickle)
+    if output is None:
+        sys.stdout.write(made.text)
+    else:
+        _write_text(output, made.text, "-o")
+    where = "" if output is None else f" into {printable(output)}"
+    broken = f"; {len(made.warned)} already broken today, written as `warn`" if made.warned else ""
+    sys.stderr.write(f"suggested {made.checks} checks for {printable(data)}{where}{broken}; "
+                     "the contract passes on the data it was suggested from\n")
+
+
+@app.command()
 def statistics() -> None:
     """List the statistics, metrics and robustness cases the language knows."""
     from . import catalog
@@ -172,6 +206,15 @@ def _import_in_background(*modules: str) -> None:
                 return
 
     threading.Thread(target=load, name="mlc-imports", daemon=True).start()
+
+
+def _write_text(path: Path, text: str, option: str) -> None:
+    from .output import write_text
+
+    try:
+        write_text(path, text, option)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot write {path}: {getattr(error, 'strerror', None) or error}") from error
 
 
 def _write_json(path: Path, text: str) -> None:

@@ -202,14 +202,17 @@ class ValuesBetween(Measure):
         if total == 0:
             raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
         lo, hi = _fmt(self.low), _fmt(self.high)
+        # The observed value is the share outside; the message and details also give the count.
+        details = {"observed": f"share of non-null values outside [{lo}, {hi}]", "outside": int(outside),
+                   "values": int(total), "share_outside": outside / total}
         if outside == 0:
-            return Observation(0.0, True, f"all {total:,} non-null values in [{lo}, {hi}]")
-        extremes = _extremes(summary)
+            return Observation(0.0, True, f"all {total:,} non-null values in [{lo}, {hi}]: 0 outside (0%)", details)
         return Observation(
             outside / total,
             False,
-            f"{outside:,} of {total:,} values outside [{lo}, {hi}]{extremes}",
-            details={"outside": int(outside), "values": int(total)},
+            f"{outside:,} of {total:,} values outside [{lo}, {hi}]{_extremes(summary)}: "
+            f"{_percent(outside / total)} of the non-null values",
+            details=details,
         )
 
 
@@ -231,16 +234,21 @@ class SchemaMatch(Measure):
         problems = []
         missing = [c for c in theirs if c not in mine]
         extra = [c for c in mine if c not in theirs]
+        retyped = [c for c in mine if c in theirs and not _compatible(mine[c], theirs[c])]
         if missing:
             problems.append(f"missing in {self.dataset}: {', '.join(missing)}")
         if extra:
             problems.append(f"missing in {self.reference}: {', '.join(extra)}")
-        for column in mine:
-            if column in theirs and not _compatible(mine[column], theirs[column]):
-                problems.append(f"`{column}` is {mine[column][1]} in {self.dataset} but {theirs[column][1]} in {self.reference}")
+        for column in retyped:
+            problems.append(f"`{column}` is {mine[column][1]} in {self.dataset} but {theirs[column][1]} in {self.reference}")
+        # The observed value is the number of mismatching columns (each named in the message).
+        mismatching = missing + extra + retyped
+        count = f"{len(mismatching)} mismatching column{'' if len(mismatching) == 1 else 's'}"
+        details = {"observed": "number of mismatching columns", "mismatching_columns": mismatching}
         if problems:
-            return Observation(float(len(problems)), False, "; ".join(problems), details={"problems": problems})
-        return Observation(0.0, True, f"{len(mine)} feature columns with compatible types")
+            return Observation(float(len(mismatching)), False, f"{count}: {'; '.join(problems)}",
+                               details={**details, "problems": problems})
+        return Observation(0.0, True, f"{count}: {len(mine)} feature columns with compatible types", details)
 
 
 @dataclass(frozen=True)
@@ -294,6 +302,11 @@ def _extremes(summary) -> str:
     if summary.count:
         return f" (min {_fmt(summary.min)}, max {_fmt(summary.max)})"
     return ""
+
+
+def _percent(share: float) -> str:
+    """A share as a percentage with 3 significant digits (0.1%, 12.5%, 0.00339%)."""
+    return f"{share * 100:.3g}%"
 
 
 def _fmt(x: float | int) -> str:

@@ -309,6 +309,8 @@ def trend(column: str, claim: str, epochs, values, tolerance: float, offset: int
 
     first = int(np.flatnonzero(bad)[0]) if bad.any() else None
     details = {
+        "observed": f"largest {'rise above the lowest' if sign > 0 else 'fall below the highest'} earlier value "
+                    "(at largest_excursion_epoch; negative: every epoch improved)",
         "curve": column,
         **(extra or {}),
         "claim": claim,
@@ -332,13 +334,15 @@ def trend(column: str, claim: str, epochs, values, tolerance: float, offset: int
             limit = f"more than {_fmt(tolerance)} " if tolerance else ""
             head = f"{column} never {rose} {limit}{above} its {lowest} earlier value"
         amount, where = excursions[worst], _plain(epochs[worst + 1])
+        # The observed value is this largest excursion: say so, also when it is negative or 0.
+        largest = f"largest {'rise' if sign > 0 else 'fall'} {_fmt(amount)} at epoch {where}"
         if amount < 0:
-            note = f"every epoch {'below the lowest' if sign > 0 else 'above the highest'} before it by at least " \
-                   f"{_fmt(-amount)}"
+            note = f"{largest}: every epoch {'fell below the lowest' if sign > 0 else 'rose above the highest'} " \
+                   f"before it, by at least {_fmt(-amount)}"
         elif amount == 0:
-            note = f"no change at epoch {where}"
+            note = f"{largest}: no change"
         else:
-            note = f"largest {'rise' if sign > 0 else 'fall'} {_fmt(amount)} at epoch {where}"
+            note = largest
         message = f"{head} over epochs {_plain(epochs[0])}–{_plain(epochs[-1])} ({note}); last {at(n - 1)}"
         return Observation(float(excursions[worst]), True, message, details)
     j, b = worst + 1, int(best_rows[worst])
