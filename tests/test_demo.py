@@ -51,7 +51,8 @@ def test_the_demo_exercises_every_part_of_the_gate(demo):
     sources = {c["source"] for c in checks}
     assert "auc on holdout >= prod - 0.01" in sources and "logloss on holdout < baseline prior" in sources
     assert "p95 latency <= prod * 1.1" in sources
-    assert any(c["kind"] == "curve" and c["statistic"] == "val_loss" for c in checks)
+    assert any(c["kind"] == "curve" and c["statistic"] == "not increasing" and c["feature"] == "val_loss"
+               for c in checks)
     assert {c["feature"] for c in checks if c["kind"] == "robustness"} == {"age", "income", "plan", "country"}
     latency = next(c for c in checks if c["kind"] == "latency")
     assert latency["details"]["ratio"]["prod"] < 1.1
@@ -67,9 +68,9 @@ def test_the_demo_models_load_without_pickle_consent():
 EXPECTED_REJECTIONS = {
     ("psi", "income"): "drifted feature: the export wrote income in thousands",
     ("auc", None): "worse than prod",
-    ("val_error", "val_error"): "overfit: the validation error rose",
-    ("unseen categories", "plan"): "crashes on an unseen category",
-    ("unseen categories", "country"): "crashes on an unseen category",
+    ("not increasing", "val_error"): "overfit: the validation error rose",
+    ("handles unseen categories", "plan"): "crashes on an unseen category",
+    ("handles unseen categories", "country"): "crashes on an unseen category",
     ("p95 latency", None): "slower than prod",
 }
 
@@ -83,8 +84,8 @@ def test_the_rejected_candidate_fails_for_one_reason_of_each_kind(rejected):
     assert all(c["status"] == "fail" for c in failed.values()), [c["message"] for c in failed.values()]
     assert {c["kind"] for c in failed.values()} == KINDS  # one reason of each kind
     assert failed[("p95 latency", None)]["details"]["ratio"]["prod"] > 1.5  # robustly slower, not noise
-    assert "ValueError" in failed[("unseen categories", "plan")]["message"]
-    assert "rose to" in failed[("val_error", "val_error")]["message"]
+    assert "ValueError" in failed[("handles unseen categories", "plan")]["message"]
+    assert "rose to" in failed[("not increasing", "val_error")]["message"]
     # the drift line passes for the features the export did not break
     assert {c["feature"] for c in document["checks"] if c["statistic"] == "psi" and c["status"] == "pass"} == \
         {"age", "tenure"}

@@ -140,21 +140,18 @@ def _ignored(source: _Data, label: str | None, ignore: tuple[str, ...]) -> dict[
         if column not in source.kinds:
             raise UsageError(f"--ignore {column}: no such column in {source.path}")
         ignored[column] = "--ignore"
+    import polars as pl
+
     frame = source.frame
     for column, kind in source.kinds.items():
         if column in ignored or column == label:
             continue
         dtype = frame.schema[column]
-        if (dtype.is_integer() or kind == "categorical" and not dtype.is_(_boolean())) \
-                and frame[column].null_count() == 0 and frame[column].n_unique() == frame.height:
+        text = kind == "categorical" and dtype != pl.Boolean
+        if (dtype.is_integer() or text) and frame[column].null_count() == 0 \
+                and frame[column].n_unique() == frame.height:
             ignored[column] = "every value is distinct: an identifier, not a feature"
     return ignored
-
-
-def _boolean():
-    import polars as pl
-
-    return pl.Boolean
 
 
 # ---- writing --------------------------------------------------------------------------------------
@@ -250,8 +247,10 @@ class _Writer:
         if self.label is not None:
             self.lines.append(f"label {_column(self.label)}")
         for column, why in self.ignored.items():
-            self.lines.append(f"ignore {_column(column)}   # {why}" if _writable(column) else
-                              f"# (not ignored: the column name {column!r} cannot be written in a contract)")
+            if _writable(column):
+                self.lines.append(f"ignore {_column(column)}   # {why}")
+        for reason in self.skipped:
+            self.lines.append(f"# no check suggested for {_comment(reason)}")
         self.lines.append("")
 
     def _data_checks(self, observed: dict) -> None:
@@ -270,7 +269,10 @@ class _Writer:
             share = observed.get((column, "null_rate"))
             if share is None:
                 continue
-            bound = share + max(Z_99 * math.sqrt(2 * share * (1 - share) / n), MIN_NULL_SLACK)
+            if share >= 1:
+                self.lines.append(f"# {_column(column)}: every value is missing today: no check suggested")
+                continue
+            bound = min(share + max(Z_99 * math.sqrt(2 * share * (1 - share) / n), MIN_NULL_SLACK), 1.0)
             self.lines.append(f"feature {_column(column)} null_rate <= {_percent_up(bound)}   "
                               f"# {_percent(share)} today")
         numeric = [c for c in self.features if self.features[c] == "numeric"]
@@ -297,9 +299,12 @@ class _Writer:
                 self.skipped.append(f"{column}: psi could not be computed on random halves")
                 continue
             noise = _top(values)
+            if noise == 0:  # the same in every half (a constant column): any change is drift
+                self._line(f"feature {_column(column)} psi <= 0 vs {self.other}", "0 in every half",
+                           observed.get((column, "psi")), lambda v: v <= 0)
+                continue
             bound = _round_up(noise * scale)
-            note = f"halves {_plain(noise)}"
-            self._line(f"feature {_column(column)} psi < {bound} vs {self.other}", note,
+            self._line(f"feature {_column(column)} psi < {bound} vs {self.other}", f"halves {_plain(noise)}",
                        observed.get((column, "psi")), lambda v, t=float(bound): v < t)
         categorical = [c for c in self.features if self.features[c] == "categorical"]
         if not categorical:
@@ -578,7 +583,10 @@ def _kind(path: Path) -> str:
 
 
 def _comment(text: str) -> str:
-    return " ".join(str(text).split())
+    """Text for a comment: one line, no control characters (escape.printable)."""
+    from .escape import printable
+
+    return printable(" ".join(str(text).split()), None)
 
 
 def _round_up(x: float, digits: int = 2) -> str:
