@@ -277,15 +277,16 @@ class _Writer:
                               f"# {_percent(share)} today")
         numeric = [c for c in self.features if self.features[c] == "numeric"]
         if numeric:
-            allowed = _outside_allowed(n)
-            self.lines += ["", f"# Ranges: new data like this has 2/(n+1) = {_percent(2 / (n + 1))} of its values "
-                               f"outside today's [min, max]; each line allows the 99th percentile of that share"]
+            self.lines += ["", "# Ranges: new data like this has 2/(n+1) of its n values outside today's [min, max] "
+                               "(n non-null values); each line allows the 99th percentile of that share"]
             for column in numeric:
                 low, high = observed.get((column, "min")), observed.get((column, "max"))
                 if low is None or high is None:
                     continue
+                values = n - round(n * observed.get((column, "null_rate"), 0.0))  # the rate's denominator
                 self.lines.append(f"feature {_column(column)} out_of_range_rate({_number(low)}, {_number(high)}) <= "
-                                  f"{_percent_up(allowed)}   # seen in [{_number(low)}, {_number(high)}]")
+                                  f"{_percent_up(_outside_allowed(values))}   # seen in [{_number(low)}, "
+                                  f"{_number(high)}] ({values:,} values)")
 
     def _drift_checks(self, halves: dict, observed: dict) -> None:
         n, m = self.source.frame.height, self._reference_rows()
