@@ -169,11 +169,11 @@ def _loans(n: int, seed: int, label: bool = True, rate_shift: float = 0.0, partn
 
 @pytest.fixture(scope="module")
 def loans(tmp_path_factory) -> Path:
+    import skops.io as sio
     from sklearn.compose import make_column_transformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
-    import skops.io as sio
 
     folder = tmp_path_factory.mktemp("loans")
     training = _loans(2500, 10)

@@ -42,7 +42,6 @@ from .grants import PICKLE_GRANT
 
 SPLITS = 199  # the 2nd largest of 199 values is exceeded by 2/200 = 1% of new values
 RANK_FROM_TOP = 2
-FALSE_ALARM = RANK_FROM_TOP / (SPLITS + 1)
 Z_99 = 2.326  # one-sided 99% normal quantile
 MIN_NULL_SLACK = 0.001
 MIN_UNSEEN = 0.001
@@ -50,9 +49,9 @@ FOLDS = 5
 MAX_CLASSES = 20  # an integer label with at most this many values is a class label
 
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_KEYWORDS = frozenset(
+_KEYWORDS = frozenset((  # words of the grammar a column name is quoted against
     "contract dataset model history label ignore warn feature schema of vs between and matches on by not "
-    "increasing decreasing handles in from with at over last baseline numeric categorical except".split())
+    "increasing decreasing handles in from with at over last baseline numeric categorical except").split())
 _MODEL_KINDS = {".skops": "skops", ".joblib": "sklearn", ".pkl": "sklearn", ".pickle": "sklearn", ".onnx": "onnx"}
 
 
@@ -241,7 +240,7 @@ class _Writer:
                            f"dataset reference  = {_kind(self.source.path)}({source})   # what the thresholds were "
                            "calibrated on"]
         if self.model is not None:
-            declaration, path, kind = self.model
+            declaration, _, kind = self.model
             self.lines.append(f"dataset holdout    = {_kind(self.test.path)}({_string(self._relative(self.test.path))})")
             self.lines.append(declaration + ("   # a pickle: mlc check needs --allow-pickle" if kind == "sklearn" else ""))
         if self.label is not None:
@@ -409,8 +408,9 @@ class _Writer:
         return float(np.std(values)) / math.sqrt(2) if len(values) > 1 else 0.0
 
     # -- engine runs ---------------------------------------------------------------------------------
-    def _preamble(self) -> str:
-        lines = [self.model[0]] if self.model is not None else []
+    def _preamble(self, with_model: bool = True) -> str:
+        """label, ignore (and the model) for the contracts run on the halves and on today's data."""
+        lines = [self.model[0]] if with_model and self.model is not None else []
         if self.label is not None:
             lines.append(f"label {_column(self.label)}")
         written = [_column(c) for c in self.ignored if _writable(c)]
@@ -442,7 +442,7 @@ class _Writer:
             order = rng.permutation(frame.height)
             halves = {"a": frame[np.sort(order[:a])], "b": frame[np.sort(order[a:])]}
             if contract is None:
-                contract = compile_contract(self._preamble_without_model() + body, datasets=halves,
+                contract = compile_contract(self._preamble(with_model=False) + body, datasets=halves,
                                             base_dir=self.folder)
                 result = contract.run()
             else:
@@ -451,13 +451,6 @@ class _Writer:
                 if check.status != "error" and check.value is not None:
                     values.setdefault((check.feature, check.statistic), []).append(float(check.value))
         return {key: found for key, found in values.items() if len(found) >= RANK_FROM_TOP}
-
-    def _preamble_without_model(self) -> str:
-        model, self.model = self.model, None
-        try:
-            return self._preamble()
-        finally:
-            self.model = model
 
     def _observe(self) -> dict[tuple[str, str], float]:
         """Today's values: null shares, ranges, and (with a `vs` dataset) drift and unseen shares."""
@@ -475,7 +468,7 @@ class _Writer:
         datasets = {"a": self.source.frame}
         if self.reference is not None:
             datasets["b"] = self.reference.frame
-        result = compile_contract(self._preamble_without_model() + "\n".join(lines) + "\n", datasets=datasets,
+        result = compile_contract(self._preamble(with_model=False) + "\n".join(lines) + "\n", datasets=datasets,
                                   base_dir=self.folder).run()
         return {(c.feature, c.statistic): c.value for c in result.checks
                 if c.status != "error" and c.value is not None}
