@@ -92,7 +92,11 @@ def load(name: str, kind: str, path: Path | None, obj: Any = None) -> History:
     if path is None:
         raise DataError(f"history `{name}` was declared without a file; pass it to run(histories=...)")
     path = Path(path)
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as error:  # a name too long for the file system, a folder we may not search
+        raise DataError(f"history `{name}`: cannot open {path}: {error.strerror or error}") from error
+    if not found:
         raise DataError(f"history `{name}`: file not found: {path}")
     if kind == "csv":
         return _from_csv(name, path)
