@@ -349,3 +349,10 @@ def test_integers_beyond_int64_stay_numbers(tmp_path):
     (tmp_path / "h.json").write_text('{"epoch": [1, 100000000000000000000], "val_loss": [2, 1]}')
     check = _check(tmp_path, 'history run = json("h.json")', "val_loss not increasing")
     assert check.status == "pass" and check.details["last_epoch"] == 1e20, check.message
+
+
+@pytest.mark.parametrize("kind", ["csv", "json"])
+def test_a_file_name_too_long_for_the_file_system_is_an_error_saying_so(tmp_path, kind):
+    check = _check(tmp_path, f'history run = {kind}("{"n" * 300}.{kind}")', "val_loss not increasing")
+    assert check.status == "error" and check.message.startswith("history `run`: cannot open"), check.message
+    assert "File name too long" in check.message

@@ -485,7 +485,9 @@ class _Checker:
 
     def _values_between(self, node: ast.FeatureCheck, subject: str, reference: str | None, options: dict) -> None:
         if reference is not None:
-            self.fail(node.vs.span if node.vs else None, "`between` checks the subject's own values; drop `vs`")
+            # `vs` before the test or as a trailing option (`between 18 and 100 vs production`)
+            where = node.vs.span if node.vs else next((o.span for o in node.options if o.key == "vs"), node.span)
+            self.fail(where, "`between` checks the subject's own values; drop `vs`")
         if "bins" in options:
             self.fail(options["bins"].key_span, "`bins` does not apply to `between`")
         low, high = self._range(node.test)

@@ -26,16 +26,17 @@ MAX_DEPTH = 200
 def to_ast(source: SourceText) -> ast.Contract:
     """Parse and transform a whole contract (raises ParseError on syntax errors, ContractError
     on malformed literals)."""
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         return _to_ast(source)
 
 
 @contextlib.contextmanager
-def _no_cyclic_gc():
+def no_cyclic_gc():
     """Parse trees are millions of small objects and hold no reference cycles; the cyclic
     collector would walk them again and again while they are built (half the time of a
-    multi-megabyte contract) to free nothing. The CLI switches it off for all of start-up; this
-    does the same for the API, and restores what the caller had."""
+    multi-megabyte contract) to free nothing; so are the checked contract and the plan. The CLI
+    switches it off for all of start-up; this does the same for the API (to_ast, and
+    api.Contract around resolve and plan), and restores what the caller had."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
