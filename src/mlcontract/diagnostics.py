@@ -80,24 +80,31 @@ def _quote(text: str, span) -> tuple[str, str]:
     """The source line as printed (escaped, and cut to a window around the span when long) and
     the underline beneath it: a caret under the span's first character, tildes under the rest
     (same line only), counted in printed characters so they stay under the escaped text."""
-    pieces = printable_pieces(text, keep="\t")  # tabs kept, so the caret lines up under tab-indented source
     start = span.column - 1
     end = span.end_column - 1 if span.end_line == span.line else len(text.rstrip())
-    first, last = _window(pieces, start)
-    before = "…" if first > 0 else ""
-    after = "…" if last < len(pieces) else ""
+    # Only what a window can show is escaped: every character prints as at least one, so
+    # QUOTE_WIDTH of them on either side of the span's start are enough (a 5 MB line costs as
+    # little as a short one).
+    offset = max(0, min(start, len(text)) - QUOTE_WIDTH)
+    clipped = text[offset:start + QUOTE_WIDTH + 1]
+    reaches_end = offset + len(clipped) == len(text)
+    pieces = printable_pieces(clipped, keep="\t")  # tabs kept, so the caret lines up under tab-indented source
+    start, end = start - offset, end - offset
+    first, last = _window(pieces, start, whole=offset == 0 and reaches_end)
+    before = "…" if first + offset > 0 else ""
+    after = "…" if last < len(pieces) or not reaches_end else ""
     pad = before + "".join(p if p == "\t" else " " * len(p) for p in pieces[first:start])
     pad += " " * max(0, start - max(first, len(pieces)))  # a span past the end of the line
     marked = sum(len(p) for p in pieces[start:min(end, last)])
-    if last == len(pieces):
+    if last == len(pieces) and reaches_end:
         marked += max(0, end - max(start, len(pieces)))  # a span reaching past the end of the line
     return before + "".join(pieces[first:last]) + after, pad + "^" + "~" * (max(1, marked) - 1)
 
 
-def _window(pieces: list[str], start: int) -> tuple[int, int]:
-    """The pieces to show: all of them when they fit in QUOTE_WIDTH printed characters, else a
-    window of that width starting a little before the span."""
-    if sum(len(p) for p in pieces) <= QUOTE_WIDTH:
+def _window(pieces: list[str], start: int, whole: bool = True) -> tuple[int, int]:
+    """The pieces to show: all of them when they are the whole line and fit in QUOTE_WIDTH
+    printed characters, else a window of that width starting a little before the span."""
+    if whole and sum(len(p) for p in pieces) <= QUOTE_WIDTH:
         return 0, len(pieces)
     first, used = min(start, len(pieces)), 0
     while first > 0 and used + len(pieces[first - 1]) <= QUOTE_WIDTH // 4:
