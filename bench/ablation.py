@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mlcontract import columns as col
-from mlcontract.execute import WORKERS
-from mlcontract.statistics import quantile_edges
+from mlcontract.engines import columns as col
+from mlcontract.engines.local import WORKERS
+from mlcontract.statistics.formulas import quantile_edges
 
 HERE = Path(__file__).resolve().parent
 

@@ -177,7 +177,7 @@ def test_a_report_of_thousands_of_passes_lists_what_did_not_pass():
 
     from rich.console import Console
 
-    from mlcontract.report import render
+    from mlcontract.report.formats.terminal import render
 
     data = f'dataset t = parquet("{FIXTURES / "data" / "train.parquet"}")\n'
     text = data + "t rows >= 1000000\n" + "".join(f"t rows >= -{i}\n" for i in range(600))

@@ -108,7 +108,7 @@ def test_csv_options_are_passed_to_polars(tmp_path):
 
 def test_streamed_scan_in_many_batches_equals_one_pass(monkeypatch):
     """Every statistic of a streamed scan merges over batches to the one-pass value."""
-    from mlcontract import execute
+    from mlcontract.engines import local as execute
 
     rng = np.random.default_rng(1)
     n = 20_000
@@ -140,7 +140,7 @@ def test_streamed_scan_in_many_batches_equals_one_pass(monkeypatch):
 @pytest.mark.parametrize("dtype", ["categorical", "enum"])
 def test_dictionary_encoded_columns_are_counted_from_their_codes(dtype):
     """Categorical / Enum columns go through the code-count kernel: same counts as Polars."""
-    from mlcontract.columns import dictionary_counts
+    from mlcontract.engines.columns import dictionary_counts
 
     rng = np.random.default_rng(8)
     values = rng.choice(["a", "b", "c", "d"], 5000).astype(object)
@@ -166,7 +166,7 @@ def _string_parquet(path, values, **options):
 
 def _spy_on_dictionary_counts(monkeypatch) -> list:
     """What LocalBackend._count_dictionaries returns, call by call (the columns it counted)."""
-    import mlcontract.execute as execute
+    from mlcontract.engines import local as execute
 
     counted: list = []
     original = execute.LocalBackend._count_dictionaries
@@ -187,7 +187,7 @@ def _spy_on_dictionary_counts(monkeypatch) -> list:
 def test_parquet_string_columns_are_counted_from_dictionary_codes(tmp_path, options, monkeypatch):
     """A parquet string column whose only statistics are value counts is read as dictionary
     codes (execute.LocalBackend._count_dictionaries); the counts, nulls and rows equal Polars' own."""
-    import mlcontract.execute as execute
+    from mlcontract.engines import local as execute
 
     rng = np.random.default_rng(3)
     cur = rng.choice(["paris", "lyon", "", "nice", "é-ü"], 5000).astype(object)
@@ -212,7 +212,7 @@ def test_parquet_string_columns_are_counted_from_dictionary_codes(tmp_path, opti
 def test_parquet_dictionary_counts_are_used_and_stream(tmp_path, monkeypatch):
     """The dictionary path really runs (and batch by batch), and a file pyarrow cannot read as a
     dictionary falls back to Polars with the same result."""
-    from mlcontract import sources
+    from mlcontract.sources import datasets as sources
 
     values = (["a"] * 3000 + ["b"] * 1500 + [None] * 500)
     _string_parquet(tmp_path / "d.parquet", values, row_group_size=1000)
@@ -352,7 +352,7 @@ def _rows_parquet(path, n: int = 1000):
 def test_a_streamed_scan_that_stops_early_is_an_error(tmp_path, monkeypatch):
     """A reader that ends its batches early (as Polars' does after a panic in one of its threads)
     reads fewer rows than the file records: an error, never a smaller dataset."""
-    from mlcontract import execute
+    from mlcontract.engines import local as execute
 
     _rows_parquet(tmp_path / "d.parquet")
     contract = mlcontract.compile('dataset d = parquet("d.parquet")\nd rows <= 5000\nfeature x mean <= 1e6\n',
@@ -372,7 +372,7 @@ def test_a_streamed_scan_that_stops_early_is_an_error(tmp_path, monkeypatch):
 
 
 def test_an_in_memory_read_that_returns_fewer_rows_is_an_error(tmp_path, monkeypatch):
-    from mlcontract import execute
+    from mlcontract.engines import local as execute
 
     _rows_parquet(tmp_path / "d.parquet")
     contract = mlcontract.compile('dataset d = parquet("d.parquet")\nfeature x p50 <= 1e6\n', base_dir=tmp_path)
@@ -400,7 +400,7 @@ def test_an_engine_panic_while_reading_is_an_error_result(tmp_path, monkeypatch,
 
 
 def test_an_engine_panic_in_column_work_is_an_error_result(tmp_path, monkeypatch):
-    from mlcontract import execute
+    from mlcontract.engines import local as execute
 
     _rows_parquet(tmp_path / "d.parquet")
     contract = mlcontract.compile('dataset d = parquet("d.parquet")\nfeature x mean <= 1e6\nd rows >= 1\n',
@@ -430,7 +430,7 @@ def test_engine_panics_never_reach_the_command_line_as_a_traceback(tmp_path, mon
     assert cli.main(["profile", str(tmp_path / "d.parquet"), "-o", str(tmp_path / "p.json")]) == 1
     assert "cannot profile" in capsys.readouterr().err
     monkeypatch.undo()
-    monkeypatch.setattr("mlcontract.report.render", _panic)
+    monkeypatch.setattr("mlcontract.report.formats.terminal.render", _panic)
     assert cli.main(["check", str(tmp_path / "c.mlc")]) == 1
     assert "mlc: error: the data engine failed: assertion" in capsys.readouterr().err
 
@@ -587,8 +587,8 @@ def test_a_profile_leaves_out_a_pandas_index_as_the_contracts_checks_do(tmp_path
 
 def test_history_and_edge_case_row_paths_are_literal_too(tmp_path):
     """`[1]` in a history or `handles rows from` path is part of the name, not a pattern."""
-    from mlcontract.history import load
-    from mlcontract.robustness import read_rows
+    from mlcontract.models.history import load
+    from mlcontract.models.robustness import read_rows
 
     pl.DataFrame({"epoch": [1, 2], "val_loss": [0.5, 0.4]}).write_csv(tmp_path / "run1.csv")
     pl.DataFrame({"x": [1]}).write_parquet(tmp_path / "rows1.parquet")

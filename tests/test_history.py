@@ -20,10 +20,10 @@ from sklearn.metrics import log_loss
 from sklearn.neural_network import MLPClassifier
 
 import mlcontract
-from mlcontract import history as hs
-from mlcontract.contract import HistorySource
+from mlcontract.models import history as hs
+from mlcontract.resolve.contract import HistorySource
 from mlcontract.errors import CheckError, ContractError
-from mlcontract.quality import history_columns, trend
+from mlcontract.models.quality import history_columns, trend
 
 
 def _check(tmp_path, declaration: str, line: str, **inputs):

@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 
 import mlcontract
-from mlcontract.contract import ModelSource
+from mlcontract.resolve.contract import ModelSource
 from mlcontract.errors import ModelError
 from mlcontract.grants import Grants
-from mlcontract.httpmodel import (
+from mlcontract.sources.http import (
     MAX_ANSWER_BYTES, HttpAnswerError, HttpEndpoint, HttpTransportError, http_model, to_records,
 )
-from mlcontract.models import ModelOutputError
+from mlcontract.models.loaded import ModelOutputError
 
 from servers import churn
 from servers.harness import ModelServer, free_port

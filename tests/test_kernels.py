@@ -1200,7 +1200,7 @@ def _selection_cases():
 @pytest.mark.parametrize("bins", [2, 10, 37])
 def test_quantile_edges_by_selection_equal_numpy_quantiles(case, bins):
     """columns.quantile_edges (bucket selection) gives np.quantile's edges bit for bit."""
-    from mlcontract import columns
+    from mlcontract.engines import columns
 
     values = _selection_cases()[case]
     series = pl.Series("x", values)
@@ -1214,7 +1214,7 @@ def test_quantile_edges_by_selection_equal_numpy_quantiles(case, bins):
 
 
 def test_order_statistics_with_nulls_equal_the_sorted_values():
-    from mlcontract import columns
+    from mlcontract.engines import columns
 
     rng = np.random.default_rng(5)
     values = rng.normal(size=90_000).tolist()
@@ -1231,7 +1231,7 @@ def test_order_statistics_with_nulls_equal_the_sorted_values():
 def test_quantile_edges_really_select_without_sorting(case, monkeypatch):
     """The cases above that buckets split well go through the selection, not the sort fallback
     (so the equality test above is a test of the selection)."""
-    from mlcontract import columns
+    from mlcontract.engines import columns
 
     series = pl.Series("x", _selection_cases()[case])
     summary = columns.summarize(series)
@@ -1257,7 +1257,7 @@ INTEGER_EDGE_VALUES = {
 @pytest.mark.parametrize("dtype", sorted(INTEGER_EDGE_VALUES))
 @pytest.mark.parametrize("split", [None, 1, 3])
 def test_integer_columns_have_exact_int_extremes(dtype, split):
-    from mlcontract import columns
+    from mlcontract.engines import columns
 
     values = INTEGER_EDGE_VALUES[dtype]
     series = pl.Series("x", values, dtype=getattr(pl, dtype))
@@ -1291,7 +1291,7 @@ def test_integer_extremes_merge_with_empty_and_drop_with_float_summaries():
 
 @pytest.mark.parametrize("dtype", sorted(INTEGER_EDGE_VALUES))
 def test_count_outside_and_scan_compare_integers_exactly(dtype):
-    from mlcontract import columns
+    from mlcontract.engines import columns
 
     values = INTEGER_EDGE_VALUES[dtype]
     series = pl.Series("x", values, dtype=getattr(pl, dtype))
@@ -1306,7 +1306,7 @@ def test_count_outside_and_scan_compare_integers_exactly(dtype):
 
 
 def test_count_outside_of_floats_against_integers_beyond_2_to_53_is_exact():
-    from mlcontract import columns
+    from mlcontract.engines import columns
 
     series = pl.Series("x", [2.0 ** 53, 2.0 ** 53 + 2, -(2.0 ** 53), None, math.nan, math.inf])
     big = 2 ** 53

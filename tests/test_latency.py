@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import mlcontract
-from mlcontract import latency
-from mlcontract.serving import LatencyRun, input_batches
+from mlcontract.models import latency
+from mlcontract.models.serving import LatencyRun, input_batches
 
 from conftest import run_json
 

@@ -13,7 +13,7 @@ from sklearn import metrics as skm
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import mlcontract
-from mlcontract import metrics
+from mlcontract.models import metrics
 from mlcontract.errors import CheckError
 
 

@@ -17,10 +17,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import mlcontract
-from mlcontract.contract import ModelSource
+from mlcontract.resolve.contract import ModelSource
 from mlcontract.errors import ModelError
 from mlcontract.grants import PICKLE_GRANT
-from mlcontract.models import (
+from mlcontract.models.loaded import (
     LOW_PRECISION_TOLERANCE,
     PROBABILITY_TOLERANCE,
     load_model,
@@ -364,7 +364,7 @@ def test_cross_validation_validates_the_refitted_clones(data):
 
 
 def test_ragged_or_strange_outputs_never_crash():
-    from mlcontract.models import label_problem, probability_problem
+    from mlcontract.models.loaded import label_problem, probability_problem
 
     assert label_problem([[1, 2], [3]], 2, None)[0].startswith("returned predictions that do not form an array") \
         or label_problem([[1, 2], [3]], 2, None)[0].startswith("predicted a list")

@@ -6,7 +6,7 @@ import pytest
 
 import mlcontract
 from mlcontract.errors import ParseError
-from mlcontract.parse import logical_lines
+from mlcontract.language.parse import logical_lines
 
 from golden import FIXTURES, cases, compare
 
@@ -55,8 +55,8 @@ def test_backslash_continuation_allows_trailing_spaces():
 
 
 def test_duration_units():
-    from mlcontract.transform import to_ast
-    from mlcontract.errors import SourceText
+    from mlcontract.language.transform import to_ast
+    from mlcontract.language.source import SourceText
 
     for text, seconds in [("300us", 300e-6), ("50ms", 0.05), ("2s", 2.0), ("2min", 120.0), ("1.5s", 1.5)]:
         (check,) = to_ast(SourceText(f"p95 latency <= {text}\n")).statements
@@ -120,7 +120,7 @@ def test_lone_surrogate_escapes_through_the_cli_exit_2(tmp_path, command):
 @pytest.mark.parametrize("tail", ["training rows >= \\", "training rows >= \\\n", "training rows >=\\\n\n",
                                   "training rows \\", "training rows >= 1 +\\  \n"])
 def test_a_statement_continued_past_the_end_is_reported_on_a_real_line(tail):
-    from mlcontract.errors import SourceText
+    from mlcontract.language.source import SourceText
 
     text = 'dataset training = csv("t.csv")\n' + tail
     with pytest.raises(ParseError) as caught:
@@ -194,7 +194,7 @@ def test_guard_planning_many_checks_that_share_a_statistic_is_linear():
 def test_did_you_mean_skips_names_no_person_wrote():
     import time
 
-    from mlcontract.diagnostics import did_you_mean
+    from mlcontract.language.diagnostics import did_you_mean
 
     started = time.perf_counter()
     assert did_you_mean("a" * 900_000, ["a" * 899_999, "age", "income"]) is None

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import mlcontract
-from mlcontract import requests as rq
+from mlcontract.plan import requests as rq
 
 from golden import FIXTURES, cases, compare
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import mlcontract
-from mlcontract import robustness as rb
+from mlcontract.models import robustness as rb
 
 from conftest import run_json
 from servers import churn
@@ -309,7 +309,7 @@ def test_cli_with_joblib_pipelines(tmp_path, data):
 
 # ---- one set of rules for every model output (issue 9) ----------------------------------------------
 def test_answers_are_judged_by_the_rules_of_every_model_output(data):
-    from mlcontract import models
+    from mlcontract.models import loaded as models
 
     expect = rb.Expectation("number", [0, 1], 2)
     nudged = [[0.5, 0.5 + 0.9 * models.PROBABILITY_TOLERANCE]] * 2

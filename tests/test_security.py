@@ -219,11 +219,11 @@ def test_plan_shows_refused_files(repo):
 def test_nothing_opens_a_refused_file(repo, monkeypatch):
     """Compile, plan and run a contract whose dataset, profile, history, model and rows file are
     all outside: no reader (schema, scan, profile, history, model, rows) is ever called on them."""
-    import mlcontract.history
-    import mlcontract.models
+    import mlcontract.models.history
+    import mlcontract.models.loaded
+    import mlcontract.models.robustness
     import mlcontract.profiles
-    import mlcontract.robustness
-    import mlcontract.sources
+    import mlcontract.sources.datasets
 
     outside = repo.parent / "outside"
     for name in ("d.csv", "p.profile.json", "h.csv", "m.joblib", "rows.csv"):
@@ -239,12 +239,12 @@ def test_nothing_opens_a_refused_file(repo, monkeypatch):
 
         monkeypatch.setattr(module, name, wrapper)
 
-    spy(mlcontract.sources, "scan")  # schema_of and the backend open datasets through it
+    spy(mlcontract.sources.datasets, "scan")  # schema_of and the backend open datasets through it
     spy(mlcontract.profiles, "load_profile")
-    spy(mlcontract.history, "curve_names")
-    spy(mlcontract.history, "load_source")
-    spy(mlcontract.models, "load_model")
-    spy(mlcontract.robustness, "read_rows")
+    spy(mlcontract.models.history, "curve_names")
+    spy(mlcontract.models.history, "load_source")
+    spy(mlcontract.models.loaded, "load_model")
+    spy(mlcontract.models.robustness, "read_rows")
     text = ('dataset mine = csv("data/mine.csv")\ndataset d = csv("../outside/d.csv")\n'
             'dataset p = profile("../outside/p.profile.json")\nhistory h = csv("../outside/h.csv")\n'
             'model m = sklearn("../outside/m.joblib")\nlabel b\n'
@@ -401,8 +401,8 @@ def test_report_escapes_every_outside_field():
 
     from rich.console import Console
 
-    from mlcontract.report import render
-    from mlcontract.results import CheckResult, RunResult
+    from mlcontract.report.formats.terminal import render
+    from mlcontract.report.results import CheckResult, RunResult
 
     checks = [CheckResult(index=i, line=1, source=f"feature * mean < 1 {text}", kind="data", status="error",
                           blocking=True, subject=text, feature=text, statistic="mean", message=f"HTTP 500: {text}")

@@ -332,7 +332,7 @@ def test_empty_dataset_is_an_error():
 
 
 def test_statistic_functions_reject_empty_samples():
-    from mlcontract import statistics as st
+    from mlcontract.statistics.formulas import formulas as st
     from mlcontract.errors import CheckError
 
     with pytest.raises(CheckError):
@@ -350,7 +350,7 @@ def test_fast_kstwo_sf_matches_scipy(n):
     forms), to 1e-8 where it sums the Smirnov series itself."""
     from scipy.stats import kstwo
 
-    from mlcontract.statistics import kstwo_sf
+    from mlcontract.statistics.formulas import kstwo_sf
 
     for nd2 in (1e-4, 0.003, 0.02, 0.1, 0.5, 0.754, 1.0, 1.5, 2.19, 2.2, 2.21, 5.0, 20.0, 100.0, 369.0, 371.0):
         d = math.sqrt(nd2 / n)
@@ -369,7 +369,7 @@ def test_fast_kstwo_sf_matches_scipy(n):
 def test_smirnov_sum_on_a_lattice_equals_the_full_sum(n):
     """_smirnov_exact sums every step-th term times step; that equals summing every term (and
     both equal scipy.special.smirnov, checked above through kstwo.sf) to rounding."""
-    from mlcontract.statistics import _smirnov_exact
+    from mlcontract.statistics.formulas import _smirnov_exact
 
     for nd2 in (2.2, 5.0, 30.0, 150.0, 369.0):
         d = math.sqrt(nd2 / n)
@@ -384,7 +384,7 @@ def test_large_sample_ks_pvalue_does_not_import_scipy_stats():
     a drift check lands on at large n (similar and drifted samples) are computed without it."""
     code = (
         "import sys, numpy as np\n"
-        "from mlcontract.statistics import walk, ks_pvalue\n"
+        "from mlcontract.statistics.formulas import walk, ks_pvalue\n"
         "rng = np.random.default_rng(0)\n"
         "for shift in (0.0, 0.003, 0.01, 0.05, 1.0):\n"
         "    a = np.sort(rng.normal(size=200_000)); b = np.sort(rng.normal(shift, size=150_000))\n"
@@ -397,7 +397,7 @@ def test_large_sample_ks_pvalue_does_not_import_scipy_stats():
 
 
 def test_sorted_quantiles_equal_numpy_bit_for_bit():
-    from mlcontract.statistics import sorted_quantiles
+    from mlcontract.statistics.formulas import sorted_quantiles
 
     rng = np.random.default_rng(12)
     probabilities = np.concatenate([np.arange(1, 10) / 10, np.arange(2521) / 2520, [0.0, 1.0, 0.999, 0.001]])
@@ -422,7 +422,7 @@ INTEGER_COLUMNS = [("Int64", pl.Int64, INT64), ("UInt64", pl.UInt64, UINT64)]
 def integer_checks(values, dtype, lines: list[str], chunk_rows: int | None = None, monkeypatch=None):
     frame = pl.DataFrame({"x": pl.Series("x", values, dtype=dtype)})
     if chunk_rows:
-        from mlcontract import execute
+        from mlcontract.engines import local as execute
 
         monkeypatch.setattr(execute, "STREAM_CHUNK_ROWS", chunk_rows)
     return mlcontract.compile("\n".join(lines) + "\n", datasets={"d": frame}).run().checks
@@ -441,7 +441,7 @@ def test_integer_min_and_max_are_exact_ints(name, dtype, values):
     assert type(low_check.value) is int and low_check.value == lo
     assert type(high_check.value) is int and high_check.value == hi
     assert at_most.status == "pass" and at_most.threshold == hi
-    assert beyond.status == "fail" and f"{hi:,}" in beyond.message and f"{hi - 1:,}" in mlcontract.evaluate.fmt(hi - 1)
+    assert beyond.status == "fail" and f"{hi:,}" in beyond.message and f"{hi - 1:,}" in mlcontract.report.evaluate.fmt(hi - 1)
 
 
 @pytest.mark.parametrize("chunk_rows", [None, 2])

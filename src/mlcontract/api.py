@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .resolve import resolve
-from .contract import CheckedContract
-from .errors import SourceText, UsageError
+from .resolve.contract import CheckedContract
+from .errors import UsageError
+from .language.source import SourceText
 from .grants import Grants
 from .plan import Plan, plan as make_plan
-from .transform import to_ast
+from .language.transform import to_ast
 
 if TYPE_CHECKING:  # pydantic costs ~0.13 s to import: only when the results are built
-    from .results import RunResult
+    from .report.results import RunResult
 
 
 class Contract:
@@ -46,7 +47,7 @@ class Contract:
         return self.checked.checks
 
     def explain(self, as_json: bool = False) -> str:
-        from .explain import plan_json, plan_text
+        from .plan.explain import plan_json, plan_text
 
         return plan_json(self.plan) if as_json else plan_text(self.plan)
 
@@ -54,8 +55,8 @@ class Contract:
             histories: dict[str, Any] | None = None, progress=None) -> RunResult:
         """Run the plan. Frames, models and histories given here replace declared sources
         (pandas or Polars frames; fitted estimators or predict callables; history frames)."""
-        from .evaluate import evaluate
-        from .execute import LocalBackend
+        from .report.evaluate import evaluate
+        from .engines.local import LocalBackend
 
         started = time.perf_counter()
         frames, objects, curves = (dict(self._inputs[0]), dict(self._inputs[1]), dict(self._inputs[2]))
@@ -140,9 +141,9 @@ def _read_file(path: Path) -> str:
 def profile(data: Any, output: str | Path | None = None, *, name: str | None = None, progress=None):
     """Profile a dataset (a data file path, or a pandas / Polars frame) and, when `output` is
     given, write it atomically as JSON. Returns the Profile."""
-    from .contract import DatasetSource
+    from .resolve.contract import DatasetSource
     from .profiles import profile_frame, write_profile
-    from .sources import check_rows, kind_of_path, open_dataset
+    from .sources.datasets import check_rows, kind_of_path, open_dataset
 
     if isinstance(data, (str, Path)):
         path = Path(data)

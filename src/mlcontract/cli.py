@@ -67,9 +67,9 @@ def check(
     _started()
     if not compiled.checks:
         raise UsageError(f"{contract} has no checks: a gate that checks nothing would always pass")
-    _import_in_background("mlcontract.results", "mlcontract.report")
+    _import_in_background("mlcontract.report.results", "mlcontract.report.formats.terminal")
     result = compiled.run(progress=None if quiet else _progress())
-    from .report import render, summary_line
+    from .report.formats.terminal import render, summary_line
 
     console = _console()
     if json_out is not None:

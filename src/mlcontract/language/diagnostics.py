@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 from typing import Iterable
 
-from .errors import Diagnostic, SourceText
-from .escape import MESSAGE_LIMIT, printable, printable_pieces
+from ..escape import MESSAGE_LIMIT, printable, printable_pieces
+from .source import Diagnostic, SourceText
 
 
 # Longer names are not typos of a name a person wrote, and comparing them is what costs:

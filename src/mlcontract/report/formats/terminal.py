@@ -20,11 +20,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .escape import MESSAGE_LIMIT, printable
-from .evaluate import fmt, fmt_duration
+from ...escape import MESSAGE_LIMIT, printable
+from ..evaluate import fmt, fmt_duration
 
 if TYPE_CHECKING:
-    from .results import CheckResult, RunResult
+    from ..results import CheckResult, RunResult
 
 GROUPS = [
     ("data", "Data validation"),

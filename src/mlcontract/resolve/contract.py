@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
-from .errors import Span
-from .grants import Grants
+from ..language.source import Span
+from ..grants import Grants
 
 
 # ---- sources -------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from pathlib import Path
 import lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from .errors import Diagnostic, ParseError, SourceText, Span
+from ..errors import ParseError
+from .source import Diagnostic, SourceText, Span
 
 # What users read instead of Lark's terminal names.
 _TERMINAL_WORDS = {
@@ -52,7 +53,7 @@ def grammar_text() -> str:
     packaged = resources.files("mlcontract").joinpath("mlcontract.lark")
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
-    return (Path(__file__).resolve().parents[2] / "grammar" / "mlcontract.lark").read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parents[3] / "grammar" / "mlcontract.lark").read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)

@@ -11,9 +11,9 @@ import numbers
 import operator
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .contract import Arith, CheckedContract, CheckSpec, Compare, Const, Holds, InRange, MeasureRef, Negate
-from .errors import CheckError
-from .measures import Observation
+from ..resolve.contract import Arith, CheckedContract, CheckSpec, Compare, Const, Holds, InRange, MeasureRef, Negate
+from ..errors import CheckError
+from ..plan.measures import Observation
 
 if TYPE_CHECKING:
     from .results import CheckResult, RunResult

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import CheckError, DataError
+from ..errors import CheckError, DataError
 
 EPOCH_COLUMN = "epoch"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
@@ -91,7 +91,7 @@ def load(name: str, kind: str, path: Path | None, obj: Any = None) -> History:
         return from_object(name, obj)
     if path is None:
         raise DataError(f"history `{name}` was declared without a file; pass it to run(histories=...)")
-    from .sources import check_readable
+    from ..sources.datasets import check_readable
 
     path = Path(path)
     check_readable(path, f"history `{name}`")  # missing, a folder, a FIFO, /proc: an error, never read

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .catalog import METRIC_PARAMS, METRICS
-from .errors import CheckError
+from ..catalog import METRIC_PARAMS, METRICS
+from ..errors import CheckError
 
 # sklearn.metrics function of each metric (the names in docs/model-quality.md).
 SKLEARN_FUNCTIONS = {

@@ -15,10 +15,10 @@ import warnings
 from dataclasses import dataclass
 from typing import ClassVar
 
-from . import requests as rq
-from .errors import CheckError, DataError, ModelError
-from .requests import handles
-from .measures import Measure, Observation, fetch
+from ..plan import requests as rq
+from ..errors import CheckError, DataError, ModelError
+from ..plan.requests import handles
+from ..plan.measures import Measure, Observation, fetch
 
 # When models are compared with each other, their timing run goes on past `calls` until each
 # one's p95 is known to ±5% (or the models clearly differ), up to this many times `calls`.
@@ -196,7 +196,7 @@ class Robustness(Measure):
 @handles(RobustnessRun)
 def robustness_run(request: RobustnessRun, backend, got):
     from . import robustness as rb
-    from .httpmodel import HttpTransportError
+    from ..sources.http import HttpTransportError
 
     model = backend.model(request.model)
     features = backend.features(request.reference)
@@ -243,7 +243,7 @@ def latency_run(request: LatencyRun, backend, got):
     except CheckError:
         raise
     except Exception as error:  # a model that raises while timed: the check is an error
-        from .escape import printable
+        from ..escape import printable
 
         raise ModelError(f"a timed call failed: {type(error).__name__}: {printable(error)}") from error
 
@@ -335,7 +335,7 @@ def _file_rows(path: str | None, columns: list[str]):
         raise CheckError("`handles rows` needs a file of rows")
     from pathlib import Path
 
-    from .sources import check_readable
+    from ..sources.datasets import check_readable
 
     check_readable(Path(path), "edge-case rows", path)
     try:

@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from . import requests as rq
-from .catalog import BASELINE_STRATEGIES, METRICS
-from .errors import CheckError, DataError, ModelError
-from .escape import printable
-from .measures import Measure, Observation, fetch
+from ..plan import requests as rq
+from ..catalog import BASELINE_STRATEGIES, METRICS
+from ..errors import CheckError, DataError, ModelError
+from ..escape import printable
+from ..plan.measures import Measure, Observation, fetch
 
 
 # ---- requests: the model and history work the measures need ----------------------------------
@@ -157,7 +157,7 @@ class ModelMetric(Measure):
         output = fetch(got, self._output_request())
         pred, proba, classes = _unpack(output)
         if pred is not None and output.classes is None and METRICS[self.metric].task == "classification":
-            from .models import check_labels_known
+            from .loaded import check_labels_known
 
             # The model names no classes: its labels must be values of the label column.
             check_labels_known(self.model, pred, y_true)
@@ -476,7 +476,7 @@ def _cross_validation(request: CrossValidation, backend, got):
     from_proba = metrics.needs_probabilities(request.metric)
 
     def scorer(fitted, X, y):
-        from .models import checked_labels, checked_probabilities
+        from .loaded import checked_labels, checked_probabilities
 
         classes = getattr(fitted, "classes_", None)
         clone_call = "{} of a clone refitted by cross-validation"
@@ -580,7 +580,7 @@ def _key_text(key: Any) -> str:
 
 
 def _fmt(value: float) -> str:
-    from .evaluate import fmt
+    from ..report.evaluate import fmt
 
     return fmt(float(value))
 

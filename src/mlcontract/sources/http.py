@@ -46,11 +46,11 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from .contract import ModelSource
-from .errors import ModelError
-from .escape import printable
-from .grants import HOST_GRANT, Grants, is_loopback
-from .models import Answer
+from ..resolve.contract import ModelSource
+from ..errors import ModelError
+from ..escape import printable
+from ..grants import HOST_GRANT, Grants, is_loopback
+from ..models.loaded import Answer
 
 FORMATS = ("records", "mlflow")
 DEFAULT_TIMEOUT = 10.0
@@ -389,7 +389,7 @@ def _connect_first(addresses: list[tuple], address, timeout=None, source_address
 def http_model(source: ModelSource, grants: Grants | None = None):
     """The LoadedModel for `http("URL", format=..., timeout=...)`. Nothing is sent until a call;
     a host the invocation does not allow is refused here."""
-    from .models import LoadedModel
+    from ..models.loaded import LoadedModel
 
     options = dict(source.options)
     endpoint = HttpEndpoint(source.name, str(source.location), str(options.get("format", "records")),

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .catalog import NUMERIC
-from .errors import DataError
+from ..catalog import NUMERIC
+from ..errors import DataError
 
 
 @dataclass
@@ -44,6 +44,22 @@ def _key_array(keys: list) -> np.ndarray:
     return array
 
 
+def numpy_dtype(arrow_type) -> np.dtype:
+    """The NumPy dtype of an Arrow integer or floating type, read off its width: pyarrow's
+    to_pandas_dtype() would import pandas (~0.3 s) into a data contract that never needs it."""
+    import pyarrow as pa
+
+    if pa.types.is_floating(arrow_type):
+        kind = "f"
+    elif pa.types.is_signed_integer(arrow_type):
+        kind = "i"
+    elif pa.types.is_unsigned_integer(arrow_type):
+        kind = "u"
+    else:
+        return np.dtype(arrow_type.to_pandas_dtype())
+    return np.dtype(f"{kind}{arrow_type.bit_width // 8}")
+
+
 def numeric_chunks(series):
     """Yield (values, validity bitmap or None, bit offset) per Arrow chunk, without copying:
     `values[i]` is the chunk's i-th element and bit `offset + i` of the bitmap its validity."""
@@ -55,7 +71,7 @@ def numeric_chunks(series):
     chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
     for chunk in chunks:
         validity, data = chunk.buffers()[:2]
-        dtype = np.dtype(chunk.type.to_pandas_dtype())
+        dtype = numpy_dtype(chunk.type)
         count = chunk.offset + len(chunk)
         values = np.frombuffer(data, dtype=dtype, count=count)[chunk.offset:] if data is not None else np.empty(0)
         if validity is None or chunk.null_count == 0:
@@ -67,7 +83,7 @@ def numeric_chunks(series):
 def summarize(series):
     """Rows, nulls, NaN, ±inf, finite count, min, max, mean, m2 in one kernel pass; an integer
     column's min and max are exact ints (integer_extremes)."""
-    from ._kernels import NumericSummary, summarize as kernel
+    from .._kernels import NumericSummary, summarize as kernel
 
     state = NumericSummary.empty()
     for values, validity, offset in numeric_chunks(series):
@@ -101,7 +117,7 @@ def integer_extremes(series, summary):
 
 def histogram(series, edges: np.ndarray) -> np.ndarray:
     """Counts of the finite values in (-inf, e0), [e0, e1), ..., [e_last, inf)."""
-    from ._kernels import histogram as kernel
+    from .._kernels import histogram as kernel
 
     total = np.zeros(len(edges) + 1, dtype=np.int64)
     for values, validity, offset in numeric_chunks(series):
@@ -112,7 +128,7 @@ def histogram(series, edges: np.ndarray) -> np.ndarray:
 def count_outside(series, low, high) -> int:
     """Non-null, non-NaN values outside [low, high] (±inf included), compared exactly: `low`
     and `high` may be ints beyond 2**53 or floats, the column integers or floats."""
-    from ._kernels import count_outside as kernel
+    from .._kernels import count_outside as kernel
 
     bounds = kernel_bounds(series, low, high)
     if bounds is None:
@@ -173,7 +189,7 @@ def scan(series, edges=(), ranges=()):
     """summarize, histogram on each edge array and count_outside per (low, high), in one kernel
     pass per chunk: (summary, [counts per edge array], [count per range]). A range the float64
     kernels cannot count exactly (kernel_bounds) is counted by Polars."""
-    from ._kernels import NumericSummary, scan_numeric
+    from .._kernels import NumericSummary, scan_numeric
 
     bounds = [kernel_bounds(series, low, high) for low, high in ranges]
     fused = [b for b in bounds if b is not None]
@@ -219,8 +235,8 @@ def quantile_edges(series, bins: int, summary) -> np.ndarray:
     """statistics.quantile_edges of the column's finite values, bit for bit, from the order
     statistics it needs (order_statistics) instead of a sorted copy. `summary` is the column's
     NumericSummary (its finite count, min and max)."""
-    from . import statistics as st
-    from .errors import CheckError
+    from ..statistics import formulas as st
+    from ..errors import CheckError
 
     n = int(summary.count)
     if n == 0:
@@ -241,7 +257,7 @@ def order_statistics(series, ranks: np.ndarray, summary) -> np.ndarray:
     Where equal-width buckets do not split the data (few values, a constant or a tiny column, a
     span beyond the float range, or data piled into the wanted buckets: skewed, heavily tied or
     stretched by an outlier) the column is sorted instead; numpy sorts such data fast anyway."""
-    from ._kernels import bucket_counts, gather_buckets
+    from .._kernels import bucket_counts, gather_buckets
 
     n, lo, hi = int(summary.count), float(summary.min), float(summary.max)
     if lo == hi:
@@ -324,11 +340,11 @@ class DictionaryCounter:
             self._add_chunk(chunk)
 
     def _add_chunk(self, chunk) -> None:
-        from ._kernels import code_counts
+        from .._kernels import code_counts
 
         indices = chunk.indices
         validity, data = indices.buffers()[:2]
-        dtype = np.dtype(indices.type.to_pandas_dtype())
+        dtype = numpy_dtype(indices.type)
         codes = np.frombuffer(data, dtype=dtype, count=indices.offset + len(indices))[indices.offset:] \
             if data is not None else np.empty(0, dtype=dtype)
         bitmap = np.frombuffer(validity, dtype=np.uint8) if validity is not None and indices.null_count else None
@@ -356,7 +372,7 @@ def _used_values(dictionary, counts: np.ndarray) -> list:
 
 
 def require_numeric(series, dataset: str) -> None:
-    from .sources import column_kind
+    from ..sources.datasets import column_kind
 
     if column_kind(series.dtype) != NUMERIC:
         raise DataError(f"column `{series.name}` in dataset `{dataset}` is {series.dtype}, not numeric")

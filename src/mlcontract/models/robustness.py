@@ -318,7 +318,7 @@ def answer_problem(labels, probabilities, rows: int, expect: Expectation) -> tup
     The rules every model output obeys (one finite, non-null prediction per row, among the
     model's classes; valid probabilities) are models.py's; on top of them an answer must look
     like the answer to the unmodified rows (the same kind of labels, as many probabilities)."""
-    from .models import label_problem, probability_problem
+    from .loaded import label_problem, probability_problem
 
     problem = label_problem(labels, rows, expect.classes)
     if problem is not None:
@@ -370,7 +370,7 @@ def run_case(serve: Serve, variants: list[Variant], expect: Expectation,
 def _one_call(serve, frame, expect, variant, mode, outcome, transport_errors) -> bool:
     """One call; False (and a recorded failure) when it failed. The offending row of a failed
     batch is the row the answer points at, else the first row that failed alone, else row 0."""
-    from .models import ModelOutputError
+    from .loaded import ModelOutputError
 
     outcome.calls += 1
     rows = len(frame)
@@ -402,8 +402,8 @@ def _one_call(serve, frame, expect, variant, mode, outcome, transport_errors) ->
 
 def _root(error: BaseException) -> BaseException:
     """The model's own exception, not the ModelError wrapping it (HTTP errors are their own)."""
-    from .errors import ModelError
-    from .httpmodel import HttpError
+    from ..errors import ModelError
+    from ..sources.http import HttpError
 
     seen = 0
     while isinstance(error, ModelError) and not isinstance(error, HttpError) and error.__cause__ is not None \
@@ -415,14 +415,14 @@ def _root(error: BaseException) -> BaseException:
 
 def _short(text: str, limit: int = 300) -> str:
     """A model's exception text as one safe line (it may echo anything the rows held)."""
-    from .escape import printable
+    from ..escape import printable
 
     return printable(" ".join(str(text).split()), limit)
 
 
 def row_json(frame, index: int | None) -> dict:
     """One input row as JSON-ready values; long strings shortened, with their length."""
-    from .httpmodel import json_value
+    from ..sources.http import json_value
 
     i = 0 if index is None or index >= len(frame) else index
     row = {}

@@ -12,10 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import requests as rq
-from . import sources
-from .errors import CheckError, DataError
-from .plan import Plan, Scan
+from ..plan import requests as rq
+from ..sources import datasets as sources
+from ..errors import CheckError, DataError
+from ..plan import Plan, Scan
+from .base import Progress
 
 # Columns are independent and the kernels release the GIL: work on them in parallel.
 WORKERS = max(1, min(8, os.cpu_count() or 1))
@@ -27,21 +28,9 @@ STREAM_CHUNK_ROWS = int(os.environ.get("MLC_STREAM_CHUNK_ROWS", 1_000_000))
 DICTIONARY_MIN = 4_096
 
 
-class Progress:
-    """What the backend reports while it works (the CLI draws it with rich)."""
-
-    def start(self, label: str, total: int | None) -> None: ...
-
-    def advance(self, rows: int) -> None: ...
-
-    def finish(self) -> None: ...
-
-    def note(self, text: str) -> None: ...
-
-
 # Requests that are not per-column data work (model predictions, latency runs, training
 # histories) are computed by handlers that their modules register in requests.HANDLERS.
-from .requests import HANDLERS, handles  # noqa: E402,F401  (re-exported)
+from ..plan.requests import HANDLERS, handles  # noqa: E402,F401  (re-exported)
 
 
 class LocalBackend:
@@ -73,7 +62,7 @@ class LocalBackend:
             elif prepared[id(scan)] is not None:
                 self._finish(prepared[id(scan)], got)
         if plan.other:
-            from . import quality, serving  # noqa: F401  (register their handlers)
+            from ..models import quality, serving  # noqa: F401  (register their handlers)
         for request in plan.other:
             handler = HANDLERS.get(type(request))
             if handler is None:
@@ -139,7 +128,7 @@ class LocalBackend:
 
     def model(self, name: str):
         """The loaded model (loaded once per run)."""
-        from .models import load_model
+        from ..models.loaded import load_model
 
         key = ("model", name)
         if key not in self.cache:
@@ -181,7 +170,8 @@ class LocalBackend:
         first = next((w for w in prepared if w is not None and w.todo and not w.streamed), None)
         if first is not None:
             first.frame = _in_background(_read_frame, first.lazy, first.present)
-        from . import _kernels, columns  # noqa: F401
+        from .. import _kernels  # noqa: F401
+        from . import columns  # noqa: F401
         import pyarrow.parquet  # noqa: F401
 
     def _finish(self, work: "_ScanWork", got: dict) -> None:
@@ -332,7 +322,7 @@ class LocalBackend:
             list(pool.map(work, columns))
 
     def _serve_profile(self, source, scan: Scan, got: dict) -> None:
-        from .profiles import load_profile
+        from ..profiles import load_profile
 
         try:
             profile = load_profile(source.path, source.name)
@@ -412,18 +402,18 @@ def _column_request(request: rq.Request, series, got: dict, dataset: str, memo: 
             memo["sorted"] = col.sorted_finite(series)
         if isinstance(request, rq.SortedValues):
             return memo["sorted"]
-        from .statistics import quantile_edges
+        from ..statistics.formulas import quantile_edges
 
         return quantile_edges(memo["sorted"], request.bins)
     if isinstance(request, rq.Histogram):
         edges = _fetch(got, request.edges)
         if request.edges.of == request.of and "sorted" in memo:
-            from ._kernels import searchsorted_counts
+            from .._kernels import searchsorted_counts
 
             return searchsorted_counts(memo["sorted"], edges)
         return col.histogram(series, edges)
     if isinstance(request, rq.SampleWalk):
-        from .statistics import walk
+        from ..statistics.formulas import walk
 
         if "sorted" not in memo:
             memo["sorted"] = col.sorted_finite(series)
@@ -460,7 +450,7 @@ def _fused(requests: list, series, got: dict) -> dict:
     Histogram-on-another-dataset's-edges requests, when there are two or more. A request whose
     input failed, or a pass that raises, is left to _column_request, which reports the error."""
     from . import columns as col
-    from .catalog import NUMERIC
+    from ..catalog import NUMERIC
 
     if sources.column_kind(series.dtype) != NUMERIC:
         return {}
@@ -505,7 +495,7 @@ def _empty_state(request: rq.Request, got: dict):
     import numpy as np
 
     from . import columns as col
-    from ._kernels import NumericSummary
+    from .._kernels import NumericSummary
 
     if isinstance(request, rq.Summary):
         return NumericSummary.empty()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import CheckError
+from ..errors import CheckError
 
 SHARE_FLOOR = 1e-4  # psi and kl clip bin shares from below so an empty bin is not infinite
 DEFAULT_BINS = 10
@@ -163,7 +163,7 @@ class Walk:
 
 
 def walk(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> Walk:
-    from ._kernels import ks_wasserstein
+    from .._kernels import ks_wasserstein
 
     _need_values(cur_sorted, ref_sorted)
     d, w = ks_wasserstein(cur_sorted, ref_sorted)

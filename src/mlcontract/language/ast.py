@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from .errors import Span
+from .source import Span
 
 _NO_SPAN = Span(0, 0, 0, 0, 0, 0)
 

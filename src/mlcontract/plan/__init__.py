@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import requests as rq
-from .contract import CheckedContract, MeasureRef, Arith, Negate, Compare
-from .errors import MlcError
+from ..resolve.contract import CheckedContract, MeasureRef, Arith, Negate, Compare
+from ..errors import MlcError
 
 
 @dataclass

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import ast, catalog
-from . import measures as ms
-from .catalog import CATEGORICAL, NUMERIC, OTHER
+from ..language import ast
+from .. import catalog
+from ..plan import measures as ms
+from ..catalog import CATEGORICAL, NUMERIC, OTHER
 from .contract import (
     Arith,
     CheckedContract,
@@ -32,10 +33,11 @@ from .contract import (
     ModelSource,
     Negate,
 )
-from .diagnostics import did_you_mean
-from .errors import ContractError, DataError, Diagnostic, SourceText, Span
-from .grants import Confinement, Grants
-from .sources import DATASET_OPTIONS, glob_pattern, index_columns, resolve_path, schema_of
+from ..language.diagnostics import did_you_mean
+from ..errors import ContractError, DataError
+from ..language.source import Diagnostic, SourceText, Span
+from ..grants import Confinement, Grants
+from ..sources.datasets import DATASET_OPTIONS, glob_pattern, index_columns, resolve_path, schema_of
 
 MODEL_OPTIONS = {
     "sklearn": frozenset(),
@@ -356,7 +358,7 @@ class _Checker:
             source = self.datasets.get(request.dataset) if request.dataset else None
             if source is None or source.kind != "profile" or source.name in self.schema_errors:
                 continue
-            from .profiles import load_profile
+            from ..profiles import load_profile
 
             reason = load_profile(source.path, source.name).cannot_serve(request)
             if reason:
@@ -454,7 +456,7 @@ class _Checker:
         q = catalog.quantile_of(info.name)
         source = self.datasets[subject]
         if q is not None and source.kind == "profile" and subject not in self.schema_errors:
-            from .profiles import GRID
+            from ..profiles import GRID
 
             if abs(q * GRID - round(q * GRID)) > 1e-9:
                 self.fail(stat_name.span, f"`{subject}` is a profile, which cannot serve `{info.name}`: it keeps "
@@ -677,7 +679,7 @@ class _Checker:
         return _Resolved(ms.Rows(dataset), "data", dataset, None, "rows", None, rebind)
 
     def _metric(self, subject_name, words, measure: ast.Measure, options: dict, cv: bool) -> _Resolved:
-        from .quality import metric_measure  # resolves model-quality measures (issue: model quality)
+        from ..models.quality import metric_measure  # resolves model-quality measures (issue: model quality)
 
         model = self._model(subject_name, measure.span)
         head = [w.id for w in words]
@@ -728,7 +730,7 @@ class _Checker:
             self._expect(other, "model")
 
         def baseline(strategy: ast.Name):
-            from .quality import baseline_measure
+            from ..models.quality import baseline_measure
 
             if cv or segment:
                 self.fail(strategy.span, "baselines compare plain holdout metrics (no `cv`, no `by`)")
@@ -753,7 +755,7 @@ class _Checker:
                       "metrics are measured on labelled data, e.g. a holdout set")
 
     def _latency(self, subject_name, first: ast.Name, measure: ast.Measure, options: dict) -> _Resolved:
-        from .serving import latency_measure
+        from ..models.serving import latency_measure
 
         model = self._model(subject_name, measure.span)
         if measure.by is not None:
@@ -797,7 +799,7 @@ class _Checker:
         return next(iter(self.histories))
 
     def _curve_column(self, history: str, column: ast.Name) -> None:
-        from .quality import history_columns
+        from ..models.quality import history_columns
 
         if history in self.refused:
             self.history_columns[history] = None  # unknown: its checks are errors (_add)
@@ -809,7 +811,7 @@ class _Checker:
                       did_you_mean(column.id, columns) or f"its columns: {', '.join(columns)}")
 
     def _curve_value(self, subject_name, column: ast.Name, measure: ast.Measure) -> _Resolved:
-        from .quality import curve_measure
+        from ..models.quality import curve_measure
 
         if measure.on is not None or measure.by is not None:
             self.fail(measure.span, "training curves take no `on`/`by`")
@@ -824,7 +826,7 @@ class _Checker:
         return _Resolved(curve_measure(history, column.id), "curve", history, None, column.id, None, rebind)
 
     def _trend_check(self, node: ast.TrendCheck) -> None:
-        from .quality import trend_measure
+        from ..models.quality import trend_measure
 
         words = list(node.words)
         subject_name = words.pop(0) if len(words) > 1 and words[0].id in self.declared_at else None
@@ -842,7 +844,7 @@ class _Checker:
 
     # ---- robustness ---------------------------------------------------------------------------------
     def _handles_check(self, node: ast.HandlesCheck) -> None:
-        from .serving import robustness_measure
+        from ..models.serving import robustness_measure
 
         model = self._model(node.model, node.span)
         case = " ".join(w.id for w in node.case)

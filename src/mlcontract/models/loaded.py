@@ -25,10 +25,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .contract import ModelSource
-from .errors import ModelError
-from .escape import printable
-from .grants import PICKLE_GRANT, Grants
+from ..resolve.contract import ModelSource
+from ..errors import ModelError
+from ..escape import printable
+from ..grants import PICKLE_GRANT, Grants
 
 # Probability rows must sum to 1 and lie in [0, 1] within this much (float64 outputs) ...
 PROBABILITY_TOLERANCE = 1e-6
@@ -401,7 +401,7 @@ def load_model(source: ModelSource, obj: Any = None, features: list[str] | None 
     if source.kind == "onnx":
         return _load_onnx(source, features)
     if source.kind == "http":
-        from .httpmodel import http_model
+        from ..sources.http import http_model
 
         return http_model(source, grants)
     if source.kind == "object":

@@ -9,8 +9,8 @@ import json
 import os
 from pathlib import Path
 
-from .escape import MESSAGE_LIMIT, log_safe_json, printable
-from .plan import Plan
+from ..escape import MESSAGE_LIMIT, log_safe_json, printable
+from . import Plan
 
 
 def _source_text(plan: Plan, dataset: str) -> str:

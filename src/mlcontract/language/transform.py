@@ -12,7 +12,8 @@ import gc
 import lark
 
 from . import ast
-from .errors import ContractError, Diagnostic, SourceText, Span
+from ..errors import ContractError
+from .source import Diagnostic, SourceText, Span
 from .parse import LogicalLine, parse
 
 _DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0}

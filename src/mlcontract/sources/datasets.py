@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .catalog import CATEGORICAL, NUMERIC, OTHER
-from .contract import DatasetSource
-from .errors import CheckError, DataError, UsageError
+from ..catalog import CATEGORICAL, NUMERIC, OTHER
+from ..resolve.contract import DatasetSource
+from ..errors import CheckError, DataError, UsageError
 
 # Keyword arguments a contract may pass to a source, per kind (anything else is a diagnostic).
 DATASET_OPTIONS = {
@@ -452,7 +452,7 @@ def check_readable(path: Path, what: str, written: str | None = None, folders: b
     working directory, the grants) was decided when it was compiled (resolve._Checker._confine)."""
     import stat
 
-    from .grants import special_file
+    from ..grants import special_file
 
     shown = written if written is not None else str(path)
     try:
@@ -479,7 +479,7 @@ def check_readable(path: Path, what: str, written: str | None = None, folders: b
 def schema_of(source: DatasetSource, frame: Any = None) -> dict[str, tuple[str, str]]:
     """{column: (kind, dtype name)} without reading the data."""
     if source.kind == "profile" and frame is None:
-        from .profiles import load_profile
+        from ..profiles import load_profile
 
         return load_profile(source.path, source.name).schema
     lazy = scan(source, frame)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
 from . import requests as rq
-from .catalog import CATEGORICAL, NUMERIC, quantile_of
-from .errors import CheckError
+from ..catalog import CATEGORICAL, NUMERIC, quantile_of
+from ..errors import CheckError
 
 Got = Mapping[rq.Request, Any]
 
@@ -101,7 +101,7 @@ class FeatureStat(Measure):
 
     # -- computation -------------------------------------------------------------------------------
     def compute(self, got: Got) -> Observation:
-        from . import statistics as st
+        from ..statistics import formulas as st
 
         s, ds, col, ref = self.statistic, self.dataset, self.column, self.reference
         if s == "null_rate":
@@ -150,7 +150,7 @@ class FeatureStat(Measure):
         return self._histogram_statistic(got)
 
     def _histogram_statistic(self, got: Got) -> Observation:
-        from . import statistics as st
+        from ..statistics import formulas as st
 
         s, ds, col, ref = self.statistic, self.dataset, self.column, self.reference
         if self.column_kind == NUMERIC:
@@ -272,7 +272,7 @@ class Pending(Measure):
         return ()
 
     def compute(self, got):
-        from .errors import NotYetSupported
+        from ..errors import NotYetSupported
 
         raise NotYetSupported(f"{self.what} are compiled but not executed by this version of mlcontract")
 

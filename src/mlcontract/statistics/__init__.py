@@ -1,0 +1,1 @@
+"""The statistics the language knows."""
