@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import requests as rq
-from ..resolve.contract import CheckedContract, MeasureRef, Arith, Negate, Compare
+from ..resolve.contract import CheckedContract
 from ..errors import MlcError
 
 
@@ -40,30 +40,12 @@ class Plan:
         return every + self.other
 
 
-def measures_of(check) -> list:
-    """The LHS measure and every measure named on the right-hand side."""
-    found = [check.measure]
-    if isinstance(check.test, Compare):
-        found.extend(_rhs_measures(check.test.rhs))
-    return found
-
-
-def _rhs_measures(expr) -> list:
-    if isinstance(expr, MeasureRef):
-        return [expr.measure]
-    if isinstance(expr, Arith):
-        return _rhs_measures(expr.left) + _rhs_measures(expr.right)
-    if isinstance(expr, Negate):
-        return _rhs_measures(expr.operand)
-    return []
-
-
 def plan(contract: CheckedContract) -> Plan:
     consumers: dict[rq.Request, list[int]] = {}
     for check in contract.checks:
         if check.bind_error:
             continue
-        for measure in measures_of(check):
+        for measure in check.measures():
             for request in _closure(measure.requests()):
                 served = consumers.setdefault(request, [])
                 # A check's own repeats come one after another: comparing with the last index

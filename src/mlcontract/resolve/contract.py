@@ -120,6 +120,13 @@ class CheckSpec:
     # Set when the check cannot run whatever the data says (e.g. its dataset is unreadable).
     bind_error: str | None = None
 
+    def measures(self) -> list:
+        """The left-hand measure and every measure named on the right-hand side."""
+        found = [self.measure]
+        if isinstance(self.test, Compare):
+            found.extend(measures_in(self.test.rhs))
+        return found
+
 
 @dataclass
 class CheckedContract:
@@ -134,3 +141,14 @@ class CheckedContract:
     checks: list[CheckSpec]
     source_text: str = ""
     grants: Grants = field(default_factory=Grants)  # what the invocation allows (grants.py)
+
+
+def measures_in(expr):
+    """Every measure a right-hand side names."""
+    if isinstance(expr, MeasureRef):
+        yield expr.measure
+    elif isinstance(expr, Arith):
+        yield from measures_in(expr.left)
+        yield from measures_in(expr.right)
+    elif isinstance(expr, Negate):
+        yield from measures_in(expr.operand)
