@@ -332,7 +332,7 @@ def test_empty_dataset_is_an_error():
 
 
 def test_statistic_functions_reject_empty_samples():
-    from mlcontract.statistics.formulas import formulas as st
+    from mlcontract.statistics import formulas as st
     from mlcontract.errors import CheckError
 
     with pytest.raises(CheckError):

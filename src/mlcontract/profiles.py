@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from .plan import requests as rq
-from .catalog import CATEGORICAL, NUMERIC
+from .statistics.base import CATEGORICAL, NUMERIC
 from .errors import CheckError, DataError
 from .statistics.formulas import (
     interpolate,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..catalog import NUMERIC
+from ..statistics.base import NUMERIC
 from ..errors import DataError
 
 

@@ -450,7 +450,7 @@ def _fused(requests: list, series, got: dict) -> dict:
     Histogram-on-another-dataset's-edges requests, when there are two or more. A request whose
     input failed, or a pass that raises, is left to _column_request, which reports the error."""
     from . import columns as col
-    from ..catalog import NUMERIC
+    from ..statistics.base import NUMERIC
 
     if sources.column_kind(series.dtype) != NUMERIC:
         return {}

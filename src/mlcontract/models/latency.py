@@ -91,7 +91,7 @@ def latency_statistic(samples_ns: np.ndarray, name: str) -> float:
 
 
 def quantile_fraction(name: str) -> float | None:
-    from ..catalog import quantile_of
+    from ..statistics.quantiles import quantile_of
 
     return quantile_of(name)
 

@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from ..resolve.contract import ModelSource
 from ..errors import ModelError
 from ..escape import printable
 from ..grants import PICKLE_GRANT, Grants
+
+if TYPE_CHECKING:
+    from ..resolve.contract import ModelSource
 
 # Probability rows must sum to 1 and lie in [0, 1] within this much (float64 outputs) ...
 PROBABILITY_TOLERANCE = 1e-6

@@ -18,33 +18,64 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from ..catalog import METRIC_PARAMS, METRICS
 from ..errors import CheckError
 
-# sklearn.metrics function of each metric (the names in docs/model-quality.md).
-SKLEARN_FUNCTIONS = {
-    "accuracy": "accuracy_score",
-    "balanced_accuracy": "balanced_accuracy_score",
-    "precision": "precision_score",
-    "recall": "recall_score",
-    "f1": "f1_score",
-    "auc": "roc_auc_score",
-    "pr_auc": "average_precision_score",
-    "logloss": "log_loss",
-    "brier": "brier_score_loss",
-    "rmse": "root_mean_squared_error",
-    "mae": "mean_absolute_error",
-    "r2": "r2_score",
-    "mape": "mean_absolute_percentage_error",
-    "median_ae": "median_absolute_error",
+if TYPE_CHECKING:
+    import numpy as np
+
+
+# ---- the metrics the language knows (the checker reads these at compile time) ----------------
+@dataclass(frozen=True)
+class MetricInfo:
+    name: str
+    task: str  # classification | regression
+    needs_scores: bool  # probabilities / decision scores rather than labels
+    higher_is_better: bool
+    sklearn: str  # the sklearn.metrics function that computes it (the names in docs/model-quality.md)
+
+    @property
+    def summary(self) -> str:
+        return f"sklearn.metrics.{self.sklearn}"
+
+
+METRICS: dict[str, MetricInfo] = {
+    m.name: m
+    for m in [
+        MetricInfo("accuracy", "classification", False, True, "accuracy_score"),
+        MetricInfo("balanced_accuracy", "classification", False, True, "balanced_accuracy_score"),
+        MetricInfo("precision", "classification", False, True, "precision_score"),
+        MetricInfo("recall", "classification", False, True, "recall_score"),
+        MetricInfo("f1", "classification", False, True, "f1_score"),
+        MetricInfo("auc", "classification", True, True, "roc_auc_score"),
+        MetricInfo("pr_auc", "classification", True, True, "average_precision_score"),
+        MetricInfo("logloss", "classification", True, False, "log_loss"),
+        MetricInfo("brier", "classification", True, False, "brier_score_loss"),
+        MetricInfo("rmse", "regression", False, False, "root_mean_squared_error"),
+        MetricInfo("mae", "regression", False, False, "mean_absolute_error"),
+        MetricInfo("r2", "regression", False, True, "r2_score"),
+        MetricInfo("mape", "regression", False, False, "mean_absolute_percentage_error"),
+        MetricInfo("median_ae", "regression", False, False, "median_absolute_error"),
+    ]
 }
 
+# Which of the `average` / `positive` options each metric understands (others: none).
+METRIC_PARAMS: dict[str, frozenset[str]] = {
+    "precision": frozenset({"average", "positive"}),
+    "recall": frozenset({"average", "positive"}),
+    "f1": frozenset({"average", "positive"}),
+    "auc": frozenset({"average", "positive"}),
+    "pr_auc": frozenset({"average", "positive"}),
+    "brier": frozenset({"positive"}),
+}
+
+# The options a metric check takes (the checker refuses any other).
+METRIC_OPTIONS = frozenset({"average", "positive", "min_rows", "folds", "seed", "on"})
+AVERAGES = ("binary", "macro", "micro", "weighted")
+
 # Which options each metric understands; any other given option is an error (not ignored).
-_OPTIONS = {name: METRIC_PARAMS.get(name, frozenset()) for name in SKLEARN_FUNCTIONS}
+_OPTIONS = {name: METRIC_PARAMS.get(name, frozenset()) for name in METRICS}
 _LABEL_AVERAGED = ("precision", "recall", "f1")
 
 
@@ -65,7 +96,7 @@ class Setup:
 
     def describe(self) -> dict:
         """JSON-safe summary for result details."""
-        out: dict[str, Any] = {"sklearn": f"sklearn.metrics.{SKLEARN_FUNCTIONS[self.metric]}"}
+        out: dict[str, Any] = {"sklearn": METRICS[self.metric].summary}
         if self.task == "classification":
             out["classes"] = [plain(c) for c in self.classes]
             if self.positive is not None:
@@ -129,6 +160,8 @@ def resolve(metric: str, y_true, params: tuple = (), classes=None) -> Setup:
 
 def class_set(y_true, classes=None) -> list:
     """Every class: the model's classes together with the label values (sorted)."""
+    import numpy as np
+
     parts = [np.asarray(y_true).ravel()]
     if classes is not None:
         parts.append(np.asarray(classes).ravel())
@@ -141,6 +174,8 @@ def class_set(y_true, classes=None) -> list:
 
 def positive_class(labels: list, wanted: Any, metric: str) -> Any:
     """The positive class among two labels (see the module docstring)."""
+    import numpy as np
+
     if wanted is not None:
         for label in labels:
             if _same(label, wanted):
@@ -155,12 +190,13 @@ def positive_class(labels: list, wanted: Any, metric: str) -> Any:
 def score(setup: Setup, y_true, y_pred=None, proba=None, proba_classes=None) -> float:
     """The metric, computed by scikit-learn. Label metrics take `y_pred`; probability metrics
     take `proba` (rows × classes) with `proba_classes` naming its columns."""
+    import numpy as np
     from sklearn import metrics as skm
 
     y_true = np.asarray(y_true)
     if len(y_true) == 0:
         raise CheckError(f"`{setup.metric}` has no rows to score")
-    function = getattr(skm, SKLEARN_FUNCTIONS[setup.metric])
+    function = getattr(skm, METRICS[setup.metric].sklearn)
     m = setup.metric
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -217,6 +253,8 @@ def _probability_metric(function, setup: Setup, y_true, matrix) -> float:
 
 
 def _require_known_classes(y_true, proba_classes) -> None:
+    import numpy as np
+
     if proba_classes is None:
         return
     known = {plain(c) for c in np.asarray(proba_classes).ravel().tolist()}
@@ -228,6 +266,8 @@ def _require_known_classes(y_true, proba_classes) -> None:
 def probability_matrix(proba, proba_classes, setup: Setup) -> np.ndarray:
     """The model's probabilities with one column per class of `setup.classes`, in that order.
     A class the model does not know gets probability 0."""
+    import numpy as np
+
     if proba is None:
         raise CheckError(f"`{setup.metric}` needs probabilities")
     matrix = np.asarray(proba, dtype=np.float64)
@@ -254,6 +294,8 @@ def probability_matrix(proba, proba_classes, setup: Setup) -> np.ndarray:
 
 
 def _reorder(matrix: np.ndarray, have: list, want: list) -> np.ndarray:
+    import numpy as np
+
     out = np.zeros((matrix.shape[0], len(want)), dtype=np.float64)
     for j, label in enumerate(have):
         match = [i for i, c in enumerate(want) if _same(c, label)]
@@ -265,6 +307,8 @@ def _reorder(matrix: np.ndarray, have: list, want: list) -> np.ndarray:
 
 def is_positive(y_true, positive) -> np.ndarray:
     """Boolean mask of the rows whose label is the positive class."""
+    import numpy as np
+
     mask = np.asarray(y_true == positive)
     if mask.shape != np.shape(y_true):  # numpy could not compare elementwise
         mask = np.array([_same(v, positive) for v in np.asarray(y_true).tolist()], dtype=bool)
@@ -272,6 +316,8 @@ def is_positive(y_true, positive) -> np.ndarray:
 
 
 def _labels_like(y_pred, y_true) -> np.ndarray:
+    import numpy as np
+
     if y_pred is None:
         raise CheckError("predictions are missing")
     y_pred = np.asarray(y_pred)
@@ -286,6 +332,8 @@ def _labels_like(y_pred, y_true) -> np.ndarray:
 # ---- small helpers ---------------------------------------------------------------------------
 def plain(value: Any) -> Any:
     """A JSON-safe Python scalar."""
+    import numpy as np
+
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (str, int, float, bool)) or value is None:

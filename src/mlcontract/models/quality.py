@@ -16,10 +16,24 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..plan import requests as rq
-from ..catalog import BASELINE_STRATEGIES, METRICS
 from ..errors import CheckError, DataError, ModelError
 from ..escape import printable
-from ..plan.measures import Measure, Observation, fetch
+from ..plan.measures import Measure
+from ..plan.observation import Observation, fetch
+from .metrics import METRICS
+
+# The sklearn.dummy strategies a `baseline STRATEGY` names, and the task each serves.
+BASELINE_STRATEGIES = {
+    "most_frequent": "classification",
+    "prior": "classification",
+    "stratified": "classification",
+    "uniform": "classification",
+    "mean": "regression",
+    "median": "regression",
+}
+
+# The options of a training-curve trend check.
+TREND_OPTIONS = frozenset({"last", "tolerance"})
 
 
 # ---- requests: the model and history work the measures need ----------------------------------

@@ -18,10 +18,27 @@ from typing import ClassVar
 from ..plan import requests as rq
 from ..errors import CheckError, DataError, ModelError
 from ..plan.requests import handles
-from ..plan.measures import Measure, Observation, fetch
+from ..plan.measures import Measure
+from ..plan.observation import Observation, fetch
 
 # When models are compared with each other, their timing run goes on past `calls` until each
 # one's p95 is known to ±5% (or the models clearly differ), up to this many times `calls`.
+# The latency statistics the language knows (plus any pNN), and the options of a latency check.
+LATENCY_STATISTICS = ("mean", "median", "max")  # plus any pNN
+LATENCY_OPTIONS = frozenset({"batch", "concurrency", "calls", "warmup", "on"})
+
+# The robustness cases the language knows, and the options of a `handles` check.
+ROBUSTNESS_CASES = {
+    "nulls": "a null in each selected feature",
+    "unseen categories": "a category the reference never had, in each selected categorical feature",
+    "out_of_range": "values beyond the reference's min/max and extreme magnitudes, in each numeric feature",
+    "empty strings": "an empty string in each selected text/categorical feature",
+    "long text": "strings of 0 to 100,000 characters in each selected text/categorical feature",
+    "type drift": "numbers arriving as strings and integers arriving as floats",
+    "rows": 'the rows of a user-provided file: `handles rows from "edge_cases.parquet"`',
+}
+ROBUSTNESS_OPTIONS = frozenset({"on", "seed", "rows"})
+
 PRECISION = 0.05
 EXTENSION = 10
 MAX_DISTINCT_BATCHES = 512

@@ -8,10 +8,13 @@ reference's bin edges, another dataset's range) is computed by an earlier scan.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from . import requests as rq
-from ..resolve.contract import CheckedContract
 from ..errors import MlcError
+from . import requests as rq
+
+if TYPE_CHECKING:  # the checked contract is read, never built, here
+    from ..resolve.contract import CheckedContract
 
 
 @dataclass

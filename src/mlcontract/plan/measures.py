@@ -3,24 +3,14 @@ their computed values into one observation. Measures never read data themselves.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from dataclasses import dataclass
+from typing import ClassVar
 
-from . import requests as rq
-from ..catalog import CATEGORICAL, NUMERIC, quantile_of
 from ..errors import CheckError
-
-Got = Mapping[rq.Request, Any]
-
-
-@dataclass(frozen=True)
-class Observation:
-    """The outcome of a measure: a value, and for verdict measures whether it holds."""
-
-    value: float | int | None  # an int where it is exact: an integer column's min or max
-    passed: bool | None = None
-    message: str = ""
-    details: dict = field(default_factory=dict, compare=False, hash=False)
+from ..statistics import family_of
+from ..statistics.base import CATEGORICAL, NUMERIC, non_missing
+from . import requests as rq
+from .observation import Got, Observation, fetch
 
 
 class Measure:
@@ -32,14 +22,6 @@ class Measure:
 
     def compute(self, got: Got) -> Observation:
         raise NotImplementedError
-
-
-def fetch(got: Got, request: rq.Request) -> Any:
-    """The computed value of a request; re-raises the error that computing it met."""
-    value = got[request]
-    if isinstance(value, BaseException):
-        raise value
-    return value
 
 
 # ---- data measures -----------------------------------------------------------------------------
@@ -56,7 +38,8 @@ class Rows(Measure):
 
 @dataclass(frozen=True)
 class FeatureStat(Measure):
-    """One statistic of one column of `dataset`, compared with `reference` for two-sample ones."""
+    """One statistic of one column of `dataset`, compared with `reference` for two-sample ones.
+    Its statistic family (statistics/) names the requests and computes the value."""
 
     statistic: str
     dataset: str
@@ -68,118 +51,11 @@ class FeatureStat(Measure):
     low: float | int | None = None  # out_of_range_rate(LO, HI); ints stay exact beyond 2**53
     high: float | int | None = None
 
-    # -- requests --------------------------------------------------------------------------------
     def requests(self) -> tuple[rq.Request, ...]:
-        s, ds, col, ref = self.statistic, self.dataset, self.column, self.reference
-        numeric = self.column_kind == NUMERIC
-        if s == "null_rate":
-            return (rq.Summary(ds, col),) if numeric else (rq.Counts(ds, col),)
-        if s in ("distinct", "unique_rate"):
-            return (rq.Counts(ds, col),)
-        if s in ("min", "max", "mean", "std"):
-            return (rq.Summary(ds, col),)
-        if quantile_of(s) is not None:
-            return (rq.SortedValues(ds, col),)
-        if s == "out_of_range_rate":
-            if ref is None:
-                return (rq.OutsideCount(ds, col, self.low, self.high), rq.Summary(ds, col))
-            return (rq.OutsideRange(ref, col, rq.Summary(ds, col)), rq.Summary(ref, col))
-        if s == "unseen_rate":
-            return (rq.Counts(ds, col), rq.Counts(ref, col))
-        walk = rq.SampleWalk(ds, col, ref)
-        if s in ("ks", "wasserstein"):
-            return (walk,)
-        if s == "ks_pvalue":  # small samples: scipy's exact p-value needs the samples themselves
-            return (walk, rq.SortedValues(ds, col), rq.SortedValues(ref, col))
-        if s == "wasserstein_norm":
-            return (walk, rq.Summary(ref, col))
-        # histogram family
-        if numeric:
-            edges = rq.Edges(ref, col, self.bins)
-            return (rq.Histogram(ds, col, edges), rq.Histogram(ref, col, edges))
-        return (rq.Counts(ds, col), rq.Counts(ref, col))
+        return family_of(self.statistic).requests(self)
 
-    # -- computation -------------------------------------------------------------------------------
     def compute(self, got: Got) -> Observation:
-        from ..statistics import formulas as st
-
-        s, ds, col, ref = self.statistic, self.dataset, self.column, self.reference
-        if s == "null_rate":
-            if self.column_kind == NUMERIC:
-                summary = fetch(got, rq.Summary(ds, col))
-                return Observation(_rate(summary.nulls + summary.nans, summary.rows, ds))
-            counts = fetch(got, rq.Counts(ds, col))
-            return Observation(_rate(counts.nulls, counts.rows, ds))
-        if s == "distinct":
-            return Observation(float(len(fetch(got, rq.Counts(ds, col)).values)))
-        if s == "unique_rate":
-            return Observation(st.unique_rate(fetch(got, rq.Counts(ds, col)).values))
-        if s in ("min", "max", "mean", "std"):
-            summary = fetch(got, rq.Summary(ds, col))
-            if summary.count == 0:
-                raise CheckError(f"`{col}` has no finite values in {ds}")
-            if s == "std":
-                if summary.count < 2:
-                    raise CheckError(f"std needs at least 2 finite values; `{col}` has {summary.count} in {ds}")
-                return Observation(summary.std(1))
-            if s == "mean":
-                return Observation(float(summary.mean))
-            return Observation(getattr(summary, s))  # an integer column's extremes are exact ints
-        q = quantile_of(s)
-        if q is not None:
-            return Observation(st.quantile(fetch(got, rq.SortedValues(ds, col)), q))
-        if s == "out_of_range_rate":
-            return self._out_of_range(got)
-        if s == "unseen_rate":
-            subject, reference = fetch(got, rq.Counts(ds, col)), fetch(got, rq.Counts(ref, col))
-            if subject.rows == 0:
-                raise CheckError(f"{ds} has no rows")
-            if len(subject.keys) == 0:
-                raise CheckError(f"`{col}` has no non-null values in {ds}")
-            return Observation(st.unseen_rate(subject.values, reference.values, reference.rows))
-        if s in ("ks", "ks_pvalue", "wasserstein", "wasserstein_norm"):
-            walk = fetch(got, rq.SampleWalk(ds, col, ref))
-            if s == "ks":
-                return Observation(walk.ks)
-            if s == "wasserstein":
-                return Observation(walk.wasserstein)
-            if s == "wasserstein_norm":
-                return Observation(st.normalised(walk.wasserstein, fetch(got, rq.Summary(ref, col)).std(0)))
-            cur, base = fetch(got, rq.SortedValues(ds, col)), fetch(got, rq.SortedValues(ref, col))
-            return Observation(st.ks_pvalue(cur, base, walk.ks))
-        return self._histogram_statistic(got)
-
-    def _histogram_statistic(self, got: Got) -> Observation:
-        from ..statistics import formulas as st
-
-        s, ds, col, ref = self.statistic, self.dataset, self.column, self.reference
-        if self.column_kind == NUMERIC:
-            edges = rq.Edges(ref, col, self.bins)
-            cur = fetch(got, rq.Histogram(ds, col, edges))
-            base = fetch(got, rq.Histogram(ref, col, edges))
-            bins = [float(e) for e in fetch(got, edges)]
-        else:
-            cur, base, bins = st.aligned_category_counts(
-                fetch(got, rq.Counts(ds, col)).values, fetch(got, rq.Counts(ref, col)).values
-            )
-        value = st.HISTOGRAM_STATISTICS[s](cur, base)
-        return Observation(value, details={"bins": len(cur), "edges" if self.column_kind == NUMERIC else "categories": _jsonable(bins)})
-
-    def _out_of_range(self, got: Got) -> Observation:
-        ds, col, ref = self.dataset, self.column, self.reference
-        if ref is None:
-            outside = fetch(got, rq.OutsideCount(ds, col, self.low, self.high))
-            summary = fetch(got, rq.Summary(ds, col))
-            return Observation(_rate(outside, _non_missing(summary), f"`{col}` in {ds}", "no non-null values"))
-        bounds = fetch(got, rq.Summary(ds, col))
-        if bounds.count == 0:
-            raise CheckError(f"`{col}` has no finite values in {ds}, so it has no range")
-        outside = fetch(got, rq.OutsideRange(ref, col, rq.Summary(ds, col)))
-        summary = fetch(got, rq.Summary(ref, col))
-        return Observation(
-            _rate(outside, _non_missing(summary), f"`{col}` in {ref}", "no non-null values"),
-            details={"range": [bounds.min, bounds.max]},
-        )
+        return family_of(self.statistic).compute(self, got)
 
 
 @dataclass(frozen=True)
@@ -198,7 +74,7 @@ class ValuesBetween(Measure):
     def compute(self, got):
         outside = fetch(got, rq.OutsideCount(self.dataset, self.column, self.low, self.high))
         summary = fetch(got, rq.Summary(self.dataset, self.column))
-        total = _non_missing(summary)
+        total = non_missing(summary)
         if total == 0:
             raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
         lo, hi = _fmt(self.low), _fmt(self.high)
@@ -262,32 +138,7 @@ class Difference(Measure):
         return Observation(left.value - right.value, details={"left": left.value, "right": right.value})
 
 
-@dataclass(frozen=True)
-class Pending(Measure):
-    """A valid check whose kind this build cannot execute yet: always an `error`, never a pass."""
-
-    what: str
-
-    def requests(self):
-        return ()
-
-    def compute(self, got):
-        from ..errors import NotYetSupported
-
-        raise NotYetSupported(f"{self.what} are compiled but not executed by this version of mlcontract")
-
-
 # ---- helpers -------------------------------------------------------------------------------------
-def _rate(part: int, whole: int, where: str, nothing: str = "no rows") -> float:
-    if whole == 0:
-        raise CheckError(f"{where} has {nothing}")
-    return part / whole
-
-
-def _non_missing(summary) -> int:
-    return summary.count + summary.pos_inf + summary.neg_inf
-
-
 def _extremes(summary) -> str:
     if summary.neg_inf or summary.pos_inf:
         return " (including infinite values)"
@@ -313,7 +164,3 @@ def _compatible(a: tuple[str, str], b: tuple[str, str]) -> bool:
     if kind_a in (NUMERIC, CATEGORICAL):
         return kind_a == kind_b
     return dtype_a == dtype_b
-
-
-def _jsonable(values: list) -> list:
-    return [v if isinstance(v, (int, float, str, bool)) or v is None else str(v) for v in values]

@@ -2,9 +2,9 @@
 [tolerance T]`, and the curve names a history offers (read once per history at compile time)."""
 from __future__ import annotations
 
-from .. import catalog
 from ..language import ast
 from ..language.diagnostics import did_you_mean
+from ..models.quality import TREND_OPTIONS, history_columns, trend_measure
 from .contract import Holds
 from .scope import Scope
 
@@ -14,8 +14,6 @@ def curve_names(scope: Scope) -> list[str]:
 
 
 def curve_column(scope: Scope, history: str, column: ast.Name) -> None:
-    from ..models.quality import history_columns
-
     if history in scope.refused:
         scope.history_columns[history] = None  # unknown: its checks are errors (_add)
     if history not in scope.history_columns:
@@ -27,8 +25,6 @@ def curve_column(scope: Scope, history: str, column: ast.Name) -> None:
 
 
 def trend_check(scope: Scope, node: ast.TrendCheck) -> None:
-    from ..models.quality import trend_measure
-
     words = list(node.words)
     subject_name = words.pop(0) if len(words) > 1 and words[0].id in scope.declared_at else None
     if len(words) != 1:
@@ -36,7 +32,7 @@ def trend_check(scope: Scope, node: ast.TrendCheck) -> None:
                    "e.g. `val_loss not increasing`")
     history = scope.history(subject_name, node.span)
     curve_column(scope, history, words[0])
-    options = scope.options(node.options, catalog.TREND_OPTIONS, node)
+    options = scope.options(node.options, TREND_OPTIONS, node)
     last = int(options["last"].number) if "last" in options else None
     tolerance = options["tolerance"].number if "tolerance" in options else 0.0
     measure = trend_measure(history, words[0].id, node.direction, node.negated, last, tolerance)

@@ -6,21 +6,25 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .. import catalog
 from ..errors import DataError
 from ..language import ast
 from ..language.diagnostics import did_you_mean
-from ..sources.datasets import DATASET_OPTIONS, glob_pattern, index_columns, resolve_path, schema_of
+from ..sources.datasets import DATASET_KINDS, DATASET_OPTIONS, glob_pattern, index_columns, resolve_path, schema_of
 from .contract import DatasetSource, HistorySource, ModelSource
 from .options import plain_value
 from .scope import Abort, Scope, column_ref
 
+# The model and history source kinds, and the keyword options each takes (the dataset kinds and
+# theirs are next to the readers, in sources.datasets).
 MODEL_OPTIONS = {
     "sklearn": frozenset(),
     "skops": frozenset({"trusted"}),
     "onnx": frozenset(),
     "http": frozenset({"timeout", "format"}),
 }
+MODEL_KINDS = tuple(MODEL_OPTIONS)
+HISTORY_OPTIONS = {"csv": frozenset(), "json": frozenset()}
+HISTORY_KINDS = tuple(HISTORY_OPTIONS)
 
 
 def declare(scope: Scope, node) -> None:
@@ -42,7 +46,7 @@ def contract_name(scope: Scope, node: ast.ContractDecl) -> None:
 
 
 def dataset(scope: Scope, node: ast.DatasetDecl) -> None:
-    kind, path, options = source_call(scope, node.source, catalog.DATASET_KINDS, "dataset", DATASET_OPTIONS)
+    kind, path, options = source_call(scope, node.source, DATASET_KINDS, "dataset", DATASET_OPTIONS)
     claim(scope, node.name, "dataset")
     scope.datasets[node.name.id] = DatasetSource(
         node.name.id, kind, resolve_path(scope.base_dir, path), options, span=node.span, written=path
@@ -53,7 +57,7 @@ def dataset(scope: Scope, node: ast.DatasetDecl) -> None:
 
 
 def model(scope: Scope, node: ast.ModelDecl) -> None:
-    kind, location, options = source_call(scope, node.source, catalog.MODEL_KINDS, "model", MODEL_OPTIONS)
+    kind, location, options = source_call(scope, node.source, MODEL_KINDS, "model", MODEL_OPTIONS)
     if kind == "http":
         if not location.startswith(("http://", "https://")):
             scope.fail(node.source.args[0].span, "http() takes a URL such as \"http://127.0.0.1:8000/predict\"")
@@ -66,9 +70,7 @@ def model(scope: Scope, node: ast.ModelDecl) -> None:
 
 
 def history(scope: Scope, node: ast.HistoryDecl) -> None:
-    kind, path, options = source_call(
-        scope, node.source, catalog.HISTORY_KINDS, "history", {k: frozenset() for k in catalog.HISTORY_KINDS}
-    )
+    kind, path, options = source_call(scope, node.source, HISTORY_KINDS, "history", HISTORY_OPTIONS)
     claim(scope, node.name, "history")
     scope.histories[node.name.id] = HistorySource(node.name.id, kind, resolve_path(scope.base_dir, path), span=node.span)
     if scope.history_frames.get(node.name.id) is None:

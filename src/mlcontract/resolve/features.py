@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import catalog
-from ..catalog import NUMERIC, OTHER
 from ..language import ast
 from ..language.diagnostics import did_you_mean
 from ..plan import measures as ms
+from ..statistics import CATALOG, statistic
+from ..statistics.base import NUMERIC, OTHER
+from ..statistics.quantiles import quantile_of
 from .contract import Holds, InRange, measures_in
 from .expressions import compare
 from .scope import Scope, column_ref
@@ -32,10 +33,10 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
         return
 
     stat_name = node.statistic.name
-    info = catalog.feature_statistic(stat_name.id)
+    info = statistic(stat_name.id)
     if info is None:
         scope.fail(stat_name.span, f"unknown statistic `{stat_name.id}`",
-                   did_you_mean(stat_name.id, [*catalog.FEATURE_STATISTICS, "p95", "median"])
+                   did_you_mean(stat_name.id, [*CATALOG, "p95", "median"])
                    or "see `mlc statistics` or docs/language.md")
     low = high = None
     if node.statistic.args:
@@ -60,7 +61,7 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
         scope.fail(stat_name.span, "`out_of_range_rate` takes a range or `vs DATASET`, not both",
                    "`out_of_range_rate(18, 100)` checks fixed bounds; `vs production` checks production's "
                    "values against the subject's own range")
-    q = catalog.quantile_of(info.name)
+    q = quantile_of(info.name)
     source = scope.datasets[subject]
     if q is not None and source.kind == "profile" and subject not in scope.schema_errors:
         from ..profiles import GRID
@@ -164,7 +165,7 @@ def expand(scope: Scope, selector: ast.Selector, dataset: str, accepts: frozense
         needs = " or ".join(sorted(accepts))
         shown = ", ".join(f"{_column_shown(c)} ({schema[c][1]})" for c in wrong[:4]) + (" …" if len(wrong) > 4 else "")
         if set(wrong) <= explicit:
-            usable = sorted(n for n, i in catalog.FEATURE_STATISTICS.items() if schema[wrong[0]][0] in i.accepts)
+            usable = sorted(n for n, i in CATALOG.items() if schema[wrong[0]][0] in i.accepts)
             hint = f"`{wrong[0]}` is {schema[wrong[0]][0]}; its statistics include {', '.join(usable[:8])}"
         else:
             refs = ", ".join(column_ref(c) for c in [c for c in wrong if c][:3])  # a nameless column cannot be written

@@ -6,10 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import catalog
 from ..language import ast
 from ..language.diagnostics import did_you_mean
+from ..models.metrics import METRIC_OPTIONS, METRIC_PARAMS, METRICS
+from ..models.quality import BASELINE_STRATEGIES, baseline_measure, curve_measure, metric_measure
+from ..models.serving import LATENCY_OPTIONS, LATENCY_STATISTICS, latency_measure
 from ..plan import measures as ms
+from ..statistics.quantiles import quantile_of
 from .curves import curve_column, curve_names
 from .expressions import compare, refs
 from .features import known_column
@@ -74,11 +77,11 @@ def resolve_measure(scope: Scope, measure: ast.Measure, options: dict, rhs_model
         return _latency(scope, subject_name, words[0], measure, options, rhs_models)
     if head[0] == "cv":
         return _metric(scope, subject_name, words[1:], measure, options, cv=True)
-    if head[0] in catalog.METRICS:
+    if head[0] in METRICS:
         return _metric(scope, subject_name, words, measure, options, cv=False)
     if len(head) == 1 and (scope.histories or (subject_name and subject_name.id in scope.histories)):
         return _curve_value(scope, subject_name, words[0], measure)
-    known = [*catalog.METRICS, "rows", "p95 latency", "throughput", *curve_names(scope)]
+    known = [*METRICS, "rows", "p95 latency", "throughput", *curve_names(scope)]
     what = " ".join(head)
     noun = "metric" if measure.on is not None or measure.by is not None else "measure"
     scope.fail(words[0].span if len(words) == 1 else span, f"unknown {noun} `{what}`",
@@ -97,13 +100,11 @@ def _rows(scope: Scope, subject_name, measure: ast.Measure, span) -> Resolved:
 
 
 def _metric(scope: Scope, subject_name, words, measure: ast.Measure, options: dict, cv: bool) -> Resolved:
-    from ..models.quality import metric_measure  # resolves model-quality measures (issue: model quality)
-
     model = scope.model(subject_name, measure.span)
     head = [w.id for w in words]
-    if not head or head[0] not in catalog.METRICS:
+    if not head or head[0] not in METRICS:
         bad = words[0] if words else measure.words[0]
-        scope.fail(bad.span, f"unknown metric `{bad.id}`", did_you_mean(bad.id, catalog.METRICS))
+        scope.fail(bad.span, f"unknown metric `{bad.id}`", did_you_mean(bad.id, METRICS))
     aggregate = "mean"
     if len(head) > 1:
         if not cv or head[1:] not in (["mean"], ["std"]):
@@ -128,8 +129,8 @@ def _metric(scope: Scope, subject_name, words, measure: ast.Measure, options: di
             known_column(scope, measure.by, dataset, scope.schemas[dataset])
         segment = measure.by.id
     for key in ("average", "positive"):
-        if key in options and key not in catalog.METRIC_PARAMS.get(metric, ()):
-            takers = sorted(m for m, keys in catalog.METRIC_PARAMS.items() if key in keys)
+        if key in options and key not in METRIC_PARAMS.get(metric, ()):
+            takers = sorted(m for m, keys in METRIC_PARAMS.items() if key in keys)
             scope.fail(options[key].key_span, f"`{key}` does not apply to `{metric}`",
                        f"it applies to {', '.join(takers)}")
     params = _metric_params(options)
@@ -148,17 +149,15 @@ def _metric(scope: Scope, subject_name, words, measure: ast.Measure, options: di
         scope.expect(other, "model")
 
     def baseline(strategy: ast.Name):
-        from ..models.quality import baseline_measure
-
         if cv or segment:
             scope.fail(strategy.span, "baselines compare plain holdout metrics (no `cv`, no `by`)")
-        task = catalog.METRICS[metric].task
-        if strategy.id not in catalog.BASELINE_STRATEGIES:
+        task = METRICS[metric].task
+        if strategy.id not in BASELINE_STRATEGIES:
             scope.fail(strategy.span, f"unknown baseline strategy `{strategy.id}`",
-                       did_you_mean(strategy.id, catalog.BASELINE_STRATEGIES)
-                       or "one of " + ", ".join(catalog.BASELINE_STRATEGIES))
-        if catalog.BASELINE_STRATEGIES[strategy.id] != task:
-            scope.fail(strategy.span, f"`{strategy.id}` is a {catalog.BASELINE_STRATEGIES[strategy.id]} baseline, "
+                       did_you_mean(strategy.id, BASELINE_STRATEGIES)
+                       or "one of " + ", ".join(BASELINE_STRATEGIES))
+        if BASELINE_STRATEGIES[strategy.id] != task:
+            scope.fail(strategy.span, f"`{strategy.id}` is a {BASELINE_STRATEGIES[strategy.id]} baseline, "
                        f"but `{metric}` is a {task} metric")
         scope.no_profile(fit_on, strategy.span, "fitting a baseline (baselines are fitted on the first dataset)")
         return baseline_measure(strategy.id, metric, fit_on, dataset, params)
@@ -184,14 +183,12 @@ def _labelled_dataset(scope: Scope) -> str:
 
 def _latency(scope: Scope, subject_name, first: ast.Name, measure: ast.Measure, options: dict,
              rhs_models: tuple[str, ...]) -> Resolved:
-    from ..models.serving import latency_measure
-
     model = scope.model(subject_name, measure.span)
     if measure.by is not None:
         scope.fail(measure.by.span, "latency is not segmented with `by`")
     statistic = first.id
     throughput = statistic == "throughput"
-    if not throughput and statistic not in catalog.LATENCY_STATISTICS and catalog.quantile_of(statistic) is None:
+    if not throughput and statistic not in LATENCY_STATISTICS and quantile_of(statistic) is None:
         scope.fail(first.span, f"unknown latency statistic `{statistic}`", "use p50, p95, p99, mean or max")
     dataset_name = measure.on or (options["on"].value if "on" in options else None)
     dataset = scope.dataset(dataset_name, measure.span, "dataset to take input rows from")
@@ -215,8 +212,6 @@ def _latency(scope: Scope, subject_name, first: ast.Name, measure: ast.Measure, 
 
 
 def _curve_value(scope: Scope, subject_name, column: ast.Name, measure: ast.Measure) -> Resolved:
-    from ..models.quality import curve_measure
-
     if measure.on is not None or measure.by is not None:
         scope.fail(measure.span, "training curves take no `on`/`by`")
     history = scope.history(subject_name, measure.span)
@@ -233,8 +228,8 @@ def _curve_value(scope: Scope, subject_name, column: ast.Name, measure: ast.Meas
 def _allowed_options(scope: Scope, options: dict, resolved: Resolved) -> None:
     allowed = {
         "data": frozenset(),
-        "model": catalog.METRIC_OPTIONS,
-        "latency": catalog.LATENCY_OPTIONS,
+        "model": METRIC_OPTIONS,
+        "latency": LATENCY_OPTIONS,
         "curve": frozenset(),
     }[resolved.kind]
     for key, opt in options.items():
@@ -251,7 +246,7 @@ def _known_measure(words: list[str]) -> bool:
         return True
     if len(words) == 2 and words[1] == "latency":
         return True
-    return bool(words) and (words[0] in catalog.METRICS or (words[0] == "cv" and len(words) > 1))
+    return bool(words) and (words[0] in METRICS or (words[0] == "cv" and len(words) > 1))
 
 
 def _metric_params(options: dict) -> tuple:

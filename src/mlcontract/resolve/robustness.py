@@ -2,25 +2,23 @@
 selected feature."""
 from __future__ import annotations
 
-from .. import catalog
-from ..catalog import CATEGORICAL, NUMERIC
 from ..language import ast
 from ..language.diagnostics import did_you_mean
+from ..models.serving import ROBUSTNESS_CASES, ROBUSTNESS_OPTIONS, robustness_measure
 from ..sources.datasets import resolve_path
+from ..statistics.base import ANY_TYPE, CATEGORICAL, NUMERIC
 from .contract import Holds
 from .features import expand
 from .scope import Scope
 
 
 def handles_check(scope: Scope, node: ast.HandlesCheck) -> None:
-    from ..models.serving import robustness_measure
-
     model = scope.model(node.model, node.span)
     case = " ".join(w.id for w in node.case)
-    if case not in catalog.ROBUSTNESS_CASES:
+    if case not in ROBUSTNESS_CASES:
         scope.fail(node.case[0].span, f"unknown robustness case `{case}`",
-                   did_you_mean(case, catalog.ROBUSTNESS_CASES) or "one of: " + ", ".join(catalog.ROBUSTNESS_CASES))
-    options = scope.options(node.options, catalog.ROBUSTNESS_OPTIONS, node)
+                   did_you_mean(case, ROBUSTNESS_CASES) or "one of: " + ", ".join(ROBUSTNESS_CASES))
+    options = scope.options(node.options, ROBUSTNESS_OPTIONS, node)
     dataset = scope.dataset(options["on"].value if "on" in options else None, node.span,
                             "dataset to build cases from")
     scope.no_profile(dataset, node.span, "robustness cases")
@@ -42,7 +40,7 @@ def handles_check(scope: Scope, node: ast.HandlesCheck) -> None:
         "empty strings": frozenset({CATEGORICAL}),
         "long text": frozenset({CATEGORICAL}),
         "out_of_range": frozenset({NUMERIC}),
-    }.get(case, catalog.ANY_TYPE)
+    }.get(case, ANY_TYPE)
     selector = node.selector or ast.Selector((ast.GroupItem("*", span=node.span),), span=node.span)
     for column, kind, problem in expand(scope, selector, dataset, accepts, f"handles {case}"):
         measure = robustness_measure(model, case, column, dataset, None, seed, base_rows)

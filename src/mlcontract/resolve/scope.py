@@ -16,13 +16,12 @@ import math
 import re
 from pathlib import Path
 
-from .. import catalog
 from ..grants import Confinement, Grants
 from ..language import ast
 from ..language.diagnostics import did_you_mean
 from ..language.source import Diagnostic, SourceText, Span
 from .contract import CheckedContract, CheckSpec, Compare, DatasetSource, HistorySource, ModelSource, measures_in
-from .options import Opt, plain_value
+from .options import OPTION_SPECS, Opt, OptionSpec, plain_value
 
 
 class Abort(Exception):
@@ -205,9 +204,9 @@ class Scope:
             if key in ("vs", "on"):
                 found[key] = Opt(option.value, None, option.span, option.key_span)
                 continue
-            spec = catalog.OPTION_SPECS.get(key)
+            spec = OPTION_SPECS.get(key)
             if spec is None:
-                self.unknown_option(option, allowed or frozenset(catalog.OPTION_SPECS))
+                self.unknown_option(option, allowed or frozenset(OPTION_SPECS))
             if key == "last" and option.unit not in ("epochs", "epoch"):
                 self.fail(option.key_span, f"`over last N` counts epochs, not `{option.unit}`",
                           "e.g. `val_loss not increasing over last 5 epochs`")
@@ -220,23 +219,23 @@ class Scope:
             "options here: " + ", ".join(f"`{k}`" for k in shown) if shown else "this check takes no options")
         self.fail(option.key_span, f"unknown option `{option.key}`", hint)
 
-    def option_value(self, option: ast.Option, spec: catalog.OptionSpec):
+    def option_value(self, option: ast.Option, spec: OptionSpec):
         value = option.value
-        if spec.kind == "word":
+        if spec.value_type == "word":
             word = value.name.id if isinstance(value, ast.Word) else None
             if word not in spec.choices:
                 self.fail(value.span, f"`{option.key}` takes one of " + ", ".join(spec.choices))
             return word
-        if spec.kind == "value":
+        if spec.value_type == "value":
             return plain_value(value)
         number = self.number(value, f"`{option.key}`")
         if spec.minimum is not None and number < spec.minimum:
             self.fail(value.span, f"`{option.key}` must be at least {spec.minimum:g}")
         if spec.maximum is not None and number > spec.maximum:
             self.fail(value.span, f"`{option.key}` must be at most {spec.maximum:,.0f}")
-        if spec.kind == "int" and number != int(number):
+        if spec.value_type == "int" and number != int(number):
             self.fail(value.span, f"`{option.key}` takes a whole number")
-        return int(number) if spec.kind == "int" else number
+        return int(number) if spec.value_type == "int" else number
 
     def number(self, value, what: str) -> float:
         number = None

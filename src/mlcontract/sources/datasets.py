@@ -15,21 +15,25 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..catalog import CATEGORICAL, NUMERIC, OTHER
-from ..resolve.contract import DatasetSource
 from ..errors import CheckError, DataError, UsageError
+from ..statistics.base import CATEGORICAL, NUMERIC, OTHER
 
-# Keyword arguments a contract may pass to a source, per kind (anything else is a diagnostic).
+if TYPE_CHECKING:
+    from ..resolve.contract import DatasetSource
+
+# The dataset source kinds, and the keyword arguments a contract may pass to each (anything else
+# is a diagnostic).
 DATASET_OPTIONS = {
     "parquet": frozenset({"glob"}),
-    "ipc": frozenset({"glob"}),
-    "ndjson": frozenset({"infer_schema_length", "glob"}),
     "csv": frozenset({"separator", "has_header", "null_values", "quote_char", "skip_rows", "infer_schema_length",
                       "decimal_comma", "encoding", "glob"}),
+    "ipc": frozenset({"glob"}),
+    "ndjson": frozenset({"infer_schema_length", "glob"}),
     "profile": frozenset(),
 }
+DATASET_KINDS = tuple(DATASET_OPTIONS)
 # NDJSON files are checked for repeated keys this many bytes at a time (pyarrow's reader).
 NDJSON_AUDIT_CHUNK = 64 << 20
 

@@ -41,16 +41,18 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import numpy as np
 
-from ..resolve.contract import ModelSource
 from ..errors import ModelError
 from ..escape import printable
 from ..grants import HOST_GRANT, Grants, is_loopback
 from ..models.loaded import Answer
+
+if TYPE_CHECKING:
+    from ..resolve.contract import ModelSource
 
 FORMATS = ("records", "mlflow")
 DEFAULT_TIMEOUT = 10.0

@@ -139,16 +139,6 @@ def _xlogy_ratio(p: np.ndarray, m: np.ndarray) -> float:
     return float(np.sum(p[nonzero] * np.log(p[nonzero] / m[nonzero])))
 
 
-HISTOGRAM_STATISTICS = {
-    "psi": psi,
-    "js": js,
-    "hellinger": hellinger,
-    "linf": linf,
-    "kl": kl,
-    "chi2_pvalue": chi2_pvalue,
-}
-
-
 # ---- statistics of sorted samples ------------------------------------------------------------
 # scipy.stats.ks_2samp computes the p-value exactly up to this sample size, asymptotically above.
 _KS_EXACT_LIMIT = 10_000
