@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 
 def kernels(frame: pl.DataFrame, edges: dict) -> dict:
     def one(name):  # the fused one-pass kernel, as mlc's backend calls it
-        summary, (counts,), (outside,) = col.scan(frame[name], [edges[name]], [(-5.0, 5.0)])
+        summary, (counts,), (outside,) = col.fused_pass(frame[name], [edges[name]], [(-5.0, 5.0)])
         return name, (summary, counts, outside)
 
     with ThreadPoolExecutor(WORKERS) as pool:

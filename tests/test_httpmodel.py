@@ -98,7 +98,7 @@ def test_bad_declarations():
     with pytest.raises(ModelError, match="timeout must be a positive"):
         http_model(ModelSource("m", "http", "http://127.0.0.1:1/x", (("timeout", 0),)))
     model = http_model(ModelSource("m", "http", "http://127.0.0.1:1/x", (("format", "mlflow"), ("timeout", 2))))
-    assert model.kind == "http" and model.extra["format"] == "mlflow" and model.extra["endpoint"].timeout == 2
+    assert model.format == "http" and model.extra["format"] == "mlflow" and model.extra["endpoint"].timeout == 2
 
 
 # ---- a real server ---------------------------------------------------------------------------------------
@@ -257,7 +257,7 @@ def test_a_host_that_is_not_loopback_is_refused_before_connecting(data):
 def test_hosts_granted_by_the_invocation():
     source = ModelSource("m", "http", "http://192.0.2.1:9/predict")
     for granted in (["192.0.2.1"], ["192.0.2.1:9"]):
-        assert http_model(source, Grants.of(allow_hosts=granted)).kind == "http"
+        assert http_model(source, Grants.of(allow_hosts=granted)).format == "http"
     with pytest.raises(ModelError, match="--allow-host"):
         http_model(source, Grants.of(allow_hosts=["192.0.2.1:8080"]))
     contract = mlcontract.compile('model m = http("http://192.0.2.1:9/predict")\n', allow_hosts=["192.0.2.1"])

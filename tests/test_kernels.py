@@ -1301,7 +1301,7 @@ def test_count_outside_and_scan_compare_integers_exactly(dtype):
               (big + 1, big + 1), (0.5, 1e300), (-math.inf, big), (big, math.inf), (300, -5)]
     expected = [sum(1 for v in present if not lo <= v <= hi) for lo, hi in ranges]
     assert [columns.count_outside(series, lo, hi) for lo, hi in ranges] == expected
-    summary, _, outside = columns.scan(series, [np.array([0.0, 1.0])], ranges)
+    summary, _, outside = columns.fused_pass(series, [np.array([0.0, 1.0])], ranges)
     assert outside == expected and summary.max == max(present)
 
 

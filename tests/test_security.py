@@ -239,7 +239,7 @@ def test_nothing_opens_a_refused_file(repo, monkeypatch):
 
         monkeypatch.setattr(module, name, wrapper)
 
-    spy(mlcontract.sources.datasets, "scan")  # schema_of and the backend open datasets through it
+    spy(mlcontract.sources.datasets, "open_lazy")  # schema_of and the backend open datasets through it
     spy(mlcontract.profiles, "load_profile")
     spy(mlcontract.models.history, "curve_names")
     spy(mlcontract.models.history, "load_source")

@@ -143,11 +143,11 @@ def profile(data: Any, output: str | Path | None = None, *, name: str | None = N
     given, write it atomically as JSON. Returns the Profile."""
     from .resolve.contract import DatasetSource
     from .profiles import profile_frame, write_profile
-    from .sources.datasets import check_rows, kind_of_path, open_dataset
+    from .sources.datasets import check_rows, format_of_path, open_dataset
 
     if isinstance(data, (str, Path)):
         path = Path(data)
-        source = DatasetSource(name or path.stem, kind_of_path(path), path, written=str(data))
+        source = DatasetSource(name or path.stem, format_of_path(path), path, written=str(data))
         opened, label = open_dataset(source), str(data)  # checks the file: missing, folder, FIFO, permissions
     else:
         source = DatasetSource(name or "data", "frame")

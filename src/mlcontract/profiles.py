@@ -214,7 +214,7 @@ def coarse_counts(fine_edges: np.ndarray, fine_counts: np.ndarray, coarse_edges:
 # ---- building ---------------------------------------------------------------------------------
 def profile_frame(lazy, name: str, source: str | None = None, progress=None) -> Profile:
     """Profile a Polars LazyFrame column by column (one column in memory at a time)."""
-    from .sources.datasets import column_kind, engine_failures
+    from .sources.datasets import column_type, engine_failures
 
     columns: dict[str, ColumnProfile] = {}
     rows = None
@@ -225,7 +225,7 @@ def profile_frame(lazy, name: str, source: str | None = None, progress=None) -> 
         for column, dtype in schema.items():
             series = lazy.select(column).collect().to_series()
             rows = series.len()
-            columns[column] = profile_column(series, column_kind(dtype), str(dtype))
+            columns[column] = profile_column(series, column_type(dtype), str(dtype))
             if progress:
                 progress.advance(1)
     except CheckError:

@@ -185,7 +185,7 @@ def _float_at_most(bound) -> float:
     return math.nextafter(near, -math.inf) if near > bound else near
 
 
-def scan(series, edges=(), ranges=()):
+def fused_pass(series, edges=(), ranges=()):
     """summarize, histogram on each edge array and count_outside per (low, high), in one kernel
     pass per chunk: (summary, [counts per edge array], [count per range]). A range the float64
     kernels cannot count exactly (kernel_bounds) is counted by Polars."""
@@ -372,7 +372,7 @@ def _used_values(dictionary, counts: np.ndarray) -> list:
 
 
 def require_numeric(series, dataset: str) -> None:
-    from ..sources.datasets import column_kind
+    from ..sources.datasets import column_type
 
-    if column_kind(series.dtype) != NUMERIC:
+    if column_type(series.dtype) != NUMERIC:
         raise DataError(f"column `{series.name}` in dataset `{dataset}` is {series.dtype}, not numeric")

@@ -153,7 +153,7 @@ class LocalBackend:
             if request.column is not None and request.column not in schema:
                 got[request] = DataError(f"column `{request.column}` is missing in dataset `{scan.dataset}`")
             elif isinstance(request, rq.SchemaOf):  # what checks see: a pandas index is not a column of it
-                got[request] = {name: (sources.column_kind(dtype), str(dtype)) for name, dtype in schema.items()
+                got[request] = {name: (sources.column_type(dtype), str(dtype)) for name, dtype in schema.items()
                                 if name not in opened.index}
         todo = [r for r in scan.requests if r not in got]
         coded = self._dictionary_columns(source, scan.dataset, schema, todo)
@@ -213,7 +213,7 @@ class LocalBackend:
         counted from the codes of the file's dictionary pages (_count_dictionaries)."""
         import polars as pl
 
-        if source.kind != "parquet" or self.frames.get(dataset) is not None or not sources.is_file(source.path):
+        if source.format != "parquet" or self.frames.get(dataset) is not None or not sources.is_file(source.path):
             return []
         by_column = _group_by_column(todo)
         return [c for c, requests in by_column.items() if c is not None and schema.get(c) == pl.String
@@ -452,7 +452,7 @@ def _fused(requests: list, series, got: dict) -> dict:
     from . import columns as col
     from ..statistics.base import NUMERIC
 
-    if sources.column_kind(series.dtype) != NUMERIC:
+    if sources.column_type(series.dtype) != NUMERIC:
         return {}
     wanted, edges, ranges = [], [], []
     for request in requests:
@@ -475,7 +475,7 @@ def _fused(requests: list, series, got: dict) -> dict:
     if len(wanted) < 2:
         return {}
     try:
-        summary, hists, outside = col.scan(series, edges, ranges)
+        summary, hists, outside = col.fused_pass(series, edges, ranges)
     except sources.engine_failures():
         return {}
     hists, outside = iter(hists), iter(outside)

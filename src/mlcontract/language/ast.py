@@ -92,7 +92,7 @@ Value = Union[Number, String, Word, Neg]
 class SourceCall:
     """`parquet("data/train.parquet")`, `csv("x.csv", separator=";")`."""
 
-    kind: Name
+    format: Name
     args: tuple[String, ...] = ()
     kwargs: tuple[tuple[Name, Value], ...] = ()
     span: Span = _span()
@@ -194,8 +194,9 @@ class Between:
 
 
 @dataclass(frozen=True)
-class Measure:
-    """`[SUBJECT] WORDS [on DATASET] [by COLUMN]` — resolved by the checker."""
+class MeasurePhrase:
+    """`[SUBJECT] WORDS [on DATASET] [by COLUMN]` — what a compare check measures, in words; the
+    resolver finds the measure it names."""
 
     words: tuple[Name, ...]
     on: Name | None = None
@@ -207,8 +208,8 @@ class Measure:
 class Gap:
     """`MEASURE - MEASURE`, e.g. `auc on training - auc on holdout`."""
 
-    left: Measure
-    right: Measure
+    left: MeasurePhrase
+    right: MeasurePhrase
     span: Span = _span()
 
 
@@ -236,7 +237,7 @@ class SchemaCheck:
 
 @dataclass(frozen=True)
 class CompareCheck:
-    lhs: Measure | Gap
+    lhs: MeasurePhrase | Gap
     comparison: Comparison
     options: tuple[Option, ...] = ()
     warn: bool = False
@@ -273,6 +274,8 @@ Declaration = Union[ContractDecl, DatasetDecl, ModelDecl, HistoryDecl, LabelDecl
 
 
 @dataclass(frozen=True)
-class Contract:
+class Module:
+    """A whole contract file: its statements in order."""
+
     statements: tuple[Declaration | Check, ...]
     span: Span = _span()

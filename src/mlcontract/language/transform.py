@@ -24,7 +24,7 @@ _DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0}
 MAX_DEPTH = 200
 
 
-def to_ast(source: SourceText) -> ast.Contract:
+def to_ast(source: SourceText) -> ast.Module:
     """Parse and transform a whole contract (raises ParseError on syntax errors, ContractError
     on malformed literals)."""
     with _no_cyclic_gc():
@@ -46,7 +46,7 @@ def _no_cyclic_gc():
             gc.enable()
 
 
-def _to_ast(source: SourceText) -> ast.Contract:
+def _to_ast(source: SourceText) -> ast.Module:
     statements: list = []
     problems: list[Diagnostic] = []
     for tree, logical in parse(source):
@@ -62,7 +62,7 @@ def _to_ast(source: SourceText) -> ast.Contract:
                 problems.append(Diagnostic(builder.span(child), "this line is nested too deeply to read"))
     if problems:
         raise ContractError(problems, source)
-    return ast.Contract(tuple(statements), span=Span(1, 1, max(1, len(source.lines)), 1, 0, len(source.text)))
+    return ast.Module(tuple(statements), span=Span(1, 1, max(1, len(source.lines)), 1, 0, len(source.text)))
 
 
 class _Malformed(Exception):
@@ -156,14 +156,14 @@ class _Builder:
         return ast.IgnoreDecl(tuple(self.column(c) for c in tree.children), span=self.span(tree))
 
     def source(self, tree: lark.Tree) -> ast.SourceCall:
-        kind, *args = [c for c in tree.children if c is not None]
+        source_format, *args = [c for c in tree.children if c is not None]
         positional, keywords = [], []
         for arg in args:
             if arg.data == "positional_arg":
                 positional.append(ast.String(self.string(arg.children[0]), span=self.span(arg)))
             else:
                 keywords.append((self.name(arg.children[0]), self.value(arg.children[1])))
-        return ast.SourceCall(self.name(kind), tuple(positional), tuple(keywords), span=self.span(tree))
+        return ast.SourceCall(self.name(source_format), tuple(positional), tuple(keywords), span=self.span(tree))
 
     # ---- checks ----------------------------------------------------------------------------
     def _feature_check(self, tree, warn):
@@ -225,9 +225,9 @@ class _Builder:
     def words(self, tree) -> tuple[ast.Name, ...]:
         return tuple(self.name(t) for t in tree.children)
 
-    def measure(self, tree) -> ast.Measure:
+    def measure(self, tree) -> ast.MeasurePhrase:
         words, on, by = tree.children
-        return ast.Measure(
+        return ast.MeasurePhrase(
             words=self.words(words),
             on=self.name(on.children[0]) if on is not None else None,
             by=self.column(by.children[0]) if by is not None else None,

@@ -85,8 +85,8 @@ class History:
         return f" in {self.where}" if self.where else ""
 
 
-def load(name: str, kind: str, path: Path | None, obj: Any = None) -> History:
-    """Read a history source (kind csv | json | frame), or wrap an object passed through the API."""
+def load(name: str, source_format: str, path: Path | None, obj: Any = None) -> History:
+    """Read a history source (format csv | json | frame), or wrap an object passed through the API."""
     if obj is not None:
         return from_object(name, obj)
     if path is None:
@@ -95,11 +95,11 @@ def load(name: str, kind: str, path: Path | None, obj: Any = None) -> History:
 
     path = Path(path)
     check_readable(path, f"history `{name}`")  # missing, a folder, a FIFO, /proc: an error, never read
-    if kind == "csv":
+    if source_format == "csv":
         return _from_csv(name, path)
-    if kind == "json":
+    if source_format == "json":
         return from_object(name, read_json(name, path), path.name)
-    raise DataError(f"history `{name}`: unknown kind {kind}")
+    raise DataError(f"history `{name}`: unknown format {source_format}")
 
 
 def read_json(name: str, path: Path) -> Any:
@@ -155,7 +155,7 @@ def _json_float(text: str) -> float:
 
 def load_source(source, obj: Any = None) -> History:
     """From a contract.HistorySource."""
-    return load(source.name, source.kind, source.path, obj)
+    return load(source.name, source.format, source.path, obj)
 
 
 def from_object(name: str, obj: Any, where: str = "the history passed in") -> History:
@@ -202,7 +202,7 @@ def curve_names(source, obj: Any = None) -> list[str] | None:
 def _raw_names(source, obj: Any) -> list[str]:
     if obj is None:
         path = Path(source.path)
-        if source.kind == "csv":
+        if source.format == "csv":
             import polars as pl
 
             return pl.scan_csv(path, glob=False).collect_schema().names()

@@ -67,10 +67,10 @@ class Answer:
 
 @dataclass
 class LoadedModel:
-    """A uniform face over every model kind; every output it returns has been validated."""
+    """A uniform face over every model format; every output it returns has been validated."""
 
     name: str
-    kind: str
+    format: str  # sklearn | skops | onnx | http | object | callable
     predict_fn: Callable[[Any], Any]
     proba_fn: Callable[[Any], Any] | None = None
     classes: np.ndarray | None = None
@@ -96,7 +96,7 @@ class LoadedModel:
         one request for an HTTP model, predict then predict_proba in process."""
         rows = len(features)
         answer = self.check_answer(self._call(self.predict_fn, features, "predict"), rows)
-        if answer.probabilities is None and self.has_proba and self.kind != "http":
+        if answer.probabilities is None and self.has_proba and self.format != "http":
             answer.probabilities = self.predict_proba(features)
         return answer
 
@@ -117,7 +117,7 @@ class LoadedModel:
 
     @property
     def _where(self) -> str:
-        url = self.extra.get("url") if self.kind == "http" else None
+        url = self.extra.get("url") if self.format == "http" else None
         return f" ({printable(url)})" if url else ""
 
     def _call(self, function, features, what: str):
@@ -396,19 +396,19 @@ def load_model(source: ModelSource, obj: Any = None, features: list[str] | None 
     grants = grants or Grants()
     if obj is not None:
         return wrap_object(source.name, obj)
-    if source.kind == "sklearn":
+    if source.format == "sklearn":
         return _load_joblib(source, grants)
-    if source.kind == "skops":
+    if source.format == "skops":
         return _load_skops(source, grants)
-    if source.kind == "onnx":
+    if source.format == "onnx":
         return _load_onnx(source, features)
-    if source.kind == "http":
+    if source.format == "http":
         from ..sources.http import http_model
 
         return http_model(source, grants)
-    if source.kind == "object":
+    if source.format == "object":
         raise ModelError(f"model `{source.name}` was declared without a file; pass it to run(models=...)")
-    raise ModelError(f"model `{source.name}`: unknown kind {source.kind}")
+    raise ModelError(f"model `{source.name}`: unknown format {source.format}")
 
 
 def wrap_object(name: str, obj: Any) -> LoadedModel:

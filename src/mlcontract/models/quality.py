@@ -474,7 +474,7 @@ def _cross_validation(request: CrossValidation, backend, got):
 
     model = backend.model(request.model)
     if model.estimator is None:
-        raise ModelError(f"cross-validation refits a clone of the model, but `{request.model}` is a {model.kind} "
+        raise ModelError(f"cross-validation refits a clone of the model, but `{request.model}` is a {model.format} "
                          "model that cannot be refitted; it needs a scikit-learn estimator "
                          "(sklearn(...)/skops(...) files or an estimator passed through the API)")
     try:

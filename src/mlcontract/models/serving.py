@@ -242,7 +242,7 @@ def latency_run(request: LatencyRun, backend, got):
 
     models = {name: backend.model(name) for name in request.models}
     if request.concurrency > 1:
-        local = [name for name, m in models.items() if m.kind != "http"]
+        local = [name for name, m in models.items() if m.format != "http"]
         if local:
             raise CheckError(f"`at concurrency` applies to http() models only; {', '.join(local)} "
                              f"{'is' if len(local) == 1 else 'are'} called in this process")
@@ -283,7 +283,7 @@ def _caller(model, frames):
     """One serving call on prepared batch i. HTTP bodies are encoded before timing. Every answer
     is validated like any model output (models.LoadedModel): a timed call that answers garbage
     is an error, not a latency."""
-    endpoint = model.extra.get("endpoint") if model.kind == "http" else None
+    endpoint = model.extra.get("endpoint") if model.format == "http" else None
     if endpoint is not None:
         bodies = [endpoint.encode(frame) for frame in frames]
         sizes = [len(frame) for frame in frames]

@@ -72,7 +72,7 @@ def plan(contract: CheckedContract) -> Plan:
     for scan in ordered:
         scan.requests.sort(key=_request_order)
         source = contract.datasets.get(scan.dataset)
-        if source is not None and source.kind == "profile":
+        if source is not None and source.format == "profile":
             scan.mode = "profile"
         elif all(r.mergeable for r in scan.requests):
             scan.mode = "stream"

@@ -44,7 +44,7 @@ class FeatureStat(Measure):
     statistic: str
     dataset: str
     column: str
-    column_kind: str  # numeric | categorical | other
+    column_type: str  # numeric | categorical | other
 
     reference: str | None = None
     bins: int = 10

@@ -5,6 +5,8 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, Field
 
+from ..resolve.contract import CheckKind
+
 Status = Literal["pass", "fail", "warn", "error"]
 
 
@@ -14,7 +16,7 @@ class CheckResult(BaseModel):
     index: int
     line: int
     source: str = Field(description="the contract line")
-    kind: Literal["data", "model", "curve", "robustness", "latency"]
+    kind: CheckKind = Field(description="what the check is about: data, model, curve, robustness or latency")
     status: Status
     blocking: bool = Field(description="false for `warn` checks: a failure does not fail the gate")
     subject: str = Field(description="the dataset, model or history the check is about")

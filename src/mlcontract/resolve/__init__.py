@@ -34,7 +34,7 @@ DISPATCH = {
 
 
 def resolve(
-    contract: ast.Contract,
+    module: ast.Module,
     source: SourceText,
     base_dir: Path,
     frames: dict[str, Any] | None = None,
@@ -49,13 +49,13 @@ def resolve(
     run() receives data other than what the contract was compiled against).
     `grants`: what the invocation allows beyond the safe defaults (grants.py)."""
     scope = Scope(source, base_dir, frames or {}, objects or {}, histories or {}, lenient, grants or Grants())
-    for statement in contract.statements:
+    for statement in module.statements:
         if type(statement) not in DISPATCH:
             declarations.declare(scope, statement)
     declarations.declare_api_inputs(scope)
     declarations.read_schemas(scope)
     declarations.label_and_ignored_columns_exist(scope)
-    for statement in contract.statements:
+    for statement in module.statements:
         check = DISPATCH.get(type(statement))
         if check is None:
             continue

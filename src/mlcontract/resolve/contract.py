@@ -1,54 +1,69 @@
-"""The checked contract: what `resolve.py` produces and `plan.py` consumes.
+"""The checked contract: what the resolver (resolve/) produces and the planner (plan/) consumes.
 
 Every name is resolved here: sources are typed, selectors are expanded into one `CheckSpec` per
-feature, comparisons point at `Measure`s (measures.py) rather than at words. Nothing in this
-module touches data.
+feature, comparisons point at measures (plan/measures.py, models/) rather than at words. Nothing
+in this module touches data.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any, Union
 
-from ..language.source import Span
 from ..grants import Grants
+from ..language.source import Span
+
+
+class CheckKind(str, Enum):
+    """What a check is about; the report groups checks by it and the results JSON names it `kind`."""
+
+    DATA = "data"
+    MODEL = "model"
+    CURVE = "curve"
+    ROBUSTNESS = "robustness"
+    LATENCY = "latency"
+
+    # The value, as a str: f"{CheckKind.DATA}" is `data` on every Python version.
+    __str__ = str.__str__
+    __format__ = str.__format__
 
 
 # ---- sources -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DatasetSource:
     name: str
-    kind: str  # parquet | csv | ipc | ndjson | profile | frame
+    format: str  # parquet | csv | ipc | ndjson | profile | frame
     path: Path | None = None
     options: tuple[tuple[str, Any], ...] = ()
     span: Span | None = field(default=None, compare=False, hash=False)
     written: str | None = field(default=None, compare=False, hash=False)  # the path as the contract says it
 
     def describe(self) -> str:
-        return f"{self.kind}({self.written or self.path})" if self.path else f"{self.kind} passed to run()"
+        return f"{self.format}({self.written or self.path})" if self.path else f"{self.format} passed to run()"
 
 
 @dataclass(frozen=True)
 class ModelSource:
     name: str
-    kind: str  # sklearn | skops | onnx | http | object
+    format: str  # sklearn | skops | onnx | http | object
     location: str | None = None
     options: tuple[tuple[str, Any], ...] = ()
     span: Span | None = field(default=None, compare=False, hash=False)
 
     def describe(self) -> str:
-        return f"{self.kind}({self.location})" if self.location else f"{self.kind} passed to run()"
+        return f"{self.format}({self.location})" if self.location else f"{self.format} passed to run()"
 
 
 @dataclass(frozen=True)
 class HistorySource:
     name: str
-    kind: str  # csv | json | frame
+    format: str  # csv | json | frame
     path: Path | None = None
     span: Span | None = field(default=None, compare=False, hash=False)
 
     def describe(self) -> str:
-        return f"{self.kind}({self.path})" if self.path else f"{self.kind} passed to run()"
+        return f"{self.format}({self.path})" if self.path else f"{self.format} passed to run()"
 
 
 # ---- right-hand sides ------------------------------------------------------------------------
@@ -109,7 +124,7 @@ class CheckSpec:
     index: int
     line: int
     source: str  # the contract line, stripped
-    kind: str  # data | model | curve | robustness | latency
+    kind: CheckKind
     subject: str
     feature: str | None
     statistic: str

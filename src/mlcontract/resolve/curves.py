@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..language import ast
 from ..language.diagnostics import did_you_mean
 from ..models.quality import TREND_OPTIONS, history_columns, trend_measure
-from .contract import Holds
+from .contract import CheckKind, Holds
 from .scope import Scope
 
 
@@ -37,4 +37,4 @@ def trend_check(scope: Scope, node: ast.TrendCheck) -> None:
     tolerance = options["tolerance"].number if "tolerance" in options else 0.0
     measure = trend_measure(history, words[0].id, node.direction, node.negated, last, tolerance)
     statistic = ("not " if node.negated else "") + node.direction
-    scope.add(node, "curve", history, words[0].id, statistic, measure, Holds())
+    scope.add(node, CheckKind.CURVE, history, words[0].id, statistic, measure, Holds())

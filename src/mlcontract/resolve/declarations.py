@@ -46,10 +46,10 @@ def contract_name(scope: Scope, node: ast.ContractDecl) -> None:
 
 
 def dataset(scope: Scope, node: ast.DatasetDecl) -> None:
-    kind, path, options = source_call(scope, node.source, DATASET_KINDS, "dataset", DATASET_OPTIONS)
+    source_format, path, options = source_call(scope, node.source, DATASET_KINDS, "dataset", DATASET_OPTIONS)
     claim(scope, node.name, "dataset")
     scope.datasets[node.name.id] = DatasetSource(
-        node.name.id, kind, resolve_path(scope.base_dir, path), options, span=node.span, written=path
+        node.name.id, source_format, resolve_path(scope.base_dir, path), options, span=node.span, written=path
     )
     if scope.frames.get(node.name.id) is None:  # a frame passed in stands in for the file
         source = scope.datasets[node.name.id]
@@ -57,8 +57,8 @@ def dataset(scope: Scope, node: ast.DatasetDecl) -> None:
 
 
 def model(scope: Scope, node: ast.ModelDecl) -> None:
-    kind, location, options = source_call(scope, node.source, MODEL_KINDS, "model", MODEL_OPTIONS)
-    if kind == "http":
+    source_format, location, options = source_call(scope, node.source, MODEL_KINDS, "model", MODEL_OPTIONS)
+    if source_format == "http":
         if not location.startswith(("http://", "https://")):
             scope.fail(node.source.args[0].span, "http() takes a URL such as \"http://127.0.0.1:8000/predict\"")
     else:
@@ -66,13 +66,13 @@ def model(scope: Scope, node: ast.ModelDecl) -> None:
         if scope.objects.get(node.name.id) is None:
             confine(scope, node.name.id, f"model `{node.name.id}`", Path(location), written)
     claim(scope, node.name, "model")
-    scope.models[node.name.id] = ModelSource(node.name.id, kind, location, options, span=node.span)
+    scope.models[node.name.id] = ModelSource(node.name.id, source_format, location, options, span=node.span)
 
 
 def history(scope: Scope, node: ast.HistoryDecl) -> None:
-    kind, path, options = source_call(scope, node.source, HISTORY_KINDS, "history", HISTORY_OPTIONS)
+    source_format, path, options = source_call(scope, node.source, HISTORY_KINDS, "history", HISTORY_OPTIONS)
     claim(scope, node.name, "history")
-    scope.histories[node.name.id] = HistorySource(node.name.id, kind, resolve_path(scope.base_dir, path), span=node.span)
+    scope.histories[node.name.id] = HistorySource(node.name.id, source_format, resolve_path(scope.base_dir, path), span=node.span)
     if scope.history_frames.get(node.name.id) is None:
         confine(scope, node.name.id, f"history `{node.name.id}`", scope.histories[node.name.id].path, path)
 
@@ -107,22 +107,24 @@ def confine(scope: Scope, name: str, what: str, path: Path, written: str, patter
         scope.refused[name] = f"{what}: refused to read {written}: {reason}"
 
 
-def source_call(scope: Scope, call: ast.SourceCall, kinds, what: str, allowed_options: dict):
-    kind = call.kind.id
-    if kind not in kinds:
-        hint = did_you_mean(kind, kinds) or "one of " + ", ".join(f"`{k}(...)`" for k in kinds)
-        scope.fail(call.kind.span, f"unknown {what} source `{kind}(...)`", hint)
+def source_call(scope: Scope, call: ast.SourceCall, formats, what: str, allowed_options: dict):
+    """(format, path or URL, options) of `FORMAT("...", key=value)`, checked against `formats`."""
+    source_format = call.format.id
+    if source_format not in formats:
+        hint = did_you_mean(source_format, formats) or "one of " + ", ".join(f"`{k}(...)`" for k in formats)
+        scope.fail(call.format.span, f"unknown {what} source `{source_format}(...)`", hint)
     if len(call.args) != 1:
-        scope.fail(call.span, f"`{kind}(...)` takes one quoted {'URL' if kind == 'http' else 'path'}",
-                   f'e.g. {kind}("{_example_path(kind)}")')
+        scope.fail(call.span, f"`{source_format}(...)` takes one quoted {'URL' if source_format == 'http' else 'path'}",
+                   f'e.g. {source_format}("{_example_path(source_format)}")')
     options = []
     for key, value in call.kwargs:
-        if key.id not in allowed_options.get(kind, ()):
-            known = sorted(allowed_options.get(kind, ()))
+        if key.id not in allowed_options.get(source_format, ()):
+            known = sorted(allowed_options.get(source_format, ()))
             hint = did_you_mean(key.id, known) or (
-                "it accepts " + ", ".join(f"`{k}=`" for k in known) if known else f"`{kind}(...)` takes no options"
+                "it accepts " + ", ".join(f"`{k}=`" for k in known) if known
+                else f"`{source_format}(...)` takes no options"
             )
-            scope.error(key.span, f"unknown option `{key.id}` for `{kind}(...)`", hint)
+            scope.error(key.span, f"unknown option `{key.id}` for `{source_format}(...)`", hint)
             continue
         plain = plain_value(value)
         problem = _source_option_problem(key.id, plain)
@@ -130,15 +132,16 @@ def source_call(scope: Scope, call: ast.SourceCall, kinds, what: str, allowed_op
             scope.error(value.span if hasattr(value, "span") else key.span, f"`{key.id}=` {problem}")
             continue
         options.append((key.id, plain))
-    return kind, call.args[0].value, tuple(options)
+    return source_format, call.args[0].value, tuple(options)
 
 
-def claim(scope: Scope, name: ast.Name, kind: str) -> None:
+def claim(scope: Scope, name: ast.Name, role: str) -> None:
+    """Declare `name` as a dataset, model or history (`role`): one namespace for the three."""
     if name.id in scope.declared_at:
-        other_kind, where = scope.declared_at[name.id]
-        scope.fail(name.span, f"`{name.id}` is already declared as a {other_kind} on line {where.line}",
+        other_role, where = scope.declared_at[name.id]
+        scope.fail(name.span, f"`{name.id}` is already declared as a {other_role} on line {where.line}",
                    "datasets, models and histories share one namespace: choose another name")
-    scope.declared_at[name.id] = (kind, name.span)
+    scope.declared_at[name.id] = (role, name.span)
 
 
 def declare_api_inputs(scope: Scope) -> None:
@@ -180,7 +183,7 @@ def read_schemas(scope: Scope) -> None:
             continue
         if scope.frames.get(name) is None:
             scope.index_columns[name] = index_columns(source)
-            if source.kind == "csv":
+            if source.format == "csv":
                 unnamed_csv_columns(scope, source)
 
 
@@ -226,10 +229,10 @@ def _source_option_problem(key: str, value) -> str | None:
     return f"takes {expected[0]}, not {value!r}"
 
 
-def _example_path(kind: str) -> str:
+def _example_path(source_format: str) -> str:
     return {
         "parquet": "data/train.parquet", "csv": "data/train.csv", "ipc": "data/train.arrow",
         "ndjson": "data/train.ndjson", "profile": "prod.profile.json", "sklearn": "models/model.joblib",
         "skops": "models/model.skops", "onnx": "models/model.onnx", "http": "http://127.0.0.1:8000/predict",
         "json": "runs/history.json",
-    }.get(kind, "path")
+    }.get(source_format, "path")

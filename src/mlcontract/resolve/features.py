@@ -10,7 +10,7 @@ from ..plan import measures as ms
 from ..statistics import CATALOG, statistic
 from ..statistics.base import NUMERIC, OTHER
 from ..statistics.quantiles import quantile_of
-from .contract import Holds, InRange, measures_in
+from .contract import CheckKind, Holds, InRange, measures_in
 from .expressions import compare
 from .scope import Scope, column_ref
 
@@ -63,7 +63,7 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
                    "values against the subject's own range")
     q = quantile_of(info.name)
     source = scope.datasets[subject]
-    if q is not None and source.kind == "profile" and subject not in scope.schema_errors:
+    if q is not None and source.format == "profile" and subject not in scope.schema_errors:
         from ..profiles import GRID
 
         if abs(q * GRID - round(q * GRID)) > 1e-9:
@@ -80,18 +80,18 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
         test = None  # resolved per column below: the right-hand side names the same column
 
     expanded = list(expand(scope, node.selector, subject, info.accepts, info.name))
-    if "bins" in options and not any(kind == NUMERIC or problem for _, kind, problem in expanded):
+    if "bins" in options and not any(column_type == NUMERIC or problem for _, column_type, problem in expanded):
         scope.fail(options["bins"].key_span, "`bins` applies to numeric columns",
                    "categorical columns get one bin per category")
-    for column, kind, problem in expanded:
-        bind_error = problem or reference_problem(scope, reference, column, kind)
-        measure = ms.FeatureStat(info.name, subject, column, kind, reference, bins, low, high)
+    for column, column_type, problem in expanded:
+        bind_error = problem or reference_problem(scope, reference, column, column_type)
+        measure = ms.FeatureStat(info.name, subject, column, column_type, reference, bins, low, high)
         column_test = test
         if column_test is None:
-            rebind = lambda other, c=column, k=kind: feature_rebind(scope, info, other, c, k, bins, low, high)
+            rebind = lambda other, c=column, t=column_type: feature_rebind(scope, info, other, c, t, bins, low, high)
             column_test = compare(scope, node.test, None, rebind)
             bind_error = bind_error or rhs_problem(scope, column_test, column)
-        scope.add(node, "data", subject, column, info.name, measure, column_test, bind_error)
+        scope.add(node, CheckKind.DATA, subject, column, info.name, measure, column_test, bind_error)
 
 
 def values_between(scope: Scope, node: ast.FeatureCheck, subject: str, reference: str | None, options: dict) -> None:
@@ -100,8 +100,8 @@ def values_between(scope: Scope, node: ast.FeatureCheck, subject: str, reference
     if "bins" in options:
         scope.fail(options["bins"].key_span, "`bins` does not apply to `between`")
     low, high = between_range(scope, node.test)
-    for column, kind, problem in expand(scope, node.selector, subject, frozenset({NUMERIC}), "between"):
-        scope.add(node, "data", subject, column, "between", ms.ValuesBetween(subject, column, low, high), Holds(), problem)
+    for column, _, problem in expand(scope, node.selector, subject, frozenset({NUMERIC}), "between"):
+        scope.add(node, CheckKind.DATA, subject, column, "between", ms.ValuesBetween(subject, column, low, high), Holds(), problem)
 
 
 def between_range(scope: Scope, between: ast.Between) -> tuple[float, float]:
@@ -112,16 +112,16 @@ def between_range(scope: Scope, between: ast.Between) -> tuple[float, float]:
     return low, high
 
 
-def feature_rebind(scope: Scope, info, other: ast.Name, column: str, kind: str, bins, low, high):
+def feature_rebind(scope: Scope, info, other: ast.Name, column: str, column_type: str, bins, low, high):
     """`production` on the right of `feature income mean <= production*1.1`."""
     if info.two_sample:
         scope.fail(other.span, f"`{info.name}` already compares two datasets; the right-hand side must be a number")
     dataset = scope.expect(other, "dataset")
-    return ms.FeatureStat(info.name, dataset, column, kind, None, bins, low, high)
+    return ms.FeatureStat(info.name, dataset, column, column_type, None, bins, low, high)
 
 
 def expand(scope: Scope, selector: ast.Selector, dataset: str, accepts: frozenset, statistic: str):
-    """Yield (column, kind, problem) for each selected column, or report the selector."""
+    """Yield (column, column type, problem) for each selected column, or report the selector."""
     if dataset in scope.schema_errors:
         # The data cannot be read: the checks still appear, as errors, so the gate fails closed.
         for item in selector.items:
@@ -190,7 +190,7 @@ def known_column(scope: Scope, name: ast.Name, dataset: str, schema: dict) -> bo
                did_you_mean(name.id, schema) or f"its columns: {', '.join(list(schema)[:8])}")
 
 
-def reference_problem(scope: Scope, reference: str | None, column: str, kind: str) -> str | None:
+def reference_problem(scope: Scope, reference: str | None, column: str, column_type: str) -> str | None:
     if reference is None:
         return None
     if reference in scope.schema_errors:
@@ -198,15 +198,15 @@ def reference_problem(scope: Scope, reference: str | None, column: str, kind: st
     schema = scope.schemas[reference]
     if column not in schema:
         return f"column `{column}` is missing in {reference}"
-    if schema[column][0] != kind:
-        return f"`{column}` is {kind} in the subject but {schema[column][1]} in {reference}"
+    if schema[column][0] != column_type:
+        return f"`{column}` is {column_type} in the subject but {schema[column][1]} in {reference}"
     return None
 
 
 def rhs_problem(scope: Scope, test, column: str) -> str | None:
     for measure in measures_in(test.rhs):
         if isinstance(measure, ms.FeatureStat):
-            problem = reference_problem(scope, measure.dataset, column, measure.column_kind)
+            problem = reference_problem(scope, measure.dataset, column, measure.column_type)
             if problem:
                 return problem
     return None
@@ -222,7 +222,7 @@ def schema_check(scope: Scope, node: ast.SchemaCheck) -> None:
     scope.options(node.options, frozenset(), node)
     problem = scope.schema_errors.get(subject) or scope.schema_errors.get(reference)
     excluded = tuple([scope.label] if scope.label else []) + tuple(scope.ignored)
-    scope.add(node, "data", subject, None, "schema", ms.SchemaMatch(subject, reference, excluded), Holds(), problem)
+    scope.add(node, CheckKind.DATA, subject, None, "schema", ms.SchemaMatch(subject, reference, excluded), Holds(), problem)
 
 
 def _column_shown(column: str) -> str:

@@ -13,6 +13,7 @@ from ..models.quality import BASELINE_STRATEGIES, baseline_measure, curve_measur
 from ..models.serving import LATENCY_OPTIONS, LATENCY_STATISTICS, latency_measure
 from ..plan import measures as ms
 from ..statistics.quantiles import quantile_of
+from .contract import CheckKind
 from .curves import curve_column, curve_names
 from .expressions import compare, refs
 from .features import known_column
@@ -24,7 +25,7 @@ class Resolved:
     """What the left-hand side of a comparison turned out to be."""
 
     measure: Any
-    kind: str  # data | model | curve | latency
+    kind: CheckKind  # data | model | curve | latency
     subject: str
     feature: str | None
     statistic: str
@@ -56,7 +57,7 @@ def compare_check(scope: Scope, node: ast.CompareCheck) -> None:
     scope.add(node, resolved.kind, resolved.subject, resolved.feature, resolved.statistic, resolved.measure, test, problem)
 
 
-def resolve_measure(scope: Scope, measure: ast.Measure, options: dict, rhs_models: tuple[str, ...] = ()) -> Resolved:
+def resolve_measure(scope: Scope, measure: ast.MeasurePhrase, options: dict, rhs_models: tuple[str, ...] = ()) -> Resolved:
     """What the words of a measure phrase name: rows, a metric, a latency, a curve value."""
     words = list(measure.words)
     subject_name = None
@@ -88,7 +89,7 @@ def resolve_measure(scope: Scope, measure: ast.Measure, options: dict, rhs_model
                did_you_mean(what, known) or "e.g. `training rows`, `auc on holdout`, `p95 latency`, `val_loss`")
 
 
-def _rows(scope: Scope, subject_name, measure: ast.Measure, span) -> Resolved:
+def _rows(scope: Scope, subject_name, measure: ast.MeasurePhrase, span) -> Resolved:
     if measure.on is not None or measure.by is not None:
         scope.fail(span, "`rows` counts a dataset's rows: write `holdout rows >= 1000`")
     dataset = scope.dataset(subject_name, span)
@@ -96,10 +97,10 @@ def _rows(scope: Scope, subject_name, measure: ast.Measure, span) -> Resolved:
     def rebind(other: ast.Name):
         return ms.Rows(scope.expect(other, "dataset"))
 
-    return Resolved(ms.Rows(dataset), "data", dataset, None, "rows", None, rebind)
+    return Resolved(ms.Rows(dataset), CheckKind.DATA, dataset, None, "rows", None, rebind)
 
 
-def _metric(scope: Scope, subject_name, words, measure: ast.Measure, options: dict, cv: bool) -> Resolved:
+def _metric(scope: Scope, subject_name, words, measure: ast.MeasurePhrase, options: dict, cv: bool) -> Resolved:
     model = scope.model(subject_name, measure.span)
     head = [w.id for w in words]
     if not head or head[0] not in METRICS:
@@ -164,7 +165,7 @@ def _metric(scope: Scope, subject_name, words, measure: ast.Measure, options: di
 
     rebind.baseline = baseline  # type: ignore[attr-defined]
     label = ("cv " if cv else "") + metric + (" std" if aggregate == "std" else "")
-    return Resolved(built, "model", model, segment, label, None, rebind)
+    return Resolved(built, CheckKind.MODEL, model, segment, label, None, rebind)
 
 
 def _label_present(scope: Scope, dataset: str, span) -> None:
@@ -181,7 +182,7 @@ def _labelled_dataset(scope: Scope) -> str:
     return "holdout"
 
 
-def _latency(scope: Scope, subject_name, first: ast.Name, measure: ast.Measure, options: dict,
+def _latency(scope: Scope, subject_name, first: ast.Name, measure: ast.MeasurePhrase, options: dict,
              rhs_models: tuple[str, ...]) -> Resolved:
     model = scope.model(subject_name, measure.span)
     if measure.by is not None:
@@ -194,7 +195,7 @@ def _latency(scope: Scope, subject_name, first: ast.Name, measure: ast.Measure, 
     dataset = scope.dataset(dataset_name, measure.span, "dataset to take input rows from")
     scope.no_profile(dataset, measure.span, "latency inputs")
     settings = _latency_settings(options)
-    if settings["concurrency"] > 1 and scope.models[model].kind != "http":
+    if settings["concurrency"] > 1 and scope.models[model].format != "http":
         scope.fail(options["concurrency"].span, "`at concurrency` applies to http() models only",
                    f"`{model}` runs in this process; time it without `at concurrency`")
     # Models compared with each other are timed together, call by call, so that machine
@@ -207,11 +208,11 @@ def _latency(scope: Scope, subject_name, first: ast.Name, measure: ast.Measure, 
     def rebind(other: ast.Name):
         return latency_measure(statistic, scope.expect(other, "model"), dataset, settings, group)
 
-    return Resolved(built, "latency", model, None, f"{statistic} latency" if not throughput else "throughput",
+    return Resolved(built, CheckKind.LATENCY, model, None, f"{statistic} latency" if not throughput else "throughput",
                     unit, rebind)
 
 
-def _curve_value(scope: Scope, subject_name, column: ast.Name, measure: ast.Measure) -> Resolved:
+def _curve_value(scope: Scope, subject_name, column: ast.Name, measure: ast.MeasurePhrase) -> Resolved:
     if measure.on is not None or measure.by is not None:
         scope.fail(measure.span, "training curves take no `on`/`by`")
     history = scope.history(subject_name, measure.span)
@@ -222,15 +223,15 @@ def _curve_value(scope: Scope, subject_name, column: ast.Name, measure: ast.Meas
         curve_column(scope, other_history, column)
         return curve_measure(other_history, column.id)
 
-    return Resolved(curve_measure(history, column.id), "curve", history, None, column.id, None, rebind)
+    return Resolved(curve_measure(history, column.id), CheckKind.CURVE, history, None, column.id, None, rebind)
 
 
 def _allowed_options(scope: Scope, options: dict, resolved: Resolved) -> None:
     allowed = {
-        "data": frozenset(),
-        "model": METRIC_OPTIONS,
-        "latency": LATENCY_OPTIONS,
-        "curve": frozenset(),
+        CheckKind.DATA: frozenset(),
+        CheckKind.MODEL: METRIC_OPTIONS,
+        CheckKind.LATENCY: LATENCY_OPTIONS,
+        CheckKind.CURVE: frozenset(),
     }[resolved.kind]
     for key, opt in options.items():
         if key not in allowed:

@@ -7,7 +7,7 @@ from ..language.diagnostics import did_you_mean
 from ..models.serving import ROBUSTNESS_CASES, ROBUSTNESS_OPTIONS, robustness_measure
 from ..sources.datasets import resolve_path
 from ..statistics.base import ANY_TYPE, CATEGORICAL, NUMERIC
-from .contract import Holds
+from .contract import CheckKind, Holds
 from .features import expand
 from .scope import Scope
 
@@ -31,7 +31,7 @@ def handles_check(scope: Scope, node: ast.HandlesCheck) -> None:
         measure = robustness_measure(model, case, None, dataset, str(path), seed, base_rows)
         reason = scope.refusal(path)
         refused = f"rows file: refused to read {node.path.value}: {reason}" if reason else None
-        scope.add(node, "robustness", model, None, "handles rows", measure, Holds(), refused)
+        scope.add(node, CheckKind.ROBUSTNESS, model, None, "handles rows", measure, Holds(), refused)
         return
     if node.path is not None:
         scope.fail(node.path.span, f"`from` applies to `handles rows`, not `handles {case}`")
@@ -42,6 +42,6 @@ def handles_check(scope: Scope, node: ast.HandlesCheck) -> None:
         "out_of_range": frozenset({NUMERIC}),
     }.get(case, ANY_TYPE)
     selector = node.selector or ast.Selector((ast.GroupItem("*", span=node.span),), span=node.span)
-    for column, kind, problem in expand(scope, selector, dataset, accepts, f"handles {case}"):
+    for column, _, problem in expand(scope, selector, dataset, accepts, f"handles {case}"):
         measure = robustness_measure(model, case, column, dataset, None, seed, base_rows)
-        scope.add(node, "robustness", model, column, f"handles {case}", measure, Holds(), problem)
+        scope.add(node, CheckKind.ROBUSTNESS, model, column, f"handles {case}", measure, Holds(), problem)

@@ -20,7 +20,7 @@ from ..grants import Confinement, Grants
 from ..language import ast
 from ..language.diagnostics import did_you_mean
 from ..language.source import Diagnostic, SourceText, Span
-from .contract import CheckedContract, CheckSpec, Compare, DatasetSource, HistorySource, ModelSource, measures_in
+from .contract import CheckedContract, CheckKind, CheckSpec, Compare, DatasetSource, HistorySource, ModelSource, measures_in
 from .options import OPTION_SPECS, Opt, OptionSpec, plain_value
 
 
@@ -84,7 +84,7 @@ class Scope:
         raise Abort
 
     # ---- checks ------------------------------------------------------------------------------
-    def add(self, node, kind: str, subject: str, feature: str | None, statistic: str, measure, test,
+    def add(self, node, kind: CheckKind, subject: str, feature: str | None, statistic: str, measure, test,
             bind_error: str | None = None) -> None:
         """Append one checked spec for the statement `node`."""
         if bind_error is None:
@@ -125,12 +125,12 @@ class Scope:
 
     def _profiles_can_serve(self, node, measure, test) -> None:
         """A check that needs what a profile does not keep is a compile-time diagnostic."""
-        if not any(source.kind == "profile" for source in self.datasets.values()):
+        if not any(source.format == "profile" for source in self.datasets.values()):
             return
         measures = [measure] + (list(measures_in(test.rhs)) if isinstance(test, Compare) else [])
         for request in (r for m in measures for r in m.requests()):
             source = self.datasets.get(request.dataset) if request.dataset else None
-            if source is None or source.kind != "profile" or source.name in self.schema_errors:
+            if source is None or source.format != "profile" or source.name in self.schema_errors:
                 continue
             from ..profiles import load_profile
 
@@ -142,7 +142,7 @@ class Scope:
 
     def no_profile(self, dataset: str, span, what: str) -> None:
         source = self.datasets.get(dataset)
-        if source is not None and source.kind == "profile":
+        if source is not None and source.format == "profile":
             self.fail(span, f"`{dataset}` is a profile: it has no rows for {what}",
                       "use a dataset with rows (parquet, csv, ...) here")
 
@@ -180,16 +180,17 @@ class Scope:
                       f"e.g. `{next(iter(self.histories))} val_loss not increasing`")
         return next(iter(self.histories))
 
-    def expect(self, name: ast.Name, kind: str) -> str:
-        table = {"dataset": self.datasets, "model": self.models, "history": self.histories}[kind]
+    def expect(self, name: ast.Name, role: str) -> str:
+        """The declared dataset, model or history (`role`) that `name` names."""
+        table = {"dataset": self.datasets, "model": self.models, "history": self.histories}[role]
         if name.id in table:
             return name.id
         if name.id in self.broken:
             raise Abort
         if name.id in self.declared_at:
             other = self.declared_at[name.id][0]
-            self.fail(name.span, f"`{name.id}` is a {other}, not a {kind}", list_hint(kind, table))
-        self.fail(name.span, f"unknown {kind} `{name.id}`", did_you_mean(name.id, table) or list_hint(kind, table))
+            self.fail(name.span, f"`{name.id}` is a {other}, not a {role}", list_hint(role, table))
+        self.fail(name.span, f"unknown {role} `{name.id}`", did_you_mean(name.id, table) or list_hint(role, table))
 
     # ---- options and numbers ---------------------------------------------------------------------
     def options(self, options: tuple[ast.Option, ...], allowed: frozenset | None, node) -> dict[str, Opt]:
@@ -251,10 +252,10 @@ class Scope:
 
 
 # ---- helpers the families share ------------------------------------------------------------------
-def list_hint(kind: str, table: dict) -> str | None:
+def list_hint(noun: str, table: dict) -> str | None:
     if not table:
-        return f"no {kind} is declared"
-    return f"declared {kind}s: " + ", ".join(f"`{n}`" for n in table)
+        return f"no {noun} is declared"
+    return f"declared {noun}s: " + ", ".join(f"`{n}`" for n in table)
 
 
 def column_ref(column: str) -> str:

@@ -1,4 +1,4 @@
-"""Opening declared datasets: a lazy Polars scan per source kind, and their schemas.
+"""Opening declared datasets: a lazy Polars scan per source format, and their schemas.
 
 Schemas are read from metadata (parquet/ipc footers, a CSV's first rows) so the checker can
 resolve columns before any statistic is computed. Every failure becomes a DataError with a
@@ -47,7 +47,7 @@ def engine_failures() -> tuple[type[BaseException], ...]:
     return (Exception, PanicException)
 
 
-def column_kind(dtype: Any) -> str:
+def column_type(dtype: Any) -> str:
     """numeric | categorical | other, from a Polars dtype."""
     import polars as pl
 
@@ -58,7 +58,7 @@ def column_kind(dtype: Any) -> str:
     return OTHER
 
 
-def scan(source: DatasetSource, frame: Any = None):
+def open_lazy(source: DatasetSource, frame: Any = None):
     """A Polars LazyFrame over the source (or over a frame passed in through the API)."""
     return _scan_files(source, frame)[0]
 
@@ -73,7 +73,7 @@ class Opened:
 
 
 def open_dataset(source: DatasetSource, frame: Any = None) -> Opened:
-    """scan(), plus the checks that read more than a schema, done when a contract runs (compiling
+    """open_lazy(), plus the checks that read more than a schema, done when a contract runs (compiling
     reads schemas only, with Polars only): a column name the file repeats (Polars' IPC reader
     keeps one and panics when reading), an NDJSON key repeated in an object or missing from the
     inferred schema, and the row count the metadata records — the caller compares it with the
@@ -83,7 +83,7 @@ def open_dataset(source: DatasetSource, frame: Any = None) -> Opened:
         return Opened(lazy, None)
     what = f"dataset `{source.name}`"
     try:
-        if source.kind == "ndjson":
+        if source.format == "ndjson":
             _audit_ndjson(lazy, files, source, what)
         rows = _recorded_rows(source, files, what)
     except CheckError:
@@ -104,20 +104,20 @@ def _scan_files(source: DatasetSource, frame: Any = None):
     """(LazyFrame, the files it reads); no files for a frame passed through the API."""
     if frame is not None:
         return as_polars(frame, source.name).lazy(), []
-    if source.kind == "profile":
+    if source.format == "profile":
         raise DataError(f"dataset `{source.name}` is a profile: it has no rows to scan")
     path = source.path
     if path is None:
         raise DataError(f"dataset `{source.name}` was declared without data; pass it to run(datasets=...)")
     files = data_files(source)
     options = {key: value for key, value in source.options if key != "glob"}
-    if source.kind == "ndjson":
+    if source.format == "ndjson":
         # The whole file, not Polars' first 100 lines: a key that first appears later would be dropped.
         options.setdefault("infer_schema_length", None)
     what = f"dataset `{source.name}`"
     try:
-        lazy = _polars_scan(source.kind, _polars_target(source, files), options, files)
-        names = lazy.collect_schema().names() if source.kind == "csv" else []
+        lazy = _polars_scan(source.format, _polars_target(source, files), options, files)
+        names = lazy.collect_schema().names() if source.format == "csv" else []
         if len(files) > 1:
             _files_agree(source, files, options, what)
     except CheckError:
@@ -132,18 +132,18 @@ def _scan_files(source: DatasetSource, frame: Any = None):
     return lazy, files
 
 
-def _polars_scan(kind: str, target, options: dict, files: list[Path]):
+def _polars_scan(source_format: str, target, options: dict, files: list[Path]):
     import polars as pl
 
-    if kind == "parquet":
+    if source_format == "parquet":
         return pl.scan_parquet(target, glob=False, **options)
-    if kind == "ipc":
+    if source_format == "ipc":
         return pl.scan_ipc(target, glob=False, **options)
-    if kind == "ndjson":
+    if source_format == "ndjson":
         return _scan_ndjson(target, options, files)
-    if kind == "csv":
+    if source_format == "csv":
         return pl.scan_csv(target, glob=False, **options)
-    raise DataError(f"unknown source kind {kind}")
+    raise DataError(f"unknown source format {source_format}")
 
 
 # NDJSON schemas inferred in this process, by the files' identity: inferring one reads the whole
@@ -173,7 +173,7 @@ def _polars_target(source: DatasetSource, files: list[Path]):
 
     if source.path is not None and source.path.is_dir() and not _globbed(source):
         return str(source.path)
-    names = [glob.escape(str(f)) if source.kind == "ndjson" else str(f) for f in files]
+    names = [glob.escape(str(f)) if source.format == "ndjson" else str(f) for f in files]
     return names[0] if len(names) == 1 else names
 
 
@@ -198,7 +198,7 @@ def data_files(source: DatasetSource) -> list[Path]:
             check_readable(file, what, None)
         return files
     try:
-        check_readable(path, what, source.written, folders=source.kind == "parquet")
+        check_readable(path, what, source.written, folders=source.format == "parquet")
     except DataError as error:
         if any(c in (source.written or "") for c in "*?[") and not os.path.lexists(path):
             raise DataError(f"{error} (a path is read as it is written; to read the files a pattern matches, "
@@ -237,9 +237,9 @@ def _files_agree(source: DatasetSource, files: list[Path], options: dict, what: 
     """A DataError unless every file has the first file's columns and types. Polars takes the
     first file's schema for the dataset: a check that reads no rows (`rows`, `schema matches`)
     would pass on files it never compared."""
-    first = _file_schema(source.kind, files[0], options)
+    first = _file_schema(source.format, files[0], options)
     for file in files[1:]:
-        schema = _file_schema(source.kind, file, options)
+        schema = _file_schema(source.format, file, options)
         if schema == first:
             continue
         here, there = _shown(files[0], source), _shown(file, source)
@@ -256,16 +256,16 @@ def _files_agree(source: DatasetSource, files: list[Path], options: dict, what: 
         raise DataError(f"{what}: its files disagree on the schema: {problem}")
 
 
-def _file_schema(kind: str, file: Path, options: dict) -> dict:
+def _file_schema(source_format: str, file: Path, options: dict) -> dict:
     import glob
 
     import polars as pl
 
-    if kind == "parquet":
+    if source_format == "parquet":
         return dict(pl.read_parquet_schema(file))
-    if kind == "ipc":
+    if source_format == "ipc":
         return dict(pl.read_ipc_schema(file))
-    if kind == "ndjson":
+    if source_format == "ndjson":
         return dict(pl.scan_ndjson(glob.escape(str(file)), **options).collect_schema())
     return dict(pl.scan_csv(str(file), glob=False, **options).collect_schema())
 
@@ -303,11 +303,11 @@ def _shown(file: Path, source: DatasetSource) -> str:
 def _recorded_rows(source: DatasetSource, files: list[Path], what: str) -> int | None:
     """The rows the files' metadata records (parquet footers, IPC record batches), checking on
     the way that no IPC file repeats a column name (its Polars schema shows one)."""
-    if source.kind not in ("parquet", "ipc"):
+    if source.format not in ("parquet", "ipc"):
         return None
     rows = 0
     for file in files:
-        names, count = _parquet_names_and_rows(file) if source.kind == "parquet" else _ipc_names_and_rows(file)
+        names, count = _parquet_names_and_rows(file) if source.format == "parquet" else _ipc_names_and_rows(file)
         repeated = next((name for i, name in enumerate(names) if name in names[:i]), None)
         if repeated is not None:
             raise DataError(f"{what}: {_shown(file, source)} has the column `{repeated}` more than once; "
@@ -414,7 +414,7 @@ def index_columns(source: DatasetSource) -> tuple[str, ...]:
     name. They are not features. A parquet file's pandas metadata names them; an IPC file's
     metadata cannot be read with Polars (compiling imports no pyarrow), so there the unnamed
     levels are recognised by pandas' reserved name."""
-    if source.kind not in ("parquet", "ipc") or source.path is None:
+    if source.format not in ("parquet", "ipc") or source.path is None:
         return ()
     import json
 
@@ -423,7 +423,7 @@ def index_columns(source: DatasetSource) -> tuple[str, ...]:
     index: list[str] = []
     try:
         for file in data_files(source):
-            if source.kind == "ipc":
+            if source.format == "ipc":
                 found = [c for c in pl.read_ipc_schema(file) if re.fullmatch(r"__index_level_\d+__", c)]
             else:
                 pandas = json.loads(pl.read_parquet_metadata(file).get("pandas") or "{}")
@@ -481,18 +481,18 @@ def check_readable(path: Path, what: str, written: str | None = None, folders: b
 
 
 def schema_of(source: DatasetSource, frame: Any = None) -> dict[str, tuple[str, str]]:
-    """{column: (kind, dtype name)} without reading the data."""
-    if source.kind == "profile" and frame is None:
+    """{column: (column type, dtype name)} without reading the data."""
+    if source.format == "profile" and frame is None:
         from ..profiles import load_profile
 
         return load_profile(source.path, source.name).schema
-    lazy = scan(source, frame)
+    lazy = open_lazy(source, frame)
     try:
         schema = lazy.collect_schema()
     except engine_failures() as error:
         raise DataError(f"dataset `{source.name}`: cannot read {source.written or source.path}: "
                         f"{_first_line(error)}") from error
-    return {name: (column_kind(dtype), str(dtype)) for name, dtype in schema.items()}
+    return {name: (column_type(dtype), str(dtype)) for name, dtype in schema.items()}
 
 
 def row_count_hint(source: DatasetSource, frame: Any = None) -> int | None:
@@ -500,7 +500,7 @@ def row_count_hint(source: DatasetSource, frame: Any = None) -> int | None:
     try:
         if frame is not None:
             return len(frame) if not hasattr(frame, "collect") else None
-        if source.kind == "parquet" and source.path is not None:
+        if source.format == "parquet" and source.path is not None:
             import pyarrow.parquet as pq
 
             return pq.ParquetFile(source.path).metadata.num_rows
@@ -551,16 +551,16 @@ def as_polars(frame: Any, name: str):
     raise DataError(f"dataset `{name}`: expected a pandas or Polars DataFrame, got {type(frame).__name__}")
 
 
-_SUFFIX_KINDS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv", ".arrow": "ipc",
+_SUFFIX_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv", ".arrow": "ipc",
                  ".ipc": "ipc", ".feather": "ipc", ".ndjson": "ndjson", ".jsonl": "ndjson"}
 
 
-def kind_of_path(path: Path) -> str:
-    """The source kind a data file's suffix says (for `mlc profile DATA`)."""
-    kind = _SUFFIX_KINDS.get(path.suffix.lower())
-    if kind is None:
+def format_of_path(path: Path) -> str:
+    """The source format a data file's suffix says (for `mlc profile DATA`)."""
+    source_format = _SUFFIX_FORMATS.get(path.suffix.lower())
+    if source_format is None:
         raise UsageError(f"cannot tell the format of {path.name}: use a .parquet, .csv, .arrow/.ipc or .ndjson file")
-    return kind
+    return source_format
 
 
 def resolve_path(base_dir: Path, text: str) -> Path:

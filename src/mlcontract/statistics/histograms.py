@@ -29,7 +29,7 @@ STATISTICS = (
 
 def requests(stat) -> tuple[rq.Request, ...]:
     ds, col, ref = stat.dataset, stat.column, stat.reference
-    if stat.column_kind == NUMERIC:
+    if stat.column_type == NUMERIC:
         edges = rq.Edges(ref, col, stat.bins)
         return (rq.Histogram(ds, col, edges), rq.Histogram(ref, col, edges))
     return (rq.Counts(ds, col), rq.Counts(ref, col))
@@ -39,7 +39,7 @@ def compute(stat, got) -> Observation:
     from . import formulas
 
     ds, col, ref = stat.dataset, stat.column, stat.reference
-    if stat.column_kind == NUMERIC:
+    if stat.column_type == NUMERIC:
         edges = rq.Edges(ref, col, stat.bins)
         cur = fetch(got, rq.Histogram(ds, col, edges))
         base = fetch(got, rq.Histogram(ref, col, edges))
@@ -49,7 +49,7 @@ def compute(stat, got) -> Observation:
             fetch(got, rq.Counts(ds, col)).values, fetch(got, rq.Counts(ref, col)).values
         )
     value = getattr(formulas, stat.statistic)(cur, base)
-    return Observation(value, details={"bins": len(cur), "edges" if stat.column_kind == NUMERIC else "categories":
+    return Observation(value, details={"bins": len(cur), "edges" if stat.column_type == NUMERIC else "categories":
                                        _jsonable(bins)})
 
 

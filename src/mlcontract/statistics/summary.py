@@ -18,7 +18,7 @@ STATISTICS = (
 
 
 def requests(stat) -> tuple[rq.Request, ...]:
-    if stat.statistic == "null_rate" and stat.column_kind != NUMERIC:
+    if stat.statistic == "null_rate" and stat.column_type != NUMERIC:
         return (rq.Counts(stat.dataset, stat.column),)
     return (rq.Summary(stat.dataset, stat.column),)
 
@@ -26,7 +26,7 @@ def requests(stat) -> tuple[rq.Request, ...]:
 def compute(stat, got) -> Observation:
     s, ds, col = stat.statistic, stat.dataset, stat.column
     if s == "null_rate":
-        if stat.column_kind == NUMERIC:
+        if stat.column_type == NUMERIC:
             summary = fetch(got, rq.Summary(ds, col))
             return Observation(rate(summary.nulls + summary.nans, summary.rows, ds))
         counts = fetch(got, rq.Counts(ds, col))
