@@ -20,6 +20,7 @@ from ..errors import CheckError, DataError, ModelError
 from ..escape import printable
 from ..plan.measures import Measure
 from ..plan.observation import Observation, fetch
+from ..report.formatting import fmt
 from .metrics import METRICS
 
 # The sklearn.dummy strategies a `baseline STRATEGY` names, and the task each serves.
@@ -210,7 +211,7 @@ class CrossValidated(Measure):
         value = mean if self.aggregate == "mean" else std
         return Observation(
             value,
-            message=f"{self.folds} folds: mean {_fmt(mean)}, std {_fmt(std)}",
+            message=f"{self.folds} folds: mean {_number(mean)}, std {_number(std)}",
             details={"model": self.model, "dataset": self.data, "folds": [float(s) for s in scores], "mean": mean,
                      "std": std, "splitter": result["splitter"], **result["setup"]},
         )
@@ -319,7 +320,7 @@ def trend(column: str, claim: str, epochs, values, tolerance: float, offset: int
     values = np.asarray(values, dtype=float)
 
     def at(k):
-        return f"{_fmt(values[k])} at epoch {_plain(epochs[k])}"
+        return f"{_number(values[k])} at epoch {_plain(epochs[k])}"
 
     first = int(np.flatnonzero(bad)[0]) if bad.any() else None
     details = {
@@ -339,30 +340,30 @@ def trend(column: str, claim: str, epochs, values, tolerance: float, offset: int
     }
     if first is None:
         if strict and tolerance:
-            head = f"{column} stayed less than {_fmt(tolerance)} {above} its {lowest} earlier value"
+            head = f"{column} stayed less than {_number(tolerance)} {above} its {lowest} earlier value"
         elif strict:
             head = f"{column} kept {'falling below its lowest' if sign > 0 else 'rising above its highest'} earlier value"
         else:
-            limit = f"more than {_fmt(tolerance)} " if tolerance else ""
+            limit = f"more than {_number(tolerance)} " if tolerance else ""
             head = f"{column} never {rose} {limit}{above} its {lowest} earlier value"
         amount, where = excursions[worst], _plain(epochs[worst + 1])
         if amount < 0:
             note = f"every epoch {'below the lowest' if sign > 0 else 'above the highest'} before it by at least " \
-                   f"{_fmt(-amount)}"
+                   f"{_number(-amount)}"
         elif amount == 0:
             note = f"no change at epoch {where}"
         else:
-            note = f"largest {'rise' if sign > 0 else 'fall'} {_fmt(amount)} at epoch {where}"
+            note = f"largest {'rise' if sign > 0 else 'fall'} {_number(amount)} at epoch {where}"
         message = f"{head} over epochs {_plain(epochs[0])}–{_plain(epochs[-1])} ({note}); last {at(n - 1)}"
         return Observation(float(excursions[worst]), True, message, details)
     j, b = worst + 1, int(best_rows[worst])
     amount = excursions[worst]
     if amount > 0:
-        event = f"{rose} to {at(j)}, {_fmt(amount)} {above} its {lowest} earlier value {at(b)}"
+        event = f"{rose} to {at(j)}, {_number(amount)} {above} its {lowest} earlier value {at(b)}"
     else:
-        event = f"did not {'fall' if sign > 0 else 'rise'} at epoch {_plain(epochs[j])}: {_fmt(values[j])} after its " \
+        event = f"did not {'fall' if sign > 0 else 'rise'} at epoch {_plain(epochs[j])}: {_number(values[j])} after its " \
                 f"{lowest} earlier value {at(b)}"
-    message = f"{column} {event} (tolerance {_fmt(tolerance)})"
+    message = f"{column} {event} (tolerance {_number(tolerance)})"
     if first != worst:
         message += f"; first at epoch {_plain(epochs[first + 1])}"
     if bad.sum() > 1:
@@ -565,7 +566,7 @@ def _segmented(metric: str, setup, segments: Segments, min_rows: int, y_true, pr
     higher = METRICS[metric].higher_is_better
     ranked = sorted(scored, key=lambda s: s["value"], reverse=not higher)  # worst first
     worst = ranked[0]
-    shown = ", ".join(f"{column}={_key_text(s['segment'])} {_fmt(s['value'])} ({s['rows']:,} rows)" for s in ranked[:3])
+    shown = ", ".join(f"{column}={_key_text(s['segment'])} {_number(s['value'])} ({s['rows']:,} rows)" for s in ranked[:3])
     message = f"worst of {len(ranked)} segments: {shown}"
     small = sum(1 for s in skipped if s["reason"].startswith("fewer than"))
     if small:
@@ -593,11 +594,5 @@ def _key_text(key: Any) -> str:
     return "null" if key is None else str(key)
 
 
-def _fmt(value: float) -> str:
-    from ..report.evaluate import fmt
-
+def _number(value: float) -> str:
     return fmt(float(value))
-
-
-def _signed(value: float) -> str:
-    return ("+" if value > 0 else "") + _fmt(value)

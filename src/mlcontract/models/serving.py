@@ -20,6 +20,7 @@ from ..errors import CheckError, DataError, ModelError
 from ..plan.requests import handles
 from ..plan.measures import Measure
 from ..plan.observation import Observation, fetch
+from ..report.formatting import fmt_duration
 
 # When models are compared with each other, their timing run goes on past `calls` until each
 # one's p95 is known to ±5% (or the models clearly differ), up to this many times `calls`.
@@ -413,18 +414,10 @@ def _latency_message(timing, run: LatencyRun, model: str, statistic: str, ratios
         parts.append(f"{run.concurrency} parallel callers")
     if run.compared:
         parts.append("interleaved with " + ", ".join(m for m in run.models if m != model))
-    text = ", ".join(parts) + f": p50 {_ms(s['p50'])}, p95 {_ms(s['p95'])}, p99 {_ms(s['p99'])}"
+    text = ", ".join(parts) + f": p50 {fmt_duration(s['p50'])}, p95 {fmt_duration(s['p95'])}, p99 {fmt_duration(s['p99'])}"
     if ratios:
         text += "; " + ", ".join(f"{r:.2f}× {o}'s {statistic}" for o, r in ratios.items() if r is not None)
     return text
-
-
-def _ms(seconds: float) -> str:
-    if seconds >= 1:
-        return f"{seconds:.3g}s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.3g}ms"
-    return f"{seconds * 1e6:.3g}µs"
 
 
 def _round(value):

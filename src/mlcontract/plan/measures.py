@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..errors import CheckError
+from ..report.formatting import fmt_exact
 from ..statistics import family_of
 from ..statistics.base import CATEGORICAL, NUMERIC, non_missing
 from . import requests as rq
@@ -77,7 +78,7 @@ class ValuesBetween(Measure):
         total = non_missing(summary)
         if total == 0:
             raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
-        lo, hi = _fmt(self.low), _fmt(self.high)
+        lo, hi = fmt_exact(self.low), fmt_exact(self.high)
         if outside == 0:
             return Observation(0.0, True, f"all {total:,} non-null values in [{lo}, {hi}]")
         extremes = _extremes(summary)
@@ -143,15 +144,8 @@ def _extremes(summary) -> str:
     if summary.neg_inf or summary.pos_inf:
         return " (including infinite values)"
     if summary.count:
-        return f" (min {_fmt(summary.min)}, max {_fmt(summary.max)})"
+        return f" (min {fmt_exact(summary.min)}, max {fmt_exact(summary.max)})"
     return ""
-
-
-def _fmt(x: float | int) -> str:
-    """A bound or extreme: an int exactly as it is (an id of 2**53 + 1 is not 9.0072e+15)."""
-    if isinstance(x, int) and not isinstance(x, bool):
-        return str(x)
-    return f"{x:g}"
 
 
 def _features(schema: dict, excluded: tuple[str, ...]) -> dict:

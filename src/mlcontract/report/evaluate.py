@@ -7,13 +7,13 @@ gate fails closed.
 from __future__ import annotations
 
 import math
-import numbers
 import operator
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..resolve.contract import Arith, CheckedContract, CheckSpec, Compare, Const, Holds, InRange, MeasureRef, Negate
 from ..errors import CheckError
-from ..plan.measures import Observation
+from ..plan.observation import Observation
+from .formatting import fmt, fmt_in, is_int
 
 if TYPE_CHECKING:
     from .results import CheckResult, RunResult
@@ -49,7 +49,8 @@ def evaluate_check(check: CheckSpec, got: Mapping) -> "CheckResult":
 
     base = dict(
         index=check.index, line=check.line, source=check.source, kind=check.kind, blocking=check.blocking,
-        subject=check.subject, feature=check.feature, statistic=check.statistic,
+        subject=check.subject, feature=check.feature, statistic=check.statistic, unit=check.unit,
+        from_selector=check.from_selector,
     )
     if check.bind_error:
         return CheckResult(**base, status="error", message=check.bind_error)
@@ -83,7 +84,7 @@ def _test(check: CheckSpec, observation: Observation, got: Mapping):
     if isinstance(threshold, float) and math.isnan(threshold):
         raise CheckError(f"the right-hand side `{test.rhs_text}` is not a number")
     held = _OPS[test.op](value, threshold)
-    show = fmt_in(getattr(check.measure, "unit", None))
+    show = fmt_in(check.unit)
     rhs = test.rhs_text if isinstance(test.rhs, Const) else f"{test.rhs_text} = {show(threshold)}"
     # `prod - 0.02 = 0.66, prod: 0.68` says what prod measured; a bare `prod = 0.68` already did.
     refs = "" if isinstance(test.rhs, MeasureRef) else "".join(
@@ -128,45 +129,7 @@ def _json_number(value):
     other numbers as finite floats, None for NaN / infinity."""
     if value is None:
         return None
-    if _is_int(value):
+    if is_int(value):
         return int(value)
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)  # NumPy ints are Integral
-
-
-def fmt_in(unit: str | None):
-    """The formatter for a measure's unit: durations in s / ms / µs, anything else as a number."""
-    return fmt_duration if unit == "s" else fmt
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    magnitude = abs(seconds)
-    if magnitude >= 1 or magnitude == 0:
-        return f"{seconds:.3g}s"
-    if magnitude >= 1e-3:
-        return f"{seconds * 1e3:.3g}ms"
-    return f"{seconds * 1e6:.3g}µs"
-
-
-def fmt(value: float | None) -> str:
-    """Numbers as people read them in a report: 4 significant digits, thousands separated."""
-    if value is None:
-        return "—"
-    if _is_int(value):
-        return f"{int(value):,}"  # exact: an int beyond 2**53 is not rounded through a float
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if value == int(value) and abs(value) < 1e15:
-        return f"{int(value):,}"
-    magnitude = abs(value)
-    if magnitude >= 1000:
-        return f"{value:,.1f}"
-    if magnitude >= 0.001:
-        return f"{value:.4g}"
-    return f"{value:.3e}"

@@ -22,6 +22,11 @@ class CheckResult(BaseModel):
     subject: str = Field(description="the dataset, model or history the check is about")
     feature: Optional[str] = None
     statistic: str
+    # Carried from the checked spec so that a report formats without re-deriving. Not in the JSON
+    # (its fields stay what they were): `kind` and `statistic` say the same to a JSON reader.
+    unit: Optional[str] = Field(None, exclude=True, description='the measure\'s unit: None, "s" or "rows/s"')
+    from_selector: bool = Field(False, exclude=True, description="the feature was chosen by a selector, or the "
+                                "line expanded into several checks")
     # Union[int, float]: an int stays an int (an integer column's max of 2**53 + 1 keeps every digit)
     value: Optional[Union[int, float]] = Field(None, description="the observed value")
     threshold: Optional[Union[int, float]] = Field(None, description="the right-hand side, evaluated")

@@ -134,6 +134,10 @@ class CheckSpec:
     span: Span | None = field(default=None, compare=False, hash=False)
     # Set when the check cannot run whatever the data says (e.g. its dataset is unreadable).
     bind_error: str | None = None
+    unit: str | None = None  # the measure's unit: None | "s" | "rows/s"
+    # The feature was chosen by a selector (`*`, `numeric`, `categorical`), or the line expanded
+    # into several checks: a report shows the feature beside the line.
+    from_selector: bool = False
 
     def measures(self) -> list:
         """The left-hand measure and every measure named on the right-hand side."""

@@ -2,7 +2,7 @@
 selector expansion against a dataset's schema, and schema checks (`schema of A matches B`)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..language import ast
 from ..language.diagnostics import did_you_mean
@@ -80,10 +80,10 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
         test = None  # resolved per column below: the right-hand side names the same column
 
     expanded = list(expand(scope, node.selector, subject, info.accepts, info.name))
-    if "bins" in options and not any(column_type == NUMERIC or problem for _, column_type, problem in expanded):
+    if "bins" in options and not any(s.column_type == NUMERIC or s.problem for s in expanded):
         scope.fail(options["bins"].key_span, "`bins` applies to numeric columns",
                    "categorical columns get one bin per category")
-    for column, column_type, problem in expanded:
+    for column, column_type, problem, from_group in expanded:
         bind_error = problem or reference_problem(scope, reference, column, column_type)
         measure = ms.FeatureStat(info.name, subject, column, column_type, reference, bins, low, high)
         column_test = test
@@ -91,7 +91,8 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
             rebind = lambda other, c=column, t=column_type: feature_rebind(scope, info, other, c, t, bins, low, high)
             column_test = compare(scope, node.test, None, rebind)
             bind_error = bind_error or rhs_problem(scope, column_test, column)
-        scope.add(node, CheckKind.DATA, subject, column, info.name, measure, column_test, bind_error)
+        scope.add(node, CheckKind.DATA, subject, column, info.name, measure, column_test, bind_error,
+                  from_selector=from_group or len(expanded) > 1)
 
 
 def values_between(scope: Scope, node: ast.FeatureCheck, subject: str, reference: str | None, options: dict) -> None:
@@ -100,8 +101,10 @@ def values_between(scope: Scope, node: ast.FeatureCheck, subject: str, reference
     if "bins" in options:
         scope.fail(options["bins"].key_span, "`bins` does not apply to `between`")
     low, high = between_range(scope, node.test)
-    for column, _, problem in expand(scope, node.selector, subject, frozenset({NUMERIC}), "between"):
-        scope.add(node, CheckKind.DATA, subject, column, "between", ms.ValuesBetween(subject, column, low, high), Holds(), problem)
+    expanded = list(expand(scope, node.selector, subject, frozenset({NUMERIC}), "between"))
+    for column, _, problem, from_group in expanded:
+        scope.add(node, CheckKind.DATA, subject, column, "between", ms.ValuesBetween(subject, column, low, high), Holds(),
+                  problem, from_selector=from_group or len(expanded) > 1)
 
 
 def between_range(scope: Scope, between: ast.Between) -> tuple[float, float]:
@@ -120,18 +123,28 @@ def feature_rebind(scope: Scope, info, other: ast.Name, column: str, column_type
     return ms.FeatureStat(info.name, dataset, column, column_type, None, bins, low, high)
 
 
+class Selected(NamedTuple):
+    """One column a selector chose (or, when it cannot be checked, the reason: `problem`)."""
+
+    column: str
+    column_type: str
+    problem: str | None
+    from_group: bool = False  # chosen by `*`, `numeric` or `categorical`, not named
+
+
 def expand(scope: Scope, selector: ast.Selector, dataset: str, accepts: frozenset, statistic: str):
-    """Yield (column, column type, problem) for each selected column, or report the selector."""
+    """Yield a `Selected` for each selected column, or report the selector."""
     if dataset in scope.schema_errors:
         # The data cannot be read: the checks still appear, as errors, so the gate fails closed.
         for item in selector.items:
             label = item.name.id if isinstance(item, ast.ColumnItem) else item.group
-            yield label, OTHER, scope.schema_errors[dataset]
+            yield Selected(label, OTHER, scope.schema_errors[dataset])
         return
     schema = scope.schemas[dataset]
     index = scope.index_columns.get(dataset, ())
     features = [c for c in schema if c != scope.label and c not in scope.ignored and c not in index]
     chosen: list[str] = []
+    grouped: set[str] = set()
     explicit: set[str] = set()
     missing: list[str] = []
     for item in selector.items:
@@ -143,8 +156,11 @@ def expand(scope: Scope, selector: ast.Selector, dataset: str, accepts: frozense
             explicit.add(item.name.id)
         elif item.group == "*":
             chosen.extend(features)
+            grouped.update(features)
         else:
-            chosen.extend(c for c in features if schema[c][0] == item.group)
+            group = [c for c in features if schema[c][0] == item.group]
+            chosen.extend(group)
+            grouped.update(group)
     for name in selector.excluded:
         known_column(scope, name, dataset, schema)
     excluded = {n.id for n in selector.excluded}
@@ -152,12 +168,12 @@ def expand(scope: Scope, selector: ast.Selector, dataset: str, accepts: frozense
     # Lenient resolution (data passed to run() replaced the files the contract was compiled
     # against): a column the new data lacks is an `error` result, not a diagnostic.
     for column in missing:
-        yield column, OTHER, f"column `{column}` is missing in dataset `{dataset}`"
+        yield Selected(column, OTHER, f"column `{column}` is missing in dataset `{dataset}`")
     if not columns:
         if missing:
             return
         if scope.lenient:
-            yield _selector_text(selector), OTHER, f"the selector matches no column of dataset `{dataset}`"
+            yield Selected(_selector_text(selector), OTHER, f"the selector matches no column of dataset `{dataset}`")
             return
         scope.fail(selector.span, f"this selects no column of {dataset}")
     wrong = [c for c in columns if schema[c][0] not in accepts]
@@ -177,7 +193,7 @@ def expand(scope: Scope, selector: ast.Selector, dataset: str, accepts: frozense
         problem = None
         if column in wrong:
             problem = f"`{statistic}` needs a {' or '.join(sorted(accepts))} column; `{column}` is {schema[column][1]}"
-        yield column, schema[column][0], problem
+        yield Selected(column, schema[column][0], problem, column in grouped and column not in explicit)
 
 
 def known_column(scope: Scope, name: ast.Name, dataset: str, schema: dict) -> bool:

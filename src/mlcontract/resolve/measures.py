@@ -54,7 +54,8 @@ def compare_check(scope: Scope, node: ast.CompareCheck) -> None:
     problem = None
     if isinstance(resolved.measure, ms.Rows):
         problem = scope.schema_errors.get(resolved.subject)
-    scope.add(node, resolved.kind, resolved.subject, resolved.feature, resolved.statistic, resolved.measure, test, problem)
+    scope.add(node, resolved.kind, resolved.subject, resolved.feature, resolved.statistic, resolved.measure, test, problem,
+              unit=resolved.unit)
 
 
 def resolve_measure(scope: Scope, measure: ast.MeasurePhrase, options: dict, rhs_models: tuple[str, ...] = ()) -> Resolved:

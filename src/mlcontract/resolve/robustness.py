@@ -42,6 +42,8 @@ def handles_check(scope: Scope, node: ast.HandlesCheck) -> None:
         "out_of_range": frozenset({NUMERIC}),
     }.get(case, ANY_TYPE)
     selector = node.selector or ast.Selector((ast.GroupItem("*", span=node.span),), span=node.span)
-    for column, _, problem in expand(scope, selector, dataset, accepts, f"handles {case}"):
+    expanded = list(expand(scope, selector, dataset, accepts, f"handles {case}"))
+    for column, _, problem, from_group in expanded:
         measure = robustness_measure(model, case, column, dataset, None, seed, base_rows)
-        scope.add(node, CheckKind.ROBUSTNESS, model, column, f"handles {case}", measure, Holds(), problem)
+        scope.add(node, CheckKind.ROBUSTNESS, model, column, f"handles {case}", measure, Holds(), problem,
+                  from_selector=from_group or len(expanded) > 1)

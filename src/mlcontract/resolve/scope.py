@@ -85,7 +85,7 @@ class Scope:
 
     # ---- checks ------------------------------------------------------------------------------
     def add(self, node, kind: CheckKind, subject: str, feature: str | None, statistic: str, measure, test,
-            bind_error: str | None = None) -> None:
+            bind_error: str | None = None, *, unit: str | None = None, from_selector: bool = False) -> None:
         """Append one checked spec for the statement `node`."""
         if bind_error is None:
             bind_error = self._refused_sources([measure, *(measures_in(test.rhs) if isinstance(test, Compare) else ())])
@@ -105,6 +105,8 @@ class Scope:
                 blocking=not node.warn,
                 span=node.span,
                 bind_error=bind_error,
+                unit=unit,
+                from_selector=from_selector,
             )
         )
 

@@ -11,8 +11,6 @@ escape.printable: no control character, ANSI escape or workflow command reaches 
 """
 from __future__ import annotations
 
-import re
-from collections import Counter
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -21,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ...escape import MESSAGE_LIMIT, printable
-from ..evaluate import fmt, fmt_duration
+from ..formatting import fmt_in
 
 if TYPE_CHECKING:
     from ..results import CheckResult, RunResult
@@ -50,14 +48,13 @@ LABEL_LIMIT = 600  # a check's contract line (and feature) is cut past this many
 def render(result: RunResult, console: Console, verbose: bool = False) -> None:
     title = printable(result.contract or (result.path or "contract"))
     console.print(Text.assemble(("mlc check ", "bold"), (title, "bold cyan")))
-    per_line = Counter(c.line for c in result.checks)
     for kind, heading in GROUPS:
         checks = [c for c in result.checks if c.kind == kind]
         passes = sum(c.status == "pass" for c in checks)
         unlisted = not verbose and passes > LISTED_PASSES
         listed = [c for c in checks if c.status != "pass"] if unlisted else checks
         if listed:
-            console.print(_table(heading, listed, verbose, per_line))
+            console.print(_table(heading, listed, verbose))
         elif checks:
             console.print(Text(heading, style="bold"))
         if unlisted:
@@ -65,16 +62,15 @@ def render(result: RunResult, console: Console, verbose: bool = False) -> None:
     console.print(summary_line(result))
 
 
-def check_label(check: CheckResult, checks_on_line: int = 1) -> str:
+def check_label(check: CheckResult) -> str:
     """The contract line, plus the feature when the line expanded into several checks or its
-    selector (`*`, `numeric`, ...) chose the feature."""
-    named = check.feature and re.search(rf"(?<![\w]){re.escape(check.feature)}(?![\w])", check.source)
-    if check.feature and (checks_on_line > 1 or not named):
+    selector (`*`, `numeric`, ...) chose the feature (`from_selector`, set by the resolver)."""
+    if check.feature and check.from_selector:
         return f"{check.source}  [{check.feature}]"
     return check.source
 
 
-def _table(heading: str, checks: list[CheckResult], verbose: bool, per_line: Counter) -> Table:
+def _table(heading: str, checks: list[CheckResult], verbose: bool) -> Table:
     table = Table(title=heading, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
                   expand=False, pad_edge=False)
     table.add_column("", no_wrap=True)
@@ -84,10 +80,10 @@ def _table(heading: str, checks: list[CheckResult], verbose: bool, per_line: Cou
     table.add_column("threshold", justify="right", no_wrap=True)
     for check in checks:
         mark, style = MARKS[check.status]
-        label = Text(printable(check_label(check, per_line[check.line]), LABEL_LIMIT))
+        label = Text(printable(check_label(check), LABEL_LIMIT))
         if check.status != "pass" or verbose:
             label.append("\n" + printable(check.message, MESSAGE_LIMIT), style=style if check.status != "pass" else "dim")
-        show = fmt_duration if check.kind == "latency" and check.statistic != "throughput" else fmt
+        show = fmt_in(check.unit)
         threshold = "" if check.threshold is None else f"{check.comparator} {show(check.threshold)}"
         table.add_row(Text(mark, style=style), str(check.line), label, show(check.value), threshold)
     return table
