@@ -5,7 +5,9 @@ The graph is read off the source: every `import` / `from ... import` executed wh
 imported (module level, including `try` and `if` blocks, but not function bodies — those are the
 lazy imports — nor `if TYPE_CHECKING:` blocks). Importing `a.b.c` runs the `__init__` of each
 package on the way (`a.b`) unless the importer is itself inside it, so those are edges too: a
-cycle through a package's `__init__` is a cycle."""
+cycle through a package's `__init__` is a cycle. A second graph adds the lazy imports (inside
+functions): a layering where two modules need each other, even one of them lazily, is a cycle
+too (sources ↔ profiles, language.diagnostics ↔ errors and sources.http ↔ models were)."""
 from __future__ import annotations
 
 import ast
@@ -24,24 +26,25 @@ def _is_package(path: Path) -> bool:
     return path.name == "__init__.py"
 
 
-def _module_level_imports(tree: ast.Module):
-    """Import nodes executed at import time: not in functions, not under `if TYPE_CHECKING:`."""
-    stack = list(tree.body)
+def _imports(tree: ast.Module, lazy: bool = False):
+    """Import nodes executed at import time (with `lazy`, also those in function bodies), never
+    those under `if TYPE_CHECKING:`."""
+    stack: list[ast.stmt] = list(tree.body)
     while stack:
         node = stack.pop()
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node
-        elif isinstance(node, ast.If):
-            test = node.test
-            if isinstance(test, ast.Name) and test.id == "TYPE_CHECKING" or \
-                    isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING":
-                stack.extend(node.orelse)
-            else:
-                stack.extend(node.body + node.orelse)
-        elif isinstance(node, ast.Try):
-            stack.extend(node.body + node.orelse + node.finalbody + [s for h in node.handlers for s in h.body])
-        elif isinstance(node, (ast.With, ast.For, ast.While)):
-            stack.extend(node.body)
+        elif isinstance(node, ast.If) and _is_type_checking(node.test):
+            stack.extend(node.orelse)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not lazy:
+            continue  # a function body runs when it is called (a lazy import), not at import time
+        else:  # module-level blocks, class bodies (which run at import time)
+            stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return isinstance(test, ast.Name) and test.id == "TYPE_CHECKING" or \
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
 
 
 def _imported(node, module: str, package: bool, known: set[str]) -> set[str]:
@@ -63,7 +66,7 @@ def _imported(node, module: str, package: bool, known: set[str]) -> set[str]:
     return found
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(lazy: bool = False) -> dict[str, set[str]]:
     files = {_module_name(p): p for p in (SRC / PACKAGE).rglob("*.py")}
     known = set(files)
     graph: dict[str, set[str]] = {name: set() for name in files}
@@ -72,7 +75,7 @@ def import_graph() -> dict[str, set[str]]:
         own = {".".join(name.split(".")[:i]) for i in range(1, len(name.split(".")) + 1)}
         if not package:
             own.discard(name)
-        for node in _module_level_imports(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _imports(ast.parse(path.read_text(encoding="utf-8")), lazy):
             for target in _imported(node, name, package, known):
                 parts = target.split(".")
                 for i in range(1, len(parts) + 1):  # the packages on the way run their __init__
@@ -125,12 +128,18 @@ def test_the_import_graph_is_read():
     assert "mlcontract.plan.requests" in graph["mlcontract.plan.measures"]
     # importing mlcontract.plan.requests from outside runs mlcontract/plan/__init__.py first
     assert "mlcontract.plan" in graph["mlcontract.models.serving"]
+    assert "mlcontract.sources.http" not in graph["mlcontract.sources.models"]  # lazy: only for http()
+    assert "mlcontract.sources.http" in import_graph(lazy=True)["mlcontract.sources.models"]
     # a cycle through a package's __init__ is found
     assert cycles({"a": {"b.c"}, "b.c": {"b"}, "b": {"a"}}) == [["a", "b", "b.c"]]
 
 
 def test_no_import_cycles_among_mlcontract_modules():
     assert cycles(import_graph()) == []
+
+
+def test_no_import_cycles_even_through_lazy_imports():
+    assert cycles(import_graph(lazy=True)) == []
 
 
 def test_every_module_imports_on_its_own():

@@ -20,13 +20,8 @@ import mlcontract
 from mlcontract.resolve.contract import ModelSource
 from mlcontract.errors import ModelError
 from mlcontract.grants import PICKLE_GRANT
-from mlcontract.models.loaded import (
-    LOW_PRECISION_TOLERANCE,
-    PROBABILITY_TOLERANCE,
-    load_model,
-    unsafe_skops_types,
-    wrap_object,
-)
+from mlcontract.models.loaded import LOW_PRECISION_TOLERANCE, PROBABILITY_TOLERANCE, wrap_object
+from mlcontract.sources.models import load_model, unsafe_skops_types
 
 FEATURES = ["age", "income", "plan"]
 

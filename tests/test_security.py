@@ -220,10 +220,10 @@ def test_nothing_opens_a_refused_file(repo, monkeypatch):
     """Compile, plan and run a contract whose dataset, profile, history, model and rows file are
     all outside: no reader (schema, scan, profile, history, model, rows) is ever called on them."""
     import mlcontract.models.history
-    import mlcontract.models.loaded
     import mlcontract.models.robustness
     import mlcontract.profiles
     import mlcontract.sources.datasets
+    import mlcontract.sources.models
 
     outside = repo.parent / "outside"
     for name in ("d.csv", "p.profile.json", "h.csv", "m.joblib", "rows.csv"):
@@ -243,7 +243,7 @@ def test_nothing_opens_a_refused_file(repo, monkeypatch):
     spy(mlcontract.profiles, "load_profile")
     spy(mlcontract.models.history, "curve_names")
     spy(mlcontract.models.history, "load_source")
-    spy(mlcontract.models.loaded, "load_model")
+    spy(mlcontract.sources.models, "load_model")
     spy(mlcontract.models.robustness, "read_rows")
     text = ('dataset mine = csv("data/mine.csv")\ndataset d = csv("../outside/d.csv")\n'
             'dataset p = profile("../outside/p.profile.json")\nhistory h = csv("../outside/h.csv")\n'

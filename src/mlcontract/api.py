@@ -76,7 +76,6 @@ class Contract:
             contract = Contract(self.source, self.base_dir, frames, objects, curves, lenient=True, grants=self.grants)
         backend = LocalBackend(frames, objects, curves, progress=progress)
         got = backend.run(contract.plan)
-        self.last_backend = backend
         return evaluate(contract.checked, got, time.perf_counter() - started)
 
 

@@ -50,7 +50,3 @@ class DataError(CheckError):
 
 class ModelError(CheckError):
     """A model could not be loaded or raised when called."""
-
-
-class NotYetSupported(CheckError):
-    """The contract is valid, but this build cannot execute that kind of check."""

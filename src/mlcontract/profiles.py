@@ -29,8 +29,6 @@ import datetime as _dt
 import itertools
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -214,7 +212,7 @@ def coarse_counts(fine_edges: np.ndarray, fine_counts: np.ndarray, coarse_edges:
 # ---- building ---------------------------------------------------------------------------------
 def profile_frame(lazy, name: str, source: str | None = None, progress=None) -> Profile:
     """Profile a Polars LazyFrame column by column (one column in memory at a time)."""
-    from .sources.datasets import column_type, engine_failures
+    from .sources.files import column_type, engine_failures
 
     columns: dict[str, ColumnProfile] = {}
     rows = None
@@ -447,7 +445,7 @@ def load_profile(path: str | Path | None, name: str) -> Profile:
     """Read and validate a profile file; every problem is a DataError naming the file."""
     if path is None:
         raise DataError(f"dataset `{name}`: no profile file given")
-    from .sources.datasets import check_readable
+    from .sources.files import check_readable
 
     path = Path(path)
     check_readable(path, f"dataset `{name}`", str(path))

@@ -372,7 +372,7 @@ def _used_values(dictionary, counts: np.ndarray) -> list:
 
 
 def require_numeric(series, dataset: str) -> None:
-    from ..sources.datasets import column_type
+    from ..sources.files import column_type
 
     if column_type(series.dtype) != NUMERIC:
         raise DataError(f"column `{series.name}` in dataset `{dataset}` is {series.dtype}, not numeric")

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from ..plan import requests as rq
 from ..sources import datasets as sources
+from ..sources.files import column_type, engine_failures, is_file
 from ..errors import CheckError, DataError
 from ..plan import Plan, Scan
 from .base import Progress
@@ -87,7 +88,7 @@ class LocalBackend:
         opened = self.opened(name)
         try:
             frame = opened.lazy.collect()
-        except sources.engine_failures() as error:
+        except engine_failures() as error:
             raise DataError(f"dataset `{name}`: cannot read {source.describe()}: {error}") from error
         sources.check_rows(source, opened.rows, frame.height)
         if frame.height == 0:
@@ -128,7 +129,7 @@ class LocalBackend:
 
     def model(self, name: str):
         """The loaded model (loaded once per run)."""
-        from ..models.loaded import load_model
+        from ..sources.models import load_model
 
         key = ("model", name)
         if key not in self.cache:
@@ -153,7 +154,7 @@ class LocalBackend:
             if request.column is not None and request.column not in schema:
                 got[request] = DataError(f"column `{request.column}` is missing in dataset `{scan.dataset}`")
             elif isinstance(request, rq.SchemaOf):  # what checks see: a pandas index is not a column of it
-                got[request] = {name: (sources.column_type(dtype), str(dtype)) for name, dtype in schema.items()
+                got[request] = {name: (column_type(dtype), str(dtype)) for name, dtype in schema.items()
                                 if name not in opened.index}
         todo = [r for r in scan.requests if r not in got]
         coded = self._dictionary_columns(source, scan.dataset, schema, todo)
@@ -205,7 +206,7 @@ class LocalBackend:
         opened = self.opened(dataset)
         try:
             return opened, opened.lazy.collect_schema()
-        except sources.engine_failures() as error:
+        except engine_failures() as error:
             raise DataError(f"dataset `{dataset}`: cannot read {source.describe()}: {_first_line(error)}") from error
 
     def _dictionary_columns(self, source, dataset: str, schema, todo: list) -> list[str]:
@@ -213,7 +214,7 @@ class LocalBackend:
         counted from the codes of the file's dictionary pages (_count_dictionaries)."""
         import polars as pl
 
-        if source.format != "parquet" or self.frames.get(dataset) is not None or not sources.is_file(source.path):
+        if source.format != "parquet" or self.frames.get(dataset) is not None or not is_file(source.path):
             return []
         by_column = _group_by_column(todo)
         return [c for c, requests in by_column.items() if c is not None and schema.get(c) == pl.String
@@ -243,7 +244,7 @@ class LocalBackend:
                         counters[column].add(array)
                 if not counters:
                     break
-        except sources.engine_failures():  # an encoding pyarrow cannot read: Polars reads the columns instead
+        except engine_failures():  # an encoding pyarrow cannot read: Polars reads the columns instead
             return {}
         return {column: counter.result() for column, counter in counters.items()}
 
@@ -254,7 +255,7 @@ class LocalBackend:
         try:
             frame = work.frame.result() if work.frame is not None else _read_frame(work.lazy, present)
             work.frame = None  # the frame lives while this scan is computed, not the whole run
-        except sources.engine_failures() as error:
+        except engine_failures() as error:
             raise DataError(f"dataset `{scan.dataset}`: cannot read it: {_first_line(error)}") from error
         rows = frame.height if present else int(frame["len"][0])
         sources.check_rows(work.source, work.rows, rows)
@@ -301,7 +302,7 @@ class LocalBackend:
                 self._parallel(column_work, list(by_column))
                 if self.progress:
                     self.progress.advance(batch.height)
-        except sources.engine_failures() as error:
+        except engine_failures() as error:
             raise DataError(f"dataset `{scan.dataset}`: cannot read it: {_first_line(error)}") from error
         finally:
             if self.progress:
@@ -452,7 +453,7 @@ def _fused(requests: list, series, got: dict) -> dict:
     from . import columns as col
     from ..statistics.base import NUMERIC
 
-    if sources.column_type(series.dtype) != NUMERIC:
+    if column_type(series.dtype) != NUMERIC:
         return {}
     wanted, edges, ranges = [], [], []
     for request in requests:
@@ -470,13 +471,13 @@ def _fused(requests: list, series, got: dict) -> dict:
                 if bounds.count:
                     ranges.append((bounds.min, bounds.max))
                     wanted.append(request)
-        except sources.engine_failures():
+        except engine_failures():
             continue
     if len(wanted) < 2:
         return {}
     try:
         summary, hists, outside = col.fused_pass(series, edges, ranges)
-    except sources.engine_failures():
+    except engine_failures():
         return {}
     hists, outside = iter(hists), iter(outside)
     return {r: summary if isinstance(r, rq.Summary) else next(hists) if isinstance(r, rq.Histogram) else next(outside)
@@ -534,5 +535,5 @@ def _attempt(compute: Callable[[], Any]) -> Any:
         return error
     except MemoryError:
         raise
-    except sources.engine_failures() as error:  # an unexpected library error (or an engine panic)
+    except engine_failures() as error:  # an unexpected library error (or an engine panic)
         return CheckError(f"{type(error).__name__}: {error}")  # still fails only the checks that need it

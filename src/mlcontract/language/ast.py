@@ -182,7 +182,6 @@ class Statistic:
 class Comparison:
     op: str
     rhs: Expr
-    op_span: Span = field(default=_NO_SPAN, compare=False, hash=False, repr=False)
     span: Span = _span()
 
 

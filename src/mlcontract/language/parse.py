@@ -117,7 +117,7 @@ def _lone_surrogates(source: SourceText) -> list[Diagnostic]:
         offset = match.start()
         line = source.text.count("\n", 0, offset) + 1
         column = offset - (source.text.rfind("\n", 0, offset) + 1) + 1
-        found.append(Diagnostic(Span.point(line, column, offset),
+        found.append(Diagnostic(Span(line, column, line, column + 1, offset, offset + 1),
                                 f"U+{ord(match.group()):04X} is half of a UTF-16 surrogate pair, not a character",
                                 "pass the contract as valid Unicode text"))
         if len(found) == 10:  # one refuses the text; a few show where
@@ -232,9 +232,6 @@ def _accepted(error: UnexpectedToken) -> frozenset:
 
 
 _VALUE_WORDS = {"a number", "a percentage", "a duration such as `50ms`", "a name", "`(`", "`-`", "`baseline`"}
-
-
-_OPERATOR_WORDS = {"`+` or `-`", "`*` or `/`", "`rows/s`", "`,`", "`)`"}
 
 
 def _join(items: list[str]) -> str:

@@ -18,10 +18,6 @@ class Span:
     start: int
     end: int
 
-    @staticmethod
-    def point(line: int, column: int, offset: int) -> "Span":
-        return Span(line, column, line, column + 1, offset, offset + 1)
-
 
 @dataclass(frozen=True)
 class Diagnostic:

@@ -254,7 +254,7 @@ class _Builder:
 
     def comparison(self, tree) -> ast.Comparison:
         op, rhs = tree.children
-        return ast.Comparison(str(op), self.expr(rhs), op_span=self.span(op), span=self.span(tree))
+        return ast.Comparison(str(op), self.expr(rhs), span=self.span(tree))
 
     def between(self, tree) -> ast.Between:
         low, high = tree.children

@@ -91,7 +91,7 @@ def load(name: str, source_format: str, path: Path | None, obj: Any = None) -> H
         return from_object(name, obj)
     if path is None:
         raise DataError(f"history `{name}` was declared without a file; pass it to run(histories=...)")
-    from ..sources.datasets import check_readable
+    from ..sources.files import check_readable
 
     path = Path(path)
     check_readable(path, f"history `{name}`")  # missing, a folder, a FIFO, /proc: an error, never read

@@ -408,7 +408,7 @@ def _truth(request: Truth, backend, got):
 def _predictions(request: Predictions, backend, got):
     model = backend.model(request.model)
     features = backend.features(request.data)
-    # LoadedModel validates the output: one finite, non-null prediction per row (models.py).
+    # LoadedModel validates the output: one finite, non-null prediction per row (models/loaded.py).
     return Predicted(model.predict(features), model.classes)
 
 

@@ -9,7 +9,7 @@ NaN); each variant is a frame of rows that is sent one row per call AND as one b
 docs/serving.md lists exactly what each case generates.
 
 An answer passes when the call raised nothing and its output is valid by the rules every model
-output obeys (models.py: one finite, non-null prediction per row, one of the model's classes
+output obeys (models/loaded.py: one finite, non-null prediction per row, one of the model's classes
 when it has classes; probabilities finite, within [0, 1], summing to 1 within
 models.PROBABILITY_TOLERANCE), and it looks like the answer to the unmodified base rows: the
 same type of predictions, as many probabilities per row.
@@ -316,7 +316,7 @@ def answer_problem(labels, probabilities, rows: int, expect: Expectation) -> tup
     """What is wrong with an answer for `rows` rows (and the row it concerns), or None.
 
     The rules every model output obeys (one finite, non-null prediction per row, among the
-    model's classes; valid probabilities) are models.py's; on top of them an answer must look
+    model's classes; valid probabilities) are models/loaded.py's; on top of them an answer must look
     like the answer to the unmodified rows (the same kind of labels, as many probabilities)."""
     from .loaded import label_problem, probability_problem
 

@@ -353,7 +353,7 @@ def _file_rows(path: str | None, columns: list[str]):
         raise CheckError("`handles rows` needs a file of rows")
     from pathlib import Path
 
-    from ..sources.datasets import check_readable
+    from ..sources.files import check_readable
 
     check_readable(Path(path), "edge-case rows", path)
     try:

@@ -158,7 +158,6 @@ class CheckedContract:
     label: str | None
     ignored: tuple[str, ...]
     checks: list[CheckSpec]
-    source_text: str = ""
     grants: Grants = field(default_factory=Grants)  # what the invocation allows (grants.py)
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from ..errors import DataError
 from ..language import ast
 from ..language.diagnostics import did_you_mean
-from ..sources.datasets import DATASET_KINDS, DATASET_OPTIONS, glob_pattern, index_columns, resolve_path, schema_of
+from ..sources.datasets import DATASET_KINDS, DATASET_OPTIONS, glob_pattern, index_columns, schema_of
+from ..sources.files import resolve_path
 from .contract import DatasetSource, HistorySource, ModelSource
 from .options import plain_value
 from .scope import Abort, Scope, column_ref

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..language import ast
 from ..language.diagnostics import did_you_mean
 from ..models.serving import ROBUSTNESS_CASES, ROBUSTNESS_OPTIONS, robustness_measure
-from ..sources.datasets import resolve_path
+from ..sources.files import resolve_path
 from ..statistics.base import ANY_TYPE, CATEGORICAL, NUMERIC
 from .contract import CheckKind, Holds
 from .features import expand

@@ -71,7 +71,6 @@ class Scope:
             label=self.label,
             ignored=tuple(self.ignored),
             checks=self.checks,
-            source_text=self.source.text,
             grants=self.grants,
         )
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CheckError, DataError, UsageError
-from ..statistics.base import CATEGORICAL, NUMERIC, OTHER
+from .files import as_polars, check_readable, column_type, engine_failures, first_line
 
 if TYPE_CHECKING:
     from ..resolve.contract import DatasetSource
@@ -36,26 +36,6 @@ DATASET_OPTIONS = {
 DATASET_KINDS = tuple(DATASET_OPTIONS)
 # NDJSON files are checked for repeated keys this many bytes at a time (pyarrow's reader).
 NDJSON_AUDIT_CHUNK = 64 << 20
-
-
-def engine_failures() -> tuple[type[BaseException], ...]:
-    """What the data engine raises: ordinary exceptions, and the Rust panics that pyo3 raises
-    as PanicException — which derives from BaseException, so `except Exception` misses it.
-    For `except engine_failures():` (evaluated only when something was raised)."""
-    from polars.exceptions import PanicException
-
-    return (Exception, PanicException)
-
-
-def column_type(dtype: Any) -> str:
-    """numeric | categorical | other, from a Polars dtype."""
-    import polars as pl
-
-    if dtype.is_numeric():
-        return NUMERIC
-    if dtype in (pl.String, pl.Categorical, pl.Boolean) or isinstance(dtype, (pl.Categorical, pl.Enum)):
-        return CATEGORICAL
-    return OTHER
 
 
 def open_lazy(source: DatasetSource, frame: Any = None):
@@ -89,7 +69,7 @@ def open_dataset(source: DatasetSource, frame: Any = None) -> Opened:
     except CheckError:
         raise
     except engine_failures() as error:
-        raise DataError(f"{what}: cannot read {source.written or source.path}: {_first_line(error)}") from error
+        raise DataError(f"{what}: cannot read {source.written or source.path}: {first_line(error)}") from error
     return Opened(lazy, rows, index_columns(source))
 
 
@@ -123,7 +103,7 @@ def _scan_files(source: DatasetSource, frame: Any = None):
     except CheckError:
         raise
     except engine_failures() as error:  # polars raises many types for unreadable files
-        raise DataError(f"{what}: cannot read {source.written or path}: {_first_line(error)}") from error
+        raise DataError(f"{what}: cannot read {source.written or path}: {first_line(error)}") from error
     duplicated = _duplicated_header(names)
     if duplicated:
         name, renamed = duplicated
@@ -448,38 +428,6 @@ def _duplicated_header(names: list[str]) -> tuple[str, str] | None:
     return None
 
 
-def check_readable(path: Path, what: str, written: str | None = None, folders: bool = False) -> None:
-    """Raise a DataError unless `path` is a regular file we may read (or, for parquet, a folder
-    of parquet files). A FIFO would block forever; a folder given to csv() would be globbed and
-    its files read as CSV text; /proc, /sys and /dev hold the machine's state, not data
-    (grants.special_file). Whether a contract may read `path` at all (its repository, the
-    working directory, the grants) was decided when it was compiled (resolve._Checker._confine)."""
-    import stat
-
-    from ..grants import special_file
-
-    shown = written if written is not None else str(path)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise DataError(f"{what}: file not found: {shown}") from None
-    except PermissionError:
-        raise DataError(f"{what}: permission denied: {shown}") from None
-    except OSError as error:
-        raise DataError(f"{what}: cannot open {shown}: {error.strerror or error}") from None
-    if stat.S_ISDIR(mode):
-        if folders:
-            return
-        raise DataError(f"{what}: {shown} is a folder; give the path of a file")
-    if not stat.S_ISREG(mode):
-        raise DataError(f"{what}: {shown} is not a regular file")
-    special = special_file(path)
-    if special:
-        raise DataError(f"{what}: refused to read {shown}: {special}")
-    if not os.access(path, os.R_OK):
-        raise DataError(f"{what}: permission denied: {shown}")
-
-
 def schema_of(source: DatasetSource, frame: Any = None) -> dict[str, tuple[str, str]]:
     """{column: (column type, dtype name)} without reading the data."""
     if source.format == "profile" and frame is None:
@@ -491,7 +439,7 @@ def schema_of(source: DatasetSource, frame: Any = None) -> dict[str, tuple[str, 
         schema = lazy.collect_schema()
     except engine_failures() as error:
         raise DataError(f"dataset `{source.name}`: cannot read {source.written or source.path}: "
-                        f"{_first_line(error)}") from error
+                        f"{first_line(error)}") from error
     return {name: (column_type(dtype), str(dtype)) for name, dtype in schema.items()}
 
 
@@ -509,46 +457,12 @@ def row_count_hint(source: DatasetSource, frame: Any = None) -> int | None:
     return None
 
 
-def is_file(path: Path | None) -> bool:
-    try:
-        return path is not None and path.is_file()
-    except OSError:
-        return False
-
-
 def parquet_dictionary_batches(path: Path, columns: list[str]):
     """Record batches of a parquet file's string `columns`, each read as a dictionary array:
     the codes and dictionary the file stores, not the strings they stand for."""
     import pyarrow.parquet as pq
 
     return pq.ParquetFile(path, read_dictionary=columns).iter_batches(columns=columns)
-
-
-def as_polars(frame: Any, name: str):
-    """Accept a Polars DataFrame/LazyFrame or a pandas DataFrame passed through the API."""
-    import polars as pl
-
-    if isinstance(frame, pl.LazyFrame):
-        try:
-            return frame.collect()
-        except engine_failures() as error:
-            raise DataError(f"dataset `{name}`: the LazyFrame passed in fails: {_first_line(error)}") from error
-    if isinstance(frame, pl.DataFrame):
-        return frame
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pd = None
-    if pd is not None and isinstance(frame, pd.DataFrame):
-        repeated = frame.columns[frame.columns.duplicated()]
-        if len(repeated):
-            raise DataError(f"dataset `{name}`: the pandas frame has the column `{repeated[0]}` more than once; "
-                            "give each column its own name")
-        try:
-            return pl.from_pandas(frame)
-        except engine_failures() as error:
-            raise DataError(f"dataset `{name}`: cannot convert the pandas frame: {_first_line(error)}") from error
-    raise DataError(f"dataset `{name}`: expected a pandas or Polars DataFrame, got {type(frame).__name__}")
 
 
 _SUFFIX_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv", ".arrow": "ipc",
@@ -563,15 +477,3 @@ def format_of_path(path: Path) -> str:
     return source_format
 
 
-def resolve_path(base_dir: Path, text: str) -> Path:
-    path = Path(text)
-    try:
-        path = path.expanduser()
-    except RuntimeError:  # `~user` of an unknown user: leave it; reading it reports "not found"
-        pass
-    return path if path.is_absolute() else (base_dir / path)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

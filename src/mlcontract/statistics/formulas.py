@@ -14,7 +14,6 @@ import numpy as np
 from ..errors import CheckError
 
 SHARE_FLOOR = 1e-4  # psi and kl clip bin shares from below so an empty bin is not infinite
-DEFAULT_BINS = 10
 
 
 # ---- binning ---------------------------------------------------------------------------------
