@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "mlcontract"
 
@@ -142,6 +144,7 @@ def test_no_import_cycles_even_through_lazy_imports():
     assert cycles(import_graph(lazy=True)) == []
 
 
+@pytest.mark.slow
 def test_every_module_imports_on_its_own():
     """Whatever a module's importer, its own imports complete: no module needs another to have
     been imported first (the symptom of a cycle: `partially initialized module`)."""

@@ -65,6 +65,7 @@ def healthy_run():
     return _train(rows=2000, hidden=(8,), epochs=25, learning_rate=1e-2, alpha=1e-3)
 
 
+@pytest.mark.slow
 def test_overfitting_run_fails_val_loss_not_increasing(tmp_path, overfitting_run):
     overfitting_run.to_csv(tmp_path / "history.csv", index=False)
     check = _check(tmp_path, 'history run = csv("history.csv")', "val_loss not increasing")
@@ -83,6 +84,7 @@ def test_overfitting_run_fails_val_loss_not_increasing(tmp_path, overfitting_run
     assert gap.status == "fail" and gap.value == pytest.approx(val[-1] - train[-1])
 
 
+@pytest.mark.slow
 def test_healthy_run_passes_val_loss_not_increasing(tmp_path, healthy_run):
     healthy_run.to_csv(tmp_path / "history.csv", index=False)
     for line in ("val_loss not increasing", "val_loss not increasing over last 5 epochs"):
@@ -330,6 +332,7 @@ def test_nan_and_infinity_literals_are_an_error_naming_the_file_and_epoch(tmp_pa
     assert check.status == "error" and words in check.message and "h.json" in check.message, check.message
 
 
+@pytest.mark.slow
 def test_deeply_nested_history_json_through_the_cli_is_exit_1(tmp_path):
     from conftest import run_cli
 

@@ -154,6 +154,7 @@ def _compile_seconds(text: str, **inputs) -> float:
     return time.perf_counter() - started
 
 
+@pytest.mark.slow
 @pytest.mark.guard
 @pytest.mark.parametrize("body", [
     "feature " + "a" * 5 * MEGABYTES + " mean <= 1\n",  # did-you-mean over a 5 MB name
@@ -166,6 +167,7 @@ def test_guard_one_giant_token_compiles_in_linear_time(body):
     assert _compile_seconds(body, datasets={"training": _COLUMNS}) < GUARD_SECONDS
 
 
+@pytest.mark.slow
 @pytest.mark.guard
 def test_guard_many_lines_joined_by_continuations_are_joined_in_linear_time():
     # A contract with a syntax error is parsed again statement by statement, physical lines ending
@@ -175,6 +177,7 @@ def test_guard_many_lines_joined_by_continuations_are_joined_in_linear_time():
     assert _compile_seconds(body, datasets={"training": _COLUMNS}) < GUARD_SECONDS
 
 
+@pytest.mark.slow
 @pytest.mark.guard
 def test_guard_planning_many_checks_that_share_a_statistic_is_linear():
     import dataclasses

@@ -160,6 +160,7 @@ def run_api(text: str, data: pd.DataFrame, model):
     return mlcontract.compile(HEADER + text, datasets={"training": data}, models={"m": model}).run()
 
 
+@pytest.mark.slow
 def test_onehot_error_fails_unseen_categories(data):
     model = churn.fit(churn.onehot_pipeline("error"), data)
     result = run_api("handles unseen categories in plan, country\n", data, model)
@@ -176,6 +177,7 @@ def test_onehot_error_fails_unseen_categories(data):
     assert not result.passed
 
 
+@pytest.mark.slow
 def test_onehot_ignore_passes_unseen_categories(data):
     model = churn.fit(churn.onehot_pipeline("ignore"), data)
     result = run_api("handles unseen categories in plan, country\n", data, model)
@@ -183,6 +185,7 @@ def test_onehot_ignore_passes_unseen_categories(data):
     assert result.checks[0].details["calls"] == 21 and result.checks[0].value == 0
 
 
+@pytest.mark.slow
 def test_logistic_regression_without_imputer_fails_nulls(data):
     model = churn.fit(churn.no_imputer_pipeline(), data.dropna())
     result = run_api("handles nulls in age\n", data, model)
@@ -193,12 +196,14 @@ def test_logistic_regression_without_imputer_fails_nulls(data):
     assert check.details["variant"] == "NaN"
 
 
+@pytest.mark.slow
 def test_hist_gradient_boosting_passes_nulls(data):
     model = churn.fit(churn.hgb_pipeline(), data)
     result = run_api("handles nulls in age, income, plan\n", data, model)
     assert [c.status for c in result.checks] == ["pass"] * 3, [c.message for c in result.checks]
 
 
+@pytest.mark.slow
 def test_every_case_on_a_lenient_pipeline(data):
     model = churn.fit(churn.hgb_pipeline(), data)
     result = run_api(
@@ -283,6 +288,7 @@ def test_the_plan_shows_robustness_requests(data):
 
 
 # ---- through the CLI, with joblib files ---------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_with_joblib_pipelines(tmp_path, data):
     data.to_parquet(tmp_path / "train.parquet")
     joblib.dump(churn.fit(churn.onehot_pipeline("error"), data), tmp_path / "strict.joblib")

@@ -108,6 +108,7 @@ def test_missing_model_file_is_an_error(tmp_path, data, kind):
         assert check.status == "error" and "file not found" in check.message and "missing.bin" in check.message
 
 
+@pytest.mark.slow
 def test_skops_trusted_types(tmp_path, data):
     import skops.io as sio
 
@@ -411,6 +412,7 @@ def test_skops_trusting_a_type_outside_the_safe_modules_needs_consent(tmp_path, 
         assert check.status == "error" and "posix.system" in check.message and PICKLE_GRANT in check.message
 
 
+@pytest.mark.slow
 def test_skops_types_of_the_safe_modules_need_no_consent(tmp_path, data):
     import skops.io as sio
     from sklearn.ensemble import HistGradientBoostingClassifier

@@ -435,6 +435,7 @@ def test_engine_panics_never_reach_the_command_line_as_a_traceback(tmp_path, mon
     assert "mlc: error: the data engine failed: assertion" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_mlc_profile_of_an_ipc_file_with_a_repeated_column_is_an_error(tmp_path):
     from conftest import run_cli
 

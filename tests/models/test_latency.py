@@ -119,6 +119,7 @@ def test_quantile_interval_brackets_the_quantile():
     assert latency.relative_halfwidth(np.full(300, 5.0)) == 0.0
 
 
+@pytest.mark.slow
 def test_a_compared_run_is_extended_only_while_close_models_are_imprecise():
     # Identical, perfectly steady models: precise at once, no extension.
     clock, log = FakeClock(), []
@@ -246,6 +247,7 @@ def test_concurrency_is_for_http_models_only(rows):
                            models={"m": Sleeper(0.001)})
 
 
+@pytest.mark.slow
 def test_latency_through_the_cli(tmp_path, rows):
     import joblib
 

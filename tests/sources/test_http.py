@@ -121,6 +121,7 @@ def model_for(server, route: str, **options) -> "object":
     return http_model(ModelSource("served", "http", server.url(route), opts))
 
 
+@pytest.mark.slow
 def test_predictions_over_http_match_the_model(server, data):
     local = joblib.load(server.models["lenient"])
     rows = data[churn.FEATURES].head(7)
@@ -138,6 +139,7 @@ def test_predictions_over_http_match_the_model(server, data):
         labels_only.predict_proba(rows)
 
 
+@pytest.mark.slow
 def test_keep_alive_connections_are_reused(server, data):
     model = model_for(server, "lenient/labels")
     endpoint = model.extra["endpoint"]
@@ -156,6 +158,7 @@ def error_of(text: str, data) -> tuple[str, str]:
     return check.status, check.message
 
 
+@pytest.mark.slow
 def test_server_down_is_an_error_naming_the_url(data):
     url = f"http://127.0.0.1:{free_port()}/predict"
     with pytest.raises(HttpTransportError, match="connection refused"):
@@ -166,6 +169,7 @@ def test_server_down_is_an_error_naming_the_url(data):
     assert status == "error" and url in message
 
 
+@pytest.mark.slow
 def test_a_slow_server_beyond_the_timeout_is_an_error(server, data):
     url = server.url("slow?seconds=3")
     started = time.perf_counter()
@@ -174,6 +178,7 @@ def test_a_slow_server_beyond_the_timeout_is_an_error(server, data):
     assert time.perf_counter() - started < 3
 
 
+@pytest.mark.slow
 def test_http_500_is_an_error_for_latency_and_a_failure_for_robustness(server, data):
     url = server.url("fail")
     status, message = error_of(f'model m = http("{url}")\np95 latency <= 10s with 3 calls warmup 0\n', data)
@@ -183,6 +188,7 @@ def test_http_500_is_an_error_for_latency_and_a_failure_for_robustness(server, d
     assert status == "error" and "cannot serve unmodified rows" in message and "HTTP 500" in message
 
 
+@pytest.mark.slow
 def test_malformed_json_and_wrong_counts_are_errors(server, data):
     for route, words in (("garbage", "invalid JSON"), ("short", "predictions for 1 row")):
         status, message = error_of(f'model m = http("{server.url(route)}")\np95 latency <= 10s with 2 calls warmup 0\n',
@@ -198,6 +204,7 @@ def answering(make_document):
     return script
 
 
+@pytest.mark.slow
 def test_nan_probabilities_from_a_server_are_an_error_not_a_pass(data):
     # The argmax of NaN is column 0, here class 1, the majority: accuracy 0.59 passed before.
     nan_rows = answering(lambda n: b'{"predictions": [' + b", ".join([b"[NaN, NaN]"] * n) + b'], "classes": [1, 0]}')
@@ -326,6 +333,7 @@ def test_redirects_are_not_followed():
     assert server.requests == 1
 
 
+@pytest.mark.slow
 def test_server_error_bodies_are_escaped():
     def hostile(records, send):
         send(json_answer(b"\x1b[2J::error::owned\r\n##vso[task.setvariable]x", "500 Internal Server Error"))

@@ -11,71 +11,13 @@ import numpy as np
 import polars as pl
 import pytest
 import scipy.stats
-from scipy.spatial.distance import jensenshannon
 
 import mlcontract
 
+from oracles import HISTOGRAM_ORACLES, finite, oracle_bins, oracle_category_bins, oracle_psi
+
 REL = 1e-9
 P_REL = 1e-6
-
-
-# ---- oracles ----------------------------------------------------------------------------------
-def finite(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    return x[np.isfinite(x)]
-
-
-def oracle_edges(ref: np.ndarray, bins: int = 10) -> np.ndarray:
-    return np.unique(np.quantile(finite(ref), np.arange(1, bins) / bins))
-
-
-def oracle_bins(cur, ref, bins=10):
-    edges = oracle_edges(ref, bins)
-    count = lambda x: np.bincount(np.searchsorted(edges, finite(x), side="right"), minlength=len(edges) + 1)
-    return count(cur).astype(float), count(ref).astype(float)
-
-
-def oracle_category_bins(cur: list, ref: list):
-    cats = sorted({v for v in cur + ref if v is not None})
-    c = np.array([sum(v == k for v in cur) for k in cats], dtype=float)
-    r = np.array([sum(v == k for v in ref) for k in cats], dtype=float)
-    return c, r
-
-
-def oracle_psi(c, r):
-    p, q = np.clip(c / c.sum(), 1e-4, None), np.clip(r / r.sum(), 1e-4, None)
-    return float(np.sum((p - q) * np.log(p / q)))
-
-
-def oracle_kl(c, r):
-    return float(scipy.stats.entropy(np.clip(c / c.sum(), 1e-4, None), np.clip(r / r.sum(), 1e-4, None)))
-
-
-def oracle_js(c, r):
-    return float(jensenshannon(c / c.sum(), r / r.sum(), base=2))
-
-
-def oracle_hellinger(c, r):
-    p, q = c / c.sum(), r / r.sum()
-    return float(np.sqrt(0.5 * np.sum((np.sqrt(p) - np.sqrt(q)) ** 2)))
-
-
-def oracle_linf(c, r):
-    return float(np.max(np.abs(c / c.sum() - r / r.sum())))
-
-
-def oracle_chi2(c, r):
-    table = np.vstack([c, r])
-    table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] < 2:
-        return 1.0
-    return float(scipy.stats.chi2_contingency(table).pvalue)
-
-
-HISTOGRAM_ORACLES = {
-    "psi": oracle_psi, "kl": oracle_kl, "js": oracle_js, "hellinger": oracle_hellinger,
-    "linf": oracle_linf, "chi2_pvalue": oracle_chi2,
-}
 
 
 # ---- running a statistic through the pipeline -----------------------------------------------------
@@ -343,6 +285,7 @@ def test_statistic_functions_reject_empty_samples():
     assert math.isclose(st.js(np.array([1.0, 0.0]), np.array([0.0, 1.0])), 1.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [141, 5_000, 50_000, 100_000, 100_001, 300_000, 1_000_000, 1_500_000])
 def test_fast_kstwo_sf_matches_scipy(n):
     """The large-sample KS p-value path agrees with scipy.stats.kstwo.sf across and around every
@@ -482,6 +425,7 @@ def test_out_of_range_rate_vs_a_reference_uses_its_exact_integer_range():
     assert check.details["range"] == [0, BIG + 1]
 
 
+@pytest.mark.slow
 def test_exact_integer_results_in_json_and_terminal(tmp_path):
     from conftest import run_json
 

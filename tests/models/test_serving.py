@@ -41,6 +41,7 @@ def run(text: str, data, **grants) -> list:
     return mlcontract.compile(HEADER + text, datasets={"training": data}, **{"allow_pickle": True, **grants}).run().checks
 
 
+@pytest.mark.slow
 def test_robustness_over_http_both_protocols(server, data):
     checks = run(
         f'model lenient = http("{server.url("lenient/records")}")\n'
@@ -52,6 +53,7 @@ def test_robustness_over_http_both_protocols(server, data):
     assert checks[0].details["calls"] == 18  # 2 variants × (8 alone + 1 batch)
 
 
+@pytest.mark.slow
 def test_a_strict_server_fails_unseen_categories_with_the_row(server, data):
     [check] = run(f'model strict = http("{server.url("strict/records")}")\nhandles unseen categories in country\n',
                   data)
@@ -61,12 +63,14 @@ def test_a_strict_server_fails_unseen_categories_with_the_row(server, data):
     assert server.url("strict/records") in check.details["error"]
 
 
+@pytest.mark.slow
 def test_nulls_arrive_as_json_null_and_break_a_model_without_imputer(server, data):
     [check] = run(f'model raw = http("{server.url("raw/labels")}")\nhandles nulls in income\n', data)
     assert check.status == "fail" and "HTTP 500" in check.details["error"]
     assert check.details["row"]["income"] is None
 
 
+@pytest.mark.slow
 def test_latency_over_http_interleaved_and_concurrent(server, data):
     checks = run(
         f'model a = http("{server.url("lenient/records")}")\n'
@@ -86,6 +90,7 @@ def test_latency_over_http_interleaved_and_concurrent(server, data):
     assert set(compared.details["reference_details"]["b"]) >= {"p50", "p95", "p99", "calls"}
 
 
+@pytest.mark.slow
 def test_the_cli_with_http_models(server, files):
     contract = files / "served.mlc"
     contract.write_text(

@@ -259,6 +259,7 @@ def test_no_segment_with_enough_rows_is_an_error(data):
 
 
 # ---- cross-validation -------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1])
 def test_cv_matches_cross_validate(data, seed):
     train, holdout, good, _ = data
@@ -298,6 +299,7 @@ def test_cv_needs_a_refittable_estimator(data):
     assert check.status == "error" and "cannot be refitted" in check.message
 
 
+@pytest.mark.slow
 def test_cv_short_form_defaults_to_the_first_model(data):
     """`cv auc on training >= 0.72 with 5 folds` as the issue writes it (5 folds, seed 0)."""
     train, holdout, good, _ = data
@@ -318,6 +320,7 @@ MODEL_QUALITY_LINES = [
 ]
 
 
+@pytest.mark.slow
 def test_conformance_model_quality_lines_pass_through_the_cli(conformance, tmp_path):
     """The conformance contract's declarations and its six model-quality and curve lines,
     verbatim, on its fixture (test_conformance.py runs the whole file)."""
