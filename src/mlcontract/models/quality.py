@@ -1,6 +1,6 @@
 """Model-quality measures: holdout metrics, naive baselines, cross-validation, training curves.
 
-The resolver (resolve.py) builds these measures from contract lines. Each measure lists the
+The resolver (resolve/measures.py, resolve/curves.py) builds these measures from contract lines. Each measure lists the
 requests it needs; the requests are computed outside the data scans by the handlers at the
 end of this module (model calls, sklearn.dummy fits, cross-validation, history files), and the
 planner deduplicates them: accuracy, f1 and auc of one model on one dataset call the model once

@@ -5,7 +5,7 @@ The checker builds these measures from contract lines (`handles nulls in age`,
 here with the local backend: a `RobustnessRun` synthesises a case's rows (robustness.py) and
 sends them to the model, a `LatencyRun` times the models of a group together (latency.py).
 Models are called through `models.LoadedModel`; HTTP models through their endpoint
-(httpmodel.py), so that a timed call is the HTTP round trip and the decoding of its answer.
+(sources/http.py), so that a timed call is the HTTP round trip and the decoding of its answer.
 docs/serving.md describes what is generated, sent, timed and compared.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Statistic requests: the units of work a backend computes and the planner deduplicates.
 
 A request is a frozen, hashable description ("the sorted finite values of `age` in
-`production`"). Measures (measures.py) ask for requests; a backend (execute.py) fills them in.
+`production`"). Measures (plan/measures.py, models/) ask for requests; a backend (engines/) fills them in.
 Requests never know which checks asked for them.
 """
 from __future__ import annotations

@@ -36,7 +36,7 @@ def check_readable(path: Path, what: str, written: str | None = None, folders: b
     of parquet files). A FIFO would block forever; a folder given to csv() would be globbed and
     its files read as CSV text; /proc, /sys and /dev hold the machine's state, not data
     (grants.special_file). Whether a contract may read `path` at all (its repository, the
-    working directory, the grants) was decided when it was compiled (resolve._Checker._confine)."""
+    working directory, the grants) was decided when it was compiled (resolve.declarations.confine)."""
     import stat
 
     from ..grants import special_file

@@ -1,7 +1,7 @@
 """The statistic definitions, as pure functions of counts, sorted values and summaries.
 
 One documented definition each (docs/language.md, "Statistics"); every one is tested against
-an independent oracle in tests/test_statistics.py. Inputs were already stripped of null, NaN
+an independent oracle in tests/statistics/test_statistics.py. Inputs were already stripped of null, NaN
 and ±inf by the backend: distribution statistics use finite values only.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ def sorted_quantiles(sorted_values: np.ndarray, probabilities: np.ndarray) -> np
     """np.quantile(values, probabilities) (method "linear"), bit for bit, for values already
     sorted ascending. numpy re-partitions a copy of its input even when it is sorted (~6 ms per
     million values); on sorted input the quantile is two lookups and numpy's own interpolation
-    (_lerp), replicated here. tests/test_statistics.py checks bit equality with np.quantile."""
+    (_lerp), replicated here. tests/statistics/test_statistics.py checks bit equality with np.quantile."""
     previous, following, gamma = quantile_positions(sorted_values.size, probabilities)
     return interpolate(sorted_values[previous], sorted_values[following], gamma)
 
@@ -187,7 +187,7 @@ def kstwo_sf(d: float, n: int) -> float:
       smirnov is cheap (an asymptotic form) and is called;
     - n·d² >= 370: 0; a few closed forms at the ends.
     The small-sample and tiny-d regions, where scipy uses the Durbin and Pomeranz recursions,
-    call scipy as is. tests/test_statistics.py compares every region with scipy.stats.kstwo."""
+    call scipy as is. tests/statistics/test_statistics.py compares every region with scipy.stats.kstwo."""
     x, t = float(d), n * float(d)
     if x <= 0.0:
         return 1.0
