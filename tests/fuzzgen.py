@@ -261,7 +261,7 @@ _RAW_EXCEPTION = re.compile(r"^(\w*(Error|Exception|Invalid)|internal error)\b")
 def _check_result(result, strict: bool = False) -> str | None:
     from rich.console import Console
 
-    from mlcontract.report import render, summary_line
+    from mlcontract.report.formats.terminal import render, summary_line
 
     for check in result.checks:
         if check.status not in STATUSES:

@@ -8,7 +8,7 @@ import pytest
 
 import mlcontract
 from mlcontract.errors import ContractError, UsageError
-from mlcontract.results import RunResult
+from mlcontract.report.results import RunResult
 
 from conftest import FIXTURES
 

@@ -19,6 +19,7 @@ def test_there_are_example_contracts():
     assert EXAMPLES, "contracts/ must hold example contracts"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("contract", EXAMPLES, ids=lambda p: p.stem)
 def test_example_contract_runs_through_the_cli(contract, tmp_path):
     code, document, done = run_json(contract, tmp_path)
@@ -31,6 +32,7 @@ def test_example_contract_runs_through_the_cli(contract, tmp_path):
     assert not blocking_problems, [(c["line"], c["message"]) for c in blocking_problems]
 
 
+@pytest.mark.slow
 def test_demo_report_shows_groups_marks_values_and_summary():
     done = run_cli("check", str(ROOT / "contracts" / "demo.mlc"))
     assert "Data validation" in done.stdout
@@ -39,6 +41,7 @@ def test_demo_report_shows_groups_marks_values_and_summary():
     assert done.stdout.strip().splitlines()[-1].startswith("gate PASS")
 
 
+@pytest.mark.slow
 def test_json_results_schema(tmp_path):
     code, document, _ = run_json(ROOT / "contracts" / "demo.mlc", tmp_path)
     assert set(document) >= {"passed", "checks"}
@@ -52,6 +55,7 @@ def test_json_results_schema(tmp_path):
     assert warned and not warned[0]["blocking"]
 
 
+@pytest.mark.slow
 def test_a_failing_check_exits_1(tmp_path):
     contract = tmp_path / "strict.mlc"
     contract.write_text(f'dataset t = parquet("{FIXTURES / "data" / "train.parquet"}")\nt rows >= 1000000\n')
@@ -61,6 +65,7 @@ def test_a_failing_check_exits_1(tmp_path):
     assert "rows 200 is not >= 1000000" in document["checks"][0]["message"]
 
 
+@pytest.mark.slow
 def test_a_warn_failure_does_not_fail_the_gate(tmp_path):
     contract = tmp_path / "soft.mlc"
     contract.write_text(f'dataset t = parquet("{FIXTURES / "data" / "train.parquet"}")\nwarn t rows >= 1000000\n')
@@ -69,6 +74,7 @@ def test_a_warn_failure_does_not_fail_the_gate(tmp_path):
     assert document["checks"][0]["status"] == "warn"
 
 
+@pytest.mark.slow
 def test_malformed_contract_exits_2_with_the_diagnostic_and_no_traceback():
     done = run_cli("check", "resolve/unknown_column.mlc", cwd=FIXTURES)
     assert done.returncode == 2
@@ -76,6 +82,7 @@ def test_malformed_contract_exits_2_with_the_diagnostic_and_no_traceback():
     assert done.stderr == (FIXTURES / "resolve" / "unknown_column.txt").read_text()
 
 
+@pytest.mark.slow
 def test_syntax_error_exits_2():
     done = run_cli("plan", "parse/two_syntax_errors.mlc", cwd=FIXTURES)
     assert done.returncode == 2
@@ -83,6 +90,7 @@ def test_syntax_error_exits_2():
     assert "2 errors in parse/two_syntax_errors.mlc" in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [
     ["check", "no/such/contract.mlc"],
     ["check"],
@@ -95,6 +103,7 @@ def test_command_line_errors_exit_2_without_traceback(args):
     assert "Traceback" not in done.stderr + done.stdout
 
 
+@pytest.mark.slow
 def test_missing_data_file_is_an_error_result_and_exit_1(tmp_path):
     contract = tmp_path / "gone.mlc"
     contract.write_text('dataset t = parquet("gone.parquet")\nfeature age null_rate <= 5%\nt rows >= 1\n')
@@ -105,6 +114,7 @@ def test_missing_data_file_is_an_error_result_and_exit_1(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_corrupt_data_file_is_an_error_result(tmp_path):
     (tmp_path / "bad.parquet").write_bytes(b"this is not parquet")
     contract = tmp_path / "bad.mlc"
@@ -114,6 +124,7 @@ def test_corrupt_data_file_is_an_error_result(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_plan_command_prints_text_and_json():
     done = run_cli("plan", "plan/dedup.mlc", cwd=FIXTURES)
     assert done.returncode == 0
@@ -122,6 +133,7 @@ def test_plan_command_prints_text_and_json():
     assert json.loads(done.stdout)["statistics"] == 5
 
 
+@pytest.mark.slow
 def test_relative_paths_resolve_against_the_contract_folder(tmp_path):
     folder = tmp_path / "repo" / "contracts"
     (folder / "data").mkdir(parents=True)
@@ -131,6 +143,7 @@ def test_relative_paths_resolve_against_the_contract_folder(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_statistics_command_lists_the_language():
     done = run_cli("statistics")
     assert done.returncode == 0
@@ -138,6 +151,7 @@ def test_statistics_command_lists_the_language():
         assert word in done.stdout
 
 
+@pytest.mark.slow
 def test_progress_bar_shows_the_scan_on_stderr(tmp_path):
     import os
     import subprocess
@@ -170,6 +184,7 @@ def test_garbage_collector_is_off_only_during_start_up():
         gc.unfreeze()
 
 
+@pytest.mark.slow
 def test_a_report_of_thousands_of_passes_lists_what_did_not_pass():
     """Past 500 passing checks in a group the report lists the others and counts the passes;
     --verbose lists every check."""
@@ -177,7 +192,7 @@ def test_a_report_of_thousands_of_passes_lists_what_did_not_pass():
 
     from rich.console import Console
 
-    from mlcontract.report import render
+    from mlcontract.report.formats.terminal import render
 
     data = f'dataset t = parquet("{FIXTURES / "data" / "train.parquet"}")\n'
     text = data + "t rows >= 1000000\n" + "".join(f"t rows >= -{i}\n" for i in range(600))
@@ -195,6 +210,7 @@ def test_a_report_of_thousands_of_passes_lists_what_did_not_pass():
     assert "t rows >= -599" in full and "not listed" not in full
 
 
+@pytest.mark.slow
 def test_heavy_libraries_load_only_when_a_contract_needs_them(tmp_path):
     """Start-up counts in CI: compiling imports Lark and Polars and nothing heavier, and a data
     contract (histograms, summaries, counts, KS on large samples) runs without scipy.stats,

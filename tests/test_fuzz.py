@@ -126,6 +126,7 @@ def corpus(conformance):
     return _corpus(conformance)
 
 
+@pytest.mark.slow
 def test_the_corpus_is_large_and_reaches_every_known_bug_class(corpus):
     assert len(corpus) >= 500
     for name in KNOWN_BUGS:
@@ -133,6 +134,7 @@ def test_the_corpus_is_large_and_reaches_every_known_bug_class(corpus):
             assert any(name in known_bugs(text) for text, _, _ in corpus), f"no mutant falls in {name}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("part", range(4))
 def test_generated_contracts_compile_or_give_located_diagnostics(corpus, part):
     """Every mutant: diagnostics or a run whose results keep the promise (problems that a known
@@ -147,6 +149,7 @@ def _xfail(reason: str):
     return pytest.mark.xfail(strict=True, reason="bug: " + reason)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FORMER_BUGS))
 def test_former_bug_classes_of_generated_contracts(corpus, name):
     cases = [case for case in corpus if FORMER_BUGS[name][0](case[0])]
@@ -388,6 +391,7 @@ def _column_lines(columns):
     return lines
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("file,columns", [
     ("types.parquet", ["x", "dtm", "dte", "dur", "dec", "bo", "cat", "enm", "nul", "nan", "inf", "allnull", "allnulls",
                        "const", "bin", "u64", "f32", "tm", "emptystr", "uni"]),
@@ -625,6 +629,7 @@ def cli(tmp_path_factory, corpus, odd_data):
     return results
 
 
+@pytest.mark.slow
 def test_cli_on_a_sample_of_generated_contracts(cli):
     codes = []
     for i in range(CLI_SAMPLE):
@@ -638,6 +643,7 @@ def test_cli_on_a_sample_of_generated_contracts(cli):
     assert 2 in codes and {0, 1} & set(codes), codes  # the sample has broken and working contracts
 
 
+@pytest.mark.slow
 def test_python_m_mlcontract_on_generated_contracts(cli):
     """Two mutants through the real entry point (`python -m mlcontract`), not only cli.main."""
     for i in (0, 1):
@@ -646,6 +652,7 @@ def test_python_m_mlcontract_on_generated_contracts(cli):
         assert done.returncode == cli[f"mutant{i}"]["code"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [
     name for name in ODD_FILES])
 def test_cli_odd_contract_files(cli, name):
@@ -657,6 +664,7 @@ def test_cli_odd_contract_files(cli, name):
         assert "2000 errors" in result["stderr"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", list(COMMAND_LINES))
 def test_cli_odd_command_lines(cli, key):
     result = cli[key]
@@ -672,6 +680,7 @@ def test_cli_odd_command_lines(cli, key):
 _PROFILE_BUGS: dict = {}  # all fixed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [
     pytest.param(name, marks=_xfail(_PROFILE_BUGS[name])) if name in _PROFILE_BUGS else name
     for name in ODD_PROFILES])

@@ -116,6 +116,7 @@ def test_model_checks_on_a_profile_are_diagnostics(files):
         mlcontract.compile(text, base_dir=files)
 
 
+@pytest.mark.slow
 def test_merged_profiles_add_counts_exactly(files, tmp_path):
     prod = pl.read_parquet(files / "prod.parquet")
     parts = []
@@ -173,6 +174,7 @@ def test_profile_is_written_atomically(files, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["p.json"]  # and no temporary file is left
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content,message", [
     ('{"format": "mlcontract-profile", "version": 1, "grid": 2520, "rows": 3', "corrupt or truncated"),
     ('{"format": "mlcontract-profile", "version": 99, "grid": 2520, "rows": 1, "columns": {}}', "version 99"),
@@ -197,6 +199,7 @@ def _run(folder):
     return run_json(folder / "c.mlc", folder)
 
 
+@pytest.mark.slow
 def test_profile_command_writes_a_profile_and_its_plan_reads_no_rows(files, tmp_path):
     done = run_cli("profile", str(files / "prod.parquet"), "-o", str(tmp_path / "out.json"))
     assert done.returncode == 0 and "profiled 4,000 rows" in done.stderr
@@ -210,6 +213,7 @@ def test_profile_command_writes_a_profile_and_its_plan_reads_no_rows(files, tmp_
     assert "(served from the profile, no rows read)" in plan.stdout
 
 
+@pytest.mark.slow
 def test_profile_rejects_unknown_file_kinds(tmp_path):
     (tmp_path / "x.xlsx").write_text("nope")
     done = run_cli("profile", str(tmp_path / "x.xlsx"))
@@ -450,6 +454,7 @@ def test_hostile_json_gives_a_clear_error_quickly(tmp_path, text, message):
     assert message in str(caught.value) and time.perf_counter() - start < 5
 
 
+@pytest.mark.slow
 def test_a_hostile_profile_through_the_cli_is_an_error_result(files, tmp_path):
     (tmp_path / "bad.json").write_text("[" * 100_000 + "]" * 100_000)
     (tmp_path / "train.parquet").write_bytes((files / "train.parquet").read_bytes())
@@ -461,6 +466,7 @@ def test_a_hostile_profile_through_the_cli_is_an_error_result(files, tmp_path):
     assert "nested too deeply" in document["checks"][1]["message"]
 
 
+@pytest.mark.slow
 def test_negative_rows_no_longer_pass_a_rows_check(files, tmp_path):
     document = broken(json.loads((files / "prod.profile.json").read_text()), lambda d: d.update(rows=-5))
     (tmp_path / "bad.json").write_text(json.dumps(document))

@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .resolve import resolve
-from .contract import CheckedContract
-from .errors import SourceText, UsageError
+from .resolve.contract import CheckedContract
+from .errors import UsageError
+from .language.source import SourceText
 from .grants import Grants
 from .plan import Plan, plan as make_plan
-from .transform import no_cyclic_gc, to_ast
+from .language.transform import no_cyclic_gc, to_ast
 
 if TYPE_CHECKING:  # pydantic costs ~0.13 s to import: only when the results are built
-    from .results import RunResult
+    from .report.results import RunResult
 
 
 class Contract:
@@ -47,7 +48,7 @@ class Contract:
         return self.checked.checks
 
     def explain(self, as_json: bool = False) -> str:
-        from .explain import plan_json, plan_text
+        from .plan.explain import plan_json, plan_text
 
         return plan_json(self.plan) if as_json else plan_text(self.plan)
 
@@ -55,8 +56,8 @@ class Contract:
             histories: dict[str, Any] | None = None, progress=None) -> RunResult:
         """Run the plan. Frames, models and histories given here replace declared sources
         (pandas or Polars frames; fitted estimators or predict callables; history frames)."""
-        from .evaluate import evaluate
-        from .execute import LocalBackend
+        from .report.evaluate import evaluate
+        from .engines.local import LocalBackend
 
         started = time.perf_counter()
         frames, objects, curves = (dict(self._inputs[0]), dict(self._inputs[1]), dict(self._inputs[2]))
@@ -76,7 +77,6 @@ class Contract:
             contract = Contract(self.source, self.base_dir, frames, objects, curves, lenient=True, grants=self.grants)
         backend = LocalBackend(frames, objects, curves, progress=progress)
         got = backend.run(contract.plan)
-        self.last_backend = backend
         return evaluate(contract.checked, got, time.perf_counter() - started)
 
 
@@ -141,13 +141,13 @@ def _read_file(path: Path) -> str:
 def profile(data: Any, output: str | Path | None = None, *, name: str | None = None, progress=None):
     """Profile a dataset (a data file path, or a pandas / Polars frame) and, when `output` is
     given, write it atomically as JSON. Returns the Profile."""
-    from .contract import DatasetSource
+    from .resolve.contract import DatasetSource
     from .profiles import profile_frame, write_profile
-    from .sources import check_rows, kind_of_path, open_dataset
+    from .sources.datasets import check_rows, format_of_path, open_dataset
 
     if isinstance(data, (str, Path)):
         path = Path(data)
-        source = DatasetSource(name or path.stem, kind_of_path(path), path, written=str(data))
+        source = DatasetSource(name or path.stem, format_of_path(path), path, written=str(data))
         opened, label = open_dataset(source), str(data)  # checks the file: missing, folder, FIFO, permissions
     else:
         source = DatasetSource(name or "data", "frame")

@@ -67,9 +67,9 @@ def check(
     _started()
     if not compiled.checks:
         raise UsageError(f"{contract} has no checks: a gate that checks nothing would always pass")
-    _import_in_background("mlcontract.results", "mlcontract.report")
+    _import_in_background("mlcontract.report.results", "mlcontract.report.formats.terminal")
     result = compiled.run(progress=None if quiet else _progress())
-    from .report import render, summary_line
+    from .report.formats.terminal import render, summary_line
 
     console = _console()
     if json_out is not None:
@@ -131,19 +131,21 @@ def profile_command(
 @app.command()
 def statistics() -> None:
     """List the statistics, metrics and robustness cases the language knows."""
-    from . import catalog
+    from .models.metrics import METRICS
+    from .models.serving import ROBUSTNESS_CASES
+    from .statistics import CATALOG
 
     console = _console()
     line = lambda text: console.print(text, markup=False)  # summaries contain [brackets]
     console.print("[bold]feature statistics[/bold]")
-    for info in catalog.FEATURE_STATISTICS.values():
+    for info in CATALOG.values():
         line(f"  {info.name:<18} {info.summary}")
     line("  pNN                any quantile, e.g. p95, p99.9")
     console.print("[bold]model metrics[/bold]")
-    for metric in catalog.METRICS.values():
+    for metric in METRICS.values():
         line(f"  {metric.name:<18} {metric.summary}")
     console.print("[bold]robustness cases[/bold]")
-    for case, summary in catalog.ROBUSTNESS_CASES.items():
+    for case, summary in ROBUSTNESS_CASES.items():
         line(f"  {case:<18} {summary}")
 
 

@@ -29,18 +29,16 @@ import datetime as _dt
 import itertools
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import requests as rq
-from .catalog import CATEGORICAL, NUMERIC
+from .plan import requests as rq
+from .statistics.base import CATEGORICAL, NUMERIC
 from .errors import CheckError, DataError
-from .statistics import (
+from .statistics.formulas import (
     interpolate,
     quantile_edges,
     quantile_positions,
@@ -149,7 +147,7 @@ class Profile:
 
             return NumericSummary.from_dict(_summary_from_json(column.summary))
         if isinstance(request, rq.Counts):
-            from .columns import CountsResult, _key_array
+            from .engines.columns import CountsResult, _key_array
 
             keys = [k for k, _ in column.categories or []]
             counts = np.array([n for _, n in column.categories or []], dtype=np.int64)
@@ -171,7 +169,7 @@ class Profile:
         if isinstance(request, rq.SortedValues):
             return sample
         if isinstance(request, rq.SampleWalk):
-            from .statistics import walk
+            from .statistics.formulas import walk
 
             other = (got or {}).get(rq.SortedValues(request.against, request.name))
             if other is None or isinstance(other, BaseException):
@@ -214,7 +212,7 @@ def coarse_counts(fine_edges: np.ndarray, fine_counts: np.ndarray, coarse_edges:
 # ---- building ---------------------------------------------------------------------------------
 def profile_frame(lazy, name: str, source: str | None = None, progress=None) -> Profile:
     """Profile a Polars LazyFrame column by column (one column in memory at a time)."""
-    from .sources import column_kind, engine_failures
+    from .sources.files import column_type, engine_failures
 
     columns: dict[str, ColumnProfile] = {}
     rows = None
@@ -225,7 +223,7 @@ def profile_frame(lazy, name: str, source: str | None = None, progress=None) -> 
         for column, dtype in schema.items():
             series = lazy.select(column).collect().to_series()
             rows = series.len()
-            columns[column] = profile_column(series, column_kind(dtype), str(dtype))
+            columns[column] = profile_column(series, column_type(dtype), str(dtype))
             if progress:
                 progress.advance(1)
     except CheckError:
@@ -244,7 +242,7 @@ def profile_frame(lazy, name: str, source: str | None = None, progress=None) -> 
 
 
 def profile_column(series, kind: str, dtype: str) -> ColumnProfile:
-    from . import columns as col
+    from .engines import columns as col
 
     rows = series.len()
     if kind == NUMERIC:
@@ -447,7 +445,7 @@ def load_profile(path: str | Path | None, name: str) -> Profile:
     """Read and validate a profile file; every problem is a DataError naming the file."""
     if path is None:
         raise DataError(f"dataset `{name}`: no profile file given")
-    from .sources import check_readable
+    from .sources.files import check_readable
 
     path = Path(path)
     check_readable(path, f"dataset `{name}`", str(path))

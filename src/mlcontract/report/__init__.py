@@ -1,0 +1,1 @@
+"""Stages evaluate and report: computed values → results (report.results) → what users read."""

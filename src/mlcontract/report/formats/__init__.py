@@ -1,0 +1,1 @@
+"""Report formats: how a RunResult is shown (terminal: the rich table)."""
