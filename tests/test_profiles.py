@@ -13,6 +13,8 @@ import pytest
 
 import mlcontract
 from mlcontract import profiles as pf
+from mlcontract.engines.profile import serve
+from mlcontract.plan import requests as rq
 from mlcontract.errors import ContractError
 
 from conftest import run_cli
@@ -312,8 +314,8 @@ def test_merged_grids_stay_within_their_rank_error(tmp_path, sizes, shape):
     assert np.all(np.searchsorted(values, grid, side="right") >= position - r)
     # psi's bins: the merged profile's counts on its own coarse edges, against the raw rows'
     for bins in (10, 20):
-        coarse = merged.serve(pf.rq.Edges("merged", "x", bins))
-        served = merged.serve(pf.rq.Histogram("merged", "x", pf.rq.Edges("merged", "x", bins)))
+        coarse = serve(merged, rq.Edges("merged", "x", bins))
+        served = serve(merged, rq.Histogram("merged", "x", rq.Edges("merged", "x", bins)))
         truth = np.diff(np.concatenate([[0], np.searchsorted(values, coarse, side="left"), [n]]))
         assert np.all(np.abs(served - truth) <= 2 * r)
     # ks and wasserstein: the documented bounds with r
