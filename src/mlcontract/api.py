@@ -19,8 +19,10 @@ from .language.source import SourceText
 from .grants import Grants
 from .plan import Plan, plan as make_plan
 from .language.transform import no_cyclic_gc, to_ast
+from .engines import DEFAULT_ENGINE
 
 if TYPE_CHECKING:  # pydantic costs ~0.13 s to import: only when the results are built
+    from .engines.base import Backend, Progress, Settings
     from .report.results import RunResult
 
 
@@ -53,13 +55,19 @@ class Contract:
         return plan_json(self.plan) if as_json else plan_text(self.plan)
 
     def run(self, datasets: dict[str, Any] | None = None, models: dict[str, Any] | None = None,
-            histories: dict[str, Any] | None = None, progress=None) -> RunResult:
+            histories: dict[str, Any] | None = None, progress: Progress | None = None, *,
+            engine: str | Backend = DEFAULT_ENGINE, settings: Settings | None = None) -> RunResult:
         """Run the plan. Frames, models and histories given here replace declared sources
-        (pandas or Polars frames; fitted estimators or predict callables; history frames)."""
+        (pandas or Polars frames; fitted estimators or predict callables; history frames).
+
+        `engine` names the engine that computes the statistics (`mlcontract.engines.ENGINES`),
+        built with `settings` (engines.base.Settings: chunk rows, threads, engine options) and
+        reporting to `progress`; or it is an engine already built (then give neither)."""
+        from .engines.base import Inputs
         from .report.evaluate import evaluate
-        from .engines.local import LocalBackend
 
         started = time.perf_counter()
+        chosen = _engine(engine, settings, progress)
         frames, objects, curves = (dict(self._inputs[0]), dict(self._inputs[1]), dict(self._inputs[2]))
         contract = self
         if datasets or models or histories:
@@ -75,9 +83,23 @@ class Contract:
             # The columns may differ from the declared files': resolve again against the new data
             # (leniently: a column the new data lacks is an `error` result, not an exception).
             contract = Contract(self.source, self.base_dir, frames, objects, curves, lenient=True, grants=self.grants)
-        backend = LocalBackend(frames, objects, curves, progress=progress)
-        got = backend.run(contract.plan)
+        got = chosen.run(contract.plan, Inputs.of(contract.checked, frames, objects, curves))
         return evaluate(contract.checked, got, time.perf_counter() - started)
+
+
+def _engine(engine: str | Backend, settings: Settings | None, progress: Progress | None) -> Backend:
+    """The engine a run asks for: by name from the registry, or one already built."""
+    if isinstance(engine, str):
+        from .engines import backend
+        from .engines.base import Settings
+
+        return backend(engine, settings if settings is not None else Settings(), progress)
+    if settings is not None or progress is not None:
+        raise UsageError("run() got an engine already built and settings or progress for it; "
+                         "give them to the engine's constructor, or name the engine instead")
+    if not callable(getattr(engine, "run", None)):
+        raise UsageError(f"run(engine=...) takes an engine's name or an engine, not {type(engine).__name__}")
+    return engine
 
 
 def compile(source: str | Path, *, datasets: dict[str, Any] | None = None, models: dict[str, Any] | None = None,

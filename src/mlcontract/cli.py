@@ -16,6 +16,7 @@ from typing import Optional
 
 import typer
 
+from .engines import DEFAULT_ENGINE, ENGINES
 from .errors import ContractError, MlcError, UsageError
 from .escape import MESSAGE_LIMIT, printable
 
@@ -35,6 +36,9 @@ ALLOW_HOST = typer.Option(None, "--allow-host", metavar="HOST[:PORT]",
                           help="let http() models reach this non-loopback host (repeatable)")
 ALLOW_PICKLE = typer.Option(False, "--allow-pickle",
                             help="consent to unpickle models (joblib/pickle; skops types outside the safe allowlist)")
+# The engines come from the registry (engines.ENGINES); an unknown name is a usage error (exit 2).
+ENGINE = typer.Option(DEFAULT_ENGINE, "--engine", metavar="NAME",
+                      help=f"the engine that computes the statistics: {', '.join(ENGINES)}")
 
 
 def _console(stderr: bool = False):
@@ -55,6 +59,7 @@ def check(
     allow_path: Optional[list[Path]] = ALLOW_PATH,
     allow_host: Optional[list[str]] = ALLOW_HOST,
     allow_pickle: bool = ALLOW_PICKLE,
+    engine: str = ENGINE,
 ) -> None:
     """Compile CONTRACT, run it, print the report; exit 1 when a blocking check fails."""
     import mlcontract
@@ -68,7 +73,7 @@ def check(
     if not compiled.checks:
         raise UsageError(f"{contract} has no checks: a gate that checks nothing would always pass")
     _import_in_background("mlcontract.report.results", "mlcontract.report.formats.terminal")
-    result = compiled.run(progress=None if quiet else _progress())
+    result = compiled.run(progress=None if quiet else _progress(), engine=engine)
     from .report.formats.terminal import render, summary_line
 
     console = _console()

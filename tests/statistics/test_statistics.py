@@ -363,12 +363,11 @@ INTEGER_COLUMNS = [("Int64", pl.Int64, INT64), ("UInt64", pl.UInt64, UINT64)]
 
 
 def integer_checks(values, dtype, lines: list[str], chunk_rows: int | None = None, monkeypatch=None):
-    frame = pl.DataFrame({"x": pl.Series("x", values, dtype=dtype)})
-    if chunk_rows:
-        from mlcontract.engines import local as execute
+    from mlcontract.engines.base import Settings
 
-        monkeypatch.setattr(execute, "STREAM_CHUNK_ROWS", chunk_rows)
-    return mlcontract.compile("\n".join(lines) + "\n", datasets={"d": frame}).run().checks
+    frame = pl.DataFrame({"x": pl.Series("x", values, dtype=dtype)})
+    settings = Settings(chunk_rows=chunk_rows) if chunk_rows else None
+    return mlcontract.compile("\n".join(lines) + "\n", datasets={"d": frame}).run(settings=settings).checks
 
 
 def oracle_outside(values, low, high) -> int:

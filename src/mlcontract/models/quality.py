@@ -13,7 +13,7 @@ inside functions: the checker imports this module at compile time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..plan import requests as rq
 from ..errors import CheckError, DataError, ModelError
@@ -22,6 +22,9 @@ from ..plan.measures import Measure
 from ..plan.observation import Observation, fetch
 from ..report.formatting import fmt
 from .metrics import METRICS
+
+if TYPE_CHECKING:
+    from ..engines.base import Inputs
 
 # The sklearn.dummy strategies a `baseline STRATEGY` names, and the task each serves.
 BASELINE_STRATEGIES = {
@@ -398,38 +401,34 @@ def history_columns(source: Any, frame: Any = None) -> list[str] | None:
     return curve_names(source, frame)
 
 
-# ---- handlers: computed outside the data scans ---------------------------------------------------
-@rq.handles(Truth)
-def _truth(request: Truth, backend, got):
-    return backend.labels(request.data)
+# ---- handlers: computed outside the data scans (models/handlers.py lists them) ----------------------
+def truth(request: Truth, inputs: Inputs, got):
+    return inputs.labels(request.data)
 
 
-@rq.handles(Predictions)
-def _predictions(request: Predictions, backend, got):
-    model = backend.model(request.model)
-    features = backend.features(request.data)
+def predictions(request: Predictions, inputs: Inputs, got):
+    model = inputs.model(request.model)
+    features = inputs.features(request.data)
     # LoadedModel validates the output: one finite, non-null prediction per row (models/loaded.py).
     return Predicted(model.predict(features), model.classes)
 
 
-@rq.handles(Probabilities)
-def _probabilities(request: Probabilities, backend, got):
-    model = backend.model(request.model)
+def probabilities(request: Probabilities, inputs: Inputs, got):
+    model = inputs.model(request.model)
     if not model.has_proba:
         raise ModelError(f"model `{request.model}` has no predict_proba, so it gives no probabilities; "
                          "auc, pr_auc, logloss and brier need them")
-    features = backend.features(request.data)
+    features = inputs.features(request.data)
     # LoadedModel validates the output: finite, in [0, 1], one column per class, rows summing to 1.
     matrix = model.predict_proba(features)
     return Proba(matrix, model.classes)  # classes read after the call: ONNX models learn them on the way
 
 
-@rq.handles(SegmentRows)
-def _segment_rows(request: SegmentRows, backend, got):
+def segment_rows(request: SegmentRows, inputs: Inputs, got):
     import numpy as np
     import polars as pl
 
-    frame = backend.dataset_frame(request.data)
+    frame = inputs.frame(request.data)
     if request.by not in frame.columns:
         raise DataError(f"column `{request.by}` is missing in dataset `{request.data}`")
     column = frame[request.by]
@@ -442,13 +441,12 @@ def _segment_rows(request: SegmentRows, backend, got):
     return Segments(request.by, keys, rows)
 
 
-@rq.handles(BaselineFit)
-def _baseline(request: BaselineFit, backend, got):
+def baseline_fit(request: BaselineFit, inputs: Inputs, got):
     import numpy as np
     from sklearn.dummy import DummyClassifier, DummyRegressor
 
-    y_fit = backend.labels(request.fit_on)
-    rows = backend.dataset_frame(request.data).height
+    y_fit = inputs.labels(request.fit_on)
+    rows = inputs.frame(request.data).height
     if BASELINE_STRATEGIES[request.strategy] == "classification":
         dummy = DummyClassifier(strategy=request.strategy, random_state=0)
     else:
@@ -465,15 +463,14 @@ def _baseline(request: BaselineFit, backend, got):
     return BaselineOutput(predicted, proba)
 
 
-@rq.handles(CrossValidation)
-def _cross_validation(request: CrossValidation, backend, got):
+def cross_validation(request: CrossValidation, inputs: Inputs, got):
     import numpy as np
     from sklearn.base import clone
     from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 
     from . import metrics
 
-    model = backend.model(request.model)
+    model = inputs.model(request.model)
     if model.estimator is None:
         raise ModelError(f"cross-validation refits a clone of the model, but `{request.model}` is a {model.format} "
                          "model that cannot be refitted; it needs a scikit-learn estimator "
@@ -483,7 +480,7 @@ def _cross_validation(request: CrossValidation, backend, got):
     except Exception as error:
         raise ModelError(f"cross-validation cannot clone `{request.model}` ({type(model.estimator).__name__}): "
                          f"{printable(error)}") from error
-    features, labels = backend.features(request.data), backend.labels(request.data)
+    features, labels = inputs.features(request.data), inputs.labels(request.data)
     setup = metrics.resolve(request.metric, labels, request.params)
     classification = setup.task == "classification"
     splitter_type = StratifiedKFold if classification else KFold
@@ -521,12 +518,8 @@ def _cross_validation(request: CrossValidation, backend, got):
     }
 
 
-@rq.handles(HistoryData)
-def _history(request: HistoryData, backend, got):
-    from .history import load_source
-
-    source = backend.contract.histories[request.history]
-    return load_source(source, backend.histories.get(request.history))
+def history(request: HistoryData, inputs: Inputs, got):
+    return inputs.history(request.history)
 
 
 # ---- helpers -------------------------------------------------------------------------------------
