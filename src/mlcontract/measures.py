@@ -136,7 +136,8 @@ class FeatureStat(Measure):
                 raise CheckError(f"{ds} has no rows")
             if len(subject.keys) == 0:
                 raise CheckError(f"`{col}` has no non-null values in {ds}")
-            return Observation(st.unseen_rate(subject.values, reference.values, reference.rows))
+            return Observation(st.unseen_rate(subject.values, reference.values, reference.rows),
+                               details={"plot": _category_plot(subject.values, reference.values, ds, ref)})
         if s in ("ks", "ks_pvalue", "wasserstein", "wasserstein_norm"):
             walk = fetch(got, rq.SampleWalk(ds, col, ref))
             if s == "ks":
@@ -163,7 +164,12 @@ class FeatureStat(Measure):
                 fetch(got, rq.Counts(ds, col)).values, fetch(got, rq.Counts(ref, col)).values
             )
         value = st.HISTOGRAM_STATISTICS[s](cur, base)
-        return Observation(value, details={"bins": len(cur), "edges" if self.column_kind == NUMERIC else "categories": _jsonable(bins)})
+        from .report import plotdata  # the picture of these very bins (docs/reports.md)
+
+        plot = plotdata.histogram(bins, cur, base, ds, ref) if self.column_kind == NUMERIC else \
+            plotdata.categories(bins, cur, base, ds, ref)
+        kept = "edges" if self.column_kind == NUMERIC else "categories"
+        return Observation(value, details={"bins": len(cur), kept: _jsonable(bins), "plot": plot})
 
     def _out_of_range(self, got: Got) -> Observation:
         ds, col, ref = self.dataset, self.column, self.reference
@@ -278,6 +284,14 @@ class Pending(Measure):
 
 
 # ---- helpers -------------------------------------------------------------------------------------
+def _category_plot(subject: dict, reference: dict, ds: str, ref: str) -> dict:
+    from . import statistics as st
+    from .report import plotdata
+
+    cur, base, levels = st.aligned_category_counts(subject, reference)
+    return plotdata.categories(levels, cur, base, ds, ref)
+
+
 def _rate(part: int, whole: int, where: str, nothing: str = "no rows") -> float:
     if whole == 0:
         raise CheckError(f"{where} has {nothing}")

@@ -164,7 +164,8 @@ class ModelMetric(Measure):
         setup = metrics.resolve(self.metric, y_true, self.params, classes)
         details = {"model": self.model, "dataset": self.data, "rows": int(len(y_true)), **setup.describe()}
         if self.segment is None:
-            return Observation(metrics.score(setup, y_true, pred, proba, classes), details=details)
+            value = metrics.score(setup, y_true, pred, proba, classes)
+            return Observation(value, details={**details, **_plot(self.model, setup, y_true, pred, proba, classes)})
         segments = fetch(got, SegmentRows(self.data, self.segment))
         return _segmented(self.metric, setup, segments, self.min_rows, y_true, pred, proba, classes, details)
 
@@ -225,7 +226,8 @@ class BaselineMetric(Measure):
         setup = metrics.resolve(self.metric, y_true, self.params, classes)
         value = metrics.score(setup, y_true, pred, proba, classes)
         return Observation(value, details={"strategy": self.strategy, "fitted_on": self.fit_on, "dataset": self.data,
-                                           **setup.describe()})
+                                           **setup.describe(),
+                                           **_plot(f"baseline {self.strategy}", setup, y_true, pred, proba, classes)})
 
 
 @dataclass(frozen=True)
@@ -276,8 +278,14 @@ class CurveTrend(Measure):
         if len(values) < 2:
             raise CheckError(f"`{self.column} {self.claim}` needs at least two epochs; history `{self.history}` "
                              f"has {len(values)}")
-        return trend(self.column, self.claim, epochs, values, self.tolerance, offset,
-                     {"history": self.history, "window": self.last})
+        observation = trend(self.column, self.claim, epochs, values, self.tolerance, offset,
+                            {"history": self.history, "window": self.last})
+        from .report import plotdata  # the whole curve, the window and the epoch where the claim broke
+
+        observation.details["plot"] = plotdata.curve(
+            self.column, history.epochs, history.curves[self.column], observation.details["violation_epoch"],
+            _plain(epochs[0]) if self.last is not None else None)
+        return observation
 
 
 def trend(column: str, claim: str, epochs, values, tolerance: float, offset: int = 0, extra: dict | None = None):
@@ -515,6 +523,17 @@ def _history(request: HistoryData, backend, got):
 
 
 # ---- helpers -------------------------------------------------------------------------------------
+def _plot(name: str, setup, y_true, pred, proba, classes) -> dict:
+    """{"plot": ...} of one model's outputs (ROC/PR, confusion matrix or residuals), or {}."""
+    from .report import plotdata
+
+    try:
+        plot = plotdata.classifier(name, setup, y_true, pred, proba, classes)
+    except Exception:  # noqa: BLE001 - a picture that cannot be drawn never changes a verdict
+        return {}
+    return {"plot": plot} if plot else {}
+
+
 def _unpack(output) -> tuple:
     """(labels, probabilities, classes) from a Predicted or a Proba."""
     if isinstance(output, Proba):
@@ -559,9 +578,11 @@ def _segmented(metric: str, setup, segments: Segments, min_rows: int, y_true, pr
     undefined = [s for s in skipped if not s["reason"].startswith("fewer than")]
     if undefined:
         message += f"; `{metric}` undefined on " + ", ".join(_key_text(s["segment"]) for s in undefined[:3])
+    from .report import plotdata
+
     return Observation(worst["value"], message=message, details={
         **details, "by": column, "min_rows": min_rows, "worst_segment": worst["segment"],
-        "segments": ranked, "skipped": skipped,
+        "segments": ranked, "skipped": skipped, "plot": plotdata.segments(column, ranked),
     })
 
 

@@ -6,6 +6,9 @@ from typing import Any, Literal, Optional, Union
 from pydantic import BaseModel, Field
 
 Status = Literal["pass", "fail", "warn", "error"]
+# 1: the first versioned schema (adds schema_version, mlcontract_version, contract_sha256,
+# started_at, durations, fail_on; CheckResult.column/end_column; details["plot"]).
+SCHEMA_VERSION = 1
 
 
 class CheckResult(BaseModel):
@@ -13,6 +16,8 @@ class CheckResult(BaseModel):
 
     index: int
     line: int
+    column: Optional[int] = Field(None, description="1-based column where the check starts on its line")
+    end_column: Optional[int] = Field(None, description="column just past the check, when it ends on its line")
     source: str = Field(description="the contract line")
     kind: Literal["data", "model", "curve", "robustness", "latency"]
     status: Status
@@ -29,11 +34,18 @@ class CheckResult(BaseModel):
 
 
 class RunResult(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    mlcontract_version: str = Field(default_factory=lambda: _version())
     contract: Optional[str] = None
     path: Optional[str] = None
-    passed: bool = Field(description="true when no blocking check failed or errored")
+    contract_sha256: Optional[str] = Field(None, description="sha256 of the contract's text (UTF-8) as compiled")
+    started_at: Optional[str] = Field(None, description="when the run started, ISO 8601 in UTC")
+    passed: bool = Field(description="true when no blocking check failed or errored (and no warn, with fail_on warn)")
+    fail_on: Literal["fail", "warn"] = Field("fail", description="`warn`: warnings block the gate too")
     counts: dict[str, int]
     seconds: float
+    durations: dict[str, float] = Field(default_factory=dict,
+                                        description="seconds per stage: compile, execute, evaluate")
     checks: list[CheckResult]
 
     def failed(self) -> list[CheckResult]:
@@ -41,3 +53,9 @@ class RunResult(BaseModel):
 
     def to_json(self, **kwargs) -> str:
         return self.model_dump_json(indent=2, **kwargs)
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__

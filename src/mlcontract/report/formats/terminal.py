@@ -1,4 +1,4 @@
-"""Stage 7 — report: results → a rich terminal report (JSON comes from results.RunResult).
+"""The terminal report: results → a rich table (JSON comes from results.RunResult).
 
 Checks are grouped by kind, each with a status mark, the observed value, the threshold and the
 contract line (with the feature, for lines that select several); a check that did not pass
@@ -11,7 +11,6 @@ escape.printable: no control character, ANSI escape or workflow command reaches 
 """
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -20,19 +19,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .escape import MESSAGE_LIMIT, printable
-from .evaluate import fmt, fmt_duration
+from ...escape import MESSAGE_LIMIT, printable
+from ...evaluate import fmt, fmt_duration
+from ._shared import GROUPS, check_label, summary_words
 
 if TYPE_CHECKING:
-    from .results import CheckResult, RunResult
+    from ...results import CheckResult, RunResult
 
-GROUPS = [
-    ("data", "Data validation"),
-    ("model", "Model quality"),
-    ("curve", "Training curves"),
-    ("robustness", "Robustness of the serving path"),
-    ("latency", "Latency"),
-]
 MARKS = {
     "pass": ("✔", "green"),
     "fail": ("✘", "bold red"),
@@ -65,15 +58,6 @@ def render(result: RunResult, console: Console, verbose: bool = False) -> None:
     console.print(summary_line(result))
 
 
-def check_label(check: CheckResult, checks_on_line: int = 1) -> str:
-    """The contract line, plus the feature when the line expanded into several checks or its
-    selector (`*`, `numeric`, ...) chose the feature."""
-    named = check.feature and re.search(rf"(?<![\w]){re.escape(check.feature)}(?![\w])", check.source)
-    if check.feature and (checks_on_line > 1 or not named):
-        return f"{check.source}  [{check.feature}]"
-    return check.source
-
-
 def _table(heading: str, checks: list[CheckResult], verbose: bool, per_line: Counter) -> Table:
     table = Table(title=heading, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
                   expand=False, pad_edge=False)
@@ -94,11 +78,5 @@ def _table(heading: str, checks: list[CheckResult], verbose: bool, per_line: Cou
 
 
 def summary_line(result: RunResult) -> Text:
-    counts = result.counts
-    parts = [f"{counts.get('pass', 0)} passed"]
-    for status, word in (("fail", "failed"), ("warn", "warning"), ("error", "error")):
-        n = counts.get(status, 0)
-        if n:
-            parts.append(f"{n} {word}" if status == "fail" else f"{n} {word}{'s' if n != 1 else ''}")
     verdict = ("PASS", "bold green") if result.passed else ("FAIL", "bold red")
-    return Text.assemble(("gate ", "bold"), verdict, (f"  {', '.join(parts)} in {result.seconds:.2f}s", ""))
+    return Text.assemble(("gate ", "bold"), verdict, (f"  {summary_words(result)} in {result.seconds:.2f}s", ""))
