@@ -37,6 +37,20 @@ ALLOW_PICKLE = typer.Option(False, "--allow-pickle",
                             help="consent to unpickle models (joblib/pickle; skops types outside the safe allowlist)")
 
 
+def _version(show: bool) -> None:
+    if show:
+        from . import __version__
+
+        sys.stdout.write(f"mlc (mlcontract) {__version__}\n")
+        raise typer.Exit(EXIT_PASS)
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                       help="print the version and exit")) -> None:
+    """Compile and run ML validation contracts (.mlc files) as a CI gate."""
+
+
 def _console(stderr: bool = False):
     from rich.console import Console
 
@@ -52,6 +66,20 @@ def check(
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the results as JSON to this file"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show the message of passing checks too"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print only the summary line"),
+    junit: Optional[Path] = typer.Option(None, "--junit", metavar="OUT.xml", help="also write a JUnit XML report"),
+    markdown: Optional[str] = typer.Option(None, "--markdown", metavar="OUT.md|-",
+                                           help="also write a Markdown summary (`-`: the GitHub job summary, "
+                                                "else stdout)"),
+    html: Optional[Path] = typer.Option(None, "--html", metavar="OUT.html",
+                                        help="also write a self-contained HTML report with plots"),
+    annotations: str = typer.Option("auto", "--annotations", metavar="auto|github|none",
+                                    help="GitHub Actions annotations on the contract lines (auto: when "
+                                         "GITHUB_ACTIONS=true)"),
+    fail_on: str = typer.Option("fail", "--fail-on", metavar="fail|warn",
+                                help="`warn`: warnings block the gate too (default: failures and errors block)"),
+    inputs: Optional[list[str]] = typer.Option(None, "--input", metavar="NAME=PATH",
+                                               help="read this file for the declared dataset, model or history NAME "
+                                                    "(repeatable)"),
     allow_path: Optional[list[Path]] = ALLOW_PATH,
     allow_host: Optional[list[str]] = ALLOW_HOST,
     allow_pickle: bool = ALLOW_PICKLE,
@@ -59,26 +87,50 @@ def check(
     """Compile CONTRACT, run it, print the report; exit 1 when a blocking check fails."""
     import mlcontract
 
-    if json_out is not None:
-        from .output import check_target
-
-        check_target(json_out, "--json")  # a wrong target fails now, not after the run
-    compiled = mlcontract.compile(contract, allow_paths=allow_path, allow_hosts=allow_host, allow_pickle=allow_pickle)
+    reports = _report_targets(json_out, junit, markdown, html)  # a wrong target fails now, not after the run
+    github = _annotations_wanted(annotations)
+    if fail_on not in ("fail", "warn"):
+        raise UsageError(f"--fail-on takes `fail` or `warn`, not {fail_on!r}")
+    compiled = mlcontract.compile(contract, allow_paths=allow_path, allow_hosts=allow_host, allow_pickle=allow_pickle,
+                                  paths=_input_paths(inputs))
     _started()
     if not compiled.checks:
         raise UsageError(f"{contract} has no checks: a gate that checks nothing would always pass")
-    _import_in_background("mlcontract.results", "mlcontract.report")
-    result = compiled.run(progress=None if quiet else _progress())
+    _import_in_background("mlcontract.results", "mlcontract.report.formats.terminal")
+    result = compiled.run(progress=None if quiet else _progress(), fail_on=fail_on)
     from .report import render, summary_line
 
     console = _console()
     if json_out is not None:
         _write_json(json_out, result.to_json())
+    _write_reports(result, compiled, contract, reports, github)
     if quiet:
         console.print(summary_line(result))
     else:
         render(result, console, verbose)
     raise typer.Exit(EXIT_PASS if result.passed else EXIT_FAIL)
+
+
+@app.command()
+def lint(
+    contracts: list[Path] = typer.Argument(..., metavar="FILE...", help="the .mlc contracts to compile"),
+) -> None:
+    """Compile contracts without running them: print their diagnostics; exit 2 when one is
+    invalid (for editors and pre-commit hooks)."""
+    import mlcontract
+
+    invalid = 0
+    for contract in contracts:
+        try:
+            mlcontract.compile(contract)
+        except ContractError as error:
+            sys.stderr.write(error.render() + "\n")
+            invalid += 1
+        except UsageError as error:
+            sys.stderr.write(f"mlc: error: {printable(error, MESSAGE_LIMIT)}\n")
+            invalid += 1
+    if invalid:
+        raise typer.Exit(EXIT_INVALID)
 
 
 @app.command()
@@ -172,6 +224,58 @@ def _import_in_background(*modules: str) -> None:
                 return
 
     threading.Thread(target=load, name="mlc-imports", daemon=True).start()
+
+
+# ---- check's reports ---------------------------------------------------------------------------
+REPORT_FORMATS = {"--junit": "junit", "--markdown": "markdown", "--html": "html"}  # option -> report/formats module
+
+
+def _report_targets(json_out, junit, markdown, html) -> dict:
+    """{option: target} of the report files asked for, each checked before the run."""
+    from .output import check_target
+
+    if json_out is not None:
+        check_target(json_out, "--json")
+    targets = {"--junit": junit, "--markdown": markdown, "--html": html}
+    for option, target in targets.items():
+        if target is not None and not (option == "--markdown" and target == "-"):
+            check_target(target, option)
+    return {option: target for option, target in targets.items() if target is not None}
+
+
+def _annotations_wanted(mode: str) -> bool:
+    if mode not in ("auto", "github", "none"):
+        raise UsageError(f"--annotations takes auto, github or none, not {mode!r}")
+    return mode == "github" or (mode == "auto" and os.environ.get("GITHUB_ACTIONS") == "true")
+
+
+def _input_paths(inputs: list[str] | None) -> dict[str, str]:
+    from .inputs import parse_input
+
+    paths: dict[str, str] = {}
+    for text in inputs or ():
+        name, path = parse_input(text)
+        if name in paths:
+            raise UsageError(f"--input {name}=... is given twice")
+        paths[name] = path
+    return paths
+
+
+def _write_reports(result, compiled, contract: Path, targets: dict, github: bool) -> None:
+    """Every report format asked for, from the one result (report/formats/)."""
+    import importlib
+
+    from .report.formats._context import ReportContext
+
+    context = ReportContext.of(result, compiled, contract)
+    for option, target in targets.items():
+        module = importlib.import_module(f"mlcontract.report.formats.{REPORT_FORMATS[option]}")
+        module.write(result, target, context)
+    if github:
+        from .report.formats import annotations
+
+        annotations.write(result, sys.stdout, context)
+        sys.stdout.flush()
 
 
 def _write_json(path: Path, text: str) -> None:
