@@ -188,3 +188,14 @@ def test_cli_html_for_a_real_run_in_the_browser(browser, tmp_path):
     assert [c for c in page.console if c[0] in ("error", "warning", "pageerror")] == []
     assert page.requests == [page.url]
     assert page.page.text_content(".verdict") == "FAIL"
+
+
+def test_a_number_json_cannot_carry_is_written_null():
+    result = fixture_result()
+    plot = result.checks[1].details["plot"]
+    plot["edges"] = [30.0, float("nan"), float("inf")]
+    text = html.render(result, context())
+    data = re.search(r'<script type="application/json" id="mlc-data">(.*?)</script>', text, re.S).group(1)
+    import json
+
+    assert json.loads(data)["plots"]["1"]["edges"] == [30.0, None, None]

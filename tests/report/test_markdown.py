@@ -72,6 +72,11 @@ def test_cli_markdown_file_and_step_summary(tmp_path, monkeypatch):
     appended = summary.read_text(encoding="utf-8")
     assert appended.startswith("earlier step\n### mlc check small: ❌ FAIL")
 
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "no-such-folder" / "summary.md"))
+    done = run_cli("check", str(contract), "--markdown", "-")
+    assert done.returncode == 2 and "cannot append to $GITHUB_STEP_SUMMARY" in done.stderr
+    assert "Traceback" not in done.stderr
+
     monkeypatch.delenv("GITHUB_STEP_SUMMARY")
     done = run_cli("check", str(contract), "--markdown", "-")
     assert "### mlc check small: ❌ FAIL" in done.stdout

@@ -19,6 +19,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from ...errors import UsageError
 from ._context import ReportContext, Target, emit
 from ._shared import (GROUP_NAMES, blocks, labels, observed_text, problems_first, safe_text, summary_words,
                       threshold_text)
@@ -40,8 +41,12 @@ def write(result: RunResult, target: Target, context: ReportContext) -> None:
     if target == "-":
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary:  # the runner's job-summary file: appended to, as every step does
-            with open(summary, "a", encoding="utf-8") as out:
-                out.write(text + "\n")
+            try:
+                with open(summary, "a", encoding="utf-8") as out:
+                    out.write(text + "\n")
+            except (OSError, ValueError) as error:
+                raise UsageError(f"--markdown -: cannot append to $GITHUB_STEP_SUMMARY ({summary}): "
+                                 f"{getattr(error, 'strerror', None) or error}") from error
         else:
             sys.stdout.write(text)
         return
