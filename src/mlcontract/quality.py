@@ -243,8 +243,11 @@ class CurveValue(Measure):
     def compute(self, got):
         history = fetch(got, HistoryData(self.history))
         epochs, values, _ = history.curve(self.column, last=1)
+        from .report import plotdata
+
+        plot = plotdata.curve(self.column, history.epochs, history.curves[self.column])
         return Observation(float(values[-1]), details={"history": self.history, "curve": self.column,
-                                                       "epoch": _plain(epochs[-1]), "epochs": len(history)})
+                                                       "epoch": _plain(epochs[-1]), "epochs": len(history), "plot": plot})
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,12 @@ def test_training_curve_marks_where_the_trend_broke():
     assert window["window_from"] == 7 and window["broke_at"] == result.checks[1].details["violation_epoch"]
 
 
+def test_a_curve_value_check_shows_the_curve():
+    history = pd.DataFrame({"epoch": [1, 2, 3], "val_loss": [0.9, 0.7, 0.6]})
+    plot = _run("val_loss <= 0.65\n", histories={"run": history}).checks[0].details["plot"]
+    assert (plot["epochs"], plot["values"], plot["broke_at"]) == ([1, 2, 3], [0.9, 0.7, 0.6], None)
+
+
 def test_a_long_training_curve_is_thinned_but_keeps_the_break():
     values = list(np.linspace(1, 0.1, 5000))
     values[3333] = 2.0
