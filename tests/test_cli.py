@@ -296,10 +296,18 @@ def test_input_replaces_a_history_too(tmp_path):
 
 
 def test_input_refuses_special_files_unknown_names_and_urls(tmp_path):
+    import os
+
     contract = _gate(tmp_path, "training rows >= 1\n", 'dataset training = parquet("train.parquet")\n'
                      'model api = http("http://127.0.0.1:9/predict")\n')
-    code, document, _ = run_json(contract, tmp_path, "--input", "training=/dev/zero")
-    assert code == 1 and "special files are never inputs" in document["checks"][0]["message"]
+    done = run_cli("check", str(contract), "--input", "training=/dev/zero")
+    assert done.returncode == 2 and "--input training=/dev/zero: it is /dev/zero, under /dev" in done.stderr
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    done = run_cli("check", str(contract), "--input", f"training={fifo}")
+    assert done.returncode == 2 and "it is a FIFO: special files are never inputs" in done.stderr
+    code, document, _ = run_json(contract, tmp_path, "--input", f"training={tmp_path / 'not-produced.parquet'}")
+    assert code == 1 and document["checks"][0]["status"] == "error"  # the pipeline produced nothing: the gate fails
     done = run_cli("check", str(contract), "--input", "trainig=x.parquet")
     assert done.returncode == 2 and "did you mean `training`?" in done.stderr and "Traceback" not in done.stderr
     done = run_cli("check", str(contract), "--input", "api=model.joblib")

@@ -7,8 +7,9 @@ pipeline produced without editing the contract: the declaration keeps its format
 
 The invocation chose the file, so it is granted: the contract's confinement (its repository
 and the working directory) does not apply to it. Special files (/proc, /sys, /dev, FIFOs,
-devices) are still refused, as for any input (grants.special_file). A relative PATH is
-relative to the working directory, like `--allow-path`.
+devices) are still refused (grants.special_file), here as a usage error: exit 2. A missing
+file is the pipeline's failure, not the command line's: its checks are `error` results. A
+relative PATH is relative to the working directory, like `--allow-path`.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from . import ast
 from .errors import UsageError
-from .grants import Grants
+from .grants import Grants, special_file
 
 _DECLARATIONS = {ast.DatasetDecl: "dataset", ast.ModelDecl: "model", ast.HistoryDecl: "history"}
 
@@ -49,6 +50,9 @@ def replace_paths(module: ast.Contract, paths: dict[str, str | Path], grants: Gr
         name = getattr(getattr(statement, "name", None), "id", None)
         if type(statement) in _DECLARATIONS and name in paths:
             target = _absolute(paths[name])
+            special = special_file(target)
+            if special:  # never an input, whoever names it: the command line is wrong (exit 2)
+                raise UsageError(f"--input {name}={paths[name]}: {special}")
             granted.append(_grant_for(target))
             statement = _pointed_at(statement, str(target))
         statements.append(statement)
