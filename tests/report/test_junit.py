@@ -101,3 +101,12 @@ def test_a_bad_junit_target_fails_before_the_run(tmp_path):
     contract = small_contract(tmp_path)
     done = run_cli("check", str(contract), "--junit", "/dev/null")
     assert done.returncode == 2 and "--junit" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_formats_do_not_need_rich():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom mlcontract.report.formats import annotations, html, junit, markdown\n"
+            "print('rich' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
