@@ -1,5 +1,6 @@
 """Report formats on a 1,000-check contract: writing every format (terminal, JSON, JUnit,
-Markdown, HTML, GitHub annotations) against the terminal report alone.
+Markdown, HTML, GitHub annotations: every format of the registry, report.report_formats())
+against the terminal report alone.
 
     PYTHONPATH=src python bench/report_formats.py [--repeat 7]
 
@@ -22,9 +23,7 @@ import numpy as np
 import polars as pl
 
 import mlcontract
-from mlcontract.report.formats import annotations, html, junit, markdown
-from mlcontract.report.formats._context import ReportContext
-from mlcontract.report.formats.terminal import render
+from mlcontract.report import ReportContext, report_formats, write_reports
 
 FEATURES, ROWS, DRIFTED = 250, 20_000, 50
 CONTRACT = ("feature * psi < 0.2 vs prod\nfeature * js < 0.1 vs prod\nfeature * null_rate <= 1%\n"
@@ -42,20 +41,14 @@ def result_and_context():
 
 
 def terminal(result, folder: Path, context) -> None:
-    from rich.console import Console
-
-    render(result, Console(file=io.StringIO(), width=160, highlight=False, soft_wrap=False))
+    report_formats()["terminal"].write(result, io.StringIO(), context)
 
 
 def every_format(result, folder: Path, context) -> None:
-    terminal(result, folder, context)
-    from mlcontract.output import write_text
-
-    write_text(folder / "results.json", result.to_json(), "--json")
-    junit.write(result, folder / "junit.xml", context)
-    markdown.write(result, folder / "summary.md", context)
-    html.write(result, folder / "report.html", context)
-    annotations.write(result, io.StringIO(), context)
+    """Every registered format, as `mlc check` writes them: files to `folder`, streams to memory."""
+    streamed = {"terminal", "annotations"}
+    write_reports(result, {name: io.StringIO() if name in streamed else folder / f"report.{name}"
+                           for name in report_formats()}, context)
 
 
 def timed(work, result, folder, context) -> float:

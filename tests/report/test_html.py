@@ -89,6 +89,7 @@ def fixture_report(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow  # a real browser: ~2 s each
 def test_loads_offline_and_draws_every_plot_kind(browser, fixture_report):
     page = Page(browser, fixture_report)
     drawn = page.draw_everything()
@@ -106,6 +107,7 @@ def test_loads_offline_and_draws_every_plot_kind(browser, fixture_report):
     assert page.dialogs == []
 
 
+@pytest.mark.slow  # a real browser: ~2 s each
 def test_filtering_by_text_status_and_group(browser, fixture_report):
     page = Page(browser, fixture_report)
     result = fixture_result()
@@ -126,6 +128,7 @@ def test_filtering_by_text_status_and_group(browser, fixture_report):
     assert page.shown() == [] and page.page.text_content("#shown") == f"0 of {len(result.checks)} checks shown"
 
 
+@pytest.mark.slow  # a real browser: ~2 s each
 def test_a_row_opens_and_closes(browser, fixture_report):
     page = Page(browser, fixture_report)
     passing = next(c for c in fixture_result().checks if c.status == "pass")
@@ -137,6 +140,7 @@ def test_a_row_opens_and_closes(browser, fixture_report):
     assert page.page.is_hidden(detail)
 
 
+@pytest.mark.slow  # a real browser: ~2 s each
 def test_outside_text_stays_text(browser, fixture_report):
     page = Page(browser, fixture_report)
     page.draw_everything()
@@ -176,6 +180,7 @@ def test_a_100_feature_contract_makes_a_small_report(tmp_path):
     assert size < 2_000_000, size  # docs/reports.md states the measured size
 
 
+@pytest.mark.slow  # a real browser: ~2 s each
 def test_cli_html_for_a_real_run_in_the_browser(browser, tmp_path):
     contract = small_contract(tmp_path)
     out = tmp_path / "report.html"

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, TextIO, Unio
 if TYPE_CHECKING:
     from .results import RunResult
 
-Target = Union[Path, TextIO]
+Target = Union[str, Path, TextIO]  # a path (written atomically) or an open text stream
 
 
 @dataclass(frozen=True)

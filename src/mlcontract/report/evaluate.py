@@ -86,9 +86,11 @@ def _with_reference_plots(details: dict) -> dict:
     """The plots of the measures named on the right (prod's ROC curve, the baseline's) join the
     check's own plot of the same kind: one picture of the candidate beside what it is compared
     with (report/plotdata.py)."""
-    plots = details.pop("reference_plots", None)
+    plots = details.pop("reference_plots", None) or {}
     own = details.get("plot")
-    for plot in (plots or {}).values() if own else ():
+    if not own:
+        return details
+    for plot in plots.values():
         for field in ("curves", "matrices"):  # one entry per model (plotdata: roc, residuals, confusion)
             alike = all(plot.get(k) == own.get(k) for k in ("kind", "classes", "positive"))
             if alike and isinstance(own.get(field), dict):

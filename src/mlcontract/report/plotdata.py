@@ -61,7 +61,7 @@ def categories(levels, subject, reference, subject_name: str, reference_name: st
     ranked = sorted(rows, key=lambda row: (row[0] not in unseen_set, -max(row[1] / total_s, row[2] / total_r)))
     shown, rest = ranked[:CATEGORY_BARS], ranked[CATEGORY_BARS:]
     shown_levels = {level for level, _, _ in shown}
-    plot = {"kind": "categories", "levels": [level for level, _, _ in shown],
+    plot: dict[str, Any] = {"kind": "categories", "levels": [level for level, _, _ in shown],
             "subject": [_count(s) for _, s, _ in shown], "reference": [_count(r) for _, _, r in shown],
             "unseen": [level for level in unseen if level in shown_levels],
             "subject_name": subject_name, "reference_name": reference_name}

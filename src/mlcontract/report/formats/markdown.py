@@ -102,7 +102,7 @@ def _code(value: str) -> str:
     return printable(value, CELL_LIMIT).replace("`", "'").replace("|", "\\|")
 
 
-def _choose(value: str, flag: str) -> Target | str:
+def _choose(value: str, flag: str) -> Target:
     return value if value == "-" else file_target(value, flag)  # `-`: the job summary, decided when written
 
 
