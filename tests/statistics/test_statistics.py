@@ -383,7 +383,7 @@ def test_integer_min_and_max_are_exact_ints(name, dtype, values):
     assert type(low_check.value) is int and low_check.value == lo
     assert type(high_check.value) is int and high_check.value == hi
     assert at_most.status == "pass" and at_most.threshold == hi
-    assert beyond.status == "fail" and f"{hi:,}" in beyond.message and f"{hi - 1:,}" in mlcontract.report.evaluate.fmt(hi - 1)
+    assert beyond.status == "fail" and f"{hi:,}" in beyond.message and f"{hi - 1:,}" in mlcontract.report.formatting.fmt(hi - 1)
 
 
 @pytest.mark.parametrize("chunk_rows", [None, 2])

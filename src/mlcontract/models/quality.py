@@ -182,7 +182,8 @@ class ModelMetric(Measure):
         setup = metrics.resolve(self.metric, y_true, self.params, classes)
         details = {"model": self.model, "dataset": self.data, "rows": int(len(y_true)), **setup.describe()}
         if self.segment is None:
-            return Observation(metrics.score(setup, y_true, pred, proba, classes), details=details)
+            value = metrics.score(setup, y_true, pred, proba, classes)
+            return Observation(value, details={**details, **_plot(self.model, setup, y_true, pred, proba, classes)})
         segments = fetch(got, SegmentRows(self.data, self.segment))
         return _segmented(self.metric, setup, segments, self.min_rows, y_true, pred, proba, classes, details)
 
@@ -243,7 +244,8 @@ class BaselineMetric(Measure):
         setup = metrics.resolve(self.metric, y_true, self.params, classes)
         value = metrics.score(setup, y_true, pred, proba, classes)
         return Observation(value, details={"strategy": self.strategy, "fitted_on": self.fit_on, "dataset": self.data,
-                                           **setup.describe()})
+                                           **setup.describe(),
+                                           **_plot(f"baseline {self.strategy}", setup, y_true, pred, proba, classes)})
 
 
 @dataclass(frozen=True)
@@ -259,8 +261,11 @@ class CurveValue(Measure):
     def compute(self, got):
         history = fetch(got, HistoryData(self.history))
         epochs, values, _ = history.curve(self.column, last=1)
+        from ..report import plotdata
+
+        plot = plotdata.curve(self.column, history.epochs, history.curves[self.column])
         return Observation(float(values[-1]), details={"history": self.history, "curve": self.column,
-                                                       "epoch": _plain(epochs[-1]), "epochs": len(history)})
+                                                       "epoch": _plain(epochs[-1]), "epochs": len(history), "plot": plot})
 
 
 @dataclass(frozen=True)
@@ -294,8 +299,14 @@ class CurveTrend(Measure):
         if len(values) < 2:
             raise CheckError(f"`{self.column} {self.claim}` needs at least two epochs; history `{self.history}` "
                              f"has {len(values)}")
-        return trend(self.column, self.claim, epochs, values, self.tolerance, offset,
-                     {"history": self.history, "window": self.last})
+        observation = trend(self.column, self.claim, epochs, values, self.tolerance, offset,
+                            {"history": self.history, "window": self.last})
+        from ..report import plotdata  # the whole curve, the window and the epoch where the claim broke
+
+        observation.details["plot"] = plotdata.curve(
+            self.column, history.epochs, history.curves[self.column], observation.details["violation_epoch"],
+            _plain(epochs[0]) if self.last is not None else None)
+        return observation
 
 
 def trend(column: str, claim: str, epochs, values, tolerance: float, offset: int = 0, extra: dict | None = None):
@@ -523,6 +534,47 @@ def history(request: HistoryData, inputs: Inputs, got):
 
 
 # ---- helpers -------------------------------------------------------------------------------------
+def _plot(name: str, setup, y_true, pred, proba, classes) -> dict:
+    """{"plot": ...} of one model's outputs, or {} when there is nothing to draw: ROC and PR
+    curves from two classes' probabilities, a confusion matrix from labels (at most 20
+    classes), residuals for a regressor (report/plotdata.py)."""
+    try:
+        plot = _outputs_plot(name, setup, y_true, pred, proba, classes)
+    except Exception:  # noqa: BLE001 - a picture that cannot be drawn never changes a verdict
+        return {}
+    return {"plot": plot} if plot else {}
+
+
+def _outputs_plot(name: str, setup, y_true, pred, proba, classes) -> dict | None:
+    import numpy as np
+
+    from ..report import plotdata
+    from . import metrics
+
+    if setup.task != "classification":
+        return plotdata.residuals(name, y_true, pred) if pred is not None else None
+    if proba is not None:
+        if not setup.binary or setup.positive is None:
+            return None  # multiclass probabilities: no single curve to draw
+        from sklearn.metrics import precision_recall_curve, roc_curve
+
+        matrix = metrics.probability_matrix(proba, classes, setup)
+        score = matrix[:, list(setup.classes).index(setup.positive)]
+        truth = metrics.is_positive(y_true, setup.positive)
+        if truth.all() or not truth.any():
+            return None  # one class only: no curve to draw
+        fpr, tpr, _ = roc_curve(truth, score)
+        precision, recall, _ = precision_recall_curve(truth, score)
+        return plotdata.roc(name, metrics.plain(setup.positive), fpr, tpr, recall[::-1], precision[::-1])
+    labels = list(setup.classes)
+    if pred is None or len(labels) > 20:
+        return None
+    from sklearn.metrics import confusion_matrix
+
+    matrix = confusion_matrix(np.asarray(y_true), np.asarray(pred).ravel(), labels=labels)
+    return plotdata.confusion(name, [metrics.plain(c) for c in labels], matrix)
+
+
 def _unpack(output) -> tuple:
     """(labels, probabilities, classes) from a Predicted or a Proba."""
     if isinstance(output, Proba):
@@ -567,9 +619,11 @@ def _segmented(metric: str, setup, segments: Segments, min_rows: int, y_true, pr
     undefined = [s for s in skipped if not s["reason"].startswith("fewer than")]
     if undefined:
         message += f"; `{metric}` undefined on " + ", ".join(_key_text(s["segment"]) for s in undefined[:3])
+    from ..report import plotdata
+
     return Observation(worst["value"], message=message, details={
         **details, "by": column, "min_rows": min_rows, "worst_segment": worst["segment"],
-        "segments": ranked, "skipped": skipped,
+        "segments": ranked, "skipped": skipped, "plot": plotdata.segments(column, ranked),
     })
 
 

@@ -170,6 +170,7 @@ class Latency(Measure):
         if ratios:
             details["ratio"] = ratios
             details["ratio_of"] = self.statistic
+        details["plot"] = _latency_plot(timing, self.statistic)
         return Observation(value, message=_latency_message(timing, self.run, self.model, self.statistic, ratios),
                            details=details)
 
@@ -194,6 +195,7 @@ class Throughput(Measure):
             details["ratio"] = ratios
             details["ratio_of"] = "throughput"
         details["throughput"] = value
+        details["plot"] = _latency_plot(timing, "p95")
         message = f"{timing.calls:,} calls of {self.run.batch} row{'s' if self.run.batch != 1 else ''}"
         if self.run.concurrency > 1:
             message += f" by {self.run.concurrency} parallel callers"
@@ -233,6 +235,9 @@ class Robustness(Measure):
             "failures": [{"variant": f.variant, "mode": f.mode, "rows": f.rows, "exception": f.exception,
                           "error": f.error} for f in outcome.failures[:10]],
         })
+        from ..report import plotdata
+
+        details["plot"] = plotdata.row(first.row, run.feature, first.variant, first.mode)
         sent = "sent alone" if first.mode == "alone" else f"sent in a batch of {first.rows} rows"
         what = f"raised {first.exception}: {first.error}" if first.exception else first.error
         message = (f"{first.variant}{'' if run.case == 'rows' else f' in {where}'}, {sent}: model `{run.model}` {what} "
@@ -384,6 +389,13 @@ def _file_rows(path: str | None, columns: list[str]):
     if missing:
         raise DataError(f"{Path(path).name} lacks feature columns the model is fed: {', '.join(missing)}")
     return frame[columns].reset_index(drop=True)
+
+
+def _latency_plot(timing, statistic: str) -> dict:
+    """Every timed model's per-call latencies, with its value of the check's statistic."""
+    from ..report import plotdata
+
+    return plotdata.latency(timing.samples, statistic, lambda model: _statistic(timing, model, statistic))
 
 
 def _statistic(timing, model: str, statistic: str) -> float:

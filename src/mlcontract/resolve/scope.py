@@ -105,6 +105,7 @@ class Scope:
                 span=node.span,
                 bind_error=bind_error,
                 unit=unit,
+                display_unit=getattr(test, "display_unit", None),
                 from_selector=from_selector,
             )
         )
