@@ -1,7 +1,7 @@
 """The bundled examples (issue 16): contracts/demo.mlc shows the whole gate passing with one
 `warn`; contracts/rejected.mlc shows a candidate stopped for one reason of each kind; the
-bundled data and skops models are what contracts/data/make_demo_data.py builds. Also: observed
-values that say what they are (schema, between, trends)."""
+bundled data and skops models are what contracts/data/make_demo_data.py builds. (Observed values
+that say what they are: tests/report/test_explanations.py.)"""
 from __future__ import annotations
 
 import subprocess
@@ -13,6 +13,8 @@ import pytest
 import mlcontract
 
 from conftest import ROOT, run_json
+
+pytestmark = pytest.mark.slow  # each runs the gate's models: cross-validation, robustness, latency
 
 CONTRACTS = ROOT / "contracts"
 KINDS = {"data", "model", "curve", "robustness", "latency"}
@@ -112,50 +114,3 @@ def test_the_builder_reproduces_the_bundled_files(tmp_path):
             path = folder / "models" / f"{name}.skops"
             models.append(sio.load(path, trusted=sio.get_untrusted_types(file=path)))
         np.testing.assert_array_equal(models[0].predict_proba(features), models[1].predict_proba(features))
-
-
-# ---- observed values that say what they are (issue 16, "a report that explains itself") ----------
-def _run(text: str, **datasets):
-    return mlcontract.compile(text, datasets=datasets).run()
-
-
-def test_schema_counts_mismatching_columns_and_names_them():
-    training = pl.DataFrame({"a": [1.0], "b": [2.0], "d": [1.0], "e": ["x"]})
-    production = pl.DataFrame({"c": [1.0], "d": ["text"], "e": ["y"]})
-    check = _run("schema of training matches production\n", training=training, production=production).checks[0]
-    # a and b missing in production, c missing in training, d retyped: 4 columns (3 problems)
-    assert check.status == "fail" and check.value == 4
-    assert check.message.startswith("4 mismatching columns: ")
-    assert check.details["mismatching_columns"] == ["c", "a", "b", "d"]
-    assert check.details["observed"] == "number of mismatching columns"
-    same = _run("schema of training matches production\n", training=training, production=training).checks[0]
-    assert same.status == "pass" and same.value == 0
-    assert same.message == "0 mismatching columns: 4 feature columns with compatible types"
-
-
-def test_between_gives_the_count_and_share_outside():
-    frame = pl.DataFrame({"x": [1.0, 5.0, 12.0, None, 3.0]})
-    check = _run("feature x between 0 and 10\n", t=frame).checks[0]
-    assert check.status == "fail" and check.value == pytest.approx(0.25)
-    assert check.message == "1 of 4 values outside [0, 10] (min 1, max 12): 25% of the non-null values"
-    assert check.details == {"observed": "share of non-null values outside [0, 10]", "outside": 1, "values": 4,
-                             "share_outside": 0.25}
-    inside = _run("feature x between 0 and 20\n", t=frame).checks[0]
-    assert inside.status == "pass" and inside.value == 0
-    assert inside.message == "all 4 non-null values in [0, 20]: 0 outside (0%)"
-    assert inside.details["outside"] == 0 and inside.details["share_outside"] == 0
-
-
-def test_a_passing_trend_says_its_value_is_the_largest_rise_and_where():
-    history = pl.DataFrame({"epoch": [1, 2, 3], "val_loss": [1.0, 0.8, 0.7]})
-    check = mlcontract.compile("val_loss not increasing\n", histories={"run": history}).run().checks[0]
-    assert check.status == "pass" and check.value == pytest.approx(-0.1)
-    assert "largest rise -0.1 at epoch 3: every epoch fell below the lowest before it, by at least 0.1" \
-        in check.message
-    assert check.details["observed"].startswith("largest rise above the lowest earlier value")
-    flat = mlcontract.compile("val_loss not increasing\n",
-                              histories={"run": pl.DataFrame({"val_loss": [1.0, 1.0]})}).run().checks[0]
-    assert "largest rise 0 at epoch 2: no change" in flat.message
-    accuracy = mlcontract.compile("acc not decreasing\n",
-                                  histories={"run": pl.DataFrame({"acc": [0.5, 0.7, 0.8]})}).run().checks[0]
-    assert "largest fall -0.1 at epoch 3" in accuracy.message
