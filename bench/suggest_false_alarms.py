@@ -2,7 +2,7 @@
 from? (issue 16; results in bench/README.md, "Suggested thresholds")
 
 `mlc suggest` sets each drift threshold so that data of the reference's distribution crosses it
-about 1% of the time (docs/getting-started.md; src/mlcontract/suggest.py). This bench measures
+about 1% of the time (docs/getting-started.md; src/mlcontract/suggest/). This bench measures
 that rate: for each of REFERENCES reference samples (N rows drawn from a known distribution) it
 suggests a contract through the API, then runs the contract on FRESH new samples of the same
 distribution and counts, per kind of line, the checks that fail.
