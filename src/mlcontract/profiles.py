@@ -527,7 +527,7 @@ def _check_numeric(spec: ColumnProfile, at: str, version: int) -> None:
         for key in ("min", "max", "mean", "mean_lo"):
             if not math.isfinite(float(getattr(summary, key))):
                 raise _Malformed(f"{at}.summary.{key}", "is not a finite number although there are finite values")
-        # m2 may be infinite: the squared deviations of values near ±1e308 overflow
+        # m2 is finite too (NumericSummary checks it): values beyond 2**448 keep it scaled (m2_exp)
     elif spec.summary.get("m2") != 0 or any(spec.summary.get(k) is not None for k in ("min", "max", "mean")):
         raise _Malformed(f"{at}.summary", "has extremes or moments although there are no finite values")
     if spec.values is not None:
