@@ -12,14 +12,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .engines import DEFAULT_ENGINE
+from .errors import UsageError
+from .grants import Grants
+from .language.source import SourceText
+from .language.transform import no_cyclic_gc, to_ast
+from .plan import Plan, plan as make_plan
 from .resolve import resolve
 from .resolve.contract import CheckedContract
-from .errors import UsageError
-from .language.source import SourceText
-from .grants import Grants
-from .plan import Plan, plan as make_plan
-from .language.transform import no_cyclic_gc, to_ast
-from .engines import DEFAULT_ENGINE
 
 if TYPE_CHECKING:  # pydantic costs ~0.13 s to import: only when the results are built
     from .engines.base import Backend, Progress, Settings
@@ -195,8 +195,8 @@ def _read_file(path: Path) -> str:
 def profile(data: Any, output: str | Path | None = None, *, name: str | None = None, progress=None):
     """Profile a dataset (a data file path, or a pandas / Polars frame) and, when `output` is
     given, write it atomically as JSON. Returns the Profile."""
-    from .resolve.contract import DatasetSource
     from .profiles import profile_frame, write_profile
+    from .resolve.contract import DatasetSource
     from .sources.datasets import check_rows, format_of_path, open_dataset
 
     if isinstance(data, (str, Path)):

@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from .statistics.base import CATEGORICAL, NUMERIC
 from .errors import CheckError, DataError
+from .statistics.base import CATEGORICAL, NUMERIC
 from .statistics.formulas import (
     interpolate,
     quantile_positions,
@@ -57,7 +57,7 @@ class ProfileSample(np.ndarray):
     represented: int
 
     @staticmethod
-    def of(grid: np.ndarray, represented: int) -> "ProfileSample":
+    def of(grid: np.ndarray, represented: int) -> ProfileSample:
         sample = np.asarray(grid, dtype=np.float64).view(ProfileSample)
         sample.represented = int(represented)
         return sample

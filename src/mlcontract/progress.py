@@ -7,8 +7,8 @@ from rich.console import Console
 from rich.markup import escape as markup_escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .escape import printable
 from .engines.base import Progress as ProgressProtocol
+from .escape import printable
 
 
 def _shown(text: str) -> str:

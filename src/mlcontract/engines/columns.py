@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 
-from ..statistics.base import NUMERIC
 from ..errors import DataError
 from ..plan.values import CountsResult, key_array as _key_array  # noqa: F401  (CountsResult: re-exported)
+from ..statistics.base import NUMERIC
 
 
 def numpy_dtype(arrow_type) -> np.dtype:
@@ -203,8 +203,8 @@ def quantile_edges(series, bins: int, summary) -> np.ndarray:
     """statistics.quantile_edges of the column's finite values, bit for bit, from the order
     statistics it needs (order_statistics) instead of a sorted copy. `summary` is the column's
     NumericSummary (its finite count, min and max)."""
-    from ..statistics import formulas as st
     from ..errors import CheckError
+    from ..statistics import formulas as st
 
     n = int(summary.count)
     if n == 0:

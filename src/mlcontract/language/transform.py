@@ -11,10 +11,10 @@ import gc
 
 import lark
 
-from . import ast
 from ..errors import ContractError
-from .source import Diagnostic, SourceText, Span
+from . import ast
 from .parse import LogicalLine, parse
+from .source import Diagnostic, SourceText, Span
 
 _DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0}
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..plan import requests as rq
 from ..errors import CheckError, DataError, ModelError
 from ..escape import printable
+from ..plan import requests as rq
 from ..plan.measures import Measure
 from ..plan.observation import Observation, fetch
 from ..report.formatting import fmt

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from ..resolve.contract import Arith, CheckedContract, CheckSpec, Compare, Const, Holds, InRange, MeasureRef, Negate
 from ..errors import CheckError
 from ..plan.observation import Observation
+from ..resolve.contract import Arith, CheckedContract, CheckSpec, Compare, Const, Holds, InRange, MeasureRef, Negate
 from .formatting import is_int, threshold_formatter, value_formatter
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ _OPS = {
 
 
 def evaluate(contract: CheckedContract, got: Mapping, seconds: float = 0.0, *, fail_on: str = "fail",
-             **run: Any) -> "RunResult":
+             **run: Any) -> RunResult:
     """`fail_on="warn"`: a warning blocks the gate too. `run`: what the caller knows of the run
     (started_at, contract_sha256, durations), recorded in the result."""
     from .results import RunResult, blocks
@@ -49,7 +50,7 @@ def evaluate(contract: CheckedContract, got: Mapping, seconds: float = 0.0, *, f
     )
 
 
-def evaluate_check(check: CheckSpec, got: Mapping) -> "CheckResult":
+def evaluate_check(check: CheckSpec, got: Mapping) -> CheckResult:
     from .results import CheckResult
 
     base = dict(

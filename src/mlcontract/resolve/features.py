@@ -88,7 +88,9 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
         measure = ms.FeatureStat(info.name, subject, column, column_type, reference, bins, low, high)
         column_test = test
         if column_test is None:
-            rebind = lambda other, c=column, t=column_type: feature_rebind(scope, info, other, c, t, bins, low, high)
+            def rebind(other, c=column, t=column_type):
+                return feature_rebind(scope, info, other, c, t, bins, low, high)
+
             column_test = compare(scope, node.test, None, rebind)
             bind_error = bind_error or rhs_problem(scope, column_test, column)
         scope.add(node, CheckKind.DATA, subject, column, info.name, measure, column_test, bind_error,

@@ -20,7 +20,16 @@ from ..grants import Confinement, Grants
 from ..language import ast
 from ..language.diagnostics import did_you_mean
 from ..language.source import Diagnostic, SourceText, Span
-from .contract import CheckedContract, CheckKind, CheckSpec, Compare, DatasetSource, HistorySource, ModelSource, measures_in
+from .contract import (
+    CheckedContract,
+    CheckKind,
+    CheckSpec,
+    Compare,
+    DatasetSource,
+    HistorySource,
+    ModelSource,
+    measures_in,
+)
 from .options import OPTION_SPECS, Opt, OptionSpec, plain_value
 
 

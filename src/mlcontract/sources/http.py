@@ -158,7 +158,7 @@ class HttpEndpoint:
                     continue
                 raise HttpTransportError(f"model `{self.name}`: {self.shown_url} closed the connection without "
                                          f"answering ({type(error).__name__})") from error
-            except (socket.timeout, TimeoutError) as error:
+            except TimeoutError as error:
                 self._drop()
                 raise HttpTransportError(f"model `{self.name}`: no answer from {self.shown_url} within "
                                          f"{self.timeout:g}s (timeout={self.timeout:g} bounds the whole call)") from error
