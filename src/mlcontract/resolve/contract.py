@@ -25,8 +25,11 @@ class CheckKind(str, Enum):
     LATENCY = "latency"
 
     # The value, as a str: f"{CheckKind.DATA}" is `data` on every Python version.
-    __str__ = str.__str__
-    __format__ = str.__format__
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
 
 
 # ---- sources -------------------------------------------------------------------------------
