@@ -9,8 +9,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from .engines import DEFAULT_ENGINE
 from .errors import UsageError
@@ -109,8 +110,9 @@ class Contract:
         got = chosen.run(contract.plan, Inputs.of(contract.checked, frames, objects, curves))
         executed = time.perf_counter()
         durations = {"compile": round(self.compile_seconds, 4), "execute": round(executed - started, 4)}
-        result = evaluate(contract.checked, got, time.perf_counter() - started, fail_on=fail_on, started_at=started_at,
-                          contract_sha256=self.sha256, durations=durations)
+        result = evaluate(contract.checked, got, time.perf_counter() - started,
+                          fail_on=cast(Literal["fail", "warn"], fail_on),  # checked above
+                          started_at=started_at, contract_sha256=self.sha256, durations=durations)
         result.durations["evaluate"] = round(time.perf_counter() - executed, 4)
         return result
 
@@ -221,7 +223,7 @@ def _write(writer, profile, output) -> None:
         raise UsageError(f"cannot write {output}: {getattr(error, 'strerror', None) or error}") from error
 
 
-def merge_profiles(paths: list[str | Path], output: str | Path | None = None):
+def merge_profiles(paths: Sequence[str | Path], output: str | Path | None = None):
     """Merge profiles of parts of one dataset; counts add up exactly."""
     from .profiles import load_profile, merge_profiles as merge, write_profile
 

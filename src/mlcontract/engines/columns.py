@@ -125,7 +125,9 @@ def count_outside_exactly(series, low, high) -> int:
     """count_outside of an integer column by Polars' integer comparisons."""
     import polars as pl
 
-    smallest, largest = integer_range(series)
+    bounds = integer_range(series)
+    assert bounds is not None, "count_outside_exactly of a column that is not an integer one"
+    smallest, largest = bounds
     low, high = _integer_bound(low, math.ceil), _integer_bound(high, math.floor)
     present = series.len() - series.null_count()
     if low > largest or high < smallest:

@@ -46,8 +46,8 @@ class LocalBackend:
                 from .profile import serve_scan
 
                 self.computed += serve_scan(inputs.datasets[scan.dataset], scan, got)
-            elif prepared[id(scan)] is not None:
-                self._finish(prepared[id(scan)], got)
+            elif (work := prepared[id(scan)]) is not None:
+                self._finish(work, got)
         if plan.other:
             from ..models.handlers import run_handlers
 

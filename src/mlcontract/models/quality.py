@@ -163,7 +163,7 @@ class ModelMetric(Measure):
         return (Probabilities if from_proba else Predictions)(self.model, self.data)
 
     def requests(self):
-        needed = (Truth(self.data), self._output_request())
+        needed: tuple[rq.Request, ...] = (Truth(self.data), self._output_request())
         if self.segment is not None:
             needed += (SegmentRows(self.data, self.segment),)
         return needed

@@ -256,7 +256,7 @@ def robustness_run(request: RobustnessRun, inputs: Inputs, got):
     if request.case == "rows":
         variants = [rb.Variant(f"the rows of {_file_name(request.path)}", _file_rows(request.path, list(features.columns)))]
     else:
-        if request.feature not in features.columns:
+        if request.feature is None or request.feature not in features.columns:
             raise CheckError(f"`{request.feature}` is not fed to the model (it is the label or an ignored column)")
         try:
             variants = rb.synthesize(request.case, request.feature, base, features[request.feature], request.seed)
