@@ -7,7 +7,6 @@ lets the planner deduplicate by hashing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from .source import Span
 
@@ -72,19 +71,19 @@ class Baseline:
 @dataclass(frozen=True)
 class BinOp:
     op: str
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Neg:
-    operand: "Expr"
+    operand: Expr
     span: Span = _span()
 
 
-Expr = Union[Number, Ref, Baseline, BinOp, Neg]
-Value = Union[Number, String, Word, Neg]
+Expr = Number | Ref | Baseline | BinOp | Neg
+Value = Number | String | Word | Neg
 
 
 # ---- declarations ------------------------------------------------------------------------
@@ -268,8 +267,8 @@ class HandlesCheck:
     span: Span = _span()
 
 
-Check = Union[FeatureCheck, SchemaCheck, CompareCheck, TrendCheck, HandlesCheck]
-Declaration = Union[ContractDecl, DatasetDecl, ModelDecl, HistoryDecl, LabelDecl, IgnoreDecl]
+Check = FeatureCheck | SchemaCheck | CompareCheck | TrendCheck | HandlesCheck
+Declaration = ContractDecl | DatasetDecl | ModelDecl | HistoryDecl | LabelDecl | IgnoreDecl
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,7 @@ def _end_of_statement(logical: LogicalLine, error: UnexpectedToken) -> tuple[int
 
 
 def _expected_words(error: UnexpectedInput) -> set[str]:
-    names = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
+    names: set[str] | frozenset[str] = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
     if isinstance(error, UnexpectedToken):
         names = _accepted(error)
     words = set()

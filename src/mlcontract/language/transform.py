@@ -8,13 +8,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+from typing import cast
 
 import lark
 
-from . import ast
 from ..errors import ContractError
-from .source import Diagnostic, SourceText, Span
+from . import ast
 from .parse import LogicalLine, parse
+from .source import Diagnostic, SourceText, Span
 
 _DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0}
 
@@ -81,6 +82,9 @@ class _Builder:
     # ---- spans -----------------------------------------------------------------------------
     def span(self, item) -> Span:
         if isinstance(item, lark.Token):
+            # a token from the lexer has its positions (lark types them Optional, for hand-made tokens)
+            assert item.line is not None and item.column is not None and item.end_line is not None
+            assert item.end_column is not None and item.start_pos is not None and item.end_pos is not None
             return Span(
                 item.line + self.line_delta,
                 item.column,
@@ -124,7 +128,7 @@ class _Builder:
         return ast.Name(text, span=self.span(token))
 
     def column(self, tree: lark.Tree) -> ast.Name:
-        return self.name(tree.children[0])
+        return self.name(cast(lark.Token, tree.children[0]))  # the grammar's `column` is one name token
 
     # ---- statements ------------------------------------------------------------------------
     def statement(self, tree: lark.Tree, warn: bool = False):
@@ -161,10 +165,11 @@ class _Builder:
         positional, keywords = [], []
         for arg in args:
             if arg.data == "positional_arg":
-                positional.append(ast.String(self.string(arg.children[0]), span=self.span(arg)))
+                positional.append(ast.String(self.string(cast(lark.Token, arg.children[0])), span=self.span(arg)))
             else:
-                keywords.append((self.name(arg.children[0]), self.value(arg.children[1])))
-        return ast.SourceCall(self.name(source_format), tuple(positional), tuple(keywords), span=self.span(tree))
+                keywords.append((self.name(cast(lark.Token, arg.children[0])), self.value(arg.children[1])))
+        return ast.SourceCall(self.name(cast(lark.Token, source_format)), tuple(positional), tuple(keywords),
+                              span=self.span(tree))
 
     # ---- checks ----------------------------------------------------------------------------
     def _feature_check(self, tree, warn):
@@ -192,6 +197,7 @@ class _Builder:
 
     def _compare_check(self, tree, warn):
         lhs, comparison, *options = tree.children
+        measure: ast.MeasurePhrase | ast.Gap
         if lhs.data == "gap":
             left, right = (self.measure(m) for m in lhs.children)
             measure = ast.Gap(left, right, span=self.span(lhs))
@@ -236,7 +242,8 @@ class _Builder:
         )
 
     def selector(self, tree) -> ast.Selector:
-        items, excluded = [], ()
+        items: list[ast.ColumnItem | ast.GroupItem] = []
+        excluded: tuple[ast.Name, ...] = ()
         for child in tree.children:
             if child is None:
                 continue
