@@ -107,8 +107,6 @@ _PENDING_HEADER = (
     "label churned\n"
 )
 PENDING = {  # line: (column of the caret, words of the message)
-    'feature plan in ("basic", "pro")': (14, "value sets (`in (...)`) are"),
-    'feature plan not in ("x") >= 99%': (14, "value sets (`in (...)`) are"),
     "feature age sum <= 1000000": (13, "the statistic `sum` is"),
     "feature plan most_common == 1": (14, "the statistic `most_common` is"),
     "feature age null_count == 0": (13, "the statistic `null_count` is"),

@@ -37,7 +37,6 @@ _FIELDS = {
 
 # Nodes that are new wherever they appear.
 _NODES = {
-    ast.InSet: "value sets (`in (...)`) are",
     ast.Matches: "`matches` is",
     ast.IsFormat: "`is FORMAT` is",
     ast.TypeIs: "`type` is",
@@ -103,6 +102,8 @@ def _first_new(node, in_comparison: bool) -> tuple[Span, str] | None:
         return None
     if type(node) in _NODES:
         return node.span, _NODES[type(node)]
+    if isinstance(node, ast.InSet):  # resolved (resolve/value_tests.py): its literals, `null` included
+        return _first_new(node.rate, in_comparison)
     if in_comparison and isinstance(node, ast.String):
         return node.span, "strings on the right of a comparison are"
     if isinstance(node, ast.Option) and node.key == "as_of":
