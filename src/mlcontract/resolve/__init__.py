@@ -19,13 +19,13 @@ from ..errors import ContractError
 from ..grants import Grants
 from ..language import ast
 from ..language.source import SourceText
-from . import curves, declarations, features, measures, pending, robustness
+from . import curves, declarations, features, measures, pending, robustness, value_tests
 from .contract import CheckedContract
 from .scope import Abort, Scope
 
 # Each check statement's node type → the family function that resolves it.
 DISPATCH = {
-    ast.FeatureCheck: features.feature_check,
+    ast.FeatureCheck: value_tests.feature_check,
     ast.SchemaCheck: features.schema_check,
     ast.CompareCheck: measures.compare_check,
     ast.TrendCheck: curves.trend_check,

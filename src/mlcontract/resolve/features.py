@@ -25,16 +25,6 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
         vs_name = options["vs"].value
     reference = scope.expect(vs_name, "dataset") if vs_name is not None else None
 
-    if isinstance(node.test, ast.InSet):
-        from .value_tests import value_set_check
-
-        if reference is not None:
-            scope.fail(options["vs"].span if "vs" in options else node.vs.span,
-                       "a value set checks the subject's own values; drop `vs`")
-        if "bins" in options:
-            scope.fail(options["bins"].key_span, "`bins` does not apply to a value set")
-        value_set_check(scope, node, subject)
-        return
     if node.statistic is None:
         if isinstance(node.test, ast.Comparison):
             scope.fail(node.test.span, "a comparison needs a statistic to compare",

@@ -13,11 +13,27 @@ from ..statistics.base import CATEGORICAL, NUMERIC
 from .contract import CheckKind, Holds, InRange
 from .expressions import compare, display_unit
 from .features import between_range, expand
+from .features import feature_check as statistic_check
 from .scope import Scope
 
 # What the language calls the literals, and which columns can hold them (by Polars dtype name).
 _LITERAL_KIND = {ast.String: "a string", ast.Number: "a number", ast.Neg: "a number", ast.Bool: "a boolean"}
 _STRING_DTYPES = ("String", "Categorical", "Enum")
+
+
+def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
+    """A feature check: its value test here, a statistic or `between` in features.py."""
+    if not isinstance(node.test, ast.InSet):
+        statistic_check(scope, node)
+        return
+    subject = scope.dataset(node.subject, node.span)
+    options = scope.options(node.options, frozenset({"vs", "bins"}), node)
+    if node.vs is not None or "vs" in options:
+        scope.fail(node.vs.span if node.vs is not None else options["vs"].span,
+                   "a value test checks the subject's own values; drop `vs`")
+    if "bins" in options:
+        scope.fail(options["bins"].key_span, "`bins` does not apply to a value test")
+    value_set_check(scope, node, subject)
 
 
 def value_set_check(scope: Scope, node: ast.FeatureCheck, subject: str) -> None:
