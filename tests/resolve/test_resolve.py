@@ -107,12 +107,7 @@ _PENDING_HEADER = (
     "label churned\n"
 )
 PENDING = {  # line: (column of the caret, words of the message)
-    "feature age sum <= 1000000": (13, "the statistic `sum` is"),
     "feature plan most_common == 1": (14, "the statistic `most_common` is"),
-    "feature age null_count == 0": (13, "the statistic `null_count` is"),
-    "feature customer_id duplicate_count == 0": (21, "the statistic `duplicate_count` is"),
-    "feature plan distinct_rate <= 1": (14, "the statistic `distinct_rate` is"),
-    "feature churned true_rate <= 0.5": (17, "the statistic `true_rate` is"),
     'feature age mean <= "x"': (21, "strings on the right of a comparison are"),
     'feature age of training where plan == "pro" mean <= 120': (31, "`where` is"),
     "training rows where age < 0 == 0": (21, "`where` is"),

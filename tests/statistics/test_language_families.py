@@ -187,12 +187,109 @@ def churn_frame(rows: int = 400) -> pl.DataFrame:
         "country": [rng.choice(["US", "FR", None]) for _ in range(rows)],
         "churned": [rng.choice([0, 1]) for _ in range(rows)],
         "age": [rng.uniform(18, 90) for _ in range(rows)],
+        "customer_id": list(range(rows)),
+        "active": [i % 4 != 0 for i in range(rows)],
     })
 
 
-@pytest.mark.parametrize("heading", ["4.9 Value sets"])
+@pytest.mark.parametrize("heading", ["4.9 Value sets", "4.10 Totals, counts beside rates, Boolean columns"])
 def test_the_examples_of_each_family_in_language_md_run_and_pass(heading):
     lines = doc_examples(heading)
     checks = results("\n".join(lines), training=churn_frame())
     assert len(checks) == len(lines)
     assert all(c.status == "pass" for c in checks), [(c.source, c.message) for c in checks if c.status != "pass"]
+
+
+# ---- more aggregates: sum, null_count, duplicate_count, distinct_rate, true_rate, mean of booleans --
+def numeric_column(seed: int) -> list:
+    rng = np.random.default_rng(seed)
+    values: list = rng.normal(10, 3, 800).tolist()
+    for i in rng.choice(800, 60, replace=False).tolist():
+        values[i] = rng.choice([math.nan, None])
+    return values
+
+
+def oracle_sum(values) -> float:
+    finite = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
+    return math.fsum(finite.tolist())
+
+
+def oracle_missing(values) -> int:
+    return sum(v is None or (isinstance(v, float) and math.isnan(v)) for v in values)
+
+
+def oracle_present(values) -> list:
+    return [v for v in values if not (v is None or (isinstance(v, float) and math.isnan(v)))]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sum_and_null_count_of_numbers_match_the_oracle(seed):
+    values = numeric_column(seed)
+    frame = pl.DataFrame({"x": pl.Series(values, dtype=pl.Float64)})
+    assert one("feature x sum != -1", frame).value == pytest.approx(oracle_sum(values), rel=REL)
+    assert one("feature x null_count != -1", frame).value == oracle_missing(values)
+
+
+def test_sum_of_integers_beyond_2_to_the_53_and_of_infinities():
+    big = [2**60 + 1, 2**60 + 3, -5, None]
+    frame = pl.DataFrame({"x": pl.Series(big, dtype=pl.Int64)})
+    assert one("feature x sum != -1", frame).value == pytest.approx(float(sum(v for v in big if v)), rel=REL)
+    check = one("feature x sum <= 1", pl.DataFrame({"x": [1.0, math.inf]}))
+    assert check.status == "error" and "infinite" in check.message
+    for values in ([], [None, None], [math.nan]):
+        check = one("feature x sum <= 1", pl.DataFrame({"x": pl.Series(values, dtype=pl.Float64)}))
+        assert check.status == "error" and "no finite values" in check.message
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("dtype", [pl.String, pl.Int64, pl.Float64])
+def test_duplicate_count_distinct_rate_and_null_count_match_the_oracle(seed, dtype):
+    rng = random.Random(seed)
+    pool = {pl.String: STRINGS, pl.Int64: [0, 1, 2**53, 2**53 + 1, -7], pl.Float64: [0.5, -0.0, 0.0, math.inf, math.nan]}
+    values = [rng.choice(pool[dtype] + [None]) for _ in range(300)]
+    frame = pl.DataFrame({"x": pl.Series(values, dtype=dtype, strict=False)})
+    present = oracle_present(values)
+    distinct = len(set(present))  # -0.0 == 0.0 in Python, as in Polars' value counts
+    assert one("feature x duplicate_count != -1", frame).value == len(present) - distinct
+    assert one("feature x distinct_rate != -1", frame).value == pytest.approx(distinct / len(present), rel=REL)
+    assert one("feature x null_count != -1", frame).value == oracle_missing(values)
+
+
+def test_duplicate_count_and_distinct_rate_on_empty_and_all_null_columns():
+    for values in ([], [None, None]):
+        frame = pl.DataFrame({"x": pl.Series(values, dtype=pl.String)})
+        assert one("feature x duplicate_count == 0", frame).status == "pass"
+        assert one("feature x null_count == 0", frame).value == len(values)
+        check = one("feature x distinct_rate <= 1", frame)
+        assert check.status == "error" and "no non-null values" in check.message
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_true_rate_and_the_mean_of_a_boolean_column_match_the_oracle(seed):
+    rng = random.Random(seed)
+    values = [rng.choice([True, False, None]) for _ in range(400)]
+    frame = pl.DataFrame({"x": pl.Series(values, dtype=pl.Boolean)})
+    present = [v for v in values if v is not None]
+    want = sum(present) / len(present)
+    assert one("feature x true_rate != -1", frame).value == pytest.approx(want, rel=REL)
+    assert one("feature x mean != -1", frame).value == pytest.approx(want, rel=REL)
+    check = one("feature x mean <= 1", pl.DataFrame({"x": pl.Series([None], dtype=pl.Boolean)}))
+    assert check.status == "error"
+
+
+def test_true_rate_and_mean_of_strings_are_diagnostics():
+    frame = pl.DataFrame({"s": ["a"], "b": [True]})
+    assert diagnostic("feature s true_rate <= 1", d=frame).message == "`true_rate` needs Boolean columns: `s` (String)"
+    assert diagnostic("feature s mean <= 1", d=frame).message == "`mean` needs numeric or Boolean columns: `s` (String)"
+
+
+def test_a_profile_serves_sums_from_moments_and_counts(tmp_path):
+    values = numeric_column(5)
+    pl.DataFrame({"x": pl.Series(values, dtype=pl.Float64), "s": [str(i % 7) for i in range(800)]}) \
+        .write_parquet(tmp_path / "d.parquet")
+    mlcontract.profile(tmp_path / "d.parquet", tmp_path / "d.profile.json")
+    text = ('dataset p = profile("d.profile.json")\nfeature x sum != -1\nfeature x null_count != -1\n'
+            'feature s duplicate_count != -1\n')
+    got = [c.value for c in mlcontract.compile(text, base_dir=tmp_path).run().checks]
+    assert got[0] == pytest.approx(oracle_sum(values), rel=REL)
+    assert got[1:] == [oracle_missing(values), 800 - 7]

@@ -53,7 +53,7 @@ _NODES = {
 # robustness case (`handles grayscale`). Until resolved they are "not supported yet", not
 # "unknown".
 _STATISTICS = {name: f"the statistic `{name}` is" for name in
-               ("sum", "most_common", "null_count", "duplicate_count", "distinct_rate", "true_rate")}
+               ("most_common",)}
 _MEASURES = {"columns": "the measure `columns` is", "freshness": "the measure `freshness` is"}
 _CASES = {("grayscale",): "the robustness case `grayscale` is", ("rgba",): "the robustness case `rgba` is",
           ("image", "sizes"): "image sizes are"}
