@@ -79,7 +79,7 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
     else:
         test = None  # resolved per column below: the right-hand side names the same column
 
-    expanded = list(expand(scope, node.selector, subject, info.accepts, info.name))
+    expanded = list(expand(scope, node.selector, subject, info.accepts, info.name, booleans=info.name in BOOLEANS))
     if "bins" in options and not any(s.column_type == NUMERIC or s.problem for s in expanded):
         scope.fail(options["bins"].key_span, "`bins` applies to numeric columns",
                    "categorical columns get one bin per category")
@@ -128,6 +128,10 @@ def feature_rebind(scope: Scope, info, other: ast.Name, column: str, column_type
     return ms.FeatureStat(info.name, dataset, column, column_type, None, bins, low, high)
 
 
+# Statistics that also take Boolean columns: `mean` (the share of true) and `true_rate`.
+BOOLEANS = frozenset({"mean", "true_rate"})
+
+
 class Selected(NamedTuple):
     """One column a selector chose (or, when it cannot be checked, the reason: `problem`)."""
 
@@ -137,8 +141,10 @@ class Selected(NamedTuple):
     from_group: bool = False  # chosen by `*`, `numeric` or `categorical`, not named
 
 
-def expand(scope: Scope, selector: ast.Selector, dataset: str, accepts: frozenset, statistic: str):
-    """Yield a `Selected` for each selected column, or report the selector."""
+def expand(scope: Scope, selector: ast.Selector, dataset: str, accepts: frozenset, statistic: str,
+           booleans: bool = False):
+    """Yield a `Selected` for each selected column, or report the selector. `booleans`: Boolean
+    columns are accepted too, whatever their kind."""
     if dataset in scope.schema_errors:
         # The data cannot be read: the checks still appear, as errors, so the gate fails closed.
         for item in selector.items:
@@ -181,9 +187,9 @@ def expand(scope: Scope, selector: ast.Selector, dataset: str, accepts: frozense
             yield Selected(_selector_text(selector), OTHER, f"the selector matches no column of dataset `{dataset}`")
             return
         scope.fail(selector.span, f"this selects no column of {dataset}")
-    wrong = [c for c in columns if schema[c][0] not in accepts]
+    wrong = [c for c in columns if schema[c][0] not in accepts and not (booleans and schema[c][1] == "Boolean")]
     if wrong and not scope.lenient:
-        needs = " or ".join(sorted(accepts))
+        needs = " or ".join(sorted(accepts) + (["Boolean"] if booleans else []))
         shown = ", ".join(f"{_column_shown(c)} ({schema[c][1]})" for c in wrong[:4]) + (" …" if len(wrong) > 4 else "")
         if set(wrong) <= explicit:
             usable = sorted(n for n, i in CATALOG.items() if schema[wrong[0]][0] in i.accepts)
@@ -197,7 +203,8 @@ def expand(scope: Scope, selector: ast.Selector, dataset: str, accepts: frozense
     for column in columns:
         problem = None
         if column in wrong:
-            problem = f"`{statistic}` needs a {' or '.join(sorted(accepts))} column; `{column}` is {schema[column][1]}"
+            needs = " or ".join(sorted(accepts) + (["Boolean"] if booleans else []))
+            problem = f"`{statistic}` needs a {needs} column; `{column}` is {schema[column][1]}"
         yield Selected(column, schema[column][0], problem, column in grouped and column not in explicit)
 
 
