@@ -198,15 +198,15 @@ def profile_command(
 @app.command()
 def suggest(
     data: Path = typer.Argument(..., help="the data to calibrate on (e.g. the training data)"),
-    vs: Optional[Path] = typer.Option(None, "--vs", metavar="PRODUCTION", help="data DATA is compared with"),
-    model: Optional[Path] = typer.Option(None, "--model", metavar="PATH", help="a model: adds metric checks"),
-    holdout: Optional[Path] = typer.Option(None, "--holdout", metavar="DATA", help="labelled data the model never saw"),
-    label: Optional[str] = typer.Option(None, "--label", help="the label column (default: the one DATA has and --vs lacks)"),
-    ignore: Optional[list[str]] = typer.Option(None, "--ignore", metavar="COLUMN", help="not a feature (repeatable)"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write the contract here (default: print it)"),
+    vs: Path | None = typer.Option(None, "--vs", metavar="PRODUCTION", help="data DATA is compared with"),
+    model: Path | None = typer.Option(None, "--model", metavar="PATH", help="a model: adds metric checks"),
+    holdout: Path | None = typer.Option(None, "--holdout", metavar="DATA", help="labelled data the model never saw"),
+    label: str | None = typer.Option(None, "--label", help="the label column (default: the one DATA has and --vs lacks)"),
+    ignore: list[str] | None = typer.Option(None, "--ignore", metavar="COLUMN", help="not a feature (repeatable)"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="write the contract here (default: print it)"),
     splits: int = typer.Option(199, "--splits", help="random halves to calibrate drift thresholds on"),
     seed: int = typer.Option(0, "--seed", help="seed of the random halves"),
-    allow_path: Optional[list[Path]] = ALLOW_PATH,
+    allow_path: list[Path] | None = ALLOW_PATH,
     allow_pickle: bool = ALLOW_PICKLE,
 ) -> None:
     """Write a starter contract for DATA whose thresholds are calibrated on the data."""

@@ -20,6 +20,8 @@ import mlcontract
 
 from conftest import ROOT, run_cli
 
+pytestmark = pytest.mark.slow  # each suggestion runs 199 calibration splits through the engine
+
 BUNDLED = ROOT / "contracts" / "data"
 
 

@@ -33,6 +33,7 @@ suggestion itself), literals.py (contract text), writer.py (the contract, block 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,7 +54,7 @@ class Suggestion:
 def suggest(data: str | Path, *, vs: str | Path | None = None, model: str | Path | None = None,
             holdout: str | Path | None = None, label: str | None = None, ignore: tuple[str, ...] = (),
             output: str | Path | None = None, splits: int = SPLITS, seed: int = 0,
-            allow_paths: list[str | Path] | None = None, allow_pickle: bool = False) -> Suggestion:
+            allow_paths: Sequence[str | Path] | None = None, allow_pickle: bool = False) -> Suggestion:
     """Suggest a contract for DATA (compared with `vs` when given; with model metrics when a
     model and a labelled holdout are given). Paths in the contract are written relative to the
     folder of `output` (default: the working directory)."""
@@ -74,7 +75,8 @@ def suggest(data: str | Path, *, vs: str | Path | None = None, model: str | Path
     label = choose_label(source, reference, label, needed=model is not None)
     ignored = not_features(source, label, ignore)
     chosen, skipped = features(source, reference, label, ignored)
-    runs = Runs(folder, {"allow_paths": allow_paths, "allow_pickle": allow_pickle}, label, ignored)
+    grants = {"allow_paths": None if allow_paths is None else list(allow_paths), "allow_pickle": allow_pickle}
+    runs = Runs(folder, grants, label, ignored)
     writer = Writer(source, reference, test, runs, chosen, skipped, splits, seed, command)
     if model is not None:
         writer.declare_model(Path(model))

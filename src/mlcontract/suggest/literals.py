@@ -1,7 +1,7 @@
 """Contract text: names, strings and numbers written so that the grammar reads them back as they
 were meant (a column with a space is quoted, a bound rounded *outward*, no exponent in a
-percentage), and the comment text that explains each suggested line. Numbers in comments go
-through report/formatting.py, like every number a report prints.
+percentage), and comment text. The numbers a comment *shows* (today's value, the halves')
+go through report/formatting.py in writer.py, as every number a report prints.
 """
 from __future__ import annotations
 
@@ -9,14 +9,22 @@ import json
 import math
 import re
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from functools import lru_cache
 from pathlib import Path
 
 from ..escape import printable
 
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_KEYWORDS = frozenset((  # words of the grammar a column name is quoted against
-    "contract dataset model history label ignore warn feature schema of vs between and matches on by not "
-    "increasing decreasing handles in from with at over last baseline numeric categorical except").split())
+_WORD_LITERAL = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"i?')
+
+
+@lru_cache(maxsize=1)
+def keywords() -> frozenset[str]:
+    """The words of the grammar (every quoted word in grammar/mlcontract.lark, lower-cased): a
+    column named like one is written quoted, whatever the grammar adds later."""
+    from ..language.parse import grammar_text
+
+    return frozenset(word.lower() for word in _WORD_LITERAL.findall(grammar_text()))
 
 
 def writable(column: str) -> bool:
@@ -25,7 +33,7 @@ def writable(column: str) -> bool:
 
 
 def column(name: str) -> str:
-    return name if _PLAIN_NAME.fullmatch(name) and name not in _KEYWORDS else f"`{name}`"
+    return name if _PLAIN_NAME.fullmatch(name) and name.lower() not in keywords() else f"`{name}`"
 
 
 def string(text: str) -> str:

@@ -5,13 +5,11 @@ comment that says so (suggest/__init__.py explains the method)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 from ..errors import UsageError
 from ..grants import PICKLE_GRANT
 from ..report.formatting import fmt, fmt_percent
-from . import literals as lit
-from . import thresholds as th
+from . import literals as lit, thresholds as th
 from .inputs import Table
 from .runs import Runs
 
@@ -161,11 +159,11 @@ class Writer:
             noise = th.top(values)
             if noise == 0:  # the same in every half (a constant column): any change is drift
                 self._line(f"feature {lit.column(name)} psi <= 0 vs {self.other}", "0 in every half",
-                           today.get((name, "psi")), lambda v: v <= 0)
+                           today.get((name, "psi")), 0.0, strict=False)
                 continue
             bound = lit.round_up(noise * scale)
             self._line(f"feature {lit.column(name)} psi < {bound} vs {self.other}", f"halves {fmt(noise)}",
-                       today.get((name, "psi")), lambda v, t=float(bound): v < t)
+                       today.get((name, "psi")), float(bound), strict=True)
 
     def _unseen_categories(self, halves: dict, today: dict) -> None:
         categorical = [c for c, kind in self.features.items() if kind == "categorical"]
@@ -182,14 +180,15 @@ class Writer:
             subject = "" if self.reference is not None else " of reference"
             versus = self.other if self.reference is not None else self.subject
             self._line(f"feature {lit.column(name)}{subject} unseen_rate <= {lit.percent_up(bound)} vs {versus}",
-                       f"halves {fmt_percent(th.top(values))}", today.get((name, "unseen_rate")),
-                       lambda v, t=bound: v <= t, percent=True)
+                       f"halves {fmt_percent(th.top(values))}", today.get((name, "unseen_rate")), bound, strict=False,
+                       percent=True)
 
-    def _line(self, check: str, note: str, today: float | None, holds: Callable[[float], bool],
+    def _line(self, check: str, note: str, today: float | None, limit: float, strict: bool,
               percent: bool = False) -> None:
-        """A drift line; `warn` when today's data already breaks it (said in the comment)."""
+        """A drift line (`< limit`, or `<= limit` when not strict); `warn` when today's data
+        already breaks it (said in the comment)."""
         shown = fmt_percent(today) if percent else fmt(today)
-        if self.reference is None or today is None or holds(today):
+        if self.reference is None or today is None or (today < limit if strict else today <= limit):
             self.lines.append(f"{check}   # {note}" + ("" if self.reference is None else f"; today {shown}"))
             return
         self.warned.append(check)
