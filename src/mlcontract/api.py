@@ -143,7 +143,8 @@ def profile(data: Any, output: str | Path | None = None, *, name: str | None = N
     given, write it atomically as JSON. Returns the Profile."""
     from .resolve.contract import DatasetSource
     from .profiles import profile_frame, write_profile
-    from .sources.datasets import check_rows, format_of_path, open_dataset
+    from .sources import format_of_path, open_dataset
+    from .sources.datasets import check_rows
 
     if isinstance(data, (str, Path)):
         path = Path(data)
@@ -152,7 +153,7 @@ def profile(data: Any, output: str | Path | None = None, *, name: str | None = N
     else:
         source = DatasetSource(name or "data", "frame")
         opened, label = open_dataset(source, data), None
-    # A pandas index stored as a column is not data: a contract's checks leave it out (sources.index_columns).
+    # A pandas index stored as a column is not data: a contract's checks leave it out (sources.datasets.FileFormat.index).
     built = profile_frame(opened.lazy.drop(list(opened.index)), source.name, label, progress)
     check_rows(source, opened.rows, built.rows)
     if output is not None:

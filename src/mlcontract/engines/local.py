@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from ..plan import requests as rq
 from ..sources import datasets as sources
+from ..sources import open_dataset
 from ..sources.files import column_type, engine_failures, is_file
 from ..errors import CheckError, DataError
 from ..plan import Plan, Scan
@@ -96,11 +97,11 @@ class LocalBackend:
         return frame
 
     def opened(self, name: str) -> sources.Opened:
-        """The dataset opened and checked for the run (once per run: sources.open_dataset)."""
+        """The dataset opened and checked for the run (once per run: through its source kind)."""
         key = ("opened", name)
         if key not in self.cache:
             source = self.contract.datasets[name]
-            self.cache[key] = _attempt(lambda: sources.open_dataset(source, self.frames.get(name)))
+            self.cache[key] = _attempt(lambda: open_dataset(source, self.frames.get(name)))
         return _raise_or_return(self.cache[key])
 
     def feature_columns(self, name: str) -> list[str]:
@@ -129,7 +130,7 @@ class LocalBackend:
 
     def model(self, name: str):
         """The loaded model (loaded once per run)."""
-        from ..sources.models import load_model
+        from ..sources import load_model
 
         key = ("model", name)
         if key not in self.cache:
@@ -279,7 +280,8 @@ class LocalBackend:
         a reader thread ends the batches without an exception) must not look like a short file."""
         scan, lazy, present, todo = work.scan, work.lazy, work.present, work.todo
         if self.progress:
-            total = sources.row_count_hint(self.contract.datasets[scan.dataset], self.frames.get(scan.dataset))
+            total = work.rows if work.rows is not None else \
+                sources.row_count_hint(self.contract.datasets[scan.dataset], self.frames.get(scan.dataset))
             self.progress.start(f"scanning {scan.dataset}", total)
         by_column = _group_by_column(todo)
         dataset_level = by_column.pop(None, [])

@@ -391,13 +391,6 @@ def trend_measure(history: str, column: str, direction: str, negated: bool, last
     return CurveTrend(history, column, direction, negated, last, float(tolerance))
 
 
-def history_columns(source: Any, frame: Any = None) -> list[str] | None:
-    """The curve names a history offers, or None when it cannot be read at compile time."""
-    from .history import curve_names
-
-    return curve_names(source, frame)
-
-
 # ---- handlers: computed outside the data scans ---------------------------------------------------
 @rq.handles(Truth)
 def _truth(request: Truth, backend, got):
@@ -523,10 +516,10 @@ def _cross_validation(request: CrossValidation, backend, got):
 
 @rq.handles(HistoryData)
 def _history(request: HistoryData, backend, got):
-    from .history import load_source
+    from ..sources import load_history
 
     source = backend.contract.histories[request.history]
-    return load_source(source, backend.histories.get(request.history))
+    return load_history(source, backend.histories.get(request.history))
 
 
 # ---- helpers -------------------------------------------------------------------------------------

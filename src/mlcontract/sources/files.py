@@ -110,3 +110,14 @@ def first_line(error: BaseException) -> str:
     """The first line of an error's message (engines put a backtrace under it)."""
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
+
+
+def model_file(name: str, location: str) -> Path:
+    """The file of model `name`, or a ModelError when there is none."""
+    from ..errors import ModelError
+    from ..escape import printable
+
+    path = Path(location)
+    if not path.is_file():
+        raise ModelError(f"model `{name}`: file not found: {printable(path)}")
+    return path
