@@ -21,10 +21,11 @@ import numpy as np
 import polars as pl
 
 from mlcontract.engines import columns as col
-from mlcontract.engines.local import WORKERS
+from mlcontract.engines.base import Settings
 from mlcontract.statistics.formulas import quantile_edges
 
 HERE = Path(__file__).resolve().parent
+WORKERS = Settings().threads  # what the local engine uses
 
 
 def kernels(frame: pl.DataFrame, edges: dict) -> dict:

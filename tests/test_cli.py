@@ -233,3 +233,118 @@ def test_heavy_libraries_load_only_when_a_contract_needs_them(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
     assert out[0] == "['lark', 'polars']"
     assert out[1] == "['lark', 'numpy', 'polars', 'pyarrow', 'pydantic']"
+
+
+# ---- issue 12: --version, --fail-on, --input, lint, the JSON's run facts ----------------------------
+def _gate(folder: Path, lines: str, declarations: str | None = None) -> Path:
+    data = FIXTURES / "data"
+    contract = folder / "gate.mlc"
+    contract.write_text((declarations if declarations is not None else
+                         f'dataset training = parquet("{data / "train.parquet"}")\n'
+                         f'dataset production = parquet("{data / "prod.parquet"}")\n') + lines, encoding="utf-8")
+    return contract
+
+
+def test_version():
+    done = run_cli("--version")
+    assert done.returncode == 0 and done.stdout == f"mlc (mlcontract) {mlcontract.__version__}\n"
+
+
+def test_fail_on_warn_makes_warnings_block(tmp_path):
+    contract = _gate(tmp_path, "training rows >= 100\nwarn feature age mean <= 1\n")
+    code, document, _ = run_json(contract, tmp_path)
+    assert code == 0 and document["passed"] and document["fail_on"] == "fail" and document["counts"]["warn"] == 1
+    code, document, done = run_json(contract, tmp_path, "--fail-on", "warn")
+    assert code == 1 and not document["passed"] and document["fail_on"] == "warn"
+    assert done.stdout.strip().splitlines()[-1].startswith("gate FAIL")
+    done = run_cli("check", str(contract), "--fail-on", "error")
+    assert done.returncode == 2 and "--fail-on takes `fail` or `warn`" in done.stderr
+
+
+def test_results_json_carries_the_run_facts(tmp_path):
+    import datetime
+    import hashlib
+
+    contract = _gate(tmp_path, "training rows >= 100\n  feature age psi < 10 vs production\n")
+    code, document, _ = run_json(contract, tmp_path)
+    assert code == 0
+    assert document["schema_version"] == 1 and document["mlcontract_version"] == mlcontract.__version__
+    assert document["contract_sha256"] == hashlib.sha256(contract.read_bytes()).hexdigest()
+    started = datetime.datetime.fromisoformat(document["started_at"])
+    assert started.tzinfo is not None
+    assert abs(datetime.datetime.now(datetime.timezone.utc) - started).total_seconds() < 600
+    assert set(document["durations"]) == {"compile", "execute", "evaluate"}
+    assert all(v >= 0 for v in document["durations"].values())
+    rows, psi = document["checks"]
+    assert (rows["column"], rows["end_column"]) == (1, 21)
+    assert (psi["column"], psi["end_column"]) == (3, 37)  # the check's span, past its indentation
+
+
+def test_input_points_a_declaration_at_another_file(tmp_path):
+    """The invocation chose the file: it is read wherever it lies (the contract could not name
+    it), keeping the declared format and options."""
+    import polars as pl
+
+    elsewhere = tmp_path / "pipeline-output"
+    elsewhere.mkdir()
+    produced = elsewhere / "train;semi.csv"
+    pl.read_parquet(FIXTURES / "data" / "train.parquet").drop("signup").write_csv(produced, separator=";")
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    contract = _gate(folder, "training rows >= 150\nfeature age null_rate <= 50%\n",
+                     'dataset training = csv("data/train.csv", separator=";")\n')
+    code, document, _ = run_json(contract, tmp_path)
+    assert code == 1 and {c["status"] for c in document["checks"]} == {"error"}  # the declared file does not exist
+    code, document, done = run_json(contract, tmp_path, "--input", f"training={produced}")
+    assert code == 0, done.stdout + done.stderr
+    assert document["checks"][0]["value"] == 200
+    # the same path written in the contract is outside its repository and the working directory: refused
+    named = _gate(folder, "training rows >= 150\n", f'dataset training = csv("{produced}", separator=";")\n')
+    code, document, _ = run_json(named, tmp_path)
+    assert code == 1 and "refused to read" in document["checks"][0]["message"]
+
+
+def test_input_replaces_a_history_too(tmp_path):
+    contract = _gate(tmp_path, "val_loss not increasing\n", 'history run = csv("runs/missing.csv")\n')
+    code, document, done = run_json(contract, tmp_path, "--input", f"run={FIXTURES / 'data' / 'history.csv'}")
+    assert document["checks"][0]["status"] in ("pass", "fail"), done.stderr
+    assert document["checks"][0]["details"]["epochs"] > 1
+
+
+def test_input_refuses_special_files_unknown_names_and_urls(tmp_path):
+    import os
+
+    contract = _gate(tmp_path, "training rows >= 1\n", 'dataset training = parquet("train.parquet")\n'
+                     'model api = http("http://127.0.0.1:9/predict")\n')
+    done = run_cli("check", str(contract), "--input", "training=/dev/zero")
+    assert done.returncode == 2 and "--input training=/dev/zero: it is /dev/zero, under /dev" in done.stderr
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    done = run_cli("check", str(contract), "--input", f"training={fifo}")
+    assert done.returncode == 2 and "it is a FIFO: special files are never inputs" in done.stderr
+    code, document, _ = run_json(contract, tmp_path, "--input", f"training={tmp_path / 'not-produced.parquet'}")
+    assert code == 1 and document["checks"][0]["status"] == "error"  # the pipeline produced nothing: the gate fails
+    done = run_cli("check", str(contract), "--input", "trainig=x.parquet")
+    assert done.returncode == 2 and "did you mean `training`?" in done.stderr and "Traceback" not in done.stderr
+    done = run_cli("check", str(contract), "--input", "api=model.joblib")
+    assert done.returncode == 2 and "http() model" in done.stderr
+    for bad in ("training", "=x.parquet", "training="):
+        done = run_cli("check", str(contract), "--input", bad)
+        assert done.returncode == 2 and "--input takes NAME=PATH" in done.stderr
+    done = run_cli("check", str(contract), "--input", "training=a.parquet", "--input", "training=b.parquet")
+    assert done.returncode == 2 and "given twice" in done.stderr
+
+
+def test_lint_compiles_without_running(tmp_path):
+    good = _gate(tmp_path, "training rows >= 100\n")
+    bad = tmp_path / "bad.mlc"
+    bad.write_text("dataset d = parquet(\"x.parquet\")\nd rows >= \n", encoding="utf-8")
+    done = run_cli("lint", str(good))
+    assert done.returncode == 0 and done.stdout == "" and done.stderr == ""
+    done = run_cli("lint", str(good), str(bad), str(tmp_path / "missing.mlc"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{bad}:2:" in done.stderr and "contract file not found" in done.stderr
+    # a missing data file is not the contract's fault: lint passes, check reports an error
+    missing_data = tmp_path / "data.mlc"
+    missing_data.write_text('dataset d = parquet("nothing.parquet")\nd rows >= 1\n', encoding="utf-8")
+    assert run_cli("lint", str(missing_data)).returncode == 0

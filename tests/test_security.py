@@ -540,7 +540,7 @@ def test_a_symlink_is_replaced_not_written_through(tmp_path):
 def test_concurrent_writers_never_fail_nor_mix(tmp_path):
     """Eight threads write different texts to one target through the CLI's writer while a
     reader checks that the target is always one whole text."""
-    from mlcontract import cli
+    from mlcontract.report import emit
 
     target = tmp_path / "results.json"
     texts = [json.dumps({"writer": i, "pad": str(i) * 200_000}) for i in range(8)]
@@ -550,7 +550,7 @@ def test_concurrent_writers_never_fail_nor_mix(tmp_path):
     def write(text):
         try:
             for _ in range(15):
-                cli._write_json(target, text)
+                emit(text, target, "--json")
         except Exception as error:  # noqa: BLE001 - collected for the assertion
             errors.append(error)
 
@@ -587,8 +587,8 @@ def test_concurrent_processes_write_one_profile(tmp_path):
 
 
 def test_a_failed_write_leaves_the_target_and_no_temporary_file(tmp_path, monkeypatch):
-    from mlcontract import cli
     from mlcontract.errors import UsageError
+    from mlcontract.report import emit
 
     target = tmp_path / "results.json"
     target.write_text("old")
@@ -598,7 +598,7 @@ def test_a_failed_write_leaves_the_target_and_no_temporary_file(tmp_path, monkey
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(UsageError, match="No space left"):
-        cli._write_json(target, "new")
+        emit("new", target, "--json")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["results.json"]
 
 

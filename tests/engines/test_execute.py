@@ -123,15 +123,13 @@ def test_streamed_scan_in_many_batches_equals_one_pass(monkeypatch):
     contract = mlcontract.compile(text, datasets={"cur": cur, "ref": ref})
     assert {s.dataset: s.mode for s in contract.plan.scans}["cur"] == "stream"
     whole = [c.value for c in contract.run().checks]
-    monkeypatch.setattr(execute, "STREAM_CHUNK_ROWS", 777)
-
     class Counter(execute.Progress):
         batches = 0
 
         def advance(self, rows):
             Counter.batches += 1
 
-    batched = contract.run(progress=Counter())
+    batched = contract.run(progress=Counter(), settings=execute.Settings(chunk_rows=777))
     assert Counter.batches > 20  # really streamed: 20,000 rows in batches of 777 (+ the in-memory ref)
     assert [c.status for c in batched.checks] == ["pass"] * len(whole), [c.message for c in batched.checks]
     assert [c.value for c in batched.checks] == pytest.approx(whole, rel=1e-12)
@@ -352,21 +350,21 @@ def _rows_parquet(path, n: int = 1000):
 def test_a_streamed_scan_that_stops_early_is_an_error(tmp_path, monkeypatch):
     """A reader that ends its batches early (as Polars' does after a panic in one of its threads)
     reads fewer rows than the file records: an error, never a smaller dataset."""
-    from mlcontract.engines import local as execute
+    from mlcontract.engines.base import Settings
 
     _rows_parquet(tmp_path / "d.parquet")
     contract = mlcontract.compile('dataset d = parquet("d.parquet")\nd rows <= 5000\nfeature x mean <= 1e6\n',
                                   base_dir=tmp_path)
     assert contract.plan.scans[0].mode == "stream"
-    monkeypatch.setattr(execute, "STREAM_CHUNK_ROWS", 100)
-    assert contract.run().passed  # reading every batch: the counts agree
+    batches_of_100 = Settings(chunk_rows=100)
+    assert contract.run(settings=batches_of_100).passed  # reading every batch: the counts agree
     original = pl.LazyFrame.collect_batches
 
     def first_batches_only(self, *args, **kwargs):
         return iter(list(original(self, *args, **kwargs))[:3])
 
     monkeypatch.setattr(pl.LazyFrame, "collect_batches", first_batches_only)
-    result = contract.run()
+    result = contract.run(settings=batches_of_100)
     assert _statuses(result) == ["error", "error"], [c.message for c in result.checks]
     assert "read 300 rows, but d.parquet records 1,000" in result.checks[0].message
 

@@ -68,3 +68,29 @@ def test_a_pandas_index_stored_in_parquet_is_left_out_of_selectors(tmp_path):
     contract = mlcontract.compile('dataset d = parquet("d.parquet")\nfeature * mean > 0\nfeature numeric std >= 0\n',
                                   base_dir=tmp_path)
     assert [c.feature for c in contract.checks] == ["a", "b", "a", "b"]
+
+
+def test_the_unit_a_threshold_was_written_in_is_recorded(tmp_path):
+    """Issue 16: the checked spec says how the contract wrote its threshold (`1%`, `250ms`,
+    `300us`, `1000 rows/s`), so reports print it that way; values stay in the measure's unit."""
+    data = f'dataset t = parquet("{FIXTURES / "data" / "train.parquet"}")\n'
+    lines = {
+        "feature age null_rate <= 1%": ("%", 0.01),
+        "feature age null_rate <= 0.01": (None, 0.01),
+        "feature age null_rate between 1% and 5%": ("%", None),
+        "feature age mean <= t * 1.1": (None, None),
+        "m p95 latency <= 250ms on t": ("ms", 0.25),
+        "m p95 latency <= 300us on t": ("µs", 0.0003),
+        "m p95 latency <= 1.5s on t": ("s", 1.5),
+        "m p95 latency <= 2min on t": ("min", 120.0),
+        "m p95 latency <= m * 1.1 on t": (None, None),
+        "m p95 latency <= 1s + 500ms on t": (None, None),  # two units: shown by the measure's unit
+        "m throughput >= 1000 rows/s on t": ("rows/s", 1000.0),
+    }
+    checks = mlcontract.compile(data + 'model m = sklearn("m.joblib")\n' + "\n".join(lines) + "\n",
+                                base_dir=tmp_path).checks
+    assert len(checks) == len(lines)
+    for check, (line, (unit, value)) in zip(checks, lines.items()):
+        assert check.source == line and check.display_unit == unit, (line, check.display_unit)
+        if value is not None:
+            assert check.test.rhs.value == pytest.approx(value)

@@ -4,44 +4,12 @@ a dataset can be processed chunk by chunk with the same result as in one go."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..statistics.base import NUMERIC
 from ..errors import DataError
-
-
-@dataclass
-class CountsResult:
-    """Value counts of one column: distinct non-null (non-NaN) keys, their counts, nulls, rows."""
-
-    keys: np.ndarray
-    counts: np.ndarray
-    nulls: int
-    rows: int
-
-    @property
-    def values(self) -> dict:
-        return dict(zip(self.keys.tolist(), self.counts.tolist()))
-
-    def merge(self, other: "CountsResult") -> "CountsResult":
-        merged: dict = self.values
-        for key, count in zip(other.keys.tolist(), other.counts.tolist()):
-            merged[key] = merged.get(key, 0) + count
-        keys = list(merged)
-        return CountsResult(_key_array(keys), np.array([merged[k] for k in keys], dtype=np.int64),
-                            self.nulls + other.nulls, self.rows + other.rows)
-
-    @staticmethod
-    def empty() -> "CountsResult":
-        return CountsResult(np.array([], dtype=object), np.array([], dtype=np.int64), 0, 0)
-
-
-def _key_array(keys: list) -> np.ndarray:
-    array = np.empty(len(keys), dtype=object)
-    array[:] = keys
-    return array
+from ..plan.values import CountsResult, key_array as _key_array  # noqa: F401  (CountsResult: re-exported)
 
 
 def numpy_dtype(arrow_type) -> np.dtype:

@@ -1,149 +1,65 @@
-"""Stage 5 — execute: a backend fills in the plan's statistic requests.
+"""The local engine ("local" in engines.ENGINES): Polars and the Cython kernels, in this process.
 
-The local backend reads each scan with Polars (lazy scan, projection pushdown: only the
-columns the plan names) and computes the per-column work with the Cython kernels in
-`mlcontract._kernels`, straight from the Arrow buffers. A request that cannot be computed gets
-its CheckError as its value, so only the checks that need it fail, and they fail closed.
+It reads each scan with Polars (lazy scan, projection pushdown: only the columns the plan
+names) and computes the per-column work with the Cython kernels in `mlcontract._kernels`,
+straight from the Arrow buffers, one `COLUMN_WORK` entry per request type. Profile scans go to
+the profile engine (engines/profile.py), model and history work to the shared handlers
+(models/handlers.py). A request that cannot be computed gets its CheckError as its value, so
+only the checks that need it fail, and they fail closed.
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar, NamedTuple
 
 from ..plan import requests as rq
 from ..sources import datasets as sources
-from ..sources import open_dataset
 from ..sources.files import column_type, engine_failures, is_file
 from ..errors import CheckError, DataError
 from ..plan import Plan, Scan
-from .base import Progress
+from .base import Inputs, Progress, Settings, attempt as _attempt
 
-# Columns are independent and the kernels release the GIL: work on them in parallel.
-WORKERS = max(1, min(8, os.cpu_count() or 1))
-# Rows per batch when a dataset is streamed: large enough that per-batch overhead vanishes,
-# small enough that a batch of a wide table stays far below the memory budget.
-STREAM_CHUNK_ROWS = int(os.environ.get("MLC_STREAM_CHUNK_ROWS", 1_000_000))
 # A string column is counted from its parquet dictionary codes while each batch's dictionary has
 # at most this many entries, or a 16th of the batch's rows (LocalBackend._count_dictionaries).
 DICTIONARY_MIN = 4_096
 
 
-# Requests that are not per-column data work (model predictions, latency runs, training
-# histories) are computed by handlers that their modules register in requests.HANDLERS.
-from ..plan.requests import HANDLERS, handles  # noqa: E402,F401  (re-exported)
-
-
 class LocalBackend:
     """Polars + Cython kernels, in this process."""
 
-    def __init__(
-        self,
-        frames: dict[str, Any] | None = None,
-        objects: dict[str, Any] | None = None,
-        histories: dict[str, Any] | None = None,
-        progress: "Progress | None" = None,
-    ):
-        self.frames = frames or {}
-        self.objects = objects or {}
-        self.histories = histories or {}
+    name: ClassVar[str] = "local"
+    inputs: Inputs  # the inputs of the run under way (set by run)
+
+    def __init__(self, settings: Settings | None = None, progress: Progress | None = None):
+        self.settings = settings if settings is not None else Settings()
         self.progress = progress
-        self.cache: dict[Any, Any] = {}  # loaded models, frames read for model work
-        self.contract = None
         self.computed = 0  # number of requests computed (the plan's deduplication is tested on it)
 
-    def run(self, plan: Plan) -> dict[rq.Request, Any]:
-        self.contract = plan.contract
+    def run(self, plan: Plan, inputs: Inputs) -> dict[rq.Request, Any]:
+        self.inputs = inputs
         got: dict[rq.Request, Any] = {}
         prepared = {id(scan): self._prepare(scan, got) for scan in plan.scans if scan.mode != "profile"}
         self._read_first_early(list(prepared.values()))
         for scan in plan.scans:
             if scan.mode == "profile":
-                self._serve_profile(plan.contract.datasets[scan.dataset], scan, got)
+                from .profile import serve_scan
+
+                self.computed += serve_scan(inputs.datasets[scan.dataset], scan, got)
             elif prepared[id(scan)] is not None:
                 self._finish(prepared[id(scan)], got)
         if plan.other:
-            from ..models import quality, serving  # noqa: F401  (register their handlers)
-        for request in plan.other:
-            handler = HANDLERS.get(type(request))
-            if handler is None:
-                got[request] = CheckError(f"no backend computes {request.describe()}")
-            else:
-                if self.progress:
-                    self.progress.note(request.describe())
-                got[request] = _attempt(lambda: handler(request, self, got))
-            self.computed += 1
+            from ..models.handlers import run_handlers
+
+            run_handlers(plan, inputs, got, self.progress)
+            self.computed += len(plan.other)
         return got
-
-    # ---- whole datasets and models, for model work (cached: several checks share them) --------
-    def dataset_frame(self, name: str):
-        """The whole dataset as a Polars DataFrame (read once per run)."""
-        key = ("frame", name)
-        if key not in self.cache:
-            self.cache[key] = _attempt(lambda: self._read_whole(name))
-        return _raise_or_return(self.cache[key])
-
-    def _read_whole(self, name: str):
-        source = self.contract.datasets[name]
-        opened = self.opened(name)
-        try:
-            frame = opened.lazy.collect()
-        except engine_failures() as error:
-            raise DataError(f"dataset `{name}`: cannot read {source.describe()}: {error}") from error
-        sources.check_rows(source, opened.rows, frame.height)
-        if frame.height == 0:
-            raise DataError(f"dataset `{name}` is empty")
-        return frame
-
-    def opened(self, name: str) -> sources.Opened:
-        """The dataset opened and checked for the run (once per run: through its source kind)."""
-        key = ("opened", name)
-        if key not in self.cache:
-            source = self.contract.datasets[name]
-            self.cache[key] = _attempt(lambda: open_dataset(source, self.frames.get(name)))
-        return _raise_or_return(self.cache[key])
-
-    def feature_columns(self, name: str) -> list[str]:
-        """The dataset's columns minus the label, the ignored columns and a pandas index stored
-        as a column (a model was not fitted on it)."""
-        excluded = {self.contract.label, *self.contract.ignored, *self.opened(name).index}
-        return [c for c in self.dataset_frame(name).columns if c not in excluded]
-
-    def features(self, name: str):
-        """What a model is fed: the feature columns as a pandas DataFrame, names kept."""
-        key = ("features", name)
-        if key not in self.cache:
-            self.cache[key] = _attempt(lambda: self.dataset_frame(name).select(self.feature_columns(name)).to_pandas())
-        return _raise_or_return(self.cache[key])
-
-    def labels(self, name: str):
-        """The label column of a dataset as a NumPy array."""
-        label = self.contract.label
-        frame = self.dataset_frame(name)
-        if label is None or label not in frame.columns:
-            raise DataError(f"dataset `{name}` has no label column `{label}`")
-        column = frame[label]
-        if column.null_count():
-            raise DataError(f"the label `{label}` has {column.null_count()} null values in `{name}`")
-        return column.to_numpy()
-
-    def model(self, name: str):
-        """The loaded model (loaded once per run)."""
-        from ..sources import load_model
-
-        key = ("model", name)
-        if key not in self.cache:
-            source = self.contract.models[name]
-            grants = self.contract.grants  # the invocation's consent (unpickling, hosts beyond loopback)
-            self.cache[key] = _attempt(lambda: load_model(source, self.objects.get(name), grants=grants))
-        return _raise_or_return(self.cache[key])
 
     # ---- one scan ------------------------------------------------------------------------------
     def _prepare(self, scan: Scan, got: dict) -> "_ScanWork | None":
         """Open the scan's dataset and decide what is read how, before any data is read. Missing
         columns (and a dataset that cannot be opened) become errors here; None: nothing to read."""
-        source = self.contract.datasets[scan.dataset]
+        source = self.inputs.datasets[scan.dataset]
         try:
             opened, schema = self._open(source, scan.dataset)
         except CheckError as error:
@@ -204,7 +120,7 @@ class LocalBackend:
                 got.setdefault(request, error)
 
     def _open(self, source, dataset: str):
-        opened = self.opened(dataset)
+        opened = self.inputs.opened(dataset)
         try:
             return opened, opened.lazy.collect_schema()
         except engine_failures() as error:
@@ -215,7 +131,7 @@ class LocalBackend:
         counted from the codes of the file's dictionary pages (_count_dictionaries)."""
         import polars as pl
 
-        if source.format != "parquet" or self.frames.get(dataset) is not None or not is_file(source.path):
+        if source.format != "parquet" or self.inputs.dataset_objects.get(dataset) is not None or not is_file(source.path):
             return []
         by_column = _group_by_column(todo)
         return [c for c, requests in by_column.items() if c is not None and schema.get(c) == pl.String
@@ -280,15 +196,15 @@ class LocalBackend:
         a reader thread ends the batches without an exception) must not look like a short file."""
         scan, lazy, present, todo = work.scan, work.lazy, work.present, work.todo
         if self.progress:
-            total = work.rows if work.rows is not None else \
-                sources.row_count_hint(self.contract.datasets[scan.dataset], self.frames.get(scan.dataset))
+            total = work.rows if work.rows is not None else sources.row_count_hint(
+                self.inputs.datasets[scan.dataset], self.inputs.dataset_objects.get(scan.dataset))
             self.progress.start(f"scanning {scan.dataset}", total)
         by_column = _group_by_column(todo)
         dataset_level = by_column.pop(None, [])
         states: dict = {}
         rows = 0
         try:
-            batches = lazy.select(present).collect_batches(chunk_size=STREAM_CHUNK_ROWS, maintain_order=False)
+            batches = lazy.select(present).collect_batches(chunk_size=self.settings.chunk_rows, maintain_order=False)
             for batch in batches:
                 rows += batch.height
 
@@ -299,7 +215,7 @@ class LocalBackend:
                             continue
                         partial = _attempt(lambda: _column_request(request, batch[column], got, scan.dataset, memo))
                         states[request] = partial if isinstance(partial, BaseException) or request not in states \
-                            else _merge(states[request], partial)
+                            else request.merge(states[request], partial)
 
                 self._parallel(column_work, list(by_column))
                 if self.progress:
@@ -314,28 +230,16 @@ class LocalBackend:
             got[request] = _dataset_level(request, rows)
         for column, requests in by_column.items():
             for request in requests:
-                got[request] = states[request] if request in states else _attempt(lambda: _empty_state(request, got))
+                got[request] = states[request] if request in states else _attempt(lambda: request.empty(got))
 
     def _parallel(self, work: Callable[[str], None], columns: list[str]) -> None:
-        if len(columns) <= 1 or WORKERS == 1:
+        threads = self.settings.threads
+        if len(columns) <= 1 or threads == 1:
             for column in columns:
                 work(column)
             return
-        with ThreadPoolExecutor(max_workers=min(WORKERS, len(columns))) as pool:
+        with ThreadPoolExecutor(max_workers=min(threads, len(columns))) as pool:
             list(pool.map(work, columns))
-
-    def _serve_profile(self, source, scan: Scan, got: dict) -> None:
-        from ..profiles import load_profile
-
-        try:
-            profile = load_profile(source.path, source.name)
-        except CheckError as error:
-            for request in scan.requests:
-                got[request] = error
-            return
-        for request in scan.requests:
-            got[request] = _attempt(lambda: profile.serve(request, got))
-        self.computed += len(scan.requests)
 
 
 @dataclass
@@ -384,51 +288,31 @@ def _group_by_column(requests: list) -> dict:
     return grouped
 
 
-def _column_request(request: rq.Request, series, got: dict, dataset: str, memo: dict):
-    """One request on one column (a whole column, or one batch of it)."""
+# ---- per-column work: one entry per request type ----------------------------------------------------
+class Fusable(NamedTuple):
+    """What a request adds to a column's fused scan_numeric pass (_fused): the summary itself,
+    a histogram on these edges, or a count outside this range."""
+
+    part: str  # "summary" | "edges" | "range"
+    argument: Any = None
+
+
+@dataclass(frozen=True)
+class ColumnWork:
+    """How the local engine computes one request type on one column (a whole column, or one
+    batch of it): `compute(request, series, got, memo)`, where `memo` is what the column's
+    requests share (its fused pass, its sorted copy, its summary)."""
+
+    compute: Callable[[Any, Any, dict, dict], Any]
+    numeric: bool = True  # the column must be numeric (columns.require_numeric)
+    sorts: bool = False  # the request sorts the column, so its bin edges are read off the sorted copy
+    fuse: Callable[[Any, dict], Fusable | None] | None = None  # its part of the fused pass, if any
+
+
+def _counts(request: rq.Counts, series, got: dict, memo: dict):
     from . import columns as col  # NumPy: imported while the first read runs (_read_first_early)
 
-    if isinstance(request, rq.Counts):
-        return col.value_counts(series)
-    col.require_numeric(series, dataset)
-    if request in memo.get("fused", ()):
-        return memo["fused"][request]
-    if isinstance(request, rq.Summary):
-        return _summary(series, memo)
-    if isinstance(request, rq.Edges) and "sorted" not in memo and not memo.get("sorts"):
-        # Bin edges alone need ~18 order statistics, not a sorted copy (columns.quantile_edges).
-        return col.quantile_edges(series, request.bins, _summary(series, memo))
-    if isinstance(request, (rq.SortedValues, rq.Edges)):
-        # Exact quantiles need the column sorted once; its edges, its pNN, KS, Wasserstein and
-        # its histogram on its own edges all read that one sorted copy.
-        if "sorted" not in memo:
-            memo["sorted"] = col.sorted_finite(series)
-        if isinstance(request, rq.SortedValues):
-            return memo["sorted"]
-        from ..statistics.formulas import quantile_edges
-
-        return quantile_edges(memo["sorted"], request.bins)
-    if isinstance(request, rq.Histogram):
-        edges = _fetch(got, request.edges)
-        if request.edges.of == request.of and "sorted" in memo:
-            from .._kernels import searchsorted_counts
-
-            return searchsorted_counts(memo["sorted"], edges)
-        return col.histogram(series, edges)
-    if isinstance(request, rq.SampleWalk):
-        from ..statistics.formulas import walk
-
-        if "sorted" not in memo:
-            memo["sorted"] = col.sorted_finite(series)
-        return walk(memo["sorted"], _fetch(got, rq.SortedValues(request.against, request.name)))
-    if isinstance(request, rq.OutsideCount):
-        return col.count_outside(series, request.low, request.high)
-    if isinstance(request, rq.OutsideRange):
-        bounds = _fetch(got, request.bounds)
-        if bounds.count == 0:
-            raise CheckError(f"`{request.column}` has no finite values in {request.bounds.of}, so it has no range")
-        return col.count_outside(series, bounds.min, bounds.max)
-    raise CheckError(f"the local backend cannot compute {request.describe()}")
+    return col.value_counts(series)
 
 
 def _summary(series, memo: dict):
@@ -441,11 +325,102 @@ def _summary(series, memo: dict):
     return memo["summary"]
 
 
+def _sorted(series, memo: dict):
+    """The column's finite values sorted, once per column: its edges, its pNN, KS, Wasserstein
+    and its histogram on its own edges all read that one sorted copy."""
+    from . import columns as col
+
+    if "sorted" not in memo:
+        memo["sorted"] = col.sorted_finite(series)
+    return memo["sorted"]
+
+
+def _edges(request: rq.Edges, series, got: dict, memo: dict):
+    from . import columns as col
+
+    if "sorted" not in memo and not memo.get("sorts"):
+        # Bin edges alone need ~18 order statistics, not a sorted copy (columns.quantile_edges).
+        return col.quantile_edges(series, request.bins, _summary(series, memo))
+    from ..statistics.formulas import quantile_edges
+
+    return quantile_edges(_sorted(series, memo), request.bins)
+
+
+def _histogram(request: rq.Histogram, series, got: dict, memo: dict):
+    from . import columns as col
+
+    edges = _fetch(got, request.edges)
+    if request.edges.of == request.of and "sorted" in memo:
+        from .._kernels import searchsorted_counts
+
+        return searchsorted_counts(memo["sorted"], edges)
+    return col.histogram(series, edges)
+
+
+def _sample_walk(request: rq.SampleWalk, series, got: dict, memo: dict):
+    from ..statistics.formulas import walk
+
+    return walk(_sorted(series, memo), _fetch(got, rq.SortedValues(request.against, request.name)))
+
+
+def _outside_count(request: rq.OutsideCount, series, got: dict, memo: dict):
+    from . import columns as col
+
+    return col.count_outside(series, request.low, request.high)
+
+
+def _outside_range(request: rq.OutsideRange, series, got: dict, memo: dict):
+    from . import columns as col
+
+    bounds = _fetch(got, request.bounds)
+    if bounds.count == 0:
+        raise CheckError(f"`{request.column}` has no finite values in {request.bounds.of}, so it has no range")
+    return col.count_outside(series, bounds.min, bounds.max)
+
+
+def _fuse_histogram(request: rq.Histogram, got: dict) -> Fusable | None:
+    if request.edges.of == request.of:
+        return None  # on its own edges: computed after them, off the sorted copy or alone
+    return Fusable("edges", _fetch(got, request.edges))
+
+
+def _fuse_outside_range(request: rq.OutsideRange, got: dict) -> Fusable | None:
+    bounds = _fetch(got, request.bounds)
+    return Fusable("range", (bounds.min, bounds.max)) if bounds.count else None
+
+
+COLUMN_WORK: dict[type, ColumnWork] = {
+    rq.Summary: ColumnWork(lambda request, series, got, memo: _summary(series, memo),
+                           fuse=lambda request, got: Fusable("summary")),
+    rq.Counts: ColumnWork(_counts, numeric=False),
+    rq.SortedValues: ColumnWork(lambda request, series, got, memo: _sorted(series, memo), sorts=True),
+    rq.Edges: ColumnWork(_edges),
+    rq.Histogram: ColumnWork(_histogram, fuse=_fuse_histogram),
+    rq.SampleWalk: ColumnWork(_sample_walk, sorts=True),
+    rq.OutsideCount: ColumnWork(_outside_count, fuse=lambda request, got: Fusable("range", (request.low, request.high))),
+    rq.OutsideRange: ColumnWork(_outside_range, fuse=_fuse_outside_range),
+}
+
+
+def _column_request(request: rq.Request, series, got: dict, dataset: str, memo: dict):
+    """One request on one column (a whole column, or one batch of it)."""
+    work = COLUMN_WORK.get(type(request))
+    if work is None:
+        raise CheckError(f"the local backend cannot compute {request.describe()}")
+    if work.numeric:
+        from . import columns as col
+
+        col.require_numeric(series, dataset)
+    if request in memo.get("fused", ()):
+        return memo["fused"][request]
+    return work.compute(request, series, got, memo)
+
+
 def _column_memo(requests: list, series, got: dict) -> dict:
     """What the requests on one column share: the fused pass, and whether the column gets
     sorted anyway (then its bin edges are read off the sorted copy)."""
     return {"fused": _fused(requests, series, got),
-            "sorts": any(isinstance(r, (rq.SortedValues, rq.SampleWalk)) for r in requests)}
+            "sorts": any(COLUMN_WORK[type(r)].sorts for r in requests if type(r) in COLUMN_WORK)}
 
 
 def _fused(requests: list, series, got: dict) -> dict:
@@ -457,56 +432,31 @@ def _fused(requests: list, series, got: dict) -> dict:
 
     if column_type(series.dtype) != NUMERIC:
         return {}
-    wanted, edges, ranges = [], [], []
+    wanted: list[tuple[rq.Request, str]] = []
+    edges, ranges = [], []
     for request in requests:
+        work = COLUMN_WORK.get(type(request))
+        if work is None or work.fuse is None:
+            continue
         try:
-            if isinstance(request, rq.Summary):
-                wanted.append(request)
-            elif isinstance(request, rq.Histogram) and request.edges.of != request.of:
-                edges.append(_fetch(got, request.edges))
-                wanted.append(request)
-            elif isinstance(request, rq.OutsideCount):
-                ranges.append((request.low, request.high))
-                wanted.append(request)
-            elif isinstance(request, rq.OutsideRange):
-                bounds = _fetch(got, request.bounds)
-                if bounds.count:
-                    ranges.append((bounds.min, bounds.max))
-                    wanted.append(request)
+            part = work.fuse(request, got)
         except engine_failures():
             continue
+        if part is None:
+            continue
+        if part.part == "edges":
+            edges.append(part.argument)
+        elif part.part == "range":
+            ranges.append(part.argument)
+        wanted.append((request, part.part))
     if len(wanted) < 2:
         return {}
     try:
         summary, hists, outside = col.fused_pass(series, edges, ranges)
     except engine_failures():
         return {}
-    hists, outside = iter(hists), iter(outside)
-    return {r: summary if isinstance(r, rq.Summary) else next(hists) if isinstance(r, rq.Histogram) else next(outside)
-            for r in wanted}
-
-
-def _merge(left, right):
-    """Combine two partial results of the same request."""
-    if hasattr(left, "merge"):
-        return left.merge(right)
-    return left + right  # histogram arrays and counts
-
-
-def _empty_state(request: rq.Request, got: dict):
-    """The result of a request over zero batches (an empty dataset)."""
-    import numpy as np
-
-    from . import columns as col
-    from .._kernels import NumericSummary
-
-    if isinstance(request, rq.Summary):
-        return NumericSummary.empty()
-    if isinstance(request, rq.Counts):
-        return col.CountsResult.empty()
-    if isinstance(request, rq.Histogram):
-        return np.zeros(len(_fetch(got, request.edges)) + 1, dtype=np.int64)
-    return 0
+    results = {"edges": iter(hists), "range": iter(outside)}
+    return {r: summary if part == "summary" else next(results[part]) for r, part in wanted}
 
 
 def _first_line(error: BaseException) -> str:
@@ -521,21 +471,3 @@ def _fetch(got: dict, request: rq.Request):
     if isinstance(value, BaseException):
         raise value
     return value
-
-
-def _raise_or_return(value):
-    if isinstance(value, BaseException):
-        raise value
-    return value
-
-
-def _attempt(compute: Callable[[], Any]) -> Any:
-    """Run one computation; an expected failure becomes the request's value."""
-    try:
-        return compute()
-    except CheckError as error:
-        return error
-    except MemoryError:
-        raise
-    except engine_failures() as error:  # an unexpected library error (or an engine panic)
-        return CheckError(f"{type(error).__name__}: {error}")  # still fails only the checks that need it

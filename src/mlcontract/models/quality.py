@@ -13,7 +13,7 @@ inside functions: the checker imports this module at compile time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..plan import requests as rq
 from ..errors import CheckError, DataError, ModelError
@@ -22,6 +22,9 @@ from ..plan.measures import Measure
 from ..plan.observation import Observation, fetch
 from ..report.formatting import fmt
 from .metrics import METRICS
+
+if TYPE_CHECKING:
+    from ..engines.base import Inputs
 
 # The sklearn.dummy strategies a `baseline STRATEGY` names, and the task each serves.
 BASELINE_STRATEGIES = {
@@ -179,7 +182,8 @@ class ModelMetric(Measure):
         setup = metrics.resolve(self.metric, y_true, self.params, classes)
         details = {"model": self.model, "dataset": self.data, "rows": int(len(y_true)), **setup.describe()}
         if self.segment is None:
-            return Observation(metrics.score(setup, y_true, pred, proba, classes), details=details)
+            value = metrics.score(setup, y_true, pred, proba, classes)
+            return Observation(value, details={**details, **_plot(self.model, setup, y_true, pred, proba, classes)})
         segments = fetch(got, SegmentRows(self.data, self.segment))
         return _segmented(self.metric, setup, segments, self.min_rows, y_true, pred, proba, classes, details)
 
@@ -240,7 +244,8 @@ class BaselineMetric(Measure):
         setup = metrics.resolve(self.metric, y_true, self.params, classes)
         value = metrics.score(setup, y_true, pred, proba, classes)
         return Observation(value, details={"strategy": self.strategy, "fitted_on": self.fit_on, "dataset": self.data,
-                                           **setup.describe()})
+                                           **setup.describe(),
+                                           **_plot(f"baseline {self.strategy}", setup, y_true, pred, proba, classes)})
 
 
 @dataclass(frozen=True)
@@ -256,8 +261,11 @@ class CurveValue(Measure):
     def compute(self, got):
         history = fetch(got, HistoryData(self.history))
         epochs, values, _ = history.curve(self.column, last=1)
+        from ..report import plotdata
+
+        plot = plotdata.curve(self.column, history.epochs, history.curves[self.column])
         return Observation(float(values[-1]), details={"history": self.history, "curve": self.column,
-                                                       "epoch": _plain(epochs[-1]), "epochs": len(history)})
+                                                       "epoch": _plain(epochs[-1]), "epochs": len(history), "plot": plot})
 
 
 @dataclass(frozen=True)
@@ -291,8 +299,14 @@ class CurveTrend(Measure):
         if len(values) < 2:
             raise CheckError(f"`{self.column} {self.claim}` needs at least two epochs; history `{self.history}` "
                              f"has {len(values)}")
-        return trend(self.column, self.claim, epochs, values, self.tolerance, offset,
-                     {"history": self.history, "window": self.last})
+        observation = trend(self.column, self.claim, epochs, values, self.tolerance, offset,
+                            {"history": self.history, "window": self.last})
+        from ..report import plotdata  # the whole curve, the window and the epoch where the claim broke
+
+        observation.details["plot"] = plotdata.curve(
+            self.column, history.epochs, history.curves[self.column], observation.details["violation_epoch"],
+            _plain(epochs[0]) if self.last is not None else None)
+        return observation
 
 
 def trend(column: str, claim: str, epochs, values, tolerance: float, offset: int = 0, extra: dict | None = None):
@@ -391,38 +405,34 @@ def trend_measure(history: str, column: str, direction: str, negated: bool, last
     return CurveTrend(history, column, direction, negated, last, float(tolerance))
 
 
-# ---- handlers: computed outside the data scans ---------------------------------------------------
-@rq.handles(Truth)
-def _truth(request: Truth, backend, got):
-    return backend.labels(request.data)
+# ---- handlers: computed outside the data scans (models/handlers.py lists them) ----------------------
+def truth(request: Truth, inputs: Inputs, got):
+    return inputs.labels(request.data)
 
 
-@rq.handles(Predictions)
-def _predictions(request: Predictions, backend, got):
-    model = backend.model(request.model)
-    features = backend.features(request.data)
+def predictions(request: Predictions, inputs: Inputs, got):
+    model = inputs.model(request.model)
+    features = inputs.features(request.data)
     # LoadedModel validates the output: one finite, non-null prediction per row (models/loaded.py).
     return Predicted(model.predict(features), model.classes)
 
 
-@rq.handles(Probabilities)
-def _probabilities(request: Probabilities, backend, got):
-    model = backend.model(request.model)
+def probabilities(request: Probabilities, inputs: Inputs, got):
+    model = inputs.model(request.model)
     if not model.has_proba:
         raise ModelError(f"model `{request.model}` has no predict_proba, so it gives no probabilities; "
                          "auc, pr_auc, logloss and brier need them")
-    features = backend.features(request.data)
+    features = inputs.features(request.data)
     # LoadedModel validates the output: finite, in [0, 1], one column per class, rows summing to 1.
     matrix = model.predict_proba(features)
     return Proba(matrix, model.classes)  # classes read after the call: ONNX models learn them on the way
 
 
-@rq.handles(SegmentRows)
-def _segment_rows(request: SegmentRows, backend, got):
+def segment_rows(request: SegmentRows, inputs: Inputs, got):
     import numpy as np
     import polars as pl
 
-    frame = backend.dataset_frame(request.data)
+    frame = inputs.frame(request.data)
     if request.by not in frame.columns:
         raise DataError(f"column `{request.by}` is missing in dataset `{request.data}`")
     column = frame[request.by]
@@ -435,13 +445,12 @@ def _segment_rows(request: SegmentRows, backend, got):
     return Segments(request.by, keys, rows)
 
 
-@rq.handles(BaselineFit)
-def _baseline(request: BaselineFit, backend, got):
+def baseline_fit(request: BaselineFit, inputs: Inputs, got):
     import numpy as np
     from sklearn.dummy import DummyClassifier, DummyRegressor
 
-    y_fit = backend.labels(request.fit_on)
-    rows = backend.dataset_frame(request.data).height
+    y_fit = inputs.labels(request.fit_on)
+    rows = inputs.frame(request.data).height
     if BASELINE_STRATEGIES[request.strategy] == "classification":
         dummy = DummyClassifier(strategy=request.strategy, random_state=0)
     else:
@@ -458,15 +467,14 @@ def _baseline(request: BaselineFit, backend, got):
     return BaselineOutput(predicted, proba)
 
 
-@rq.handles(CrossValidation)
-def _cross_validation(request: CrossValidation, backend, got):
+def cross_validation(request: CrossValidation, inputs: Inputs, got):
     import numpy as np
     from sklearn.base import clone
     from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 
     from . import metrics
 
-    model = backend.model(request.model)
+    model = inputs.model(request.model)
     if model.estimator is None:
         raise ModelError(f"cross-validation refits a clone of the model, but `{request.model}` is a {model.format} "
                          "model that cannot be refitted; it needs a scikit-learn estimator "
@@ -476,7 +484,7 @@ def _cross_validation(request: CrossValidation, backend, got):
     except Exception as error:
         raise ModelError(f"cross-validation cannot clone `{request.model}` ({type(model.estimator).__name__}): "
                          f"{printable(error)}") from error
-    features, labels = backend.features(request.data), backend.labels(request.data)
+    features, labels = inputs.features(request.data), inputs.labels(request.data)
     setup = metrics.resolve(request.metric, labels, request.params)
     classification = setup.task == "classification"
     splitter_type = StratifiedKFold if classification else KFold
@@ -514,15 +522,52 @@ def _cross_validation(request: CrossValidation, backend, got):
     }
 
 
-@rq.handles(HistoryData)
-def _history(request: HistoryData, backend, got):
-    from ..sources import load_history
-
-    source = backend.contract.histories[request.history]
-    return load_history(source, backend.histories.get(request.history))
+def history(request: HistoryData, inputs: Inputs, got):
+    return inputs.history(request.history)
 
 
 # ---- helpers -------------------------------------------------------------------------------------
+def _plot(name: str, setup, y_true, pred, proba, classes) -> dict:
+    """{"plot": ...} of one model's outputs, or {} when there is nothing to draw: ROC and PR
+    curves from two classes' probabilities, a confusion matrix from labels (at most 20
+    classes), residuals for a regressor (report/plotdata.py)."""
+    try:
+        plot = _outputs_plot(name, setup, y_true, pred, proba, classes)
+    except Exception:  # noqa: BLE001 - a picture that cannot be drawn never changes a verdict
+        return {}
+    return {"plot": plot} if plot else {}
+
+
+def _outputs_plot(name: str, setup, y_true, pred, proba, classes) -> dict | None:
+    import numpy as np
+
+    from ..report import plotdata
+    from . import metrics
+
+    if setup.task != "classification":
+        return plotdata.residuals(name, y_true, pred) if pred is not None else None
+    if proba is not None:
+        if not setup.binary or setup.positive is None:
+            return None  # multiclass probabilities: no single curve to draw
+        from sklearn.metrics import precision_recall_curve, roc_curve
+
+        matrix = metrics.probability_matrix(proba, classes, setup)
+        score = matrix[:, list(setup.classes).index(setup.positive)]
+        truth = metrics.is_positive(y_true, setup.positive)
+        if truth.all() or not truth.any():
+            return None  # one class only: no curve to draw
+        fpr, tpr, _ = roc_curve(truth, score)
+        precision, recall, _ = precision_recall_curve(truth, score)
+        return plotdata.roc(name, metrics.plain(setup.positive), fpr, tpr, recall[::-1], precision[::-1])
+    labels = list(setup.classes)
+    if pred is None or len(labels) > 20:
+        return None
+    from sklearn.metrics import confusion_matrix
+
+    matrix = confusion_matrix(np.asarray(y_true), np.asarray(pred).ravel(), labels=labels)
+    return plotdata.confusion(name, [metrics.plain(c) for c in labels], matrix)
+
+
 def _unpack(output) -> tuple:
     """(labels, probabilities, classes) from a Predicted or a Proba."""
     if isinstance(output, Proba):
@@ -567,9 +612,11 @@ def _segmented(metric: str, setup, segments: Segments, min_rows: int, y_true, pr
     undefined = [s for s in skipped if not s["reason"].startswith("fewer than")]
     if undefined:
         message += f"; `{metric}` undefined on " + ", ".join(_key_text(s["segment"]) for s in undefined[:3])
+    from ..report import plotdata
+
     return Observation(worst["value"], message=message, details={
         **details, "by": column, "min_rows": min_rows, "worst_segment": worst["segment"],
-        "segments": ranked, "skipped": skipped,
+        "segments": ranked, "skipped": skipped, "plot": plotdata.segments(column, ranked),
     })
 
 

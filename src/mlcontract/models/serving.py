@@ -2,8 +2,10 @@
 
 The checker builds these measures from contract lines (`handles nulls in age`,
 `p95 latency <= prod*1.1`); the requests they ask for are computed by the handlers registered
-here with the local backend: a `RobustnessRun` synthesises a case's rows (robustness.py) and
-sends them to the model, a `LatencyRun` times the models of a group together (latency.py).
+here (listed in models/handlers.py): a `RobustnessBaseline` sends unmodified rows to the model
+and records what a valid answer looks like, a `RobustnessRun` synthesises a case's rows
+(robustness.py) and sends them to the model, a `LatencyRun` times the models of a group
+together (latency.py).
 Models are called through `models.LoadedModel`; HTTP models through their endpoint
 (sources/http.py), so that a timed call is the HTTP round trip and the decoding of its answer.
 docs/serving.md describes what is generated, sent, timed and compared.
@@ -13,14 +15,16 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ..plan import requests as rq
 from ..errors import CheckError, DataError, ModelError
-from ..plan.requests import handles
 from ..plan.measures import Measure
 from ..plan.observation import Observation, fetch
 from ..report.formatting import fmt_duration
+
+if TYPE_CHECKING:
+    from ..engines.base import Inputs
 
 # When models are compared with each other, their timing run goes on past `calls` until each
 # one's p95 is known to ±5% (or the models clearly differ), up to this many times `calls`.
@@ -94,6 +98,25 @@ class LatencyRun(rq.Request):
 
 
 @dataclass(frozen=True)
+class RobustnessBaseline(rq.Request):
+    """The base rows of a robustness test (`rows` rows of `reference` drawn with `seed`) and
+    what the model answers to them unmodified: the shape every case's answers must keep.
+    Shared by every case on the same model, rows and seed."""
+
+    model: str
+    reference: str
+    seed: int = 0
+    rows: int = 20
+
+    @property
+    def dataset(self) -> None:  # computed by its handler, not by a scan
+        return None
+
+    def describe(self) -> str:
+        return f"robustness baseline({self.model}: {self.rows} base rows of {self.reference}, seed {self.seed})"
+
+
+@dataclass(frozen=True)
 class RobustnessRun(rq.Request):
     """One robustness case for one feature (or one file of rows), sent to one model."""
 
@@ -108,6 +131,13 @@ class RobustnessRun(rq.Request):
     @property
     def dataset(self) -> None:
         return None
+
+    @property
+    def baseline(self) -> RobustnessBaseline:
+        return RobustnessBaseline(self.model, self.reference, self.seed, self.rows)
+
+    def depends_on(self) -> tuple[rq.Request, ...]:
+        return (self.baseline,)
 
     def describe(self) -> str:
         if self.case == "rows":
@@ -140,6 +170,7 @@ class Latency(Measure):
         if ratios:
             details["ratio"] = ratios
             details["ratio_of"] = self.statistic
+        details["plot"] = _latency_plot(timing, self.statistic)
         return Observation(value, message=_latency_message(timing, self.run, self.model, self.statistic, ratios),
                            details=details)
 
@@ -164,6 +195,7 @@ class Throughput(Measure):
             details["ratio"] = ratios
             details["ratio_of"] = "throughput"
         details["throughput"] = value
+        details["plot"] = _latency_plot(timing, "p95")
         message = f"{timing.calls:,} calls of {self.run.batch} row{'s' if self.run.batch != 1 else ''}"
         if self.run.concurrency > 1:
             message += f" by {self.run.concurrency} parallel callers"
@@ -203,6 +235,9 @@ class Robustness(Measure):
             "failures": [{"variant": f.variant, "mode": f.mode, "rows": f.rows, "exception": f.exception,
                           "error": f.error} for f in outcome.failures[:10]],
         })
+        from ..report import plotdata
+
+        details["plot"] = plotdata.row(first.row, run.feature, first.variant, first.mode)
         sent = "sent alone" if first.mode == "alone" else f"sent in a batch of {first.rows} rows"
         what = f"raised {first.exception}: {first.error}" if first.exception else first.error
         message = (f"{first.variant}{'' if run.case == 'rows' else f' in {where}'}, {sent}: model `{run.model}` {what} "
@@ -210,15 +245,14 @@ class Robustness(Measure):
         return Observation(float(outcome.failed_calls), False, message, details)
 
 
-# ---- handlers --------------------------------------------------------------------------------------
-@handles(RobustnessRun)
-def robustness_run(request: RobustnessRun, backend, got):
+# ---- handlers (models/handlers.py lists them) -------------------------------------------------------
+def robustness_run(request: RobustnessRun, inputs: Inputs, got):
     from . import robustness as rb
     from ..sources.http import HttpTransportError
 
-    model = backend.model(request.model)
-    features = backend.features(request.reference)
-    base, expect = _baseline(backend, request.model, request.reference, request.seed, request.rows)
+    model = inputs.model(request.model)
+    features = inputs.features(request.reference)
+    base, expect = fetch(got, request.baseline)
     if request.case == "rows":
         variants = [rb.Variant(f"the rows of {_file_name(request.path)}", _file_rows(request.path, list(features.columns)))]
     else:
@@ -237,17 +271,16 @@ def robustness_run(request: RobustnessRun, backend, got):
                          f"{f' in `{request.feature}`' if request.feature else ''})") from error
 
 
-@handles(LatencyRun)
-def latency_run(request: LatencyRun, backend, got):
+def latency_run(request: LatencyRun, inputs: Inputs, got):
     from . import latency
 
-    models = {name: backend.model(name) for name in request.models}
+    models = {name: inputs.model(name) for name in request.models}
     if request.concurrency > 1:
         local = [name for name, m in models.items() if m.format != "http"]
         if local:
             raise CheckError(f"`at concurrency` applies to http() models only; {', '.join(local)} "
                              f"{'is' if len(local) == 1 else 'are'} called in this process")
-    features = backend.features(request.inputs)
+    features = inputs.features(request.inputs)
     frames = input_batches(features, request.batch, request.calls + request.warmup)
     callers = {name: _caller(model, frames) for name, model in models.items()}
     try:
@@ -311,25 +344,13 @@ def _server(model):
     return serve
 
 
-def _baseline(backend, model_name: str, dataset: str, seed: int, rows: int):
-    """The base rows and what the model answers to them unmodified (cached per run)."""
-    key = ("robustness-baseline", model_name, dataset, seed, rows)
-    if key not in backend.cache:
-        try:
-            backend.cache[key] = _compute_baseline(backend, model_name, dataset, seed, rows)
-        except CheckError as error:
-            backend.cache[key] = error
-    value = backend.cache[key]
-    if isinstance(value, BaseException):
-        raise value
-    return value
-
-
-def _compute_baseline(backend, model_name, dataset, seed, rows):
+def robustness_baseline(request: RobustnessBaseline, inputs: Inputs, got):
+    """The base rows and what the model answers to them unmodified."""
     from . import robustness as rb
 
-    model = backend.model(model_name)
-    base = rb.base_rows(backend.features(dataset), rows, seed)
+    model_name, dataset = request.model, request.reference
+    model = inputs.model(model_name)
+    base = rb.base_rows(inputs.features(dataset), request.rows, request.seed)
     serve = _server(model)
     try:
         with _quiet(single_thread=True):
@@ -368,6 +389,13 @@ def _file_rows(path: str | None, columns: list[str]):
     if missing:
         raise DataError(f"{Path(path).name} lacks feature columns the model is fed: {', '.join(missing)}")
     return frame[columns].reset_index(drop=True)
+
+
+def _latency_plot(timing, statistic: str) -> dict:
+    """Every timed model's per-call latencies, with its value of the check's statistic."""
+    from ..report import plotdata
+
+    return plotdata.latency(timing.samples, statistic, lambda model: _statistic(timing, model, statistic))
 
 
 def _statistic(timing, model: str, statistic: str) -> float:

@@ -58,7 +58,7 @@ def plan(contract: CheckedContract) -> Plan:
     requests = list(consumers)
     home = {r: _home_dataset(r) for r in requests}
     data_requests = [r for r in requests if home[r] is not None]
-    other = [r for r in requests if home[r] is None]
+    other = _dependencies_first([r for r in requests if home[r] is None])
     stage_of = _dataset_stages(data_requests, home) or _request_stages(data_requests, home)
     order = list(contract.datasets)
     scans: dict[tuple[int, str], Scan] = {}
@@ -77,6 +77,31 @@ def plan(contract: CheckedContract) -> Plan:
         elif all(r.mergeable for r in scan.requests):
             scan.mode = "stream"
     return Plan(contract, ordered, other, consumers)
+
+
+def requests_of(measures) -> list[rq.Request]:
+    """The requests the measures ask for themselves, in order (not what those depend on): what
+    the checker asks of them at compile time (can a profile serve it, which sources does it use)."""
+    return [request for measure in measures for request in measure.requests()]
+
+
+def _dependencies_first(requests: list[rq.Request]) -> list[rq.Request]:
+    """The requests in order, each one's dependencies moved before it (a robustness run after
+    its baseline), so that an engine computes them in the order listed."""
+    placed: dict[rq.Request, None] = {}
+    wanted = set(requests)
+
+    def place(request: rq.Request) -> None:
+        if request in placed:
+            return
+        for dependency in request.depends_on():
+            if dependency in wanted:
+                place(dependency)
+        placed[request] = None
+
+    for request in requests:
+        place(request)
+    return list(placed)
 
 
 def _closure(requests) -> list[rq.Request]:
@@ -132,10 +157,5 @@ def _request_stages(requests, home):
     return of
 
 
-_ORDER = [rq.RowCount, rq.SchemaOf, rq.Summary, rq.Counts, rq.SortedValues, rq.Edges, rq.Histogram,
-          rq.SampleWalk, rq.OutsideCount, rq.OutsideRange]
-
-
 def _request_order(request: rq.Request):
-    kind = _ORDER.index(type(request)) if type(request) in _ORDER else len(_ORDER)
-    return (request.column or "", kind, request.describe())
+    return (request.column or "", request.order, request.describe())

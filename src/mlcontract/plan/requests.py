@@ -3,16 +3,24 @@
 A request is a frozen, hashable description ("the sorted finite values of `age` in
 `production`"). Measures (plan/measures.py, models/) ask for requests; a backend (engines/) fills them in.
 Requests never know which checks asked for them.
+
+Each request class also carries its algebra, the same for every engine: its `order` in a scan's
+listing (`mlc plan`), whether partial results over batches merge (`mergeable`), how two partial
+results combine (`merge`) and what it is over zero batches (`empty`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, ClassVar
+
+from ..errors import CheckError
 
 
 @dataclass(frozen=True)
 class Request:
     """Base. `dataset` is the dataset a scan reads to compute it (None: no scan)."""
+
+    order: ClassVar[int] = 100  # where it is listed among a column's requests in a scan
 
     @property
     def dataset(self) -> str | None:  # pragma: no cover - overridden
@@ -31,6 +39,14 @@ class Request:
         mergeable requests streams the dataset in bounded memory."""
         return True
 
+    def merge(self, left: Any, right: Any) -> Any:
+        """The result over two batches from the results over each (counts add up)."""
+        return left + right
+
+    def empty(self, got: dict) -> Any:
+        """The result over zero batches (an empty dataset)."""
+        return 0
+
     def describe(self) -> str:  # pragma: no cover - overridden
         raise NotImplementedError
 
@@ -39,6 +55,8 @@ class Request:
 @dataclass(frozen=True)
 class RowCount(Request):
     of: str
+
+    order: ClassVar[int] = 0
 
     @property
     def dataset(self) -> str:
@@ -51,6 +69,8 @@ class RowCount(Request):
 @dataclass(frozen=True)
 class SchemaOf(Request):
     of: str
+
+    order: ClassVar[int] = 1
 
     @property
     def dataset(self) -> str:
@@ -78,6 +98,16 @@ class ColumnRequest(Request):
 class Summary(ColumnRequest):
     """One fused kernel pass: rows, nulls, NaN, ±inf, finite count, min, max, mean, m2."""
 
+    order: ClassVar[int] = 2
+
+    def merge(self, left, right):
+        return left.merge(right)  # NumericSummary.merge: Chan et al.'s update
+
+    def empty(self, got: dict):
+        from .._kernels import NumericSummary
+
+        return NumericSummary.empty()
+
     def describe(self) -> str:
         return f"summary({self.name})"
 
@@ -85,6 +115,8 @@ class Summary(ColumnRequest):
 @dataclass(frozen=True)
 class SortedValues(ColumnRequest):
     """The finite values, sorted (quantiles, KS, Wasserstein)."""
+
+    order: ClassVar[int] = 4
 
     @property
     def mergeable(self) -> bool:
@@ -98,6 +130,16 @@ class SortedValues(ColumnRequest):
 class Counts(ColumnRequest):
     """Value counts of the non-null (and non-NaN) values, plus the null count."""
 
+    order: ClassVar[int] = 3
+
+    def merge(self, left, right):
+        return left.merge(right)  # CountsResult.merge: counts of the same value add up
+
+    def empty(self, got: dict):
+        from .values import CountsResult
+
+        return CountsResult.empty()
+
     def describe(self) -> str:
         return f"counts({self.name})"
 
@@ -105,6 +147,8 @@ class Counts(ColumnRequest):
 @dataclass(frozen=True)
 class Edges(ColumnRequest):
     """Inner quantile bin edges of this dataset's column: its quantiles at 1/bins … (bins−1)/bins."""
+
+    order: ClassVar[int] = 5
 
     bins: int = 10
 
@@ -121,6 +165,8 @@ class Histogram(ColumnRequest):
     """Counts of this dataset's finite values on some dataset's edges (its own, or the `vs`
     dataset's). On its own edges it is computed in the same scan, after the edges."""
 
+    order: ClassVar[int] = 6
+
     edges: Edges = None  # type: ignore[assignment]
 
     def depends_on(self) -> tuple[Request, ...]:
@@ -129,6 +175,16 @@ class Histogram(ColumnRequest):
     @property
     def mergeable(self) -> bool:
         return self.edges.of != self.of
+
+    def empty(self, got: dict):
+        import numpy as np
+
+        edges = got.get(self.edges)
+        if edges is None:
+            raise CheckError(f"{self.edges.describe()} was not computed")
+        if isinstance(edges, BaseException):
+            raise edges
+        return np.zeros(len(edges) + 1, dtype=np.int64)  # one more bin than edges, all empty
 
     def describe(self) -> str:
         source = "own" if self.edges.of == self.of else f"{self.edges.of}'s"
@@ -139,6 +195,8 @@ class Histogram(ColumnRequest):
 class SampleWalk(ColumnRequest):
     """KS D and Wasserstein W1 of this dataset's column against `against`'s, from one merge
     walk over both sorted samples (computed in this dataset's scan, after `against`'s)."""
+
+    order: ClassVar[int] = 7
 
     against: str = ""
 
@@ -157,6 +215,8 @@ class SampleWalk(ColumnRequest):
 class OutsideCount(ColumnRequest):
     """Number of non-null, non-NaN values outside [low, high] (±inf included)."""
 
+    order: ClassVar[int] = 8
+
     low: float = float("-inf")
     high: float = float("inf")
 
@@ -168,6 +228,8 @@ class OutsideCount(ColumnRequest):
 class OutsideRange(ColumnRequest):
     """Number of non-null, non-NaN values outside another dataset's finite [min, max]."""
 
+    order: ClassVar[int] = 9
+
     bounds: Summary = None  # type: ignore[assignment]
 
     def depends_on(self) -> tuple[Request, ...]:
@@ -176,16 +238,3 @@ class OutsideRange(ColumnRequest):
     def describe(self) -> str:
         return f"outside({self.name}, {self.bounds.of}'s range)"
 
-
-# ---- requests no scan computes ----------------------------------------------------------------
-# Model predictions, latency runs and training histories are computed by handlers that their
-# modules register here (a light module: registering a handler imports nothing heavy).
-HANDLERS: dict[type, Callable[[Request, Any, dict], Any]] = {}
-
-
-def handles(request_type: type):
-    def register(function):
-        HANDLERS[request_type] = function
-        return function
-
-    return register

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ..resolve.contract import Arith, CheckedContract, CheckSpec, Compare, Const, Holds, InRange, MeasureRef, Negate
 from ..errors import CheckError
 from ..plan.observation import Observation
-from .formatting import fmt, fmt_in, is_int
+from .formatting import is_int, threshold_formatter, value_formatter
 
 if TYPE_CHECKING:
     from .results import CheckResult, RunResult
@@ -28,19 +28,24 @@ _OPS = {
 }
 
 
-def evaluate(contract: CheckedContract, got: Mapping, seconds: float = 0.0) -> "RunResult":
-    from .results import RunResult
+def evaluate(contract: CheckedContract, got: Mapping, seconds: float = 0.0, *, fail_on: str = "fail",
+             **run: Any) -> "RunResult":
+    """`fail_on="warn"`: a warning blocks the gate too. `run`: what the caller knows of the run
+    (started_at, contract_sha256, durations), recorded in the result."""
+    from .results import RunResult, blocks
 
     results = [evaluate_check(check, got) for check in contract.checks]
     counts = {status: sum(r.status == status for r in results) for status in ("pass", "fail", "warn", "error")}
-    passed = not any(r.status == "error" or (r.status == "fail" and r.blocking) for r in results)
+    passed = not any(blocks(r.status, fail_on) for r in results)
     return RunResult(
         contract=contract.name,
         path=str(contract.path) if contract.path else None,
         passed=passed,
+        fail_on=fail_on,
         counts=counts,
         seconds=round(seconds, 4),
         checks=results,
+        **run,
     )
 
 
@@ -50,7 +55,7 @@ def evaluate_check(check: CheckSpec, got: Mapping) -> "CheckResult":
     base = dict(
         index=check.index, line=check.line, source=check.source, kind=check.kind, blocking=check.blocking,
         subject=check.subject, feature=check.feature, statistic=check.statistic, unit=check.unit,
-        from_selector=check.from_selector,
+        display_unit=check.display_unit, from_selector=check.from_selector, **_columns(check),
     )
     if check.bind_error:
         return CheckResult(**base, status="error", message=check.bind_error)
@@ -65,8 +70,33 @@ def evaluate_check(check: CheckSpec, got: Mapping) -> "CheckResult":
     status = "pass" if status_passed else ("fail" if check.blocking else "warn")
     return CheckResult(
         **base, status=status, value=_json_number(observation.value), threshold=_json_number(threshold),
-        comparator=comparator, message=message, details={**observation.details, **details},
+        comparator=comparator, message=message, details=_with_reference_plots({**observation.details, **details}),
     )
+
+
+def _columns(check: CheckSpec) -> dict:
+    """Where the check is on its line (annotations point at it): its span's columns."""
+    span = check.span
+    if span is None or span.line != check.line or span.column < 1:
+        return {}
+    return {"column": span.column, "end_column": span.end_column if span.end_line == span.line else None}
+
+
+def _with_reference_plots(details: dict) -> dict:
+    """The plots of the measures named on the right (prod's ROC curve, the baseline's) join the
+    check's own plot of the same kind: one picture of the candidate beside what it is compared
+    with (report/plotdata.py)."""
+    plots = details.pop("reference_plots", None) or {}
+    own = details.get("plot")
+    if not own:
+        return details
+    for plot in plots.values():
+        for field in ("curves", "matrices"):  # one entry per model (plotdata: roc, residuals, confusion)
+            alike = all(plot.get(k) == own.get(k) for k in ("kind", "classes", "positive"))
+            if alike and isinstance(own.get(field), dict):
+                for name, entry in plot.get(field, {}).items():
+                    own[field].setdefault(name, entry)
+    return details
 
 
 def _test(check: CheckSpec, observation: Observation, got: Mapping):
@@ -76,7 +106,8 @@ def _test(check: CheckSpec, observation: Observation, got: Mapping):
     if isinstance(test, InRange):
         held = test.low <= value <= test.high
         verb = "in" if held else "outside"
-        message = f"{check.statistic} {fmt(value)} {verb} [{fmt(test.low)}, {fmt(test.high)}]"
+        show, bound = value_formatter(check.unit, check.display_unit), threshold_formatter(check.unit, check.display_unit)
+        message = f"{check.statistic} {show(value)} {verb} [{bound(test.low)}, {bound(test.high)}]"
         return held, None, "between", message, {"low": test.low, "high": test.high}
     assert isinstance(test, Compare)
     details: dict[str, Any] = {}
@@ -84,8 +115,9 @@ def _test(check: CheckSpec, observation: Observation, got: Mapping):
     if isinstance(threshold, float) and math.isnan(threshold):
         raise CheckError(f"the right-hand side `{test.rhs_text}` is not a number")
     held = _OPS[test.op](value, threshold)
-    show = fmt_in(check.unit)
-    rhs = test.rhs_text if isinstance(test.rhs, Const) else f"{test.rhs_text} = {show(threshold)}"
+    show = value_formatter(check.unit, check.display_unit)
+    rhs = test.rhs_text if isinstance(test.rhs, Const) else \
+        f"{test.rhs_text} = {threshold_formatter(check.unit, check.display_unit)(threshold)}"
     # `prod - 0.02 = 0.66, prod: 0.68` says what prod measured; a bare `prod = 0.68` already did.
     refs = "" if isinstance(test.rhs, MeasureRef) else "".join(
         f", {name}: {show(v)}" for name, v in details.get("references", {}).items())
@@ -104,7 +136,10 @@ def rhs_value(expr, got: Mapping, details: dict) -> float:
         _finite(observed.value, None, what=f"`{expr.label}`")
         details.setdefault("references", {})[expr.label] = observed.value
         if observed.details:
-            details.setdefault("reference_details", {})[expr.label] = observed.details
+            shown = {k: v for k, v in observed.details.items() if k != "plot"}
+            details.setdefault("reference_details", {})[expr.label] = shown
+            if "plot" in observed.details:
+                details.setdefault("reference_plots", {})[expr.label] = observed.details["plot"]
         return observed.value
     if isinstance(expr, Negate):
         return -rhs_value(expr.operand, got, details)

@@ -101,12 +101,14 @@ class Compare:
     op: str
     rhs: Expr
     rhs_text: str
+    display_unit: str | None = None  # the unit the contract wrote the right-hand side in (see CheckSpec)
 
 
 @dataclass(frozen=True)
 class InRange:
     low: float
     high: float
+    display_unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,9 @@ class CheckSpec:
     # Set when the check cannot run whatever the data says (e.g. its dataset is unreadable).
     bind_error: str | None = None
     unit: str | None = None  # the measure's unit: None | "s" | "rows/s"
+    # The unit the contract wrote the threshold in, which reports print it in (`<= 1%`, `<= 250ms`):
+    # None | "%" | "µs" | "ms" | "s" | "min" | "rows/s". Values stay in the measure's unit.
+    display_unit: str | None = None
     # The feature was chosen by a selector (`*`, `numeric`, `categorical`), or the line expanded
     # into several checks: a report shows the feature beside the line.
     from_selector: bool = False

@@ -17,7 +17,32 @@ def compare(scope: Scope, comparison: ast.Comparison, unit: str | None, rebind) 
     if rhs_unit != unit and not is_zero(rhs):
         scope.fail(comparison.rhs.span, _unit_message(unit, rhs_unit), _unit_hint(unit, rhs_unit))
     text = scope.source.text[comparison.rhs.span.start:comparison.rhs.span.end]
-    return Compare(comparison.op, rhs, " ".join(text.split()))
+    return Compare(comparison.op, rhs, " ".join(text.split()), display_unit(comparison.rhs))
+
+
+def display_unit(*nodes) -> str | None:
+    """The unit the contract wrote its literals in — `%`, a duration's `ms` / `s` / `µs` / `min`,
+    `rows/s` — when they agree (`baseline + 2%`, `between 1% and 5%`); None when there is none or
+    they disagree (`1s + 500ms`). Reports print the threshold in it (report/formatting.py)."""
+    units = {_written_unit(number) for node in nodes for number in _numbers(node)} - {None}
+    return units.pop() if len(units) == 1 else None
+
+
+def _numbers(node):
+    if isinstance(node, ast.Number):
+        yield node
+    elif isinstance(node, ast.BinOp):
+        yield from _numbers(node.left)
+        yield from _numbers(node.right)
+    elif isinstance(node, ast.Neg):
+        yield from _numbers(node.operand)
+
+
+def _written_unit(number: ast.Number) -> str | None:
+    if number.unit != "s":
+        return number.unit  # None | "%" | "rows/s"
+    suffix = next(u for u in ("us", "µs", "ms", "min", "s") if number.text.endswith(u))
+    return "µs" if suffix == "us" else suffix
 
 
 def expression(scope: Scope, node, rebind):

@@ -11,7 +11,7 @@ from ..statistics import CATALOG, statistic
 from ..statistics.base import NUMERIC, OTHER
 from ..statistics.quantiles import quantile_of
 from .contract import CheckKind, Holds, InRange, measures_in
-from .expressions import compare
+from .expressions import compare, display_unit
 from .scope import Scope, column_ref
 
 
@@ -75,7 +75,7 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
     bins = int(options["bins"].number) if "bins" in options else 10
 
     if isinstance(node.test, ast.Between):
-        test: Any = InRange(*between_range(scope, node.test))
+        test: Any = InRange(*between_range(scope, node.test), display_unit(node.test.low, node.test.high))
     else:
         test = None  # resolved per column below: the right-hand side names the same column
 

@@ -105,6 +105,7 @@ class Scope:
                 span=node.span,
                 bind_error=bind_error,
                 unit=unit,
+                display_unit=getattr(test, "display_unit", None),
                 from_selector=from_selector,
             )
         )
@@ -128,14 +129,17 @@ class Scope:
         """A check that needs what a profile does not keep is a compile-time diagnostic."""
         if not any(source.format == "profile" for source in self.datasets.values()):
             return
+        from ..plan import requests_of
+
         measures = [measure] + (list(measures_in(test.rhs)) if isinstance(test, Compare) else [])
-        for request in (r for m in measures for r in m.requests()):
+        for request in requests_of(measures):
             source = self.datasets.get(request.dataset) if request.dataset else None
             if source is None or source.format != "profile" or source.name in self.schema_errors:
                 continue
+            from ..engines.profile import cannot_serve
             from ..profiles import load_profile
 
-            reason = load_profile(source.path, source.name).cannot_serve(request)
+            reason = cannot_serve(load_profile(source.path, source.name), request)
             if reason:
                 self.fail(node.span, f"`{source.name}` is a profile, which cannot serve {reason}",
                           "profiles serve counts, moments, quantiles and category counts; "
@@ -273,7 +277,9 @@ def _names_used(measures) -> list[str]:
     """The dataset, model and history names the measures' requests (and what they depend on)
     name, read off the requests' fields: requests of every module say which source they use."""
     names: list[str] = []
-    stack = [request for measure in measures for request in measure.requests()]
+    from ..plan import requests_of
+
+    stack = requests_of(measures)
     seen: set[int] = set()
     while stack:
         request = stack.pop()

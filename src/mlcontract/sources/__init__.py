@@ -23,7 +23,7 @@ Adding a data or model format is one module here, nothing else:
 A model kind gives `load(source, grants) -> LoadedModel` instead; a history kind
 `load(source) -> History` and `schema(source) -> names`. Keep the module light to import:
 it is imported whenever a contract compiles, so its heavy imports go inside its functions
-(compiling imports Lark and Polars only). `tests/sources/test_registry.py` adds a kind this way.
+(compiling imports Lark and Polars only). `tests/sources/test_source_kinds.py` adds a kind this way.
 """
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import CheckError
 from ..plan import requests as rq
 from ..plan.observation import Observation, fetch
+from ..report import plotdata
 from .base import ANY_TYPE, CATEGORICAL, NUMERIC, OTHER, Statistic
 
 STATISTICS = (
@@ -39,4 +40,7 @@ def compute(stat, got) -> Observation:
         raise CheckError(f"{ds} has no rows")
     if len(subject.keys) == 0:
         raise CheckError(f"`{col}` has no non-null values in {ds}")
-    return Observation(formulas.unseen_rate(subject.values, reference.values, reference.rows))
+    # the picture: both datasets' levels, the ones the subject never saw marked (report/plotdata.py)
+    cur, base, levels = formulas.aligned_category_counts(subject.values, reference.values)
+    return Observation(formulas.unseen_rate(subject.values, reference.values, reference.rows),
+                       details={"plot": plotdata.categories(levels, cur, base, ds, ref)})

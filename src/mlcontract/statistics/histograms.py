@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..plan import requests as rq
 from ..plan.observation import Observation, fetch
+from ..report import plotdata
 from .base import BOTH, NUMERIC, Statistic
 
 _BINS = frozenset({"bins"})
@@ -49,8 +50,11 @@ def compute(stat, got) -> Observation:
             fetch(got, rq.Counts(ds, col)).values, fetch(got, rq.Counts(ref, col)).values
         )
     value = getattr(formulas, stat.statistic)(cur, base)
+    # the picture of these very bins (report/plotdata.py, docs/reports.md)
+    plot = plotdata.histogram(bins, cur, base, ds, ref) if stat.column_type == NUMERIC else \
+        plotdata.categories(bins, cur, base, ds, ref)
     return Observation(value, details={"bins": len(cur), "edges" if stat.column_type == NUMERIC else "categories":
-                                       _jsonable(bins)})
+                                       _jsonable(bins), "plot": plot})
 
 
 def _jsonable(values: list) -> list:

@@ -3,6 +3,9 @@ NaN, ±inf, finite count, min, max, mean, m2) — null_rate, min, max, mean, std
 column's null_rate is read off its value counts (`Counts`), which carry its nulls."""
 from __future__ import annotations
 
+import math
+import sys
+
 from ..errors import CheckError
 from ..plan import requests as rq
 from ..plan.observation import Observation, fetch
@@ -37,7 +40,10 @@ def compute(stat, got) -> Observation:
     if s == "std":
         if summary.count < 2:
             raise CheckError(f"std needs at least 2 finite values; `{col}` has {summary.count} in {ds}")
-        return Observation(summary.std(1))
+        std = summary.std(1)  # from the scaled m2: inf only where the std itself is beyond float64
+        if math.isinf(std):
+            raise CheckError(f"the std of `{col}` in {ds} exceeds the float64 range ({sys.float_info.max:.3g})")
+        return Observation(std)
     if s == "mean":
         return Observation(float(summary.mean))
     return Observation(getattr(summary, s))  # an integer column's extremes are exact ints

@@ -1,1 +1,2 @@
-"""Report formats: how a RunResult is shown (terminal: the rich table)."""
+"""Report formats, one module each, each defining FORMAT (report.ReportFormat): found by
+report.report_formats(). A module without FORMAT is a helper the formats share."""
