@@ -168,3 +168,63 @@ def test_a_glob_is_shared_machinery_a_new_kind_gets_for_free(toy_kinds, tmp_path
     result = mlcontract.compile('dataset d = tsv("*.tsv", glob=true)\nd rows == 3\n', base_dir=tmp_path).run()
     assert result.checks[0].status == "error" and "its files disagree on the schema" in result.checks[0].message
     assert TRUE_OR_FALSE.problem("yes") == "takes `true` or `false`, not 'yes'"
+
+
+# ---- the model kinds of issue 14, each one module -------------------------------------------------
+def test_the_booster_and_mlflow_kinds_are_one_module_each():
+    by_module = {module.__name__.rsplit(".", 1)[1]: [k.name for k in getattr(module, "KINDS", ())]
+                 for module in sources.package_modules()}
+    for name in ("lightgbm", "xgboost", "catboost", "mlflow"):
+        assert by_module[name] == [name]
+        kind = sources.kind("model", name)
+        assert kind.recognise is not None and kind.file_type  # another kind given its file says so
+    assert by_module["boosters"] == [] and by_module["sniff"] == []  # helpers
+    assert sources.kind("model", "mlflow").location == "uri" and sources.kind("model", "mlflow").claims("runs:/x/m")
+    assert set(sources.kind("model", "xgboost").options) == {"classes"} and not sources.kind("model", "catboost").options
+
+
+@pytest.mark.slow
+def test_compiling_imports_no_model_library(tmp_path):
+    """Every kind module is imported when a contract compiles: their libraries load only when a
+    model of theirs does."""
+    import subprocess
+
+    code = ("import sys, mlcontract; mlcontract.compile('dataset d = csv(\"d.csv\")\\nd rows >= 1\\n', "
+            f"base_dir={str(tmp_path)!r}); from mlcontract import sources; sources.registry(); "
+            "print(sorted(m for m in ('lightgbm', 'xgboost', 'catboost', 'mlflow', 'onnxruntime', 'skops', 'sklearn', "
+            "'pandas', 'pyarrow') if m in sys.modules))")
+    (tmp_path / "d.csv").write_text("x\n1\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_ipc_rows_are_counted_without_count_rows(tmp_path, monkeypatch):
+    """pyarrow < 26 (which mlflow pins) has no RecordBatchFileReader.count_rows: the rows an IPC
+    file records are added up from its batches' headers instead."""
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    frame = pl.DataFrame({"x": list(range(10))})
+    table = frame.to_arrow()
+    with pa.OSFile(str(tmp_path / "d.arrow"), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
+        for start in (0, 3, 7):
+            writer.write_table(table.slice(start, {0: 3, 3: 4, 7: 3}[start]))
+
+    class OldReader:
+        """A reader as pyarrow 25 gives it: everything but count_rows."""
+
+        def __init__(self, reader):
+            self._reader = reader
+
+        def __getattr__(self, name):
+            if name == "count_rows":
+                raise AttributeError(name)
+            return getattr(self._reader, name)
+
+    real = ipc.open_file
+    monkeypatch.setattr(ipc, "open_file", lambda source, *a, **k: OldReader(real(source, *a, **k)))
+    result = mlcontract.compile('dataset d = ipc("d.arrow")\nd rows == 10\nfeature x of d mean == 4.5\n',
+                                base_dir=tmp_path).run()
+    assert [(c.status, c.value) for c in result.checks] == [("pass", 10), ("pass", 4.5)], result.checks[0].message

@@ -87,7 +87,8 @@ class SourceKind:
     schema: Callable[..., Any] | None = None
     load: Callable[..., Any] | None = None
     # Models: what a file of this kind looks like, read off its first bytes without loading it
-    # (`recognise(path, head) -> "an ONNX model"` or None), and the word for its files.
+    # (`recognise(path, head) -> "an ONNX model"` or None; a folder comes with an empty head),
+    # and the words for its files, with their article, in "x.bin is not an ONNX file" (sniff.py).
     recognise: Callable[[Any, bytes], str | None] | None = None
     file_type: str = ""
 

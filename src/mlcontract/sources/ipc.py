@@ -33,7 +33,11 @@ def _recorded_rows(file: Path) -> tuple[list[str], int]:
     try:
         with pa.memory_map(str(file)) as mapped:
             reader = ipc.open_file(mapped)
-            return reader.schema.names, reader.count_rows()
+            if hasattr(reader, "count_rows"):
+                return reader.schema.names, reader.count_rows()
+            # Before pyarrow 26 (mlflow pins pyarrow<26): on a memory map, get_batch reads a
+            # batch's header and maps its buffers without reading them.
+            return reader.schema.names, sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
     except NotImplementedError:  # pyarrow.lib.ArrowNotImplementedError
         import polars as pl
 

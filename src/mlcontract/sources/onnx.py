@@ -18,6 +18,17 @@ _ONNX_TYPES = {
 }
 
 
+# ONNX files are protobuf ModelProto messages: field 1 (ir_version, a small varint) first, then
+# the next field present among producer_name … opset_import (protobuf writes fields in order).
+_ONNX_NEXT_FIELDS = frozenset({0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42})
+
+
+def recognise(path, head: bytes) -> str | None:
+    if len(head) > 2 and head[0] == 0x08 and 3 <= head[1] <= 15 and head[2] in _ONNX_NEXT_FIELDS:
+        return "an ONNX model"
+    return None
+
+
 def load(source, grants=None):
     return load_file(source.name, source.location)
 
@@ -29,7 +40,7 @@ def load_file(name: str, location: str):
     from ..models.loaded import LoadedModel
     from .files import model_file
 
-    path = model_file(name, location)
+    path = model_file(name, location, "onnx")
     try:
         import onnxruntime as ort
     except ImportError as error:
@@ -126,5 +137,5 @@ def _missing(value) -> bool:
 
 KINDS = (
     SourceKind("onnx", "model", summary="an ONNX graph, run by onnxruntime on the CPU; no code runs while loading",
-               example="models/model.onnx", rank=30, load=load),
+               example="models/model.onnx", rank=30, load=load, recognise=recognise, file_type="an ONNX"),
 )

@@ -13,7 +13,7 @@ def load(source, grants):
     from ..models.loaded import wrap_object
     from .files import model_file
 
-    path = model_file(source.name, source.location)
+    path = model_file(source.name, source.location, "sklearn")
     if not grants.pickle:
         raise ModelError(f"model `{source.name}`: loading {printable(path.name)} unpickles it, which runs any code the "
                          f"file holds; only the invocation can consent to that: {PICKLE_GRANT}. Better, save the "
@@ -31,5 +31,5 @@ def load(source, grants):
 
 KINDS = (
     SourceKind("sklearn", "model", summary="a scikit-learn model saved with joblib or pickle (needs --allow-pickle)",
-               example="models/model.joblib", rank=10, load=load),
+               example="models/model.joblib", rank=10, load=load, file_type="a pickle/joblib"),
 )

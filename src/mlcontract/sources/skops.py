@@ -26,6 +26,19 @@ def unsafe_skops_types(types) -> list[str]:
     return unsafe
 
 
+def recognise(path, head: bytes) -> str | None:
+    """A skops file is a zip archive holding `schema.json`."""
+    if not head.startswith(b"PK\x03\x04"):
+        return None
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "a skops model" if "schema.json" in archive.namelist() else None
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return None
+
+
 def load(source, grants):
     from ..errors import ModelError
     from ..escape import printable
@@ -33,7 +46,7 @@ def load(source, grants):
     from ..models.loaded import wrap_object
     from .files import model_file
 
-    path = model_file(source.name, source.location)
+    path = model_file(source.name, source.location, "skops")
     try:
         import skops.io as sio
     except ImportError as error:
@@ -69,5 +82,6 @@ def load(source, grants):
 
 KINDS = (
     SourceKind("skops", "model", summary="a scikit-learn model saved with skops, loaded safely (trusted= lists types)",
-               example="models/model.skops", options={"trusted": TYPE_NAMES}, rank=20, load=load),
+               example="models/model.skops", options={"trusted": TYPE_NAMES}, rank=20, load=load,
+               recognise=recognise, file_type="a skops"),
 )
