@@ -56,7 +56,7 @@ class Recorder:
     registry_uri: str
 
     @classmethod
-    def of(cls, target: str, mlflow_uri: str | None = None) -> "Recorder":
+    def of(cls, target: str, mlflow_uri: str | None = None) -> Recorder:
         """Parse `--mlflow-log TARGET`; a UsageError (exit 2) when it is malformed or no server is named."""
         tracking = mlflow_uri or os.environ.get("MLFLOW_TRACKING_URI")
         registry = mlflow_uri or os.environ.get("MLFLOW_REGISTRY_URI") or tracking
@@ -86,8 +86,8 @@ class Recorder:
             client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
             run_id, version = self.run_id, self.version
             if self.model is not None:
-                found = client.get_model_version_by_alias(self.model, self.alias) if self.alias \
-                    else client.get_model_version(self.model, self.version)
+                found = client.get_model_version_by_alias(self.model, self.alias) if self.alias is not None \
+                    else client.get_model_version(self.model, str(self.version))
                 run_id, version = found.run_id or None, str(found.version)
             done = []
             if run_id:

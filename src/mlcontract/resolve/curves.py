@@ -2,9 +2,9 @@
 [tolerance T]`, and the curve names a history offers (read once per history at compile time)."""
 from __future__ import annotations
 
+from .. import sources
 from ..language import ast
 from ..language.diagnostics import did_you_mean
-from .. import sources
 from ..models.quality import TREND_OPTIONS, trend_measure
 from .contract import CheckKind, Holds
 from .scope import Scope

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable, Iterable
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from .base import ROLES, Role, SourceKind
 
@@ -90,6 +91,13 @@ def kind(role: Role, name: str) -> SourceKind:
     return registry()[(role, name)]
 
 
+def _behaviour(role: Role, name: str, what: str) -> Callable[..., Any]:
+    """The kind's `open`, `schema` or `load` (SourceKind made sure its role's are given)."""
+    function = getattr(kind(role, name), what)
+    assert function is not None
+    return function
+
+
 # ---- the entry points: a source declared in the contract, or an object passed through the API ----
 def open_dataset(source: DatasetSource, frame: Any = None):
     """The dataset opened for a run: a `datasets.Opened` (its lazy frame, the rows its files
@@ -101,7 +109,7 @@ def open_dataset(source: DatasetSource, frame: Any = None):
         return Opened(as_polars(frame, source.name).lazy(), None)
     if source.format == "frame":
         raise declared_without_data(source)
-    return kind("dataset", source.format).open(source)
+    return _behaviour("dataset", source.format, "open")(source)
 
 
 def schema_of(source: DatasetSource, frame: Any = None):
@@ -114,7 +122,7 @@ def schema_of(source: DatasetSource, frame: Any = None):
         return Schema(lazy_schema(source, as_polars(frame, source.name).lazy()))
     if source.format == "frame":
         raise declared_without_data(source)
-    return kind("dataset", source.format).schema(source)
+    return _behaviour("dataset", source.format, "schema")(source)
 
 
 def load_model(source: ModelSource, obj: Any = None, grants: Grants | None = None):
@@ -128,7 +136,7 @@ def load_model(source: ModelSource, obj: Any = None, grants: Grants | None = Non
         return wrap_object(source.name, obj)
     if source.format == "object":
         raise ModelError(f"model `{source.name}` was declared without a file; pass it to run(models=...)")
-    return kind("model", source.format).load(source, grants or Grants())
+    return _behaviour("model", source.format, "load")(source, grants or Grants())
 
 
 def load_history(source: HistorySource, obj: Any = None):
@@ -140,7 +148,7 @@ def load_history(source: HistorySource, obj: Any = None):
         return from_object(source.name, obj)
     if source.format == "frame" or source.path is None:
         raise DataError(f"history `{source.name}` was declared without a file; pass it to run(histories=...)")
-    return kind("history", source.format).load(source)
+    return _behaviour("history", source.format, "load")(source)
 
 
 def history_curves(source: HistorySource, obj: Any = None) -> list[str] | None:
@@ -152,7 +160,7 @@ def history_curves(source: HistorySource, obj: Any = None) -> list[str] | None:
         if obj is not None:
             names = object_names(obj)
         else:
-            names = kind("history", source.format).schema(source)
+            names = _behaviour("history", source.format, "schema")(source)
     except Exception:  # noqa: BLE001 - unreadable now: its checks say why when they run
         return None
     return curve_names(names)

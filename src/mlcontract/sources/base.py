@@ -9,8 +9,9 @@ import beyond the standard library.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Literal
 
 Role = Literal["dataset", "model", "history"]
 Location = Literal["path", "url", "uri"]

@@ -8,7 +8,8 @@ libraries load inside the functions.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .base import OptionType
 

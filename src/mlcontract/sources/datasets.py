@@ -17,9 +17,10 @@ functions.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CheckError, DataError
 from .base import TRUE_OR_FALSE, Schema
@@ -203,6 +204,7 @@ def data_files(source: DatasetSource, folders: bool = False) -> list[Path]:
     `[...]`, and `**` for any depth of folders; names starting with `.` only when the pattern
     says so)."""
     path = source.path
+    assert path is not None  # a dataset read from files (a frame passed in has none)
     what = f"dataset `{source.name}`"
     if globbed(source):
         import glob
@@ -272,7 +274,7 @@ def _pattern(source: DatasetSource) -> str:
     import glob
 
     base = _base_folder(source)
-    return os.path.join(glob.escape(str(base)), source.written or "") if base is not None else str(source.path)
+    return os.path.join(glob.escape(str(base)), source.written) if base is not None and source.written else str(source.path)
 
 
 def shown(file: Path, source: DatasetSource) -> str:

@@ -125,6 +125,8 @@ def reach_problem(uri: str, grants) -> str | None:
     scheme = parts.scheme.lower()
     if scheme in ("", "file", "sqlite") or len(scheme) == 1:
         return None
+    host: str | None
+    port: int | None
     if scheme.startswith("databricks") or scheme == "uc":
         host, port = "databricks", None
     else:
@@ -153,7 +155,7 @@ def _download(name: str, uri: str, grants) -> tuple[Path, Path]:
     if not tracking:
         raise ModelError(f"model `{name}`: {printable(uri)} needs an MLflow tracking server, which the invocation "
                          "names: --mlflow-uri URI (API: compile(..., mlflow_uri=URI)) or MLFLOW_TRACKING_URI")
-    for server in dict.fromkeys((tracking, registry)):
+    for server in dict.fromkeys(uri for uri in (tracking, registry) if uri):
         problem = reach_problem(server, grants)
         if problem:
             raise ModelError(f"model `{name}`: {printable(problem)}")

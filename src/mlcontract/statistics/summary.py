@@ -15,12 +15,14 @@ STATISTICS = (
     Statistic("null_rate", "share of rows that are null or NaN", ANY_TYPE, unit="rate"),
     Statistic("min", "smallest finite value", NUMERIC_ONLY),
     Statistic("max", "largest finite value", NUMERIC_ONLY),
-    Statistic("mean", "mean of the finite values", NUMERIC_ONLY),
+    Statistic("mean", "mean of the finite values (of a Boolean column: its true_rate)", NUMERIC_ONLY),
     Statistic("std", "sample standard deviation (ddof=1) of the finite values", NUMERIC_ONLY),
 )
 
 
 def requests(stat) -> tuple[rq.Request, ...]:
+    if stat.statistic in ("null_rate", "mean") and stat.column_type != NUMERIC:  # the mean of a Boolean column
+        return (rq.Counts(stat.dataset, stat.column),)
     if stat.statistic == "null_rate" and stat.column_type != NUMERIC:
         return (rq.Counts(stat.dataset, stat.column),)
     return (rq.Summary(stat.dataset, stat.column),)
@@ -34,6 +36,10 @@ def compute(stat, got) -> Observation:
             return Observation(rate(summary.nulls + summary.nans, summary.rows, ds))
         counts = fetch(got, rq.Counts(ds, col))
         return Observation(rate(counts.nulls, counts.rows, ds))
+    if s == "mean" and stat.column_type != NUMERIC:  # a Boolean column (the resolver allows no other)
+        from .aggregates import true_rate
+
+        return true_rate(fetch(got, rq.Counts(ds, col)), col, ds)
     summary = fetch(got, rq.Summary(ds, col))
     if summary.count == 0:
         raise CheckError(f"`{col}` has no finite values in {ds}")
