@@ -228,3 +228,31 @@ def test_ipc_rows_are_counted_without_count_rows(tmp_path, monkeypatch):
     result = mlcontract.compile('dataset d = ipc("d.arrow")\nd rows == 10\nfeature x of d mean == 4.5\n',
                                 base_dir=tmp_path).run()
     assert [(c.status, c.value) for c in result.checks] == [("pass", 10), ("pass", 4.5)], result.checks[0].message
+
+
+def test_recognising_a_model_file_never_reads_a_fifo(tmp_path):
+    """A FIFO given as a model file is not opened to read its first bytes (the read would block
+    the gate forever): the loader says it is not a file."""
+    import os
+    import threading
+
+    from mlcontract.errors import ModelError
+    from mlcontract.resolve.contract import ModelSource
+
+    os.mkfifo(tmp_path / "m.txt")
+    outcome: list = []
+
+    def load():
+        try:
+            sources.load_model(ModelSource("m", "lightgbm", str(tmp_path / "m.txt")))
+        except ModelError as error:
+            outcome.append(str(error))
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # unblock the reader, then fail
+        with open(tmp_path / "m.txt", "wb"):
+            pass
+        pytest.fail("reading the FIFO blocked")
+    assert outcome and "file not found" in outcome[0]

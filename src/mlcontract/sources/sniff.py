@@ -24,6 +24,8 @@ def recognise(path: Path) -> tuple[str, str] | None:
     try:
         if path.is_dir():
             head = b""
+        elif not path.is_file():  # missing, or a FIFO or device, which a read could block on
+            return None
         else:
             with open(path, "rb") as file:
                 head = file.read(HEAD_BYTES)
