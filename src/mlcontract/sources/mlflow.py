@@ -227,7 +227,7 @@ def _member(name: str, folder: Path, conf: dict, *keys: str) -> Path:
     real = path.resolve()
     if real != root and root not in real.parents:
         raise ModelError(f"model `{name}`: the MLmodel file points outside the model folder: {printable(written)}")
-    if not path.exists():
+    if not (path.is_file() or path.is_dir()):  # a FIFO or a device would block the loader's read
         raise ModelError(f"model `{name}`: the model file {printable(written)} is missing from the MLflow model folder")
     return path
 
