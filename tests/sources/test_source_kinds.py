@@ -256,3 +256,11 @@ def test_recognising_a_model_file_never_reads_a_fifo(tmp_path):
             pass
         pytest.fail("reading the FIFO blocked")
     assert outcome and "file not found" in outcome[0]
+
+
+def test_a_new_kind_and_its_options_get_did_you_mean(toy_kinds, tmp_path):
+    text = 'dataset d = tsvv("train.tsv")\nmodel m = rule("rule.json", cutt=2)\nd rows >= 1\n'
+    with pytest.raises(ContractError) as raised:
+        mlcontract.compile(text, base_dir=tmp_path)
+    hints = [d.hint or "" for d in raised.value.diagnostics]
+    assert hints == ["did you mean `tsv`?", "did you mean `cut`?"]
