@@ -147,11 +147,7 @@ class Inputs:
     def feature_columns(self, name: str) -> list[str]:
         """The dataset's columns minus the label, the ignored columns and a pandas index stored
         as a column (a model was not fitted on it)."""
-        from ..sources import schema_of
-
-        # the index columns pandas metadata names (file metadata only, read once per run)
-        index = () if name in self.dataset_objects else \
-            self._once(("index", name), lambda: schema_of(self.datasets[name]).index)
+        index = () if name in self.dataset_objects else self._once(("index", name), lambda: _index_columns(self, name))
         excluded = {self.label, *self.ignored, *index}
         return [c for c in self.frame(name).columns if c not in excluded]
 
@@ -193,6 +189,17 @@ class Inputs:
         if isinstance(value, BaseException):
             raise value
         return value
+
+
+def _index_columns(inputs: Inputs, name: str) -> tuple[str, ...]:
+    """The columns a dataset's pandas metadata marks as its index (file metadata only, through
+    its source kind); none when the metadata cannot be read (reading the dataset says why)."""
+    from ..sources import schema_of
+
+    try:
+        return schema_of(inputs.datasets[name]).index
+    except CheckError:
+        return ()
 
 
 def read_with_polars(inputs: Inputs, name: str):

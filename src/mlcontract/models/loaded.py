@@ -1,7 +1,7 @@
 """Calling models the same way whatever their format, and validating what they answer before
 any metric sees it. The model files and endpoints are loaded by the model source kinds
-(sources/sklearn.py, skops.py, onnx.py, http.py, ...); through the API any fitted estimator or a predict callable is wrapped here
-(`wrap_object`).
+(sources/sklearn.py, skops.py, onnx.py, http.py, ...); through the API any fitted estimator or
+a predict callable is wrapped here (`wrap_object`).
 
 A model is fed the dataset's columns minus the label and the ignored columns, as a pandas
 DataFrame with the column names kept (what scikit-learn pipelines with ColumnTransformer expect).
