@@ -88,10 +88,12 @@ class LocalBackend:
         first = next((w for w in prepared if w is not None and w.todo and not w.streamed), None)
         if first is not None:
             first.frame = _in_background(_read_frame, first.lazy, first.present)
-        import pyarrow.parquet  # noqa: F401
+        if any(w is not None and (w.coded or any(r.column is not None for r in w.todo)) for w in prepared):
+            # Only column work needs them: a contract of row counts and schemas imports none (~0.2 s).
+            import pyarrow.parquet  # noqa: F401
 
-        from .. import _kernels  # noqa: F401
-        from . import columns  # noqa: F401
+            from .. import _kernels  # noqa: F401
+            from . import columns  # noqa: F401
 
     def _finish(self, work: _ScanWork, got: dict) -> None:
         counting = _in_background(self._count_dictionaries, work.source.path, work.coded) if work.coded else None
