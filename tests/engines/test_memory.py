@@ -107,3 +107,12 @@ def test_a_profile_grid_walk_keeps_its_represented_size():
     walked = formulas.walk(cur, grid)
     assert walked.sizes == (400, 500) and walked.samples is None
     assert formulas.walk_pvalue(walked) == formulas.ks_pvalue(cur, grid, walked.ks)
+
+
+def test_a_walk_without_its_sizes_is_an_error_not_a_guess():
+    """Another engine (Spark) builds its Walk from its own queries: without the sizes there is
+    no p-value to give, and the check is an error."""
+    from mlcontract.errors import CheckError
+
+    with pytest.raises(CheckError, match="how many values"):
+        formulas.walk_pvalue(formulas.Walk(0.1, 0.2))

@@ -209,6 +209,8 @@ def walk_pvalue(walked: Walk) -> float:
     """ks_pvalue of the walk's samples (walk() kept what it needs)."""
     if walked.samples is not None:
         return ks_pvalue(*walked.samples, walked.ks)
+    if min(walked.sizes) < 1:  # an engine that built its Walk without the sizes: no guess
+        raise CheckError("the KS walk does not say how many values each sample has; cannot compute its p-value")
     return _large_sample_pvalue(walked.ks, *walked.sizes)
 
 
