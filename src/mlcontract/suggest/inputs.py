@@ -28,7 +28,8 @@ def read(path: Path) -> Table:
     """Read a data file as `mlc check` reads a declared dataset (the same checks: missing file,
     folder, FIFO, permissions, a scan that stops early; a pandas index is not a column)."""
     from ..resolve.contract import DatasetSource
-    from ..sources.datasets import check_rows, format_of_path, open_dataset
+    from ..sources import format_of_path, open_dataset
+    from ..sources.datasets import check_rows
     from ..sources.files import column_type
 
     source = DatasetSource(path.stem or "data", format_of_path(path), path, written=str(path))

@@ -41,7 +41,7 @@ def string(text: str) -> str:
 
 
 def source_format(path: Path) -> str:
-    from ..sources.datasets import format_of_path
+    from ..sources import format_of_path
 
     return format_of_path(path)
 

@@ -260,7 +260,7 @@ def _skops_types(path: Path, allow_pickle: bool) -> list[str]:
         import skops.io as sio
     except ImportError as error:
         raise UsageError("skops models need the skops package: pip install skops") from error
-    from ..sources.models import unsafe_skops_types
+    from ..sources.skops import unsafe_skops_types
 
     types = list(sio.get_untrusted_types(file=path))
     unsafe = unsafe_skops_types(types)
