@@ -212,3 +212,130 @@ def test_a_tolerance_of_the_wrong_kind_is_a_diagnostic(tmp_path, text, words):
     with pytest.raises(ContractError) as caught:
         mlcontract.compile(f'history run = json("h.json")\nloss not increasing {text}\n', base_dir=tmp_path)
     assert words in str(caught.value)
+
+
+# ---- `cv` on models built with early stopping ----------------------------------------------------------------
+def _frame(rows: int = 600):
+    X, y = make_classification(n_samples=rows, n_features=6, n_informative=4, flip_y=0.2, random_state=1)
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+    frame["y"] = y
+    return frame
+
+
+def _cv(model, frame, line="cv auc on training >= 0.5"):
+    result = mlcontract.compile(f"label y\n{line}\n", datasets={"training": frame}, models={"m": model}).run()
+    (check,) = result.checks
+    return check
+
+
+def _oracle_cv(make, frame, folds=5, seed=0):
+    """cross_validate written out: the same folds, a fresh model per fold, roc_auc_score."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y = frame.drop(columns="y"), frame["y"].to_numpy()
+    scores = []
+    for train, test in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y):
+        model = make().fit(X.iloc[train], y[train])
+        scores.append(roc_auc_score(y[test], model.predict_proba(X.iloc[test])[:, 1]))
+    return np.mean(scores), np.std(scores)
+
+
+@pytest.mark.slow
+def test_cv_of_xgboost_with_early_stopping_rounds_fixes_the_best_iteration(tmp_path):
+    xgb = pytest.importorskip("xgboost")
+    frame = _frame()
+    X, y = frame.drop(columns="y"), frame["y"]
+    params = dict(learning_rate=0.2, max_depth=3, n_jobs=1, random_state=0)
+    model = xgb.XGBClassifier(n_estimators=300, early_stopping_rounds=10, **params)
+    model.fit(X[:400], y[:400], eval_set=[(X[400:], y[400:])], verbose=False)
+    rounds = model.best_iteration + 1
+    assert rounds < 300
+    check = _cv(model, frame)  # before: "Must have at least 1 validation dataset for early stopping"
+    assert check.status == "pass", check.message
+    mean, std = _oracle_cv(lambda: xgb.XGBClassifier(n_estimators=rounds, **params), frame)
+    assert check.value == pytest.approx(mean, rel=1e-12)
+    assert _cv(model, frame, "cv auc std on training <= 1").value == pytest.approx(std, rel=1e-9)
+    assert check.details["early_stopping"] == f"XGBoost early stopping off; n_estimators fixed at best_iteration + 1 = {rounds}"
+    assert f"n_estimators fixed at best_iteration + 1 = {rounds}" in check.message
+    assert model.get_params()["early_stopping_rounds"] == 10  # the candidate itself is untouched
+
+
+@pytest.mark.slow
+def test_cv_of_an_xgboost_pipeline_with_an_early_stopping_callback(tmp_path):
+    xgb = pytest.importorskip("xgboost")
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    frame = _frame()
+    X, y = frame.drop(columns="y"), frame["y"]
+    params = dict(learning_rate=0.2, max_depth=3, n_jobs=1, random_state=0)
+    stop = xgb.callback.EarlyStopping(rounds=10, save_best=False)
+    pipeline = Pipeline([("scale", StandardScaler()), ("boost", xgb.XGBClassifier(n_estimators=300, callbacks=[stop],
+                                                                                 **params))])
+    pipeline[:-1].fit(X[:400])
+    pipeline[-1].fit(pipeline[:-1].transform(X[:400]), y[:400],
+                     eval_set=[(pipeline[:-1].transform(X[400:]), y[400:])], verbose=False)
+    rounds = pipeline[-1].best_iteration + 1
+    check = _cv(pipeline, frame)
+    assert check.status == "pass", check.message
+    mean, _ = _oracle_cv(lambda: Pipeline([("scale", StandardScaler()),
+                                           ("boost", xgb.XGBClassifier(n_estimators=rounds, **params))]), frame)
+    assert check.value == pytest.approx(mean, rel=1e-12)
+
+
+@pytest.mark.parametrize("how", ["callback", "parameter"])
+def test_cv_of_lightgbm_built_with_early_stopping_trains_the_rounds_it_kept(tmp_path, how):
+    lgb = pytest.importorskip("lightgbm")
+    frame = _frame()
+    X, y = frame.drop(columns="y"), frame["y"]
+    params = dict(learning_rate=0.2, num_leaves=16, verbose=-1, n_jobs=1, random_state=0)
+    extra = {"early_stopping_round": 10} if how == "parameter" else {}
+    model = lgb.LGBMClassifier(n_estimators=300, **params, **extra)
+    fit = {"callbacks": [lgb.early_stopping(10, verbose=False)]} if how == "callback" else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X[:400], y[:400], eval_set=[(X[400:], y[400:])], **fit)
+    rounds = model.best_iteration_
+    assert 0 < rounds < 300
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check = _cv(model, frame)  # before: an error (parameter) or 300 rounds per fold (callback)
+        mean, _ = _oracle_cv(lambda: lgb.LGBMClassifier(n_estimators=rounds, **params), frame)
+    assert check.status == "pass", check.message
+    assert check.value == pytest.approx(mean, rel=1e-12)
+    assert check.details["early_stopping"] == f"LightGBM early stopping off; n_estimators fixed at best_iteration_ = {rounds}"
+
+
+@pytest.mark.slow
+def test_cv_of_histgradientboosting_with_early_stopping_splits_each_fold(tmp_path):
+    """scikit-learn's own early stopping validates on a split of each training fold, inside fit."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    frame = _frame()  # early_stopping="auto" would only stop beyond 10,000 rows: True forces it
+
+    def make():
+        return HistGradientBoostingClassifier(early_stopping=True, n_iter_no_change=3, validation_fraction=0.2,
+                                              max_leaf_nodes=8, learning_rate=0.3, random_state=0)
+
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # OpenMP threads on a busy machine make this 100x slower, not different
+        model = make().fit(frame.drop(columns="y"), frame["y"])
+        assert model.n_iter_ < model.max_iter  # it did stop early
+        check = _cv(model, frame)
+        oracle = _oracle_cv(make, frame)[0]
+    assert check.status == "pass" and "early_stopping" not in check.details
+    assert check.value == pytest.approx(oracle, rel=1e-12)
+
+
+def test_cv_of_an_unfitted_booster_with_early_stopping_is_an_error_saying_why(tmp_path):
+    xgb = pytest.importorskip("xgboost")
+    frame = _frame()
+    unfitted = xgb.XGBClassifier(n_estimators=50, early_stopping_rounds=5)
+    check = _cv({"predict": lambda X: np.zeros(len(X), dtype=int)}, frame)  # a callable: no estimator at all
+    assert check.status == "error" and "cannot be refitted" in check.message
+    from mlcontract.models.early_stopping import fix_rounds
+
+    with pytest.raises(mlcontract.errors.ModelError, match="records no best iteration"):
+        fix_rounds(unfitted, xgb.XGBClassifier(), "m")

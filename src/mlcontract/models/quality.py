@@ -213,9 +213,10 @@ class CrossValidated(Measure):
         scores = np.asarray(result["scores"], dtype=float)
         mean, std = float(scores.mean()), float(scores.std())
         value = mean if self.aggregate == "mean" else std
+        fixed = result["setup"].get("early_stopping")
         return Observation(
             value,
-            message=f"{self.folds} folds: mean {_number(mean)}, std {_number(std)}",
+            message=f"{self.folds} folds: mean {_number(mean)}, std {_number(std)}" + (f"; {fixed}" if fixed else ""),
             details={"model": self.model, "dataset": self.data, "folds": [float(s) for s in scores], "mean": mean,
                      "std": std, "splitter": result["splitter"], **result["setup"]},
         )
@@ -525,6 +526,9 @@ def cross_validation(request: CrossValidation, inputs: Inputs, got):
     except Exception as error:
         raise ModelError(f"cross-validation cannot clone `{request.model}` ({type(model.estimator).__name__}): "
                          f"{printable(error)}") from error
+    from .early_stopping import fix_rounds
+
+    early_stopping = fix_rounds(model.estimator, estimator, request.model)  # XGBoost / LightGBM: rounds fixed
     features, labels = inputs.features(request.data), inputs.labels(request.data)
     setup = metrics.resolve(request.metric, labels, request.params)
     classification = setup.task == "classification"
@@ -559,7 +563,7 @@ def cross_validation(request: CrossValidation, inputs: Inputs, got):
     return {
         "scores": np.asarray(result["test_score"], dtype=float),
         "splitter": f"{splitter_type.__name__}(n_splits={request.folds}, shuffle=True, random_state={request.seed})",
-        "setup": setup.describe(),
+        "setup": {**setup.describe(), **({"early_stopping": early_stopping} if early_stopping else {})},
     }
 
 
