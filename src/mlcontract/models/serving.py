@@ -43,6 +43,12 @@ ROBUSTNESS_CASES = {
     "rows": 'the rows of a user-provided file: `handles rows from "edge_cases.parquet"`',
 }
 ROBUSTNESS_OPTIONS = frozenset({"on", "seed", "rows"})
+# `handles nulls as VARIANT, ...`: the forms of a null a serving layer produces (robustness.py).
+NULL_VARIANTS = {
+    "nan": "NaN (a float NaN; over HTTP, JSON null)",
+    "none": "None (an object column, as a JSON null arrives in pandas)",
+    "missing key": "the feature absent (no column; over HTTP, the key left out of each record)",
+}
 
 PRECISION = 0.05
 EXTENSION = 10
@@ -64,8 +70,8 @@ def latency_measure(statistic: str, model: str, dataset: str, settings: dict, gr
 
 
 def robustness_measure(model: str, case: str, column: str | None, dataset: str, path: str | None, seed: int,
-                       base_rows: int):
-    return Robustness(RobustnessRun(model, case, column, dataset, path, int(seed), int(base_rows)))
+                       base_rows: int, variants: tuple[str, ...] = ()):
+    return Robustness(RobustnessRun(model, case, column, dataset, path, int(seed), int(base_rows), tuple(variants)))
 
 
 # ---- requests --------------------------------------------------------------------------------------
@@ -127,6 +133,7 @@ class RobustnessRun(rq.Request):
     path: str | None = None
     seed: int = 0
     rows: int = 20
+    variants: tuple[str, ...] = ()  # the chosen variants (`as nan, none`); () = the case's default ones
 
     @property
     def dataset(self) -> None:
@@ -145,7 +152,7 @@ class RobustnessRun(rq.Request):
 
             what = f"rows of {Path(self.path).name if self.path else '?'}"
         else:
-            what = f"{self.case} in {self.feature}"
+            what = f"{self.case}{' as ' + ', '.join(self.variants) if self.variants else ''} in {self.feature}"
         return f"robustness({self.model}: {what}; {self.rows} base rows of {self.reference}, seed {self.seed})"
 
 
@@ -259,7 +266,8 @@ def robustness_run(request: RobustnessRun, inputs: Inputs, got):
         if request.feature is None or request.feature not in features.columns:
             raise CheckError(f"`{request.feature}` is not fed to the model (it is the label or an ignored column)")
         try:
-            variants = rb.synthesize(request.case, request.feature, base, features[request.feature], request.seed)
+            variants = rb.synthesize(request.case, request.feature, base, features[request.feature], request.seed,
+                                     request.variants)
         except ValueError as error:
             raise DataError(f"`{request.feature}` in `{request.reference}`: {error}") from error
     serve = _server(model)

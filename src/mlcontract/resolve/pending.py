@@ -29,7 +29,6 @@ _FIELDS = {
     (ast.FeatureCheck, "length"): "`length` is",
     (ast.SchemaCheck, "strictly"): "`strictly` is",
     (ast.HandlesCheck, "sizes"): "image sizes are",
-    (ast.HandlesCheck, "variants"): "`as` variants of a robustness case are",
     (ast.MeasurePhrase, "columns"): "a key `(a, b)` after a measure is",
     (ast.MeasurePhrase, "where"): "`where` is",
 }

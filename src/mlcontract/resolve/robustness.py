@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..language import ast
 from ..language.diagnostics import did_you_mean
-from ..models.serving import ROBUSTNESS_CASES, ROBUSTNESS_OPTIONS, robustness_measure
+from ..models.serving import NULL_VARIANTS, ROBUSTNESS_CASES, ROBUSTNESS_OPTIONS, robustness_measure
 from ..sources.files import resolve_path
 from ..statistics.base import ANY_TYPE, CATEGORICAL, NUMERIC
 from .contract import CheckKind, Holds
@@ -18,6 +18,7 @@ def handles_check(scope: Scope, node: ast.HandlesCheck) -> None:
     if case not in ROBUSTNESS_CASES:
         scope.fail(node.case[0].span, f"unknown robustness case `{case}`",
                    did_you_mean(case, ROBUSTNESS_CASES) or "one of: " + ", ".join(ROBUSTNESS_CASES))
+    variants = null_variants(scope, node, case)
     options = scope.options(node.options, ROBUSTNESS_OPTIONS, node)
     dataset = scope.dataset(options["on"].value if "on" in options else None, node.span,
                             "dataset to build cases from")
@@ -44,6 +45,33 @@ def handles_check(scope: Scope, node: ast.HandlesCheck) -> None:
     selector = node.selector or ast.Selector((ast.GroupItem("*", span=node.span),), span=node.span)
     expanded = list(expand(scope, selector, dataset, accepts, f"handles {case}"))
     for column, _, problem, from_group in expanded:
-        measure = robustness_measure(model, case, column, dataset, None, seed, base_rows)
+        measure = robustness_measure(model, case, column, dataset, None, seed, base_rows, variants)
         scope.add(node, CheckKind.ROBUSTNESS, model, column, f"handles {case}", measure, Holds(), problem,
                   from_selector=from_group or len(expanded) > 1)
+
+
+def null_variants(scope: Scope, node: ast.HandlesCheck, case: str) -> tuple[str, ...]:
+    """`handles nulls as nan, none, missing key`: the chosen forms of a null, in order."""
+    if not node.variants:
+        return ()
+    if case != "nulls":
+        first, last = node.variants[0].span, node.variants[-1].span
+        scope.fail(node.variants[0].span if first == last else _join(first, last),
+                   f"`as` chooses the variants of `handles nulls`, not of `handles {case}`",
+                   "e.g. `handles nulls as nan, missing key in age`")
+    chosen: list[str] = []
+    for variant in node.variants:
+        name = " ".join(w.id for w in variant.words)
+        if name not in NULL_VARIANTS:
+            scope.fail(variant.span, f"unknown null variant `{name}`",
+                       did_you_mean(name, NULL_VARIANTS) or "one of: " + ", ".join(NULL_VARIANTS))
+        if name in chosen:
+            scope.fail(variant.span, f"the variant `{name}` is given twice")
+        chosen.append(name)
+    return tuple(chosen)
+
+
+def _join(first, last):
+    from ..language.source import Span
+
+    return Span(first.line, first.column, last.end_line, last.end_column, first.start, last.end)
