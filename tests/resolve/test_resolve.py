@@ -128,9 +128,6 @@ PENDING = {  # line: (column of the caret, words of the message)
     'feature plan shares {"basic": 0.6} chi2_pvalue >= 0.01': (21, "`shares {...}` is"),
     'metrics monitoring = json("monitoring/prod.json")': (1, "`metrics` declarations are"),
     "training rows between 1 and 5": (1, "`between` after a measure is"),
-    "candidate handles image sizes 8x8, 224x224": (19, "image sizes are"),
-    "candidate handles grayscale": (19, "the robustness case `grayscale` is"),
-    "candidate handles rgba": (19, "the robustness case `rgba` is"),
 }
 
 

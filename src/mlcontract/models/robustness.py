@@ -95,6 +95,10 @@ def synthesize(case: str, column: str, base, reference, seed: int = 0, chosen: t
 
     if column not in base.columns:
         raise KeyError(column)
+    from .images import IMAGE_CASES
+
+    if case in IMAGE_CASES:
+        return _images(case, base, column, chosen)
     series = base[column]
     kind = column_type(series)
     if case == "nulls":
@@ -171,6 +175,24 @@ def _nulls(base, column: str, kind: str, chosen: tuple[str, ...] = ()) -> list[V
                                base.drop(columns=[column])),
     }
     return [made[name] for name in (chosen or (("nan", "none") if numeric else ("none", "nan")))]
+
+
+def _images(case: str, base, column: str, sizes: tuple[str, ...]) -> list[Variant]:
+    """The base rows with each image changed (models/images.py); `sizes` for `image sizes`."""
+    from . import images
+
+    originals = [images.pixels(cell, f"`{column}` in row {i} of the base rows") for i, cell in enumerate(base[column])]
+    out = []
+    for name, changed in images.variants(case, originals, sizes):
+        frame = base.copy()
+        cells = np.empty(len(changed), dtype=object)
+        for i, image in enumerate(changed):  # one array per cell (assigning the list would broadcast)
+            cells[i] = image
+        import pandas as pd
+
+        frame[column] = pd.Series(cells, index=frame.index, dtype=object)
+        out.append(Variant(name, frame))
+    return out
 
 
 def _unseen(reference, n: int) -> list[str]:
@@ -434,6 +456,9 @@ def row_json(frame, index: int | None) -> dict:
     row = {}
     for column in frame.columns:
         value = frame[column].iloc[i]
+        if isinstance(value, np.ndarray) and value.ndim >= 2:  # an image: its shape, not its pixels
+            row[str(column)] = f"array of shape {tuple(int(n) for n in value.shape)}, {value.dtype}"
+            continue
         try:
             shown = json_value(value, str(column))
         except ValueError:

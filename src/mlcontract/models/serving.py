@@ -41,6 +41,9 @@ ROBUSTNESS_CASES = {
     "long text": "strings of 0 to 100,000 characters in each selected text/categorical feature",
     "type drift": "numbers arriving as strings and integers arriving as floats",
     "rows": 'the rows of a user-provided file: `handles rows from "edge_cases.parquet"`',
+    "image sizes": "images resized to each size given: `handles image sizes 8x8, 224x224, 1024x768`",
+    "grayscale": "images with one channel (height × width, and height × width × 1)",
+    "rgba": "images with four channels (an alpha channel added)",
 }
 ROBUSTNESS_OPTIONS = frozenset({"on", "seed", "rows"})
 # `handles nulls as VARIANT, ...`: the forms of a null a serving layer produces (robustness.py).
@@ -477,6 +480,9 @@ def _case_words(case: str, where: str) -> str:
         "long text": f"long text in {where}",
         "type drift": f"drifted types in {where}",
         "rows": f"the rows of {where}",
+        "image sizes": f"images of other sizes in {where}",
+        "grayscale": f"grayscale images in {where}",
+        "rgba": f"RGBA images in {where}",
     }.get(case, f"{case} in {where}")
 
 

@@ -28,7 +28,6 @@ _FIELDS = {
     (ast.FeatureCheck, "shares"): "`shares {...}` is",
     (ast.FeatureCheck, "length"): "`length` is",
     (ast.SchemaCheck, "strictly"): "`strictly` is",
-    (ast.HandlesCheck, "sizes"): "image sizes are",
     (ast.MeasurePhrase, "columns"): "a key `(a, b)` after a measure is",
     (ast.MeasurePhrase, "where"): "`where` is",
 }
@@ -53,8 +52,7 @@ _NODES = {
 _STATISTICS = {name: f"the statistic `{name}` is" for name in
                ("most_common",)}
 _MEASURES = {"columns": "the measure `columns` is", "freshness": "the measure `freshness` is"}
-_CASES = {("grayscale",): "the robustness case `grayscale` is", ("rgba",): "the robustness case `rgba` is",
-          ("image", "sizes"): "image sizes are"}
+_CASES: dict[tuple[str, ...], str] = {}
 
 _HINTS: dict[str, str] = {}
 
