@@ -139,6 +139,11 @@ def test_a_best_iteration_that_is_not_a_number_is_an_error_naming_the_file(tmp_p
     (tmp_path / "h.json").write_text(json.dumps({"loss": [0.5, 0.4, 0.3], "best_iteration": "12"}))
     check = _check(tmp_path, 'history run = json("h.json")', "loss not increasing up to best epoch")
     assert check.status == "error" and "`best_iteration` in h.json is '12', not a number" in check.message
+    assert _check(tmp_path, 'history run = json("h.json")', "loss not increasing").status == "pass"  # others run
+    (tmp_path / "h.csv").write_text("epoch,loss,best_epoch\n1,0.5,x\n2,0.4,y\n")
+    check = _check(tmp_path, 'history run = csv("h.csv")', "loss not increasing up to best epoch")
+    assert check.status == "error" and "the `best_epoch` column of h.csv is not numeric" in check.message
+    assert _check(tmp_path, 'history run = csv("h.csv")', "loss not increasing").status == "pass"
 
 
 def test_best_keys_are_not_curves_at_compile_time(tmp_path):

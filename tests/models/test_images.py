@@ -122,6 +122,8 @@ def test_a_column_that_holds_no_images_is_a_diagnostic(digits):
     ("fixed handles image sizes 0x8", "an image size is 1x1 to 4096x4096 pixels, not 0x8"),
     ("fixed handles image sizes 8x8, 8x8", "the size 8x8 is given twice"),
     ("fixed handles image sizes 5000x10", "an image size is 1x1 to 4096x4096 pixels, not 5000x10"),
+    ("fixed handles image sizes 8x" + "9" * 5000, "an image size is 1x1 to 4096x4096 pixels, not a side of a billion "
+                                                  "pixels or more"),
     ("fixed handles nulls 8x8 in image", "sizes belong to `handles image sizes`, not to `handles nulls`"),
     ("fixed handles image sizes", "`handles image sizes` needs the sizes to send"),
     ("fixed handles grayscale in digit_name", "unknown column `digit_name` in dataset `training`"),

@@ -106,6 +106,9 @@ class History:
         best is not a row of this history."""
         import numpy as np
 
+        unusable = next((v for k, v in self.best.items() if k in BEST_KEYS and isinstance(v, Unusable)), None)
+        if unusable is not None:  # only `up to best epoch` needs it: the other checks of the history run
+            raise CheckError(f"history `{self.name}`: {unusable.problem}")
         if BEST_ITERATION in self.best:
             value = self.best[BEST_ITERATION]
             if not _whole(value) or not 0 <= value < len(self.epochs):
@@ -304,11 +307,18 @@ def _from_dict(name: str, document: dict, where: str) -> History:
     return history
 
 
+@dataclass(frozen=True)
+class Unusable:
+    """A recorded best round that cannot be used, and why (an error only for `up to best epoch`)."""
+
+    problem: str
+
+
 def _scalar(name: str, key: str, value: Any, where: str) -> Any:
     if type(value).__module__ == "numpy" and hasattr(value, "item"):
         value = value.item()
     if not _number(value):
-        raise DataError(f"history `{name}`: `{key}` in {where} is {_value_text(value)}, not a number")
+        return Unusable(f"`{key}` in {where} is {_value_text(value)}, not a number")
     return value
 
 
@@ -385,15 +395,15 @@ def _from_columns(name: str, columns: dict, where: str) -> History:
 
 
 def _last_value(name: str, key: str, series, where: str) -> Any:
-    """The last non-missing value of a `best_epoch` / `best_iteration` column."""
+    """The last non-missing value of a `best_epoch` / `best_iteration` column (or why there is none)."""
     import numpy as np
 
     values = _numeric(series)
     if values is None:
-        raise DataError(f"history `{name}`: the `{key}` column of {where} is not numeric")
+        return Unusable(f"the `{key}` column of {where} is not numeric")
     present = values[~np.isnan(values)]
     if present.size == 0:
-        raise DataError(f"history `{name}`: the `{key}` column of {where} has no value")
+        return Unusable(f"the `{key}` column of {where} has no value")
     value = float(present[-1])
     return int(value) if value.is_integer() else value
 

@@ -94,7 +94,8 @@ def image_sizes(scope: Scope, node: ast.HandlesCheck, case: str) -> tuple[str, .
     for size in node.sizes:
         text = f"{size.width}x{size.height}"
         if min(size.width, size.height) < 1 or max(size.width, size.height) > MAX_SIDE:
-            scope.fail(size.span, f"an image size is 1x1 to {MAX_SIDE}x{MAX_SIDE} pixels, not {text}")
+            shown = text if max(size.width, size.height) < 10**9 else "a side of a billion pixels or more"
+            scope.fail(size.span, f"an image size is 1x1 to {MAX_SIDE}x{MAX_SIDE} pixels, not {shown}")
         if text in sizes:
             scope.fail(size.span, f"the size {text} is given twice")
         sizes.append(text)
