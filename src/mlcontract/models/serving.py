@@ -155,7 +155,8 @@ class RobustnessRun(rq.Request):
 
             what = f"rows of {Path(self.path).name if self.path else '?'}"
         else:
-            what = f"{self.case}{' as ' + ', '.join(self.variants) if self.variants else ''} in {self.feature}"
+            chosen = (" " if self.case == "image sizes" else " as ") + ", ".join(self.variants) if self.variants else ""
+            what = f"{self.case}{chosen} in {self.feature}"
         return f"robustness({self.model}: {what}; {self.rows} base rows of {self.reference}, seed {self.seed})"
 
 
