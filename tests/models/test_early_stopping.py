@@ -149,9 +149,13 @@ def test_a_best_iteration_that_is_not_a_number_is_an_error_naming_the_file(tmp_p
 def test_best_keys_are_not_curves_at_compile_time(tmp_path):
     (tmp_path / "h.json").write_text(json.dumps({"valid_0": {"l2": [1.0, 0.5]}, "best_iteration": 1,
                                                  "best_score": 0.5}))
-    source = type("S", (), {"name": "run", "format": "json", "path": tmp_path / "h.json"})()
-    assert hs.curve_names(source) == ["valid_0.l2"]
-    assert hs.load_source(source).best == {"best_iteration": 1}
+    from mlcontract import sources
+    from mlcontract.resolve.contract import HistorySource
+
+    source = HistorySource("run", "json", tmp_path / "h.json")
+    assert sources.history_curves(source) == ["valid_0.l2"]
+    assert sources.load_history(source).best == {"best_iteration": 1}
+    assert hs.curve_names(["epoch", "loss", "best_epoch", "Best_Iteration"]) == ["loss"]
 
 
 # ---- tolerances: `tolerance 0.02` absolute, `tolerance 2%` relative ------------------------------------------

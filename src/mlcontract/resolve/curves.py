@@ -4,10 +4,11 @@ at compile time). `tolerance 0.02` is absolute (in the curve's units), `toleranc
 (a share of the best value so far); any other unit is a diagnostic."""
 from __future__ import annotations
 
+from .. import sources
 from ..language import ast
 from ..language.diagnostics import did_you_mean
 from ..models.history import BEST_KEYS
-from ..models.quality import TREND_OPTIONS, history_columns, trend_measure
+from ..models.quality import TREND_OPTIONS, trend_measure
 from .contract import CheckKind, Holds
 from .scope import Scope
 
@@ -20,7 +21,8 @@ def curve_column(scope: Scope, history: str, column: ast.Name) -> None:
     if history in scope.refused:
         scope.history_columns[history] = None  # unknown: its checks are errors (_add)
     if history not in scope.history_columns:
-        scope.history_columns[history] = history_columns(scope.histories[history], scope.history_frames.get(history))
+        scope.history_columns[history] = sources.history_curves(scope.histories[history],
+                                                                 scope.history_frames.get(history))
     columns = scope.history_columns[history]
     if columns is not None and column.id.lower() in BEST_KEYS:
         scope.fail(column.span, f"`{column.id}` is where early stopping's best round is recorded, not a curve",
