@@ -90,3 +90,15 @@ def test_a_value_without_words_prints_as_before():
     assert observed_text(_result()) == "3"
     assert observed_text(_result(value=0.0125, display_unit="%")) == "1.25%"
     assert observed_text(_result(status="error", value=None)) == ""
+
+
+def test_a_relative_trend_shows_its_share_and_epoch():
+    """With a relative tolerance the value is the excursion as a share of the running best: the
+    report shows it in percent, beside its epoch."""
+    history = pl.DataFrame({"val_rmse": [900.0, 850.0, 860.0]})
+    check = mlcontract.compile("val_rmse not increasing tolerance 1%\n", histories={"run": history}).run().checks[0]
+    assert check.status == "fail" and check.value == pytest.approx(10 / 850)
+    assert check.details["observed_unit"] == "%" and "as a share of that value" in check.details["observed"]
+    assert observed_text(check) == "1.176% at epoch 3"
+    absolute = mlcontract.compile("val_rmse not increasing tolerance 20\n", histories={"run": history}).run().checks[0]
+    assert absolute.status == "pass" and observed_text(absolute) == "10 at epoch 3"

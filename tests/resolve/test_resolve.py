@@ -128,12 +128,6 @@ PENDING = {  # line: (column of the caret, words of the message)
     'feature plan shares {"basic": 0.6} chi2_pvalue >= 0.01': (21, "`shares {...}` is"),
     'metrics monitoring = json("monitoring/prod.json")': (1, "`metrics` declarations are"),
     "training rows between 1 and 5": (1, "`between` after a measure is"),
-    "val_loss not increasing up to best epoch": (25, "`up to best epoch` is"),
-    "val_loss not increasing tolerance 2%": (25, "a relative tolerance (`tolerance 2%`) is"),
-    "candidate handles nulls as nan, missing key": (28, "`as` variants of a robustness case are"),
-    "candidate handles image sizes 8x8, 224x224": (19, "image sizes are"),
-    "candidate handles grayscale": (19, "the robustness case `grayscale` is"),
-    "candidate handles rgba": (19, "the robustness case `rgba` is"),
 }
 
 
@@ -155,13 +149,6 @@ def test_a_check_naming_a_pending_declaration_gets_no_second_diagnostic(monkeypa
         mlcontract.compile(_PENDING_HEADER + 'metrics monitoring = json("m.json")\n'
                            "training rows >= monitoring.rows * 0.9\n")
     assert [d.message for d in caught.value.diagnostics] == ["`metrics` declarations are not supported yet"]
-
-
-def test_a_relative_tolerance_says_how_to_write_an_absolute_one(monkeypatch):
-    monkeypatch.chdir(FIXTURES)
-    with pytest.raises(ContractError) as caught:
-        mlcontract.compile(_PENDING_HEADER + "val_loss not increasing tolerance 2%\n")
-    assert "`tolerance 0.02`" in caught.value.diagnostics[0].hint
 
 
 @pytest.mark.slow

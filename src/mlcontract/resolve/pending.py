@@ -28,9 +28,6 @@ _FIELDS = {
     (ast.FeatureCheck, "shares"): "`shares {...}` is",
     (ast.FeatureCheck, "length"): "`length` is",
     (ast.SchemaCheck, "strictly"): "`strictly` is",
-    (ast.TrendCheck, "up_to_best"): "`up to best epoch` is",
-    (ast.HandlesCheck, "sizes"): "image sizes are",
-    (ast.HandlesCheck, "variants"): "`as` variants of a robustness case are",
     (ast.MeasurePhrase, "columns"): "a key `(a, b)` after a measure is",
     (ast.MeasurePhrase, "where"): "`where` is",
 }
@@ -55,11 +52,9 @@ _NODES = {
 _STATISTICS = {name: f"the statistic `{name}` is" for name in
                ("most_common",)}
 _MEASURES = {"columns": "the measure `columns` is", "freshness": "the measure `freshness` is"}
-_CASES = {("grayscale",): "the robustness case `grayscale` is", ("rgba",): "the robustness case `rgba` is",
-          ("image", "sizes"): "image sizes are"}
+_CASES: dict[tuple[str, ...], str] = {}
 
-_TOLERANCE = "a relative tolerance (`tolerance 2%`) is"
-_HINTS = {_TOLERANCE: "write the allowed change as an absolute number: `tolerance 0.02`"}
+_HINTS: dict[str, str] = {}
 
 
 def rejected(scope: Scope, node) -> bool:
@@ -131,9 +126,6 @@ def _planned_word(node) -> tuple[Span, str] | None:
         case = tuple(word.id for word in node.case)
         if case in _CASES:
             return _span_of(node.case, node), _CASES[case]
-    if isinstance(node, ast.Option) and node.key == "tolerance" and getattr(node.value, "unit", None) == "%":
-        # `tolerance 2%` will be relative (issue 14); until then it must not silently mean 0.02.
-        return node.span, _TOLERANCE
     return None
 
 
