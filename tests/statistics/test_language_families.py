@@ -192,7 +192,8 @@ def churn_frame(rows: int = 400) -> pl.DataFrame:
     })
 
 
-@pytest.mark.parametrize("heading", ["4.9 Value sets", "4.10 Totals, counts beside rates, Boolean columns"])
+@pytest.mark.parametrize("heading", ["4.9 Value sets", "4.10 Totals, counts beside rates, Boolean columns",
+                                     "4.11 Row filters: `where`"])
 def test_the_examples_of_each_family_in_language_md_run_and_pass(heading):
     lines = doc_examples(heading)
     checks = results("\n".join(lines), training=churn_frame())
@@ -293,3 +294,153 @@ def test_a_profile_serves_sums_from_moments_and_counts(tmp_path):
     got = [c.value for c in mlcontract.compile(text, base_dir=tmp_path).run().checks]
     assert got[0] == pytest.approx(oracle_sum(values), rel=REL)
     assert got[1:] == [oracle_missing(values), 800 - 7]
+
+
+# ---- row filters: `where` --------------------------------------------------------------------------
+# The oracle evaluates a condition on each row in Python with SQL's three-valued logic (None is
+# unknown); NaN is missing, like null. A row is kept when the condition is True.
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def o_cmp(op):
+    def f(a, b):
+        if a is None or b is None:
+            return None
+        return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b, "!=": a != b}[op]
+    return f
+
+
+def o_and(*xs):
+    return False if any(x is False for x in xs) else (None if any(x is None for x in xs) else True)
+
+
+def o_or(*xs):
+    return True if any(x is True for x in xs) else (None if any(x is None for x in xs) else False)
+
+
+def o_not(x):
+    return None if x is None else not x
+
+
+def o_in(v, values):
+    if v is None:
+        return True if None in values else None
+    return v in [w for w in values if w is not None]
+
+
+def where_frame(seed: int, rows: int = 600) -> tuple[pl.DataFrame, list[dict]]:
+    rng = random.Random(seed)
+    age = [rng.choice([None, math.nan, math.inf, -3.0]) if rng.random() < 0.1 else rng.uniform(0, 90) for _ in range(rows)]
+    big = [rng.choice([2**53, 2**53 + 1, 2**60, -1, None]) for _ in range(rows)]
+    country = [rng.choice(["US", "FR", "日本", "", None]) for _ in range(rows)]
+    start = [rng.randint(0, 100) for _ in range(rows)]
+    end = [s + rng.randint(-10, 50) if rng.random() > 0.05 else None for s in start]
+    flag = [rng.choice([True, False, None]) for _ in range(rows)]
+    frame = pl.DataFrame({"age": pl.Series(age, dtype=pl.Float64), "big": pl.Series(big, dtype=pl.Int64),
+                          "country": pl.Series(country, dtype=pl.String), "start": start,
+                          "end": pl.Series(end, dtype=pl.Int64), "flag": pl.Series(flag, dtype=pl.Boolean)})
+    records = [{k: (None if _missing(v) else v) for k, v in row.items()} for row in frame.to_dicts()]
+    return frame, records
+
+
+WHERE_CASES = {  # condition: its oracle on a row (None: missing)
+    "age < 18": lambda r: o_cmp("<")(r["age"], 18),
+    "end < start": lambda r: o_cmp("<")(r["end"], r["start"]),
+    'country == "日本" or country is null': lambda r: o_or(o_cmp("==")(r["country"], "日本"), r["country"] is None),
+    'not (country in ("US", "") and age >= 30)': lambda r: o_not(o_and(o_in(r["country"], ["US", ""]),
+                                                                    o_cmp(">=")(r["age"], 30))),
+    'country not in ("FR", null)': lambda r: o_not(o_in(r["country"], ["FR", None])),
+    "big == 9007199254740993": lambda r: o_cmp("==")(r["big"], 2**53 + 1),
+    "big > 9007199254740992 and flag == true": lambda r: o_and(o_cmp(">")(r["big"], 2**53), o_cmp("==")(r["flag"], True)),
+    "(end - start) * 2 >= -age / 10": lambda r: o_cmp(">=")(
+        None if r["end"] is None else (r["end"] - r["start"]) * 2, None if r["age"] is None else -r["age"] / 10),
+    "age is not null and flag != false": lambda r: o_and(r["age"] is not None, o_cmp("!=")(r["flag"], False)),
+}
+
+
+@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("condition", WHERE_CASES)
+def test_where_picks_the_rows_the_oracle_picks(condition, seed):
+    frame, records = where_frame(seed)
+    kept = [r for r in records if WHERE_CASES[condition](r) is True]
+    rows, null_count, mean = results(f"d rows where {condition} >= 0\nfeature age where {condition} null_count >= 0\n"
+                                     f"feature start where {condition} mean != -1", d=frame)
+    assert rows.value == len(kept)
+    assert null_count.value == sum(r["age"] is None for r in kept)
+    if kept:
+        assert mean.value == pytest.approx(sum(r["start"] for r in kept) / len(kept), rel=REL)
+    else:
+        assert mean.status == "error"
+
+
+def test_where_on_value_sets_and_the_right_hand_side_keeps_the_condition():
+    frame, records = where_frame(3)
+    other, other_records = where_frame(4)
+    kept = [r for r in records if r["flag"] is True]
+    check = one('feature country where flag == true in ("US") count >= 0', frame)
+    assert check.value == sum(r["country"] == "US" for r in kept)
+    # a dataset named on the right means the same rows of it: the same `where`
+    (rows,) = results("d rows where flag == true <= e", d=frame, e=other)
+    assert rows.threshold == sum(r["flag"] is True for r in other_records)
+
+
+def test_where_on_empty_and_all_null_data():
+    empty = pl.DataFrame({"x": pl.Series([], dtype=pl.Float64)})
+    assert one("d rows where x > 0 == 0", empty).status == "pass"
+    assert one("feature x where x > 0 mean <= 1", empty).status == "error"
+    nulls = pl.DataFrame({"x": pl.Series([None, math.nan], dtype=pl.Float64)})
+    assert one("d rows where x > 0 or x <= 0 == 0", nulls).status == "pass"
+    assert one("d rows where x is null == 2", nulls).status == "pass"
+
+
+def test_views_share_a_scan_per_condition():
+    frame, _ = where_frame(0)
+    contract = mlcontract.compile('d rows where age < 18 >= 0\nfeature start where age < 18 mean >= 0\n'
+                                  'feature   end   where age  <  18 max >= 0\nd rows >= 0\n', datasets={"d": frame})
+    plan = contract.explain()
+    assert plan.count("scan ") == 2 and "d where age < 18" in plan
+
+
+def test_where_diagnostics():
+    frame, _ = where_frame(0)
+    cases = {
+        "d rows where agee < 1 == 0": "unknown column `agee` in dataset `d`",
+        'd rows where age == "x" == 0': '`age` holds numbers (Float64); `"x"` is a string',
+        "d rows where country < 3 == 0": "`country` holds strings (String); `3` is a number",
+        'd rows where country < "b" == 0': "`<` compares numbers, dates and times; strings take `==` or `!=`",
+        "d rows where age == null == 0": "a comparison with `null` is never true",
+        'd rows where country + 1 > 0 == 0': "arithmetic takes numbers; this is a string",
+        "d rows where flag in (1) == 0": "`flag` holds `true` and `false` (Boolean); `1` is a number",
+        "d rows where start < 2026-01-01 == 0": "dates and datetimes are not supported yet",
+    }
+    for line, message in cases.items():
+        assert diagnostic(line, d=frame).message == message, line
+
+
+def test_where_in_mixes_integer_columns_and_float_values():
+    frame = pl.DataFrame({"i": pl.Series([1, 2, None, 3], dtype=pl.Int64), "u": pl.Series([1, 2, 3, 4], dtype=pl.UInt8)})
+    assert one("d rows where i in (1.5, 2.0) == 1", frame).status == "pass"
+    assert one("d rows where u in (1, -1, 4) == 2", frame).status == "pass"
+    assert one("d rows where i not in (1) == 2", frame).status == "pass"  # the null row is unknown
+
+
+def test_where_on_a_profile_is_a_compile_time_diagnostic(tmp_path):
+    pl.DataFrame({"x": [1.0, 2.0]}).write_parquet(tmp_path / "d.parquet")
+    mlcontract.profile(tmp_path / "d.parquet", tmp_path / "d.profile.json")
+    with pytest.raises(ContractError) as caught:
+        mlcontract.compile('dataset p = profile("d.profile.json")\np rows where x > 1 == 0\n', base_dir=tmp_path)
+    assert caught.value.diagnostics[0].message == "`p` is a profile: it has no rows for `where`"
+
+
+def test_where_reads_parquet_files_and_a_missing_file_is_an_error(tmp_path):
+    frame, records = where_frame(7)
+    frame.write_parquet(tmp_path / "d.parquet")
+    text = 'dataset d = parquet("d.parquet")\nd rows where country == "US" == {}\n'
+    want = sum(r["country"] == "US" for r in records)
+    (check,) = mlcontract.compile(text.format(want), base_dir=tmp_path).run().checks
+    assert check.status == "pass"
+    contract = mlcontract.compile(text.format(want), base_dir=tmp_path)
+    (tmp_path / "d.parquet").unlink()
+    (check,) = contract.run().checks
+    assert check.status == "error"

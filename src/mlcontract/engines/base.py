@@ -131,8 +131,9 @@ class Inputs:
         """The dataset opened lazily with Polars and checked (sources.open_dataset), once per run."""
         from ..sources import datasets as sources
 
-        return self._once(("opened", name), lambda: sources.open_dataset(self.datasets[name],
-                                                                         self.dataset_objects.get(name)))
+        source = self.datasets[name]  # a view (`training where ...`) reads the frame passed for its base
+        return self._once(("opened", name), lambda: sources.open_dataset(source,
+                                                                         self.dataset_objects.get(source.base or name)))
 
     def frame(self, name: str):
         """The whole dataset as a Polars DataFrame, read once per run by the engine's reader."""

@@ -131,7 +131,8 @@ class LocalBackend:
         counted from the codes of the file's dictionary pages (_count_dictionaries)."""
         import polars as pl
 
-        if source.format != "parquet" or self.inputs.dataset_objects.get(dataset) is not None or not is_file(source.path):
+        if source.format != "parquet" or source.where is not None or self.inputs.dataset_objects.get(dataset) is not None \
+                or not is_file(source.path):
             return []
         by_column = _group_by_column(todo)
         return [c for c, requests in by_column.items() if c is not None and schema.get(c) == pl.String

@@ -38,9 +38,15 @@ class DatasetSource:
     options: tuple[tuple[str, Any], ...] = ()
     span: Span | None = field(default=None, compare=False, hash=False)
     written: str | None = field(default=None, compare=False, hash=False)  # the path as the contract says it
+    # A view (`training where age < 0`): the rows of the dataset `base` for which `where` (an
+    # ast.Condition, turned into a Polars expression when the data is opened: sources/conditions.py)
+    # is true. Its name is `base where CONDITION`, the condition as written.
+    base: str | None = None
+    where: Any = None
 
     def describe(self) -> str:
-        return f"{self.format}({self.written or self.path})" if self.path else f"{self.format} passed to run()"
+        shown = f"{self.format}({self.written or self.path})" if self.path else f"{self.format} passed to run()"
+        return shown + (self.name[len(self.base):] if self.base else "")
 
 
 @dataclass(frozen=True)

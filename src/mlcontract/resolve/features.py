@@ -10,13 +10,14 @@ from ..plan import measures as ms
 from ..statistics import CATALOG, statistic
 from ..statistics.base import NUMERIC, OTHER
 from ..statistics.quantiles import quantile_of
+from .conditions import view
 from .contract import CheckKind, Holds, InRange, measures_in
 from .expressions import compare, display_unit
 from .scope import Scope, column_ref
 
 
 def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
-    subject = scope.dataset(node.subject, node.span)
+    subject = view(scope, scope.dataset(node.subject, node.span), node.where)
     options = scope.options(node.options, frozenset({"vs", "bins"}), node)
     vs_name = node.vs
     if "vs" in options:
@@ -62,7 +63,7 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
                    "`out_of_range_rate(18, 100)` checks fixed bounds; `vs production` checks production's "
                    "values against the subject's own range")
     q = quantile_of(info.name)
-    source = scope.datasets[subject]
+    source = scope.datasets.get(subject) or scope.views[subject]
     if q is not None and source.format == "profile" and subject not in scope.schema_errors:
         from ..profiles import GRID
 
@@ -88,7 +89,8 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
         measure = ms.FeatureStat(info.name, subject, column, column_type, reference, bins, low, high)
         column_test = test
         if column_test is None:
-            rebind = lambda other, c=column, t=column_type: feature_rebind(scope, info, other, c, t, bins, low, high)
+            rebind = lambda other, c=column, t=column_type: feature_rebind(scope, info, other, c, t, bins, low, high,
+                                                                          node.where)
             column_test = compare(scope, node.test, None, rebind)
             bind_error = bind_error or rhs_problem(scope, column_test, column)
         scope.add(node, CheckKind.DATA, subject, column, info.name, measure, column_test, bind_error,
@@ -117,11 +119,13 @@ def between_range(scope: Scope, between: ast.Between) -> tuple[float, float]:
     return low, high
 
 
-def feature_rebind(scope: Scope, info, other: ast.Name, column: str, column_type: str, bins, low, high):
-    """`production` on the right of `feature income mean <= production*1.1`."""
+def feature_rebind(scope: Scope, info, other: ast.Name, column: str, column_type: str, bins, low, high,
+                   where: ast.Condition | None = None):
+    """`production` on the right of `feature income mean <= production*1.1` (the same statistic of
+    the same column there, of the rows the same `where` picks)."""
     if info.two_sample:
         scope.fail(other.span, f"`{info.name}` already compares two datasets; the right-hand side must be a number")
-    dataset = scope.expect(other, "dataset")
+    dataset = view(scope, scope.expect(other, "dataset"), where)
     return ms.FeatureStat(info.name, dataset, column, column_type, None, bins, low, high)
 
 

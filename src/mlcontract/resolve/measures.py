@@ -13,6 +13,7 @@ from ..models.quality import BASELINE_STRATEGIES, baseline_measure, curve_measur
 from ..models.serving import LATENCY_OPTIONS, LATENCY_STATISTICS, latency_measure
 from ..plan import measures as ms
 from ..statistics.quantiles import quantile_of
+from .conditions import view
 from .contract import CheckKind
 from .curves import curve_column, curve_names
 from .expressions import compare, refs
@@ -73,6 +74,9 @@ def resolve_measure(scope: Scope, measure: ast.MeasurePhrase, options: dict, rhs
     span = measure.span
     if head == ["rows"]:
         return _rows(scope, subject_name, measure, span)
+    if measure.where is not None:
+        scope.fail(measure.where.span, "`where` picks rows for data checks: `training rows where ...` and "
+                   "feature checks", "e.g. `training rows where age < 0 == 0`")
     if len(head) == 2 and head[1] == "latency":
         return _latency(scope, subject_name, words[0], measure, options, rhs_models)
     if head == ["throughput"]:
@@ -93,10 +97,10 @@ def resolve_measure(scope: Scope, measure: ast.MeasurePhrase, options: dict, rhs
 def _rows(scope: Scope, subject_name, measure: ast.MeasurePhrase, span) -> Resolved:
     if measure.on is not None or measure.by is not None:
         scope.fail(span, "`rows` counts a dataset's rows: write `holdout rows >= 1000`")
-    dataset = scope.dataset(subject_name, span)
+    dataset = view(scope, scope.dataset(subject_name, span), measure.where)
 
-    def rebind(other: ast.Name):
-        return ms.Rows(scope.expect(other, "dataset"))
+    def rebind(other: ast.Name):  # the same rows of another dataset: its rows the same `where` picks
+        return ms.Rows(view(scope, scope.expect(other, "dataset"), measure.where))
 
     return Resolved(ms.Rows(dataset), CheckKind.DATA, dataset, None, "rows", None, rebind)
 

@@ -24,7 +24,6 @@ _STATEMENTS = {
 
 # Fields of older nodes that hold a new form when they are set.
 _FIELDS = {
-    (ast.FeatureCheck, "where"): "`where` is",
     (ast.FeatureCheck, "shares"): "`shares {...}` is",
     (ast.FeatureCheck, "length"): "`length` is",
     (ast.SchemaCheck, "strictly"): "`strictly` is",
@@ -32,7 +31,6 @@ _FIELDS = {
     (ast.HandlesCheck, "sizes"): "image sizes are",
     (ast.HandlesCheck, "variants"): "`as` variants of a robustness case are",
     (ast.MeasurePhrase, "columns"): "a key `(a, b)` after a measure is",
-    (ast.MeasurePhrase, "where"): "`where` is",
 }
 
 # Nodes that are new wherever they appear.
@@ -102,6 +100,8 @@ def _first_new(node, in_comparison: bool) -> tuple[Span, str] | None:
         return None
     if type(node) in _NODES:
         return node.span, _NODES[type(node)]
+    if isinstance(node, _CONDITIONS):  # resolved (resolve/conditions.py reports their dates)
+        return None
     if isinstance(node, ast.InSet):  # resolved (resolve/value_tests.py): its literals, `null` included
         return _first_new(node.rate, in_comparison)
     if in_comparison and isinstance(node, ast.String):
@@ -120,6 +120,9 @@ def _first_new(node, in_comparison: bool) -> tuple[Span, str] | None:
         if found:
             return found
     return None
+
+
+_CONDITIONS = (ast.CompareCond, ast.InCond, ast.IsNullCond, ast.NotCond, ast.LogicCond)
 
 
 def _planned_word(node) -> tuple[Span, str] | None:

@@ -58,6 +58,9 @@ class Scope:
         self.schema_errors: dict[str, str] = {}
         self.history_columns: dict[str, list[str] | None] = {}
         self.checks: list[CheckSpec] = []
+        # Views (`training where age < 0`: resolve/conditions.py), datasets of their own to the
+        # planner but not names a contract can use.
+        self.views: dict[str, DatasetSource] = {}
 
     def contract(self) -> CheckedContract:
         """The checked contract built from everything resolved (once there is no diagnostic)."""
@@ -65,7 +68,7 @@ class Scope:
             name=self.name,
             path=Path(self.source.path) if self.source.path != "<contract>" else None,
             base_dir=self.base_dir,
-            datasets=self.datasets,
+            datasets={**self.datasets, **self.views},
             models=self.models,
             histories=self.histories,
             label=self.label,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..language import ast
 from ..plan import measures as ms
 from ..statistics.base import CATEGORICAL, NUMERIC
+from .conditions import view
 from .contract import CheckKind, Holds, InRange
 from .expressions import compare, display_unit
 from .features import between_range, expand
@@ -26,7 +27,7 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
     if not isinstance(node.test, ast.InSet):
         statistic_check(scope, node)
         return
-    subject = scope.dataset(node.subject, node.span)
+    subject = view(scope, scope.dataset(node.subject, node.span), node.where)
     options = scope.options(node.options, frozenset({"vs", "bins"}), node)
     if node.vs is not None or "vs" in options:
         scope.fail(node.vs.span if node.vs is not None else options["vs"].span,

@@ -1,0 +1,149 @@
+"""Row filters (`where`, issue 13): the condition's names and types, and the view it makes.
+
+`feature amount of training where country == "US" mean <= 120` and `training rows where age < 0
+== 0` look at a *view*: the rows of a dataset for which a condition is true. A view is a dataset
+of its own to the planner (named `training where country == "US"`, the condition as written, so
+two checks with the same condition share its scan) whose source is the base's plus the condition;
+sources/conditions.py turns the condition into a Polars expression when the data is opened.
+
+Types are checked here, at compile time: a column compared with a value it can never hold, a
+comparison with `null`, arithmetic on strings, are diagnostics.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from ..language import ast
+from ..language.diagnostics import did_you_mean
+from .scope import Scope
+
+_STRING_DTYPES = ("String", "Categorical", "Enum")
+_TEMPORAL_DTYPES = ("Date", "Datetime", "Time", "Duration")
+_ORDERED = {"number", "date", "datetime", "time", "duration"}  # what `<` compares
+
+
+def view(scope: Scope, base: str, where: ast.Condition | None) -> str:
+    """The name of the view of `base` by `where` (declared on first use), or `base` itself."""
+    if where is None:
+        return base
+    scope.no_profile(base, where.span, "`where`")
+    text = " ".join(scope.source.text[where.span.start:where.span.end].split())
+    name = f"{base} where {text}"
+    if name in scope.views or name in scope.datasets:
+        return name
+    if base in scope.schema_errors:
+        scope.schema_errors[name] = scope.schema_errors[base]
+    else:
+        check(scope, where, base)
+        scope.schemas[name] = scope.schemas[base]
+        scope.index_columns[name] = scope.index_columns.get(base, ())
+    if base in scope.refused:
+        scope.refused[name] = scope.refused[base]
+    scope.views[name] = dataclasses.replace(scope.datasets[base], name=name, base=base, where=where)
+    return name
+
+
+def check(scope: Scope, node, dataset: str) -> None:
+    """Report the first problem of a condition: unknown columns, types that cannot agree."""
+    if isinstance(node, ast.LogicCond):
+        for operand in node.operands:
+            check(scope, operand, dataset)
+    elif isinstance(node, ast.NotCond):
+        check(scope, node.operand, dataset)
+    elif isinstance(node, ast.IsNullCond):
+        operand_type(scope, node.operand, dataset)
+    elif isinstance(node, ast.InCond):
+        kind, dtype = operand_type(scope, node.operand, dataset)
+        for item in node.values.items:
+            if isinstance(item, ast.Temporal):
+                scope.fail(item.span, "dates and datetimes are not supported yet")
+            literal = _literal_kind(item)
+            if literal != "null" and literal != kind:
+                scope.fail(item.span, _mismatch(scope, node.operand, kind, dtype, item, literal))
+    else:
+        _comparison(scope, node, dataset)
+
+
+def _comparison(scope: Scope, node: ast.CompareCond, dataset: str) -> None:
+    left, right = operand_type(scope, node.left, dataset), operand_type(scope, node.right, dataset)
+    for side, (kind, _) in ((node.left, left), (node.right, right)):
+        if kind == "null":
+            scope.fail(side.span, "a comparison with `null` is never true",
+                       "write `COLUMN is null` or `COLUMN is not null`")
+    if left[0] != right[0]:
+        column, literal = (node.left, node.right) if isinstance(node.left, ast.ColumnRef) else (node.right, node.left)
+        kind, dtype = left if column is node.left else right
+        other = right[0] if column is node.left else left[0]
+        scope.fail(node.span, _mismatch(scope, column, kind, dtype, literal, other))
+    if left[0] not in _ORDERED and node.op not in ("==", "!="):
+        scope.fail(node.span, f"`{node.op}` compares numbers, dates and times; {_plural(left[0])} take `==` or `!=`")
+    if left[0].startswith("other") or (left[1] != right[1] and left[0] in ("datetime", "duration", "time")):
+        if left[1] != right[1] or left[0].startswith("other"):
+            scope.fail(node.span, f"cannot compare {left[1]} with {right[1]}")
+
+
+def operand_type(scope: Scope, node, dataset: str) -> tuple[str, str]:
+    """(kind, dtype) of an operand: kind is number, string, boolean, date, datetime, time,
+    duration, null, or other:DTYPE; dtype is the column's Polars dtype, or the literal's kind."""
+    if isinstance(node, ast.ColumnRef):
+        schema = scope.schemas[dataset]
+        name = node.name
+        if name.id not in schema:
+            scope.fail(name.span, f"unknown column `{name.id}` in dataset `{dataset}`",
+                       did_you_mean(name.id, schema) or f"its columns: {', '.join(list(schema)[:8])}")
+        kind, dtype = schema[name.id]
+        return _column_kind(kind, dtype), dtype
+    if isinstance(node, ast.Temporal):
+        scope.fail(node.span, "dates and datetimes are not supported yet")
+    if isinstance(node, (ast.BinOp, ast.Neg)):
+        parts = (node.left, node.right) if isinstance(node, ast.BinOp) else (node.operand,)
+        for part in parts:
+            kind, dtype = operand_type(scope, part, dataset)
+            if kind != "number":
+                scope.fail(part.span, f"arithmetic takes numbers; this is {_a(kind, dtype)}")
+        return "number", "number"
+    if isinstance(node, ast.Number) and node.unit == "s":
+        scope.fail(node.span, "a duration cannot be compared with a column yet", "write the number itself")
+    kind = _literal_kind(node)
+    return kind, kind
+
+
+def _column_kind(kind: str, dtype: str) -> str:
+    base = dtype.split("(")[0]
+    if base == "Boolean":
+        return "boolean"
+    if base in _STRING_DTYPES:
+        return "string"
+    if kind == "numeric":
+        return "number"
+    if base in _TEMPORAL_DTYPES:
+        return base.lower()
+    return f"other:{dtype}"
+
+
+def _literal_kind(node) -> str:
+    if isinstance(node, ast.String):
+        return "string"
+    if isinstance(node, ast.Bool):
+        return "boolean"
+    if isinstance(node, ast.Null):
+        return "null"
+    return "number"
+
+
+def _mismatch(scope: Scope, column, kind: str, dtype: str, item, other: str) -> str:
+    if isinstance(column, ast.ColumnRef):
+        shown = " ".join(scope.source.text[item.span.start:item.span.end].split())
+        return f"`{column.name.id}` holds {_plural(kind)} ({dtype}); `{shown}` is {_a(other, other)}"
+    return f"cannot compare {_plural(kind)} with {_plural(other)}"
+
+
+def _plural(kind: str) -> str:
+    return {"number": "numbers", "string": "strings", "boolean": "`true` and `false`", "date": "dates",
+            "datetime": "datetimes", "time": "times", "duration": "durations", "null": "`null`"}.get(
+        kind, "values of another type")
+
+
+def _a(kind: str, dtype: str) -> str:
+    return {"number": "a number", "string": "a string", "boolean": "a boolean", "null": "`null`",
+            "date": "a date", "datetime": "a datetime"}.get(kind, f"a value of type {dtype}")

@@ -1,0 +1,82 @@
+"""Row conditions (`where`) as Polars expressions: how a view's rows are chosen.
+
+The condition was checked by the resolver (resolve/conditions.py: columns exist, types agree);
+here it becomes one Polars expression, built from the AST node by node — no text of the
+contract is ever evaluated. Logic is three-valued, as in SQL: a comparison with a missing value
+is unknown, `and`/`or`/`not` follow Kleene's tables, and a row is kept only when the condition is
+true. NaN is missing, like null (it is in `null_rate`): `x is null` is true for it, and `x < 0`
+is unknown.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..language import ast
+
+_COMPARE = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
+
+
+def filtered(lazy: Any, condition: Any) -> Any:
+    """The rows of `lazy` for which `condition` (an ast.Condition) is true."""
+    schema = lazy.collect_schema()
+    return lazy.filter(expression(condition, schema))
+
+
+def expression(node: Any, schema: Any) -> Any:
+    """The Polars expression of a condition or an operand."""
+    import polars as pl
+
+    if isinstance(node, ast.LogicCond):
+        parts = [expression(operand, schema) for operand in node.operands]
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = (combined & part) if node.op == "and" else (combined | part)
+        return combined
+    if isinstance(node, ast.NotCond):
+        return ~expression(node.operand, schema)
+    if isinstance(node, ast.CompareCond):
+        left, right = expression(node.left, schema), expression(node.right, schema)
+        return getattr(left, _COMPARE[node.op])(right)
+    if isinstance(node, ast.IsNullCond):
+        operand = expression(node.operand, schema)
+        return operand.is_not_null() if node.negated else operand.is_null()
+    if isinstance(node, ast.InCond):
+        return _in(node, schema)
+    if isinstance(node, ast.ColumnRef):
+        column = pl.col(node.name.id)
+        return column.fill_nan(None) if schema[node.name.id].is_float() else column
+    if isinstance(node, ast.BinOp):
+        left, right = expression(node.left, schema), expression(node.right, schema)
+        return {"+": left + right, "-": left - right, "*": left * right, "/": left / right}[node.op]
+    if isinstance(node, ast.Neg):
+        return -expression(node.operand, schema)
+    return pl.lit(ast.literal_value(node), dtype=_literal_dtype(node))
+
+
+def _in(node: ast.InCond, schema: Any) -> Any:
+    """`x in (...)`: unknown for a missing x, unless the set lists `null` (then true); otherwise
+    whether x equals one of the values (`==`, so an integer column meets a float value as `==`
+    would: Polars' `is_in` requires one type)."""
+    import polars as pl
+
+    operand = expression(node.operand, schema)
+    values = [item for item in node.values.items if not isinstance(item, ast.Null)]
+    listed_null = len(values) < len(node.values.items)
+    equal = pl.any_horizontal([operand.eq(expression(item, schema)) for item in values]) if values else pl.lit(False)
+    inside = pl.when(operand.is_null()).then(pl.lit(True if listed_null else None, dtype=pl.Boolean)).otherwise(equal)
+    return ~inside if node.negated else inside
+
+
+def _literal_dtype(node: Any) -> Any:
+    import polars as pl
+
+    value = ast.literal_value(node)
+    if isinstance(value, bool):
+        return pl.Boolean
+    if isinstance(value, int):
+        return pl.Int64 if -2**63 <= value < 2**63 else pl.Float64
+    if isinstance(value, float):
+        return pl.Float64
+    if isinstance(value, str):
+        return pl.String
+    return None
