@@ -109,8 +109,6 @@ _PENDING_HEADER = (
 PENDING = {  # line: (column of the caret, words of the message)
     "feature plan most_common == 1": (14, "the statistic `most_common` is"),
     'feature age mean <= "x"': (21, "strings on the right of a comparison are"),
-    "training unique (customer_id, plan)": (1, "`unique (...)` is"),
-    "training duplicate_count (customer_id, plan) == 0": (27, "a key `(a, b)` after a measure is"),
     'feature plan matches "^[a-z]+$" >= 99%': (14, "`matches` is"),
     "feature plan length max <= 500": (14, "`length` is"),
     "feature plan is uuid": (14, "`is FORMAT` is"),

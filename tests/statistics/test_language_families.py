@@ -193,7 +193,7 @@ def churn_frame(rows: int = 400) -> pl.DataFrame:
 
 
 @pytest.mark.parametrize("heading", ["4.9 Value sets", "4.10 Totals, counts beside rates, Boolean columns",
-                                     "4.11 Row filters: `where`"])
+                                     "4.11 Row filters: `where`", "4.12 Keys: `unique (...)` and `duplicate_count (...)`"])
 def test_the_examples_of_each_family_in_language_md_run_and_pass(heading):
     lines = doc_examples(heading)
     checks = results("\n".join(lines), training=churn_frame())
@@ -444,3 +444,69 @@ def test_where_reads_parquet_files_and_a_missing_file_is_an_error(tmp_path):
     (tmp_path / "d.parquet").unlink()
     (check,) = contract.run().checks
     assert check.status == "error"
+
+
+# ---- keys: `unique (a, b)`, `duplicate_count (a, b)` -------------------------------------------------
+def oracle_key_duplicates(records: list[dict], key: list[str]) -> int:
+    """rows − distinct keys, missing values (null, NaN) equal to each other, -0.0 equal to 0.0."""
+    from collections import Counter
+
+    counted = Counter(tuple("<missing>" if _missing(r[c]) else r[c] for c in key) for r in records)
+    return sum(counted.values()) - len(counted)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("key", [["country"], ["country", "flag"], ["big", "country", "flag"], ["age"]])
+def test_duplicate_count_of_a_key_matches_the_oracle(seed, key):
+    frame, records = where_frame(seed, rows=300)
+    frame = frame.with_columns(pl.col("age").round(0))  # some repeats among the floats, NaN and inf kept
+    records = [{**r, "age": None if r["age"] is None else (r["age"] if math.isinf(r["age"]) else float(round(r["age"])))}
+               for r in records]
+    names = ", ".join(key)
+    want = oracle_key_duplicates(records, key)
+    check = one(f"d duplicate_count ({names}) >= 0", frame)
+    assert check.value == want
+    verdict = one(f"d unique ({names})", frame)
+    assert verdict.status == ("pass" if want == 0 else "fail")
+
+
+def test_unique_keys_pass_and_name_the_repeated_keys_escaped():
+    frame = pl.DataFrame({"id": [1, 2, 3, 2**53 + 1, 2**53], "day": ["a", "b", "a", "日", "日"]})
+    assert one("d unique (id)", frame).status == "pass"
+    assert one("d unique (id, day)", frame).status == "pass"
+    check = one("d unique (day)", frame)
+    assert check.status == "fail" and check.value == 2 and "('a') × 2" in check.message and "('日') × 2" in check.message
+    bad = pl.DataFrame({"k": ["::error::x\n", "::error::x\n"]})
+    check = one("d unique (k)", bad)
+    assert check.status == "fail" and "::error" not in check.message and "\n" not in check.message
+
+
+def test_keys_on_empty_and_all_null_data():
+    empty = pl.DataFrame({"a": pl.Series([], dtype=pl.Int64), "b": pl.Series([], dtype=pl.String)})
+    assert one("d unique (a, b)", empty).status == "error"
+    assert one("d duplicate_count (a, b) == 0", empty).status == "pass"
+    nulls = pl.DataFrame({"a": pl.Series([None, None, None], dtype=pl.Int64), "b": pl.Series([None] * 3, dtype=pl.String)})
+    assert one("d duplicate_count (a, b) == 2", nulls).status == "pass"  # missing values equal each other
+
+
+def test_keys_with_where_on_parquet_files_read_string_keys(tmp_path):
+    frame, records = where_frame(9)
+    frame.write_parquet(tmp_path / "d.parquet")
+    text = ('dataset d = parquet("d.parquet")\nd duplicate_count (country, flag) >= 0\nfeature country distinct >= 0\n'
+            'd unique (start, end) where flag == true\n')
+    got = mlcontract.compile(text, base_dir=tmp_path).run().checks
+    assert got[0].value == oracle_key_duplicates(records, ["country", "flag"])
+    kept = [r for r in records if r["flag"] is True]
+    assert got[2].value == oracle_key_duplicates(kept, ["start", "end"])
+
+
+def test_key_diagnostics(tmp_path):
+    frame = pl.DataFrame({"a": [1], "b": ["x"]})
+    assert diagnostic("d unique (a, aa)", d=frame).message == "unknown column `aa` in dataset `d`"
+    assert diagnostic("d unique (a, a)", d=frame).message == "`a` is twice in the key"
+    assert diagnostic("d rows (a) >= 1", d=frame).message == "a key `(a, b)` follows `duplicate_count` only"
+    frame.write_parquet(tmp_path / "d.parquet")
+    mlcontract.profile(tmp_path / "d.parquet", tmp_path / "d.profile.json")
+    with pytest.raises(ContractError) as caught:
+        mlcontract.compile('dataset p = profile("d.profile.json")\np unique (a, b)\n', base_dir=tmp_path)
+    assert "is a profile, which cannot serve duplicates(a, b)" in caught.value.diagnostics[0].message

@@ -135,8 +135,9 @@ class LocalBackend:
                 or not is_file(source.path):
             return []
         by_column = _group_by_column(todo)
+        keyed = {c for r in todo for c in getattr(r, "key", ())}  # a key (KeyDuplicates) reads the column too
         return [c for c, requests in by_column.items() if c is not None and schema.get(c) == pl.String
-                and all(isinstance(r, rq.Counts) for r in requests)]
+                and all(isinstance(r, rq.Counts) for r in requests) and c not in keyed]
 
     @staticmethod
     def _count_dictionaries(path, columns: list[str]) -> dict:
@@ -179,7 +180,7 @@ class LocalBackend:
         sources.check_rows(work.source, work.rows, rows)
         by_column = _group_by_column(todo)
         for request in by_column.pop(None, []):
-            got[request] = _dataset_level(request, rows)
+            got[request] = _attempt(lambda: _dataset_level(request, rows, frame))
 
         def column_work(column: str) -> None:
             memo = _column_memo(by_column[column], frame[column], got)
@@ -276,9 +277,28 @@ def _in_background(function: Callable, *args):
     return future
 
 
-def _dataset_level(request: rq.Request, rows: int):
-    """A request about the dataset as a whole (no column): its row count."""
-    return rows if isinstance(request, rq.RowCount) else CheckError(f"cannot compute {request.describe()}")
+def _dataset_level(request: rq.Request, rows: int, frame=None):
+    """A request about the dataset as a whole (no column): its row count, or how its keys repeat."""
+    if isinstance(request, rq.RowCount):
+        return rows
+    if isinstance(request, rq.KeyDuplicates) and frame is not None:
+        return key_duplicates(frame, request.key)
+    return CheckError(f"cannot compute {request.describe()}")
+
+
+def key_duplicates(frame, key: tuple[str, ...], shown: int = 5):
+    """(rows, distinct keys, [(key values, rows), ...] of the `shown` most repeated keys)."""
+    import polars as pl
+
+    missing = [c for c in key if c not in frame.columns]
+    if missing:
+        raise DataError(f"column `{missing[0]}` is missing")
+    # NaN is missing, like null: the two are one group
+    columns = [pl.col(c).fill_nan(None) if frame.schema[c].is_float() else pl.col(c) for c in key]
+    groups = frame.select(columns).group_by(list(key)).len(name="__rows")
+    repeated = groups.filter(pl.col("__rows") > 1).sort("__rows", descending=True, maintain_order=True).head(shown)
+    top = [(tuple(row[:-1]), int(row[-1])) for row in repeated.iter_rows()]
+    return frame.height, groups.height, top
 
 
 def _group_by_column(requests: list) -> dict:

@@ -150,6 +150,41 @@ class ValueSet(Measure):
 
 
 @dataclass(frozen=True)
+class KeyDuplicates(Measure):
+    """`training unique (customer_id, day)` (verdict: no key repeats) and `training
+    duplicate_count (customer_id, day)` (the number of rows whose key repeats an earlier row's:
+    rows − distinct keys). Missing values in a key equal each other."""
+
+    dataset: str
+    key: tuple[str, ...]
+    verdict_form: bool = False
+
+    def requests(self):
+        return (rq.KeyDuplicates(self.dataset, self.key),)
+
+    def compute(self, got):
+        from ..escape import printable
+
+        rows, distinct, top = fetch(got, rq.KeyDuplicates(self.dataset, self.key))
+        duplicates = rows - distinct
+        details = {"rows": int(rows), "distinct": int(distinct)}
+        if not self.verdict_form:
+            return Observation(duplicates, details=details)
+        if rows == 0:
+            raise CheckError(f"{self.dataset} has no rows")
+        name = ", ".join(self.key)
+        if duplicates == 0:
+            return Observation(0, True, f"all {rows:,} rows have distinct ({name})", details=details)
+        shown = "; ".join(f"{printable(_key_text(key), 120)} × {count:,}" for key, count in top)
+        return Observation(duplicates, False, f"{duplicates:,} of {rows:,} rows repeat a ({name}) of an earlier "
+                           f"row: {shown}", details=details)
+
+
+def _key_text(key: tuple) -> str:
+    return "(" + ", ".join("null" if v is None else repr(v) for v in key) + ")"
+
+
+@dataclass(frozen=True)
 class SchemaMatch(Measure):
     """`schema of A matches B`: the same feature columns with compatible types."""
 

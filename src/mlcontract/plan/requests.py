@@ -238,3 +238,26 @@ class OutsideRange(ColumnRequest):
     def describe(self) -> str:
         return f"outside({self.name}, {self.bounds.of}'s range)"
 
+
+
+@dataclass(frozen=True)
+class KeyDuplicates(Request):
+    """How often the rows' keys (the values of `key`, several columns) repeat: (rows, distinct
+    keys, the most repeated keys with their counts). Missing values equal each other, as in a
+    GROUP BY. It needs every row at once, so its scan is read in memory."""
+
+    of: str
+    key: tuple[str, ...]
+
+    order: ClassVar[int] = 10
+
+    @property
+    def dataset(self) -> str:
+        return self.of
+
+    @property
+    def mergeable(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        return f"duplicates({', '.join(self.key)})"

@@ -53,7 +53,7 @@ def compare_check(scope: Scope, node: ast.CompareCheck) -> None:
     _allowed_options(scope, options, resolved)
     test = compare(scope, node.comparison, resolved.unit, resolved.rebind)
     problem = None
-    if isinstance(resolved.measure, ms.Rows):
+    if isinstance(resolved.measure, (ms.Rows, ms.KeyDuplicates)):
         problem = scope.schema_errors.get(resolved.subject)
     scope.add(node, resolved.kind, resolved.subject, resolved.feature, resolved.statistic, resolved.measure, test, problem,
               unit=resolved.unit)
@@ -72,8 +72,13 @@ def resolve_measure(scope: Scope, measure: ast.MeasurePhrase, options: dict, rhs
                    did_you_mean(words[0].id, scope.declared_at) or list_hint("name", scope.declared_at))
     head = [w.id for w in words]
     span = measure.span
+    if measure.columns and head != ["duplicate_count"]:
+        scope.fail(_columns_span(measure.columns), "a key `(a, b)` follows `duplicate_count` only",
+                   "e.g. `training duplicate_count (customer_id, day) == 0`")
     if head == ["rows"]:
         return _rows(scope, subject_name, measure, span)
+    if head == ["duplicate_count"] and measure.columns:
+        return _key_duplicates(scope, subject_name, measure, span)
     if measure.where is not None:
         scope.fail(measure.where.span, "`where` picks rows for data checks: `training rows where ...` and "
                    "feature checks", "e.g. `training rows where age < 0 == 0`")
@@ -103,6 +108,28 @@ def _rows(scope: Scope, subject_name, measure: ast.MeasurePhrase, span) -> Resol
         return ms.Rows(view(scope, scope.expect(other, "dataset"), measure.where))
 
     return Resolved(ms.Rows(dataset), CheckKind.DATA, dataset, None, "rows", None, rebind)
+
+
+def _key_duplicates(scope: Scope, subject_name, measure: ast.MeasurePhrase, span) -> Resolved:
+    from .keys import key_columns
+
+    if measure.on is not None or measure.by is not None:
+        scope.fail(span, "`duplicate_count (...)` counts a dataset's rows: write `training duplicate_count (a, b) == 0`")
+    dataset = view(scope, scope.dataset(subject_name, span), measure.where)
+    key, _problem = key_columns(scope, dataset, measure.columns)
+
+    def rebind(other: ast.Name):  # the same key in another dataset (its rows the same `where` picks)
+        return ms.KeyDuplicates(view(scope, scope.expect(other, "dataset"), measure.where), key)
+
+    return Resolved(ms.KeyDuplicates(dataset, key), CheckKind.DATA, dataset, ", ".join(key), "duplicate_count",
+                    None, rebind)
+
+
+def _columns_span(columns):
+    from ..language.source import Span
+
+    first, last = columns[0].span, columns[-1].span
+    return Span(first.line, first.column, last.end_line, last.end_column, first.start, last.end)
 
 
 def _metric(scope: Scope, subject_name, words, measure: ast.MeasurePhrase, options: dict, cv: bool) -> Resolved:

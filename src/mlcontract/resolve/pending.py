@@ -19,7 +19,6 @@ _STATEMENTS = {
     ast.MissingDecl: "`missing` declarations are",
     ast.BetweenCheck: "`between` after a measure is",
     ast.ColumnsCheck: "`columns include (...)` and `columns exclude (...)` are",
-    ast.UniqueCheck: "`unique (...)` is",
 }
 
 # Fields of older nodes that hold a new form when they are set.
@@ -30,7 +29,6 @@ _FIELDS = {
     (ast.TrendCheck, "up_to_best"): "`up to best epoch` is",
     (ast.HandlesCheck, "sizes"): "image sizes are",
     (ast.HandlesCheck, "variants"): "`as` variants of a robustness case are",
-    (ast.MeasurePhrase, "columns"): "a key `(a, b)` after a measure is",
 }
 
 # Nodes that are new wherever they appear.
