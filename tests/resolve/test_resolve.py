@@ -109,9 +109,6 @@ _PENDING_HEADER = (
 PENDING = {  # line: (column of the caret, words of the message)
     "feature plan most_common == 1": (14, "the statistic `most_common` is"),
     'feature age mean <= "x"': (21, "strings on the right of a comparison are"),
-    'feature plan matches "^[a-z]+$" >= 99%': (14, "`matches` is"),
-    "feature plan length max <= 500": (14, "`length` is"),
-    "feature plan is uuid": (14, "`is FORMAT` is"),
     "feature age type Int64": (13, "`type` is"),
     "schema of training matches production strictly": (39, "`strictly` is"),
     "training columns == 7": (10, "the measure `columns` is"),

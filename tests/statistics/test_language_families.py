@@ -189,11 +189,17 @@ def churn_frame(rows: int = 400) -> pl.DataFrame:
         "age": [rng.uniform(18, 90) for _ in range(rows)],
         "customer_id": list(range(rows)),
         "active": [i % 4 != 0 for i in range(rows)],
+        "email": [f"user{i}@example.com" for i in range(rows)],
+        "customer_key": [f"123e4567-e89b-12d3-a456-{i:012d}" for i in range(rows)],
+        "signup_text": [f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(rows)],
+        "payload": ['{"n": %d}' % i for i in range(rows)],
+        "comment": ["é" * (i % 100) for i in range(rows)],
     })
 
 
 @pytest.mark.parametrize("heading", ["4.9 Value sets", "4.10 Totals, counts beside rates, Boolean columns",
-                                     "4.11 Row filters: `where`", "4.12 Keys: `unique (...)` and `duplicate_count (...)`"])
+                                     "4.11 Row filters: `where`", "4.12 Keys: `unique (...)` and `duplicate_count (...)`",
+                                     "4.13 Patterns, formats and lengths of strings"])
 def test_the_examples_of_each_family_in_language_md_run_and_pass(heading):
     lines = doc_examples(heading)
     checks = results("\n".join(lines), training=churn_frame())
@@ -510,3 +516,118 @@ def test_key_diagnostics(tmp_path):
     with pytest.raises(ContractError) as caught:
         mlcontract.compile('dataset p = profile("d.profile.json")\np unique (a, b)\n', base_dir=tmp_path)
     assert "is a profile, which cannot serve duplicates(a, b)" in caught.value.diagnostics[0].message
+
+
+# ---- patterns: `matches`, `is FORMAT`, `length` --------------------------------------------------------
+import datetime as _dt  # noqa: E402
+import json as _json  # noqa: E402
+import re as _re  # noqa: E402
+
+TEXTS = ["alice@example.com", "bob@ex", "not an email", "é@ü.fr", "", "日本語", "123", "-7", "1.5e3", "x1",
+         "2026-01-31", "2026-02-30", "31/01/2026", '{"a": [1, 2]}', "[1,", "null", "true",
+         "123e4567-e89b-12d3-a456-426614174000", "123E4567-E89B-12D3-A456-42661417400Z", "👍🏽", "e\u0301", "  pad  "]
+
+
+def text_column(seed: int, rows: int = 400) -> list:
+    rng = random.Random(seed)
+    return [rng.choice(TEXTS + [None]) for _ in range(rows)]
+
+
+def oracle_pass(values: list, passes) -> tuple[int, int]:
+    present = [v for v in values if v is not None]
+    return sum(bool(passes(v)) for v in present), len(present)
+
+
+def _parses(text: str, fmt: str) -> bool:
+    try:
+        _dt.datetime.strptime(text, fmt)
+    except ValueError:
+        return False
+    return True
+
+
+def _json_ok(text: str) -> bool:
+    try:
+        _json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _int_ok(text: str) -> bool:
+    return _re.fullmatch(r"[+-]?\d+", text) is not None
+
+
+PATTERN_CASES = {  # the test as written: the oracle of one present value
+    'matches "^[a-z]+@[a-z]+\\\\.[a-z]+$"': lambda v: _re.search(r"^[a-z]+@[a-z]+\.[a-z]+$", v),
+    'matches "\\\\d"': lambda v: _re.search(r"\d", v),  # a search, not a full match
+    'matches "^$"': lambda v: v == "",
+    "is email": lambda v: _re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v),
+    "is uuid": lambda v: _re.fullmatch(r"[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}", v),
+    "is json": _json_ok,
+    "is integer": _int_ok,
+    'is date "%Y-%m-%d"': lambda v: _parses(v, "%Y-%m-%d"),
+    'is date "%d/%m/%Y"': lambda v: _parses(v, "%d/%m/%Y"),
+}
+
+
+@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("test", PATTERN_CASES)
+def test_value_tests_of_strings_match_the_oracle(test, seed):
+    values = text_column(seed)
+    frame = pl.DataFrame({"x": pl.Series(values, dtype=pl.String)})
+    passing, present = oracle_pass(values, PATTERN_CASES[test])
+    share, count, verdict = results(f"feature x {test} >= 0%\nfeature x {test} count >= 0\nfeature x {test}", d=frame)
+    assert share.value == pytest.approx(passing / present, rel=REL)
+    assert count.value == passing
+    assert verdict.status == ("pass" if passing == present else "fail")
+
+
+def test_value_tests_on_empty_all_null_and_categorical_columns():
+    for values in ([], [None]):
+        frame = pl.DataFrame({"x": pl.Series(values, dtype=pl.String)})
+        assert one('feature x matches "a"', frame).status == "error"
+        assert one("feature x is uuid count == 0", frame).status == "pass"
+    cats = pl.DataFrame({"x": pl.Series(["a1", "b", "a2", None], dtype=pl.Categorical)})
+    assert one('feature x matches "^a" count == 2', cats).status == "pass"
+
+
+def test_a_failed_value_test_shows_failing_values_escaped():
+    frame = pl.DataFrame({"x": ["ok"] * 3 + ["::warning::bad\r\n"]})
+    check = one('feature x matches "^ok$"', frame)
+    assert check.status == "fail" and "1 of 4 values do not match" in check.message
+    assert "::warning" not in check.message and "\r" not in check.message
+
+
+def test_value_test_diagnostics():
+    frame = pl.DataFrame({"s": ["a"], "n": [1.0], "b": [True]})
+    assert diagnostic('feature s matches "(a"', d=frame).message == "invalid regex: unclosed group"
+    assert "the limit is 1,000" in diagnostic(f'feature s matches "{"a" * 1001}"', d=frame).message
+    assert "exceeds size limit" in diagnostic('feature s matches "a{1000}{1000}"', d=frame).message
+    assert diagnostic("feature s is uid", d=frame).hint == "did you mean `uuid`?"
+    assert diagnostic('feature s is json "x"', d=frame).message == "`is json` takes no argument"
+    assert diagnostic('feature b matches "a"', d=frame).message == "`matches` needs string columns; `b` is Boolean"
+    assert diagnostic('feature n matches "a"', d=frame).message.startswith("`matches` needs categorical columns")
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_length_statistics_match_the_oracle(seed):
+    values = text_column(seed)
+    frame = pl.DataFrame({"x": pl.Series(values, dtype=pl.String), "y": pl.Series(values[::-1], dtype=pl.String)})
+    lengths = np.array([len(v) for v in values if v is not None], dtype=np.float64)  # code points, as Polars counts
+    mx, p99, mean, between = results("feature x length max != -1\nfeature x length p99 != -1\n"
+                                     "feature x length mean <= d\nfeature x length between 2 and 20", d=frame)
+    assert mx.value == lengths.max() and p99.value == pytest.approx(np.quantile(lengths, 0.99), rel=REL)
+    assert mean.value == pytest.approx(lengths.mean(), rel=REL) and mean.status == "pass"
+    assert between.value == pytest.approx(np.mean((lengths < 2) | (lengths > 20)), rel=REL)
+    other = np.array([len(v) for v in values[::-1][:200] if v is not None], dtype=np.float64)
+    # a dataset on the right means the lengths of the same column there
+    (against,) = results("feature x length mean <= e", d=frame, e=frame.reverse().head(200))
+    assert against.threshold == pytest.approx(other.mean(), rel=REL)
+
+
+def test_length_diagnostics_and_empty_columns():
+    frame = pl.DataFrame({"n": [1.0], "s": ["ab"]})
+    assert diagnostic("feature n length max <= 3", d=frame).message == "`length` is the length of strings; `n` is Float64"
+    empty = pl.DataFrame({"s": pl.Series([None, None], dtype=pl.String)})
+    assert one("feature s length max <= 3", empty).status == "error"

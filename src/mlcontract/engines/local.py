@@ -131,7 +131,7 @@ class LocalBackend:
         counted from the codes of the file's dictionary pages (_count_dictionaries)."""
         import polars as pl
 
-        if source.format != "parquet" or source.where is not None or self.inputs.dataset_objects.get(dataset) is not None \
+        if source.format != "parquet" or source.inner is not None or self.inputs.dataset_objects.get(dataset) is not None \
                 or not is_file(source.path):
             return []
         by_column = _group_by_column(todo)
@@ -409,6 +409,12 @@ def _fuse_outside_range(request: rq.OutsideRange, got: dict) -> Fusable | None:
     return Fusable("range", (bounds.min, bounds.max)) if bounds.count else None
 
 
+def _value_test(request: rq.ValueTest, series, got: dict, memo: dict):
+    from .patterns import pass_counts
+
+    return pass_counts(series, request.test)
+
+
 COLUMN_WORK: dict[type, ColumnWork] = {
     rq.Summary: ColumnWork(lambda request, series, got, memo: _summary(series, memo),
                            fuse=lambda request, got: Fusable("summary")),
@@ -419,6 +425,7 @@ COLUMN_WORK: dict[type, ColumnWork] = {
     rq.SampleWalk: ColumnWork(_sample_walk, sorts=True),
     rq.OutsideCount: ColumnWork(_outside_count, fuse=lambda request, got: Fusable("range", (request.low, request.high))),
     rq.OutsideRange: ColumnWork(_outside_range, fuse=_fuse_outside_range),
+    rq.ValueTest: ColumnWork(_value_test, numeric=False),
 }
 
 

@@ -150,6 +150,41 @@ class ValueSet(Measure):
 
 
 @dataclass(frozen=True)
+class ValuesPass(Measure):
+    """`feature email matches "REGEX"`, `feature day is date "%Y-%m-%d" >= 99%`, `feature id is
+    uuid count == 0`: the present values of a string column that pass a value test
+    (requests.ValueTest). `aggregate` as for ValueSet: "all" (a verdict), "rate", "count"."""
+
+    dataset: str
+    column: str
+    test: tuple
+    aggregate: str = "all"
+
+    def requests(self):
+        return (rq.ValueTest(self.dataset, self.column, self.test),)
+
+    def compute(self, got):
+        from ..escape import printable
+
+        counts = fetch(got, rq.ValueTest(self.dataset, self.column, self.test))
+        details = {"passing": int(counts.passing), "values": int(counts.present)}
+        if self.aggregate == "count":
+            return Observation(counts.passing, details=details)
+        if counts.present == 0:
+            raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
+        if self.aggregate == "rate":
+            return Observation(counts.passing / counts.present, details=details)
+        failing = counts.present - counts.passing
+        what = f"match {self.test[1]!r}" if self.test[0] == "matches" else f"are {self.test[1]}"
+        if failing == 0:
+            return Observation(0.0, True, f"all {counts.present:,} values {what}", details=details)
+        shown = ", ".join(printable(repr(v), 60) for v in counts.failing_examples)
+        return Observation(failing / counts.present, False,
+                           printable(f"{failing:,} of {counts.present:,} values do not {what.replace('are ', 'parse as ')}"
+                                     f": {shown}", None), details=details)
+
+
+@dataclass(frozen=True)
 class KeyDuplicates(Measure):
     """`training unique (customer_id, day)` (verdict: no key repeats) and `training
     duplicate_count (customer_id, day)` (the number of rows whose key repeats an earlier row's:

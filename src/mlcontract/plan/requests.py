@@ -261,3 +261,26 @@ class KeyDuplicates(Request):
 
     def describe(self) -> str:
         return f"duplicates({', '.join(self.key)})"
+
+
+@dataclass(frozen=True)
+class ValueTest(ColumnRequest):
+    """How many present values of a string column pass a value test (values.PassCounts):
+    `test` is ("matches", REGEX) or ("format", NAME, ARGUMENT or "")."""
+
+    order: ClassVar[int] = 11
+
+    test: tuple = ()
+
+    def merge(self, left, right):
+        return left.merge(right)
+
+    def empty(self, got: dict):
+        from .values import PassCounts
+
+        return PassCounts.empty()
+
+    def describe(self) -> str:
+        if self.test[0] == "matches":
+            return f"matches({self.name}, {self.test[1]!r})"
+        return f"is {self.test[1]}({self.name}{', ' + repr(self.test[2]) if self.test[2] else ''})"

@@ -39,8 +39,51 @@ def view(scope: Scope, base: str, where: ast.Condition | None) -> str:
         scope.index_columns[name] = scope.index_columns.get(base, ())
     if base in scope.refused:
         scope.refused[name] = scope.refused[base]
-    scope.views[name] = dataclasses.replace(scope.datasets[base], name=name, base=base, where=where)
+    root = scope.datasets[base]
+    scope.views[name] = dataclasses.replace(root, name=name, base=base, where=where, inner=root)
     return name
+
+
+def data_view(scope: Scope, dataset: str, node: ast.FeatureCheck) -> str:
+    """What a feature check looks at in `dataset` (its subject, its `vs` dataset, a dataset named
+    on its right): the rows its `where` picks, as their lengths after `length`."""
+    return lengths_view(scope, view(scope, dataset, node.where), node.length)
+
+
+def lengths_view(scope: Scope, base: str, marker: ast.Marker | None) -> str:
+    """The view of `base` whose string columns are their lengths (`feature comment length max`),
+    or `base` itself without `length`. Other columns are not in it: `length` of a number is a
+    diagnostic."""
+    if marker is None:
+        return base
+    scope.no_profile(base, marker.span, "`length`")
+    name = f"{base} (string lengths)"
+    if name in scope.views:
+        return name
+    if base in scope.schema_errors:
+        scope.schema_errors[name] = scope.schema_errors[base]
+    else:
+        scope.schemas[name] = {column: ("numeric", "UInt32") for column, (_, dtype) in scope.schemas[base].items()
+                               if dtype.split("(")[0] in _STRING_DTYPES}
+        scope.index_columns[name] = scope.index_columns.get(base, ())
+    if base in scope.refused:
+        scope.refused[name] = scope.refused[base]
+    inner = scope.views.get(base) or scope.datasets[base]
+    scope.views[name] = dataclasses.replace(inner, name=name, base=inner.base or base, where=None, lengths=True,
+                                            inner=inner)
+    return name
+
+
+def length_columns(scope: Scope, selector: ast.Selector, base: str) -> None:
+    """`length` of a column that is not a string is a diagnostic at that column."""
+    if base in scope.schema_errors:
+        return
+    schema = scope.schemas[base]
+    for item in selector.items:
+        if isinstance(item, ast.ColumnItem) and item.name.id in schema:
+            dtype = schema[item.name.id][1]
+            if dtype.split("(")[0] not in _STRING_DTYPES:
+                scope.fail(item.name.span, f"`length` is the length of strings; `{item.name.id}` is {dtype}")
 
 
 def check(scope: Scope, node, dataset: str) -> None:

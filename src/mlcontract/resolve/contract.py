@@ -38,15 +38,19 @@ class DatasetSource:
     options: tuple[tuple[str, Any], ...] = ()
     span: Span | None = field(default=None, compare=False, hash=False)
     written: str | None = field(default=None, compare=False, hash=False)  # the path as the contract says it
-    # A view (`training where age < 0`): the rows of the dataset `base` for which `where` (an
-    # ast.Condition, turned into a Polars expression when the data is opened: sources/conditions.py)
-    # is true. Its name is `base where CONDITION`, the condition as written.
+    # A view of the source `inner`, whose root is the declared dataset `base`: its rows for which
+    # `where` (an ast.Condition, turned into a Polars expression when the data is opened:
+    # sources/conditions.py) is true, or (`lengths`) its string columns as their values' lengths
+    # in characters. Its name is the inner one plus ` where CONDITION` (as written) or
+    # ` (string lengths)`.
     base: str | None = None
     where: Any = None
+    lengths: bool = False
+    inner: DatasetSource | None = None
 
     def describe(self) -> str:
         shown = f"{self.format}({self.written or self.path})" if self.path else f"{self.format} passed to run()"
-        return shown + (self.name[len(self.base):] if self.base else "")
+        return shown + (self.name[len(self.base):] if self.base else "")  # `where ...`, `(string lengths)`
 
 
 @dataclass(frozen=True)

@@ -10,21 +10,24 @@ from ..plan import measures as ms
 from ..statistics import CATALOG, statistic
 from ..statistics.base import NUMERIC, OTHER
 from ..statistics.quantiles import quantile_of
-from .conditions import view
+from .conditions import data_view, length_columns
 from .contract import CheckKind, Holds, InRange, measures_in
 from .expressions import compare, display_unit
 from .scope import Scope, column_ref
 
 
 def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
-    subject = view(scope, scope.dataset(node.subject, node.span), node.where)
+    declared = scope.dataset(node.subject, node.span)
+    if node.length is not None:
+        length_columns(scope, node.selector, declared)
+    subject = data_view(scope, declared, node)
     options = scope.options(node.options, frozenset({"vs", "bins"}), node)
     vs_name = node.vs
     if "vs" in options:
         if vs_name is not None:
             scope.fail(options["vs"].span, "`vs` is given twice")
         vs_name = options["vs"].value
-    reference = scope.expect(vs_name, "dataset") if vs_name is not None else None
+    reference = data_view(scope, scope.expect(vs_name, "dataset"), node) if vs_name is not None else None
 
     if node.statistic is None:
         if isinstance(node.test, ast.Comparison):
@@ -90,7 +93,7 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
         column_test = test
         if column_test is None:
             rebind = lambda other, c=column, t=column_type: feature_rebind(scope, info, other, c, t, bins, low, high,
-                                                                          node.where)
+                                                                          node)
             column_test = compare(scope, node.test, None, rebind)
             bind_error = bind_error or rhs_problem(scope, column_test, column)
         scope.add(node, CheckKind.DATA, subject, column, info.name, measure, column_test, bind_error,
@@ -120,12 +123,12 @@ def between_range(scope: Scope, between: ast.Between) -> tuple[float, float]:
 
 
 def feature_rebind(scope: Scope, info, other: ast.Name, column: str, column_type: str, bins, low, high,
-                   where: ast.Condition | None = None):
+                   node: ast.FeatureCheck):
     """`production` on the right of `feature income mean <= production*1.1` (the same statistic of
-    the same column there, of the rows the same `where` picks)."""
+    the same column there, of the rows the same `where` picks, as lengths after `length`)."""
     if info.two_sample:
         scope.fail(other.span, f"`{info.name}` already compares two datasets; the right-hand side must be a number")
-    dataset = view(scope, scope.expect(other, "dataset"), where)
+    dataset = data_view(scope, scope.expect(other, "dataset"), node)
     return ms.FeatureStat(info.name, dataset, column, column_type, None, bins, low, high)
 
 

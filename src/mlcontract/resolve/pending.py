@@ -24,7 +24,6 @@ _STATEMENTS = {
 # Fields of older nodes that hold a new form when they are set.
 _FIELDS = {
     (ast.FeatureCheck, "shares"): "`shares {...}` is",
-    (ast.FeatureCheck, "length"): "`length` is",
     (ast.SchemaCheck, "strictly"): "`strictly` is",
     (ast.TrendCheck, "up_to_best"): "`up to best epoch` is",
     (ast.HandlesCheck, "sizes"): "image sizes are",
@@ -33,8 +32,6 @@ _FIELDS = {
 
 # Nodes that are new wherever they appear.
 _NODES = {
-    ast.Matches: "`matches` is",
-    ast.IsFormat: "`is FORMAT` is",
     ast.TypeIs: "`type` is",
     ast.ListLiteral: "lists `[...]` are",
     ast.MapLiteral: "maps `{...}` are",

@@ -8,9 +8,10 @@ dtype here, at compile time: a set that cannot match the column is a diagnostic,
 from __future__ import annotations
 
 from ..language import ast
+from ..language.diagnostics import did_you_mean
 from ..plan import measures as ms
 from ..statistics.base import CATEGORICAL, NUMERIC
-from .conditions import view
+from .conditions import data_view
 from .contract import CheckKind, Holds, InRange
 from .expressions import compare, display_unit
 from .features import between_range, expand
@@ -24,17 +25,68 @@ _STRING_DTYPES = ("String", "Categorical", "Enum")
 
 def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
     """A feature check: its value test here, a statistic or `between` in features.py."""
-    if not isinstance(node.test, ast.InSet):
+    if not isinstance(node.test, (ast.InSet, ast.Matches, ast.IsFormat)):
         statistic_check(scope, node)
         return
-    subject = view(scope, scope.dataset(node.subject, node.span), node.where)
+    subject = data_view(scope, scope.dataset(node.subject, node.span), node)
     options = scope.options(node.options, frozenset({"vs", "bins"}), node)
     if node.vs is not None or "vs" in options:
         scope.fail(node.vs.span if node.vs is not None else options["vs"].span,
                    "a value test checks the subject's own values; drop `vs`")
     if "bins" in options:
         scope.fail(options["bins"].key_span, "`bins` does not apply to a value test")
-    value_set_check(scope, node, subject)
+    if isinstance(node.test, ast.InSet):
+        value_set_check(scope, node, subject)
+    else:
+        string_test_check(scope, node, subject)
+
+
+def string_test_check(scope: Scope, node: ast.FeatureCheck, subject: str) -> None:
+    """`matches "REGEX"` and `is FORMAT ["ARGUMENT"]`, on string columns."""
+    from ..engines.patterns import FORMATS, FORMATS_WITH_ARGUMENT, regex_problem
+
+    test = node.test
+    if isinstance(test, ast.Matches):
+        problem = regex_problem(test.pattern.value)
+        if problem:
+            scope.fail(test.pattern.span, problem, "regexes follow Rust's syntax (the `regex` crate, as Polars)")
+        spec: tuple = ("matches", test.pattern.value)
+        label = "matches"
+    else:
+        name = test.format.id
+        if name not in FORMATS:
+            scope.fail(test.format.span, f"unknown format `{name}`",
+                       did_you_mean(name, FORMATS) or "formats: " + ", ".join(FORMATS))
+        if test.argument is not None and name not in FORMATS_WITH_ARGUMENT:
+            scope.fail(test.argument.span, f"`is {name}` takes no argument")
+        argument = test.argument.value if test.argument is not None else ""
+        if argument:
+            _check_time_format(scope, test.argument, name)
+        spec = ("format", name, argument)
+        label = f"is {name}"
+    aggregate, check_test = rate_test(scope, test.rate)
+    expanded = list(expand(scope, node.selector, subject, frozenset({CATEGORICAL}), label))
+    for column, _column_type, problem, from_group in expanded:
+        if problem is None and scope.schemas[subject][column][1] == "Boolean":
+            if not scope.lenient:
+                scope.fail(node.selector.span, f"`{label}` needs string columns; `{column}` is Boolean")
+            problem = f"`{column}` is Boolean, not a string column"
+        statistic = {"all": "", "rate": "share ", "count": "count "}[aggregate] + label
+        scope.add(node, CheckKind.DATA, subject, column, statistic, ms.ValuesPass(subject, column, spec, aggregate),
+                  check_test, problem, from_selector=from_group or len(expanded) > 1)
+
+
+def _check_time_format(scope: Scope, argument: ast.String, name: str) -> None:
+    """A strptime format Polars rejects is a diagnostic at the format."""
+    import polars as pl
+
+    dtype = pl.Date if name == "date" else pl.Datetime("us")
+    try:
+        pl.Series(["2026-01-31"]).str.strptime(dtype, argument.value, strict=False)
+    except pl.exceptions.PolarsError as error:
+        first = next((line for line in str(error).splitlines() if line.strip()), "invalid")
+        scope.fail(argument.span, f"invalid {name} format: {first.strip()}",
+                   "e.g. `is date \"%Y-%m-%d\"` or `is datetime \"%Y-%m-%d %H:%M:%S\"`")
 
 
 def value_set_check(scope: Scope, node: ast.FeatureCheck, subject: str) -> None:

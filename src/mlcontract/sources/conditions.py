@@ -22,6 +22,17 @@ def filtered(lazy: Any, condition: Any) -> Any:
     return lazy.filter(expression(condition, schema))
 
 
+def lengths(lazy: Any) -> Any:
+    """`lazy` with each string column replaced by its values' lengths in Unicode characters
+    (null stays null); `feature comment length p99` is p99 of that column."""
+    import polars as pl
+
+    schema = lazy.collect_schema()
+    strings = [name for name, dtype in schema.items()
+               if dtype == pl.String or dtype == pl.Categorical or isinstance(dtype, (pl.Categorical, pl.Enum))]
+    return lazy.with_columns(pl.col(name).cast(pl.String).str.len_chars().alias(name) for name in strings)
+
+
 def expression(node: Any, schema: Any) -> Any:
     """The Polars expression of a condition or an operand."""
     import polars as pl

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,11 +58,12 @@ def open_dataset(source: DatasetSource, frame: Any = None) -> Opened:
     keeps one and panics when reading), an NDJSON key repeated in an object or missing from the
     inferred schema, and the row count the metadata records — the caller compares it with the
     rows it read (check_rows), so a scan that stops early is an error, not a smaller dataset."""
-    if source.where is not None:  # a view: the base's rows for which the condition is true
-        from .conditions import filtered
+    if source.inner is not None:  # a view: the inner source's rows where the condition holds, or its lengths
+        from .conditions import filtered, lengths
 
-        opened = open_dataset(replace(source, name=source.base, base=None, where=None), frame)
-        return Opened(filtered(opened.lazy, source.where), None, opened.index)
+        opened = open_dataset(source.inner, frame)
+        lazy = lengths(opened.lazy) if source.lengths else filtered(opened.lazy, source.where)
+        return Opened(lazy, None, opened.index)
     lazy, files = _scan_files(source, frame)
     if not files:
         return Opened(lazy, None)
@@ -451,7 +452,7 @@ def schema_of(source: DatasetSource, frame: Any = None) -> dict[str, tuple[str, 
 def row_count_hint(source: DatasetSource, frame: Any = None) -> int | None:
     """The number of rows when it is known without reading the data (for progress bars)."""
     try:
-        if source.where is not None:
+        if source.inner is not None:
             return None  # a view: how many rows match is known once they are read
         if frame is not None:
             return len(frame) if not hasattr(frame, "collect") else None
