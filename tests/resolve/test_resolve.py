@@ -109,10 +109,6 @@ _PENDING_HEADER = (
 PENDING = {  # line: (column of the caret, words of the message)
     "feature plan most_common == 1": (14, "the statistic `most_common` is"),
     'feature age mean <= "x"': (21, "strings on the right of a comparison are"),
-    "feature age type Int64": (13, "`type` is"),
-    "schema of training matches production strictly": (39, "`strictly` is"),
-    "training columns == 7": (10, "the measure `columns` is"),
-    "training columns include (age, plan)": (1, "`columns include (...)` and `columns exclude (...)` are"),
     "freshness of production <= 1d": (1, "the measure `freshness` is"),
     "feature signup between 2026-01-01 and 2026-02-01": (24, "dates and datetimes are"),
     "training rows >= 1 as of 2026-01-01": (20, "`as of` is"),

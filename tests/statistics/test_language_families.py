@@ -199,11 +199,11 @@ def churn_frame(rows: int = 400) -> pl.DataFrame:
 
 @pytest.mark.parametrize("heading", ["4.9 Value sets", "4.10 Totals, counts beside rates, Boolean columns",
                                      "4.11 Row filters: `where`", "4.12 Keys: `unique (...)` and `duplicate_count (...)`",
-                                     "4.13 Patterns, formats and lengths of strings"])
+                                     "4.13 Patterns, formats and lengths of strings", "4.14 Types and schema shape"])
 def test_the_examples_of_each_family_in_language_md_run_and_pass(heading):
     lines = doc_examples(heading)
-    checks = results("\n".join(lines), training=churn_frame())
-    assert len(checks) == len(lines)
+    checks = results("\n".join(lines), training=churn_frame(), production=churn_frame())
+    assert {c.source for c in checks} == set(lines)  # a selector of two columns gives two results
     assert all(c.status == "pass" for c in checks), [(c.source, c.message) for c in checks if c.status != "pass"]
 
 
@@ -631,3 +631,66 @@ def test_length_diagnostics_and_empty_columns():
     assert diagnostic("feature n length max <= 3", d=frame).message == "`length` is the length of strings; `n` is Float64"
     empty = pl.DataFrame({"s": pl.Series([None, None], dtype=pl.String)})
     assert one("feature s length max <= 3", empty).status == "error"
+
+
+# ---- types and schema shape ----------------------------------------------------------------------------
+TYPED = pl.DataFrame({
+    "i8": pl.Series([1], dtype=pl.Int8), "u64": pl.Series([2**64 - 1], dtype=pl.UInt64),
+    "f32": pl.Series([1.5], dtype=pl.Float32), "s": ["日本"], "c": pl.Series(["a"], dtype=pl.Categorical),
+    "b": [True], "d": [_dt.date(2026, 1, 31)],
+    "ts": pl.Series([_dt.datetime(2026, 1, 31, 12)], dtype=pl.Datetime("ms", "UTC")),
+    "l": [[1, 2]], "dec": pl.Series([1], dtype=pl.Decimal(10, 2)),
+})
+# The oracle: which written types each column has, by hand.
+TYPE_ORACLE = {
+    "i8": {"Int8", "integer", "numeric"}, "u64": {"UInt64", "integer", "numeric"},
+    "f32": {"Float32", "float", "numeric"}, "s": {"String", "string"}, "c": {"Categorical", "string"},
+    "b": {"Boolean", "boolean"}, "d": {"Date", "date", "temporal"},
+    "ts": {"Datetime", 'Datetime("ms", "UTC")', "datetime", "temporal"}, "l": {"List", "List(Int64)", "list"},
+    "dec": {"Decimal", "Decimal(10, 2)", "numeric"},
+}
+WRITTEN = sorted({t for ts in TYPE_ORACLE.values() for t in ts} | {'Datetime("us", "UTC")', "List(String)", "Int64"})
+
+
+@pytest.mark.parametrize("column", TYPE_ORACLE)
+def test_types_and_families_match_the_oracle(column):
+    checks = results("\n".join(f"feature {column} type {t}" for t in WRITTEN), d=TYPED)
+    got = {t for t, c in zip(WRITTEN, checks) if c.status == "pass"}
+    assert got == TYPE_ORACLE[column]
+    assert all(c.status in ("pass", "fail") for c in checks)
+
+
+def test_types_are_read_when_the_contract_runs(tmp_path):
+    pl.DataFrame({"x": [1, 2]}).write_parquet(tmp_path / "d.parquet")
+    contract = mlcontract.compile('dataset d = parquet("d.parquet")\nfeature x type Int64\n', base_dir=tmp_path)
+    pl.DataFrame({"x": [1.5]}).write_parquet(tmp_path / "d.parquet")
+    (check,) = contract.run().checks
+    assert check.status == "fail" and check.message == "`x` is Float64, not Int64"
+
+
+def test_columns_count_include_exclude_and_strict_schemas():
+    a = pl.DataFrame({"x": [1], "y": ["a"], "z": [1.0]})
+    b = pl.DataFrame({"y": ["a"], "x": [1], "z": [1.0]})
+    c = pl.DataFrame({"x": pl.Series([1], dtype=pl.Int32), "y": ["a"], "z": [1.0]})
+    got = {r.source: (r.status, r.value) for r in results(
+        "a columns == 3\nb columns <= a\na columns include (x, z)\na columns include (x, w, v)\n"
+        "a columns exclude (w)\na columns exclude (x, y)\nschema of a matches b\nschema of a matches b strictly\n"
+        "schema of a matches c\nschema of a matches c strictly\nschema of a matches a strictly", a=a, b=b, c=c)}
+    assert got == {
+        "a columns == 3": ("pass", 3), "b columns <= a": ("pass", 3),
+        "a columns include (x, z)": ("pass", 0), "a columns include (x, w, v)": ("fail", 2),
+        "a columns exclude (w)": ("pass", 0), "a columns exclude (x, y)": ("fail", 2),
+        "schema of a matches b": ("pass", 0), "schema of a matches b strictly": ("fail", 1),
+        "schema of a matches c": ("pass", 0), "schema of a matches c strictly": ("fail", 1),
+        "schema of a matches a strictly": ("pass", 0),
+    }
+    empty = pl.DataFrame()
+    assert one("d columns == 0", empty).status == "pass"
+
+
+def test_type_and_columns_diagnostics():
+    frame = pl.DataFrame({"x": [1]})
+    assert diagnostic("feature x type Int46", d=frame).hint == "did you mean `Int64` or `Int16`?"
+    assert diagnostic("feature x type integer(3)", d=frame).message == "the type family `integer` takes no parameters"
+    assert diagnostic('feature x type Datetime("xs")', d=frame).message.startswith("`Datetime` does not take")
+    assert diagnostic("d rows include (x)", d=frame).message == "`include` follows `[DATASET] columns`"

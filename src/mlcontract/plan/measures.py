@@ -220,6 +220,69 @@ def _key_text(key: tuple) -> str:
 
 
 @dataclass(frozen=True)
+class ColumnType(Measure):
+    """`feature age type Int64`: the column's dtype, as the run finds it, is the one named — by
+    family (`integer`: any of `expected`), by name (`Datetime`: any time unit and zone), or
+    exactly (`Datetime(time_unit='us', time_zone='UTC')`)."""
+
+    dataset: str
+    column: str
+    how: str  # family | base | exact
+    expected: tuple[str, ...]
+    written: str = ""
+
+    def requests(self):
+        return (rq.SchemaOf(self.dataset),)
+
+    def compute(self, got):
+        schema = fetch(got, rq.SchemaOf(self.dataset))
+        if self.column not in schema:
+            raise CheckError(f"column `{self.column}` is missing in dataset `{self.dataset}`")
+        dtype = schema[self.column][1]
+        found = dtype if self.how == "exact" else dtype.split("(")[0]
+        if found in self.expected:
+            return Observation(0.0, True, f"`{self.column}` is {dtype}")
+        return Observation(1.0, False, f"`{self.column}` is {dtype}, not {self.written}")
+
+
+@dataclass(frozen=True)
+class ColumnCount(Measure):
+    """`training columns == 12`: the number of the dataset's columns (all of them: the label
+    and ignored columns too; a pandas index stored as columns is not one)."""
+
+    dataset: str
+
+    def requests(self):
+        return (rq.SchemaOf(self.dataset),)
+
+    def compute(self, got):
+        return Observation(len(fetch(got, rq.SchemaOf(self.dataset))))
+
+
+@dataclass(frozen=True)
+class ColumnSet(Measure):
+    """`training columns include (a, b)` / `exclude (c)`: those columns are (are not) in it."""
+
+    dataset: str
+    op: str  # include | exclude
+    names: tuple[str, ...]
+
+    def requests(self):
+        return (rq.SchemaOf(self.dataset),)
+
+    def compute(self, got):
+        from ..escape import printable
+
+        schema = fetch(got, rq.SchemaOf(self.dataset))
+        wrong = [n for n in self.names if (n in schema) != (self.op == "include")]
+        listed = ", ".join(f"`{printable(n, 80)}`" for n in wrong)
+        if not wrong:
+            return Observation(0, True, f"{len(self.names)} columns {'present' if self.op == 'include' else 'absent'}")
+        verb = "missing in" if self.op == "include" else "present in"
+        return Observation(len(wrong), False, f"{listed} {verb} {self.dataset}", details={"columns": wrong})
+
+
+@dataclass(frozen=True)
 class SchemaMatch(Measure):
     """`schema of A matches B`: the same feature columns with compatible types."""
 
@@ -227,6 +290,7 @@ class SchemaMatch(Measure):
     dataset: str
     reference: str
     excluded: tuple[str, ...] = ()
+    strict: bool = False  # `strictly`: identical dtypes, in the same order
 
     def requests(self):
         return (rq.SchemaOf(self.dataset), rq.SchemaOf(self.reference))
@@ -241,11 +305,17 @@ class SchemaMatch(Measure):
             problems.append(f"missing in {self.dataset}: {', '.join(missing)}")
         if extra:
             problems.append(f"missing in {self.reference}: {', '.join(extra)}")
-        for column in mine:
-            if column in theirs and not _compatible(mine[column], theirs[column]):
+        for column in [c for c in mine if c in theirs]:
+            same = mine[column] == theirs[column] if self.strict else _compatible(mine[column], theirs[column])
+            if not same:
                 problems.append(f"`{column}` is {mine[column][1]} in {self.dataset} but {theirs[column][1]} in {self.reference}")
+        if self.strict and not missing and not extra and list(mine) != list(theirs):
+            problems.append(f"the columns are in another order: {', '.join(mine)} in {self.dataset}, "
+                            f"{', '.join(theirs)} in {self.reference}")
         if problems:
             return Observation(float(len(problems)), False, "; ".join(problems), details={"problems": problems})
+        if self.strict:
+            return Observation(0.0, True, f"{len(mine)} feature columns with the same types in the same order")
         return Observation(0.0, True, f"{len(mine)} feature columns with compatible types")
 
 

@@ -19,7 +19,7 @@ from ..errors import ContractError
 from ..grants import Grants
 from ..language import ast
 from ..language.source import SourceText
-from . import curves, declarations, features, keys, measures, pending, robustness, value_tests
+from . import curves, declarations, features, keys, measures, pending, robustness, types, value_tests
 from .contract import CheckedContract
 from .scope import Abort, Scope
 
@@ -32,7 +32,7 @@ DISPATCH = {
     ast.HandlesCheck: robustness.handles_check,
     # Parsed, not resolved yet (pending.py): each is one diagnostic until its family resolves it.
     ast.BetweenCheck: pending.not_yet,
-    ast.ColumnsCheck: pending.not_yet,
+    ast.ColumnsCheck: types.columns_check,
     ast.UniqueCheck: keys.unique_check,
 }
 

@@ -254,7 +254,8 @@ def schema_check(scope: Scope, node: ast.SchemaCheck) -> None:
     scope.options(node.options, frozenset(), node)
     problem = scope.schema_errors.get(subject) or scope.schema_errors.get(reference)
     excluded = tuple([scope.label] if scope.label else []) + tuple(scope.ignored)
-    scope.add(node, CheckKind.DATA, subject, None, "schema", ms.SchemaMatch(subject, reference, excluded), Holds(), problem)
+    measure = ms.SchemaMatch(subject, reference, excluded, strict=node.strictly is not None)
+    scope.add(node, CheckKind.DATA, subject, None, "schema", measure, Holds(), problem)
 
 
 def _column_shown(column: str) -> str:

@@ -53,7 +53,7 @@ def compare_check(scope: Scope, node: ast.CompareCheck) -> None:
     _allowed_options(scope, options, resolved)
     test = compare(scope, node.comparison, resolved.unit, resolved.rebind)
     problem = None
-    if isinstance(resolved.measure, (ms.Rows, ms.KeyDuplicates)):
+    if isinstance(resolved.measure, (ms.Rows, ms.KeyDuplicates, ms.ColumnCount)):
         problem = scope.schema_errors.get(resolved.subject)
     scope.add(node, resolved.kind, resolved.subject, resolved.feature, resolved.statistic, resolved.measure, test, problem,
               unit=resolved.unit)
@@ -77,6 +77,8 @@ def resolve_measure(scope: Scope, measure: ast.MeasurePhrase, options: dict, rhs
                    "e.g. `training duplicate_count (customer_id, day) == 0`")
     if head == ["rows"]:
         return _rows(scope, subject_name, measure, span)
+    if head == ["columns"]:
+        return _columns(scope, subject_name, measure, span)
     if head == ["duplicate_count"] and measure.columns:
         return _key_duplicates(scope, subject_name, measure, span)
     if measure.where is not None:
@@ -108,6 +110,17 @@ def _rows(scope: Scope, subject_name, measure: ast.MeasurePhrase, span) -> Resol
         return ms.Rows(view(scope, scope.expect(other, "dataset"), measure.where))
 
     return Resolved(ms.Rows(dataset), CheckKind.DATA, dataset, None, "rows", None, rebind)
+
+
+def _columns(scope: Scope, subject_name, measure: ast.MeasurePhrase, span) -> Resolved:
+    if measure.on is not None or measure.by is not None or measure.where is not None:
+        scope.fail(span, "`columns` counts a dataset's columns: write `training columns == 12`")
+    dataset = scope.dataset(subject_name, span)
+
+    def rebind(other: ast.Name):
+        return ms.ColumnCount(scope.expect(other, "dataset"))
+
+    return Resolved(ms.ColumnCount(dataset), CheckKind.DATA, dataset, None, "columns", None, rebind)
 
 
 def _key_duplicates(scope: Scope, subject_name, measure: ast.MeasurePhrase, span) -> Resolved:

@@ -18,13 +18,11 @@ _STATEMENTS = {
     ast.MetricsDecl: "`metrics` declarations are",
     ast.MissingDecl: "`missing` declarations are",
     ast.BetweenCheck: "`between` after a measure is",
-    ast.ColumnsCheck: "`columns include (...)` and `columns exclude (...)` are",
 }
 
 # Fields of older nodes that hold a new form when they are set.
 _FIELDS = {
     (ast.FeatureCheck, "shares"): "`shares {...}` is",
-    (ast.SchemaCheck, "strictly"): "`strictly` is",
     (ast.TrendCheck, "up_to_best"): "`up to best epoch` is",
     (ast.HandlesCheck, "sizes"): "image sizes are",
     (ast.HandlesCheck, "variants"): "`as` variants of a robustness case are",
@@ -32,7 +30,6 @@ _FIELDS = {
 
 # Nodes that are new wherever they appear.
 _NODES = {
-    ast.TypeIs: "`type` is",
     ast.ListLiteral: "lists `[...]` are",
     ast.MapLiteral: "maps `{...}` are",
     ast.MetricRef: "references to `metrics` are",
@@ -47,7 +44,7 @@ _NODES = {
 # "unknown".
 _STATISTICS = {name: f"the statistic `{name}` is" for name in
                ("most_common",)}
-_MEASURES = {"columns": "the measure `columns` is", "freshness": "the measure `freshness` is"}
+_MEASURES = {"freshness": "the measure `freshness` is"}
 _CASES = {("grayscale",): "the robustness case `grayscale` is", ("rgba",): "the robustness case `rgba` is",
           ("image", "sizes"): "image sizes are"}
 

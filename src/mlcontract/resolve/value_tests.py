@@ -25,7 +25,7 @@ _STRING_DTYPES = ("String", "Categorical", "Enum")
 
 def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
     """A feature check: its value test here, a statistic or `between` in features.py."""
-    if not isinstance(node.test, (ast.InSet, ast.Matches, ast.IsFormat)):
+    if not isinstance(node.test, (ast.InSet, ast.Matches, ast.IsFormat, ast.TypeIs)):
         statistic_check(scope, node)
         return
     subject = data_view(scope, scope.dataset(node.subject, node.span), node)
@@ -35,7 +35,13 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
                    "a value test checks the subject's own values; drop `vs`")
     if "bins" in options:
         scope.fail(options["bins"].key_span, "`bins` does not apply to a value test")
-    if isinstance(node.test, ast.InSet):
+    if isinstance(node.test, ast.TypeIs):
+        from .types import type_check
+
+        if node.where is not None:
+            scope.fail(node.where.span, "`type` is the column's, whatever the rows: drop `where`")
+        type_check(scope, node, subject)
+    elif isinstance(node.test, ast.InSet):
         value_set_check(scope, node, subject)
     else:
         string_test_check(scope, node, subject)
