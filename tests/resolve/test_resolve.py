@@ -116,7 +116,6 @@ PENDING = {  # line: (column of the caret, words of the message)
     'dataset d = csv("data/x.csv", null_values=["NA"])': (43, "lists `[...]` are"),
     'feature plan shares {"basic": 0.6} chi2_pvalue >= 0.01': (21, "`shares {...}` is"),
     'metrics monitoring = json("monitoring/prod.json")': (1, "`metrics` declarations are"),
-    "training rows between 1 and 5": (1, "`between` after a measure is"),
     "val_loss not increasing up to best epoch": (25, "`up to best epoch` is"),
     "val_loss not increasing tolerance 2%": (25, "a relative tolerance (`tolerance 2%`) is"),
     "candidate handles nulls as nan, missing key": (28, "`as` variants of a robustness case are"),

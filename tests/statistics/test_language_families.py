@@ -694,3 +694,17 @@ def test_type_and_columns_diagnostics():
     assert diagnostic("feature x type integer(3)", d=frame).message == "the type family `integer` takes no parameters"
     assert diagnostic('feature x type Datetime("xs")', d=frame).message.startswith("`Datetime` does not take")
     assert diagnostic("d rows include (x)", d=frame).message == "`include` follows `[DATASET] columns`"
+
+
+# ---- `MEASURE between LO and HI` (the `rows between 1 and 5` diagnostic of issue 13) -----------------
+def test_between_after_a_measure_is_an_inclusive_range():
+    frame = pl.DataFrame({"x": list(range(5)), "y": ["a"] * 5})
+    got = {c.source: c.status for c in results(
+        "d rows between 1 and 5\nd rows between 5 and 5\nd rows between 6 and 9\nd columns between 1 and 2\n"
+        "d duplicate_count (y) between 0 and 3\nd rows where x >= 3 between 2 and 2", d=frame)}
+    assert got == {"d rows between 1 and 5": "pass", "d rows between 5 and 5": "pass", "d rows between 6 and 9": "fail",
+                   "d columns between 1 and 2": "pass", "d duplicate_count (y) between 0 and 3": "fail",
+                   "d rows where x >= 3 between 2 and 2": "pass"}
+    assert diagnostic("d rows between 9 and 5", d=frame).message == "the range [9, 5] is empty"
+    assert diagnostic("d rows between 10ms and 5", d=frame).message == \
+        "the low end of `between`: expected a plain number, got a duration"

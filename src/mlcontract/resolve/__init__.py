@@ -30,8 +30,7 @@ DISPATCH = {
     ast.CompareCheck: measures.compare_check,
     ast.TrendCheck: curves.trend_check,
     ast.HandlesCheck: robustness.handles_check,
-    # Parsed, not resolved yet (pending.py): each is one diagnostic until its family resolves it.
-    ast.BetweenCheck: pending.not_yet,
+    ast.BetweenCheck: measures.compare_check,
     ast.ColumnsCheck: types.columns_check,
     ast.UniqueCheck: keys.unique_check,
 }

@@ -14,9 +14,9 @@ from ..models.serving import LATENCY_OPTIONS, LATENCY_STATISTICS, latency_measur
 from ..plan import measures as ms
 from ..statistics.quantiles import quantile_of
 from .conditions import view
-from .contract import CheckKind
+from .contract import CheckKind, InRange
 from .curves import curve_column, curve_names
-from .expressions import compare, refs
+from .expressions import compare, display_unit, refs
 from .features import known_column
 from .scope import Abort, Scope, list_hint
 
@@ -35,10 +35,13 @@ class Resolved:
     rebind: Any
 
 
-def compare_check(scope: Scope, node: ast.CompareCheck) -> None:
+def compare_check(scope: Scope, node: ast.CompareCheck | ast.BetweenCheck) -> None:
+    """`MEASURE CMP EXPR`, and `MEASURE between LO and HI` (inclusive; the bounds are numbers in
+    the measure's unit: `p95 latency between 10ms and 50ms`)."""
     options = scope.options(node.options, None, node)
     # Models named on the right are timed together with the subject (latency checks).
-    rhs_models = tuple(r.name.id for r in refs(node.comparison.rhs) if r.name.id in scope.models)
+    rhs = node.comparison.rhs if isinstance(node, ast.CompareCheck) else None
+    rhs_models = tuple(r.name.id for r in refs(rhs) if r.name.id in scope.models) if rhs is not None else ()
     if isinstance(node.lhs, ast.Gap):
         left = resolve_measure(scope, node.lhs.left, options, rhs_models)
         right = resolve_measure(scope, node.lhs.right, options, rhs_models)
@@ -51,12 +54,35 @@ def compare_check(scope: Scope, node: ast.CompareCheck) -> None:
     else:
         resolved = resolve_measure(scope, node.lhs, options, rhs_models)
     _allowed_options(scope, options, resolved)
-    test = compare(scope, node.comparison, resolved.unit, resolved.rebind)
+    if isinstance(node, ast.BetweenCheck):
+        test: Any = between_test(scope, node.between, resolved.unit)
+    else:
+        test = compare(scope, node.comparison, resolved.unit, resolved.rebind)
     problem = None
     if isinstance(resolved.measure, (ms.Rows, ms.KeyDuplicates, ms.ColumnCount)):
         problem = scope.schema_errors.get(resolved.subject)
     scope.add(node, resolved.kind, resolved.subject, resolved.feature, resolved.statistic, resolved.measure, test, problem,
               unit=resolved.unit)
+
+
+def between_test(scope: Scope, between: ast.Between, unit: str | None) -> InRange:
+    """The inclusive range of `between LO and HI` after a measure, each bound a number in its unit."""
+    bounds = []
+    for bound, end in ((between.low, "low"), (between.high, "high")):
+        number = bound.operand if isinstance(bound, ast.Neg) else bound
+        if not isinstance(number, ast.Number):
+            scope.fail(bound.span, f"the {end} end of `between` must be a number")
+        given = number.unit if number.unit in ("s", "rows/s") else None
+        if given != unit:
+            scope.fail(bound.span, f"the {end} end of `between`: expected {_unit_words(unit)}, got {_unit_words(given)}")
+        bounds.append(-number.value if isinstance(bound, ast.Neg) else number.value)
+    if bounds[0] > bounds[1]:
+        scope.fail(between.span, f"the range [{bounds[0]:g}, {bounds[1]:g}] is empty", "write the smaller number first")
+    return InRange(bounds[0], bounds[1], display_unit(between.low, between.high))
+
+
+def _unit_words(unit: str | None) -> str:
+    return {"s": "a duration", "rows/s": "a rate in rows/s", None: "a plain number"}[unit]
 
 
 def resolve_measure(scope: Scope, measure: ast.MeasurePhrase, options: dict, rhs_models: tuple[str, ...] = ()) -> Resolved:

@@ -17,7 +17,6 @@ from .scope import Scope
 _STATEMENTS = {
     ast.MetricsDecl: "`metrics` declarations are",
     ast.MissingDecl: "`missing` declarations are",
-    ast.BetweenCheck: "`between` after a measure is",
 }
 
 # Fields of older nodes that hold a new form when they are set.
