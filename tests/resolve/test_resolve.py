@@ -109,9 +109,7 @@ _PENDING_HEADER = (
 PENDING = {  # line: (column of the caret, words of the message)
     "feature plan most_common == 1": (14, "the statistic `most_common` is"),
     'feature age mean <= "x"': (21, "strings on the right of a comparison are"),
-    "freshness of production <= 1d": (1, "the measure `freshness` is"),
     "feature signup between 2026-01-01 and 2026-02-01": (24, "dates and datetimes are"),
-    "training rows >= 1 as of 2026-01-01": (20, "`as of` is"),
     'missing age = (-1, "NA")': (1, "`missing` declarations are"),
     'dataset d = csv("data/x.csv", null_values=["NA"])': (43, "lists `[...]` are"),
     'feature plan shares {"basic": 0.6} chi2_pvalue >= 0.01': (21, "`shares {...}` is"),

@@ -194,12 +194,15 @@ def churn_frame(rows: int = 400) -> pl.DataFrame:
         "signup_text": [f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(rows)],
         "payload": ['{"n": %d}' % i for i in range(rows)],
         "comment": ["é" * (i % 100) for i in range(rows)],
+        "updated_at": pl.Series([_dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(hours=i) for i in range(rows)],
+                                dtype=pl.Datetime("us", "UTC")),
     })
 
 
 @pytest.mark.parametrize("heading", ["4.9 Value sets", "4.10 Totals, counts beside rates, Boolean columns",
                                      "4.11 Row filters: `where`", "4.12 Keys: `unique (...)` and `duplicate_count (...)`",
-                                     "4.13 Patterns, formats and lengths of strings", "4.14 Types and schema shape"])
+                                     "4.13 Patterns, formats and lengths of strings", "4.14 Types and schema shape",
+                                     "4.15 Dates and freshness"])
 def test_the_examples_of_each_family_in_language_md_run_and_pass(heading):
     lines = doc_examples(heading)
     checks = results("\n".join(lines), training=churn_frame(), production=churn_frame())
@@ -418,7 +421,7 @@ def test_where_diagnostics():
         "d rows where age == null == 0": "a comparison with `null` is never true",
         'd rows where country + 1 > 0 == 0': "arithmetic takes numbers; this is a string",
         "d rows where flag in (1) == 0": "`flag` holds `true` and `false` (Boolean); `1` is a number",
-        "d rows where start < 2026-01-01 == 0": "dates and datetimes are not supported yet",
+        "d rows where start < 2026-01-01 == 0": "`start` holds numbers (Int64); `2026-01-01` is a date",
     }
     for line, message in cases.items():
         assert diagnostic(line, d=frame).message == message, line
@@ -708,3 +711,73 @@ def test_between_after_a_measure_is_an_inclusive_range():
     assert diagnostic("d rows between 9 and 5", d=frame).message == "the range [9, 5] is empty"
     assert diagnostic("d rows between 10ms and 5", d=frame).message == \
         "the low end of `between`: expected a plain number, got a duration"
+
+
+# ---- dates and freshness -----------------------------------------------------------------------------
+UTC = _dt.timezone.utc
+
+
+def test_freshness_matches_the_oracle_across_time_zones():
+    rng = random.Random(1)
+    base = _dt.datetime(2026, 1, 1, tzinfo=UTC)
+    stamps = [base + _dt.timedelta(seconds=rng.randint(0, 10**7)) for _ in range(300)]
+    stamps[::17] = [None] * len(stamps[::17])
+    newest = max(s for s in stamps if s is not None)
+    frame = pl.DataFrame({
+        "tokyo": pl.Series(stamps, dtype=pl.Datetime("us", "UTC")).dt.convert_time_zone("Asia/Tokyo"),
+        "naive": pl.Series([None if s is None else s.replace(tzinfo=None) for s in stamps], dtype=pl.Datetime("ms")),
+        "day": pl.Series([None if s is None else s.date() for s in stamps], dtype=pl.Date),
+    })
+    clock = "2026-06-01T12:00+02:00"
+    now = _dt.datetime.fromisoformat(clock)
+    got = {c.feature: c.value for c in results(
+        f"d freshness by tokyo <= 365d as of {clock}\nd freshness by naive <= 365d as of {clock}\n"
+        f"d freshness by day <= 365d as of {clock}", d=frame)}
+    assert got["tokyo"] == pytest.approx((now - newest).total_seconds(), rel=REL)
+    assert got["naive"] == pytest.approx((now - newest).total_seconds(), rel=REL)  # naive is UTC
+    midnight = _dt.datetime.combine(newest.date(), _dt.time(), tzinfo=UTC)
+    assert got["day"] == pytest.approx((now - midnight).total_seconds(), rel=REL)
+
+
+def test_freshness_against_the_clock_empty_and_all_null():
+    now = _dt.datetime.now(UTC)
+    frame = pl.DataFrame({"ts": pl.Series([now - _dt.timedelta(hours=3)], dtype=pl.Datetime("us", "UTC"))})
+    check = one("freshness of d <= 4h", frame)
+    assert check.status == "pass" and 3 * 3600 <= check.value < 3 * 3600 + 60
+    assert one("freshness of d <= 2h", frame).status == "fail"
+    for values in ([], [None]):
+        check = one("freshness of d <= 1d", pl.DataFrame({"ts": pl.Series(values, dtype=pl.Datetime("us"))}))
+        assert check.status == "error" and "no non-null values" in check.message
+
+
+def test_freshness_diagnostics():
+    frame = pl.DataFrame({"a": [_dt.date(2026, 1, 1)], "b": [_dt.date(2026, 1, 1)], "n": [1]})
+    assert diagnostic("freshness of d <= 1d", d=frame).message.startswith("say which column dates `d`'s rows")
+    assert diagnostic("freshness of d by n <= 1d", d=frame).message == \
+        "`freshness` reads a Date or Datetime column; `n` is Int64"
+    assert diagnostic("freshness of d by a <= 0.5", d=frame).message == "expected a duration, got a plain number"
+    assert diagnostic("d rows >= 1 as of 2026-01-01", d=frame).message == \
+        "`as of` sets the clock of `freshness` checks only"
+
+
+def test_dates_and_datetimes_in_where_match_the_oracle():
+    rng = random.Random(2)
+    base = _dt.datetime(2026, 1, 1, tzinfo=UTC)
+    stamps = [None if rng.random() < 0.1 else base + _dt.timedelta(hours=rng.randint(0, 2000)) for _ in range(400)]
+    frame = pl.DataFrame({"ts": pl.Series(stamps, dtype=pl.Datetime("us", "UTC")),
+                          "naive": pl.Series([s and s.replace(tzinfo=None) for s in stamps], dtype=pl.Datetime("us")),
+                          "day": pl.Series([s and s.date() for s in stamps], dtype=pl.Date)})
+    cut = _dt.datetime.fromisoformat("2026-02-01T12:00+02:00")
+    want_aware = sum(s is not None and s >= cut for s in stamps)
+    want_naive = sum(s is not None and s.replace(tzinfo=None) < _dt.datetime(2026, 2, 1, 12) for s in stamps)
+    want_day = sum(s is not None and s.date() in (_dt.date(2026, 1, 5), _dt.date(2026, 2, 1)) for s in stamps)
+    got = [c.value for c in results("d rows where ts >= 2026-02-01T12:00+02:00 >= 0\n"
+                                    "d rows where naive < 2026-02-01T12:00 >= 0\n"
+                                    "d rows where day in (2026-01-05, 2026-02-01) >= 0", d=frame)]
+    assert got == [want_aware, want_naive, want_day]
+    assert diagnostic("d rows where naive < 2026-02-01T12:00Z == 0", d=frame).message.startswith(
+        "cannot compare a column without a time zone")
+    assert diagnostic("d rows where ts < 2026-02-01T12:00 == 0", d=frame).message.startswith(
+        "cannot compare a column with a time zone")
+    assert diagnostic("d rows where day < 2026-02-01T12:00 == 0", d=frame).message == \
+        "`day` holds dates (Date); `2026-02-01T12:00` is a datetime"

@@ -415,6 +415,10 @@ def _value_test(request: rq.ValueTest, series, got: dict, memo: dict):
     return pass_counts(series, request.test)
 
 
+def _temporal_range(request: rq.TemporalRange, series, got: dict, memo: dict):
+    return series.min(), series.max(), series.len() - series.null_count()
+
+
 COLUMN_WORK: dict[type, ColumnWork] = {
     rq.Summary: ColumnWork(lambda request, series, got, memo: _summary(series, memo),
                            fuse=lambda request, got: Fusable("summary")),
@@ -426,6 +430,7 @@ COLUMN_WORK: dict[type, ColumnWork] = {
     rq.OutsideCount: ColumnWork(_outside_count, fuse=lambda request, got: Fusable("range", (request.low, request.high))),
     rq.OutsideRange: ColumnWork(_outside_range, fuse=_fuse_outside_range),
     rq.ValueTest: ColumnWork(_value_test, numeric=False),
+    rq.TemporalRange: ColumnWork(_temporal_range, numeric=False),
 }
 
 

@@ -3,8 +3,9 @@ their computed values into one observation. Measures never read data themselves.
 """
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..errors import CheckError
 from ..report.formatting import fmt_exact
@@ -280,6 +281,36 @@ class ColumnSet(Measure):
             return Observation(0, True, f"{len(self.names)} columns {'present' if self.op == 'include' else 'absent'}")
         verb = "missing in" if self.op == "include" else "present in"
         return Observation(len(wrong), False, f"{listed} {verb} {self.dataset}", details={"columns": wrong})
+
+
+@dataclass(frozen=True)
+class Freshness(Measure):
+    """`freshness of production [by COLUMN] <= 1d [as of 2026-01-31T00:00Z]`: seconds from the
+    newest value of a Date or Datetime column to the run's clock (or the `as of` instant). A
+    value without a time zone is read as UTC; a Date as its midnight, UTC."""
+
+    unit: ClassVar[str | None] = "s"
+    dataset: str
+    column: str
+    as_of: Any = None  # a date or datetime from the contract, or None: now
+
+    def requests(self):
+        return (rq.TemporalRange(self.dataset, self.column),)
+
+    def compute(self, got):
+        _oldest, newest, present = fetch(got, rq.TemporalRange(self.dataset, self.column))
+        if newest is None:
+            raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
+        clock = _instant(self.as_of) if self.as_of is not None else datetime.datetime.now(datetime.timezone.utc)
+        age = (clock - _instant(newest)).total_seconds()
+        return Observation(age, details={"newest": str(newest), "as_of": clock.isoformat(), "values": int(present)})
+
+
+def _instant(value) -> datetime.datetime:
+    """A date or datetime as an aware datetime: naive ones are UTC, a date is its midnight UTC."""
+    if not isinstance(value, datetime.datetime):
+        return datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=datetime.timezone.utc)
 
 
 @dataclass(frozen=True)

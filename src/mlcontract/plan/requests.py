@@ -284,3 +284,22 @@ class ValueTest(ColumnRequest):
         if self.test[0] == "matches":
             return f"matches({self.name}, {self.test[1]!r})"
         return f"is {self.test[1]}({self.name}{', ' + repr(self.test[2]) if self.test[2] else ''})"
+
+
+@dataclass(frozen=True)
+class TemporalRange(ColumnRequest):
+    """(oldest, newest, present values) of a Date or Datetime column, as Python dates/datetimes."""
+
+    order: ClassVar[int] = 12
+
+    def merge(self, left, right):
+        def pick(a, b, choose):
+            return a if b is None else b if a is None else choose(a, b)
+
+        return (pick(left[0], right[0], min), pick(left[1], right[1], max), left[2] + right[2])
+
+    def empty(self, got: dict):
+        return (None, None, 0)
+
+    def describe(self) -> str:
+        return f"range({self.name})"

@@ -12,6 +12,7 @@ comparison with `null`, arithmetic on strings, are diagnostics.
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 
 from ..language import ast
 from ..language.diagnostics import did_you_mean
@@ -98,11 +99,11 @@ def check(scope: Scope, node, dataset: str) -> None:
     elif isinstance(node, ast.InCond):
         kind, dtype = operand_type(scope, node.operand, dataset)
         for item in node.values.items:
-            if isinstance(item, ast.Temporal):
-                scope.fail(item.span, "dates and datetimes are not supported yet")
-            literal = _literal_kind(item)
+            literal, literal_dtype = operand_type(scope, item, dataset)
             if literal != "null" and literal != kind:
                 scope.fail(item.span, _mismatch(scope, node.operand, kind, dtype, item, literal))
+            if literal in ("date", "datetime"):
+                _same_zone(scope, node, dtype, literal_dtype, item)
     else:
         _comparison(scope, node, dataset)
 
@@ -120,9 +121,23 @@ def _comparison(scope: Scope, node: ast.CompareCond, dataset: str) -> None:
         scope.fail(node.span, _mismatch(scope, column, kind, dtype, literal, other))
     if left[0] not in _ORDERED and node.op not in ("==", "!="):
         scope.fail(node.span, f"`{node.op}` compares numbers, dates and times; {_plural(left[0])} take `==` or `!=`")
-    if left[0].startswith("other") or (left[1] != right[1] and left[0] in ("datetime", "duration", "time")):
-        if left[1] != right[1] or left[0].startswith("other"):
-            scope.fail(node.span, f"cannot compare {left[1]} with {right[1]}")
+    if left[0] == "datetime":
+        _same_zone(scope, node, left[1], right[1], node)
+    elif left[0].startswith("other") or (left[0] in ("duration", "time") and left[1] != right[1]):
+        scope.fail(node.span, f"cannot compare {left[1]} with {right[1]}")
+
+
+def _same_zone(scope: Scope, node, left: str, right: str, where) -> None:
+    """Datetimes compare when both have a time zone or neither has (a naive one has no instant)."""
+    if ("time_zone=None" in left or left == "naive datetime") != ("time_zone=None" in right or right == "naive datetime"):
+        scope.fail(where.span, f"cannot compare {_zone_words(left)} with {_zone_words(right)}",
+                   "give the datetime a zone (`2026-01-31T12:00Z`) or leave it out, as the column has it")
+
+
+def _zone_words(dtype: str) -> str:
+    if dtype in ("naive datetime", "aware datetime"):
+        return f"a {dtype}" if dtype == "naive datetime" else "a datetime with a time zone"
+    return f"a column without a time zone ({dtype})" if "time_zone=None" in dtype else f"a column with a time zone ({dtype})"
 
 
 def operand_type(scope: Scope, node, dataset: str) -> tuple[str, str]:
@@ -137,7 +152,9 @@ def operand_type(scope: Scope, node, dataset: str) -> tuple[str, str]:
         kind, dtype = schema[name.id]
         return _column_kind(kind, dtype), dtype
     if isinstance(node, ast.Temporal):
-        scope.fail(node.span, "dates and datetimes are not supported yet")
+        if not isinstance(node.value, _dt.datetime):
+            return "date", "date"
+        return "datetime", "aware datetime" if node.value.tzinfo is not None else "naive datetime"
     if isinstance(node, (ast.BinOp, ast.Neg)):
         parts = (node.left, node.right) if isinstance(node, ast.BinOp) else (node.operand,)
         for part in parts:

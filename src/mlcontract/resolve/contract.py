@@ -148,7 +148,7 @@ class CheckSpec:
     bind_error: str | None = None
     unit: str | None = None  # the measure's unit: None | "s" | "rows/s"
     # The unit the contract wrote the threshold in, which reports print it in (`<= 1%`, `<= 250ms`):
-    # None | "%" | "µs" | "ms" | "s" | "min" | "rows/s". Values stay in the measure's unit.
+    # None | "%" | "µs" | "ms" | "s" | "min" | "h" | "d" | "rows/s". Values stay in the measure's unit.
     display_unit: str | None = None
     # The feature was chosen by a selector (`*`, `numeric`, `categorical`), or the line expanded
     # into several checks: a report shows the feature beside the line.

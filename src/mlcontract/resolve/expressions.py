@@ -41,7 +41,7 @@ def _numbers(node):
 def _written_unit(number: ast.Number) -> str | None:
     if number.unit != "s":
         return number.unit  # None | "%" | "rows/s"
-    suffix = next(u for u in ("us", "µs", "ms", "min", "s") if number.text.endswith(u))
+    suffix = next(u for u in ("us", "µs", "ms", "min", "s", "h", "d") if number.text.endswith(u))
     return "µs" if suffix == "us" else suffix
 
 

@@ -18,6 +18,7 @@ from .contract import CheckKind, InRange
 from .curves import curve_column, curve_names
 from .expressions import compare, display_unit, refs
 from .features import known_column
+from .options import Opt
 from .scope import Abort, Scope, list_hint
 
 
@@ -38,7 +39,10 @@ class Resolved:
 def compare_check(scope: Scope, node: ast.CompareCheck | ast.BetweenCheck) -> None:
     """`MEASURE CMP EXPR`, and `MEASURE between LO and HI` (inclusive; the bounds are numbers in
     the measure's unit: `p95 latency between 10ms and 50ms`)."""
-    options = scope.options(node.options, None, node)
+    as_of = next((o for o in node.options if o.key == "as_of"), None)
+    options = scope.options(tuple(o for o in node.options if o is not as_of), None, node)
+    if as_of is not None:
+        options["as_of"] = Opt(as_of.value, as_of.value.value, as_of.span, as_of.key_span)
     # Models named on the right are timed together with the subject (latency checks).
     rhs = node.comparison.rhs if isinstance(node, ast.CompareCheck) else None
     rhs_models = tuple(r.name.id for r in refs(rhs) if r.name.id in scope.models) if rhs is not None else ()
@@ -98,6 +102,8 @@ def resolve_measure(scope: Scope, measure: ast.MeasurePhrase, options: dict, rhs
                    did_you_mean(words[0].id, scope.declared_at) or list_hint("name", scope.declared_at))
     head = [w.id for w in words]
     span = measure.span
+    if "as_of" in options and head != ["freshness"]:
+        scope.fail(options["as_of"].span, "`as of` sets the clock of `freshness` checks only")
     if measure.columns and head != ["duplicate_count"]:
         scope.fail(_columns_span(measure.columns), "a key `(a, b)` follows `duplicate_count` only",
                    "e.g. `training duplicate_count (customer_id, day) == 0`")
@@ -105,6 +111,8 @@ def resolve_measure(scope: Scope, measure: ast.MeasurePhrase, options: dict, rhs
         return _rows(scope, subject_name, measure, span)
     if head == ["columns"]:
         return _columns(scope, subject_name, measure, span)
+    if head == ["freshness"]:
+        return _freshness(scope, subject_name, measure, options, span)
     if head == ["duplicate_count"] and measure.columns:
         return _key_duplicates(scope, subject_name, measure, span)
     if measure.where is not None:
@@ -147,6 +155,37 @@ def _columns(scope: Scope, subject_name, measure: ast.MeasurePhrase, span) -> Re
         return ms.ColumnCount(scope.expect(other, "dataset"))
 
     return Resolved(ms.ColumnCount(dataset), CheckKind.DATA, dataset, None, "columns", None, rebind)
+
+
+def _freshness(scope: Scope, subject_name, measure: ast.MeasurePhrase, options: dict, span) -> Resolved:
+    if measure.on is not None or measure.where is not None:
+        scope.fail(span, "`freshness` is a dataset's: write `freshness of production [by COLUMN] <= 1d`")
+    dataset = scope.dataset(subject_name, span)
+    as_of = options["as_of"].number if "as_of" in options else None
+    column = _timestamp_column(scope, dataset, measure.by, span)
+
+    def rebind(other: ast.Name):  # the freshness of the same column in another dataset
+        return ms.Freshness(scope.expect(other, "dataset"), column, as_of)
+
+    return Resolved(ms.Freshness(dataset, column, as_of), CheckKind.DATA, dataset, column, "freshness", "s", rebind)
+
+
+def _timestamp_column(scope: Scope, dataset: str, by: ast.Name | None, span) -> str:
+    """The Date or Datetime column a freshness reads: the one named by `by`, or the only one."""
+    if dataset in scope.schema_errors:
+        return by.id if by is not None else "?"
+    schema = scope.schemas[dataset]
+    temporal = [c for c, (_, dtype) in schema.items() if dtype.split("(")[0] in ("Date", "Datetime")]
+    if by is not None:
+        known_column(scope, by, dataset, schema)
+        if by.id in schema and by.id not in temporal:
+            scope.fail(by.span, f"`freshness` reads a Date or Datetime column; `{by.id}` is {schema[by.id][1]}")
+        return by.id
+    if len(temporal) != 1:
+        listed = ", ".join(temporal[:6]) or "none"
+        scope.fail(span, f"say which column dates `{dataset}`'s rows: its Date and Datetime columns: {listed}",
+                   f"e.g. `freshness of {dataset} by {temporal[0] if temporal else 'updated_at'} <= 1d`")
+    return temporal[0]
 
 
 def _key_duplicates(scope: Scope, subject_name, measure: ast.MeasurePhrase, span) -> Resolved:
@@ -305,7 +344,7 @@ def _allowed_options(scope: Scope, options: dict, resolved: Resolved) -> None:
         CheckKind.CURVE: frozenset(),
     }[resolved.kind]
     for key, opt in options.items():
-        if key not in allowed:
+        if key not in allowed and key != "as_of":
             shown = sorted(set(allowed) - {"on"})
             scope.fail(opt.key_span, f"option `{key}` does not apply to {resolved.statistic}",
                        did_you_mean(key, allowed) or ("options here: " + ", ".join(f"`{k}`" for k in shown)

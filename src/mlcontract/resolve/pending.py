@@ -43,7 +43,7 @@ _NODES = {
 # "unknown".
 _STATISTICS = {name: f"the statistic `{name}` is" for name in
                ("most_common",)}
-_MEASURES = {"freshness": "the measure `freshness` is"}
+_MEASURES: dict[str, str] = {}
 _CASES = {("grayscale",): "the robustness case `grayscale` is", ("rgba",): "the robustness case `rgba` is",
           ("image", "sizes"): "image sizes are"}
 
@@ -97,8 +97,8 @@ def _first_new(node, in_comparison: bool) -> tuple[Span, str] | None:
         return _first_new(node.rate, in_comparison)
     if in_comparison and isinstance(node, ast.String):
         return node.span, "strings on the right of a comparison are"
-    if isinstance(node, ast.Option) and node.key == "as_of":
-        return node.span, "`as of` is"
+    if isinstance(node, ast.Option) and node.key == "as_of":  # resolved with `freshness` (resolve/measures.py)
+        return None
     found = _planned_word(node)
     if found:
         return found

@@ -9,6 +9,7 @@ is unknown.
 """
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from ..language import ast
@@ -61,7 +62,10 @@ def expression(node: Any, schema: Any) -> Any:
         return {"+": left + right, "-": left - right, "*": left * right, "/": left / right}[node.op]
     if isinstance(node, ast.Neg):
         return -expression(node.operand, schema)
-    return pl.lit(ast.literal_value(node), dtype=_literal_dtype(node))
+    value = ast.literal_value(node)
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc)  # one instant, whatever offset it was written with
+    return pl.lit(value, dtype=_literal_dtype(node))
 
 
 def _in(node: ast.InCond, schema: Any) -> Any:
@@ -90,4 +94,8 @@ def _literal_dtype(node: Any) -> Any:
         return pl.Float64
     if isinstance(value, str):
         return pl.String
+    if isinstance(value, datetime.datetime):
+        return pl.Datetime("us", "UTC") if value.tzinfo is not None else pl.Datetime("us")
+    if isinstance(value, datetime.date):
+        return pl.Date
     return None
