@@ -113,7 +113,6 @@ PENDING = {  # line: (column of the caret, words of the message)
     'missing age = (-1, "NA")': (1, "`missing` declarations are"),
     'dataset d = csv("data/x.csv", null_values=["NA"])': (43, "lists `[...]` are"),
     'feature plan shares {"basic": 0.6} chi2_pvalue >= 0.01': (21, "`shares {...}` is"),
-    'metrics monitoring = json("monitoring/prod.json")': (1, "`metrics` declarations are"),
     "val_loss not increasing up to best epoch": (25, "`up to best epoch` is"),
     "val_loss not increasing tolerance 2%": (25, "a relative tolerance (`tolerance 2%`) is"),
     "candidate handles nulls as nan, missing key": (28, "`as` variants of a robustness case are"),
@@ -133,14 +132,6 @@ def test_a_form_not_resolved_yet_is_one_located_diagnostic(line, monkeypatch):
     (diagnostic,) = caught.value.diagnostics
     assert diagnostic.message == f"{what} not supported yet"
     assert (diagnostic.span.line, diagnostic.span.column) == (6, column)
-
-
-def test_a_check_naming_a_pending_declaration_gets_no_second_diagnostic(monkeypatch):
-    monkeypatch.chdir(FIXTURES)
-    with pytest.raises(ContractError) as caught:
-        mlcontract.compile(_PENDING_HEADER + 'metrics monitoring = json("m.json")\n'
-                           "training rows >= monitoring.rows * 0.9\n")
-    assert [d.message for d in caught.value.diagnostics] == ["`metrics` declarations are not supported yet"]
 
 
 def test_a_relative_tolerance_says_how_to_write_an_absolute_one(monkeypatch):

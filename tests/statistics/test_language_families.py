@@ -202,11 +202,17 @@ def churn_frame(rows: int = 400) -> pl.DataFrame:
 @pytest.mark.parametrize("heading", ["4.9 Value sets", "4.10 Totals, counts beside rates, Boolean columns",
                                      "4.11 Row filters: `where`", "4.12 Keys: `unique (...)` and `duplicate_count (...)`",
                                      "4.13 Patterns, formats and lengths of strings", "4.14 Types and schema shape",
-                                     "4.15 Dates and freshness"])
-def test_the_examples_of_each_family_in_language_md_run_and_pass(heading):
+                                     "4.15 Dates and freshness", "4.16 Reference numbers: `metrics NAME = json(\"PATH\")`"])
+def test_the_examples_of_each_family_in_language_md_run_and_pass(heading, tmp_path):
     lines = doc_examples(heading)
-    checks = results("\n".join(lines), training=churn_frame(), production=churn_frame())
-    assert {c.source for c in checks} == set(lines)  # a selector of two columns gives two results
+    (tmp_path / "monitoring").mkdir()
+    (tmp_path / "monitoring" / "prod.json").write_text(
+        _json.dumps({"rows": 400, "features": {"age": {"mean": 54.0}}, "plan_known_rate": 0.995}))
+    contract = mlcontract.compile("\n".join(lines) + "\n", base_dir=tmp_path,
+                                  datasets={"training": churn_frame(), "production": churn_frame()})
+    checks = contract.run().checks
+    wanted = {line for line in lines if not line.startswith("metrics ")}  # declarations give no result
+    assert {c.source for c in checks} == wanted  # a selector of two columns gives two results
     assert all(c.status == "pass" for c in checks), [(c.source, c.message) for c in checks if c.status != "pass"]
 
 
@@ -781,3 +787,46 @@ def test_dates_and_datetimes_in_where_match_the_oracle():
         "cannot compare a column with a time zone")
     assert diagnostic("d rows where day < 2026-02-01T12:00 == 0", d=frame).message == \
         "`day` holds dates (Date); `2026-02-01T12:00` is a datetime"
+
+
+# ---- reference numbers: `metrics NAME = json(...)` --------------------------------------------------
+def test_reference_numbers_from_json_on_right_hand_sides(tmp_path):
+    doc = {"rows": 2**53 + 1, "model": {"auc": 0.8125}, "runs": [{"p95": 0.25}, {"p95": 0.5}], "flag": True,
+           "nan": float("nan"), "text": "12", "x_1": {"x": 3}}
+    (tmp_path / "m.json").write_text(_json.dumps(doc, allow_nan=True))
+    pl.DataFrame({"x": [0.5, 1.0, 1.5]}).write_parquet(tmp_path / "d.parquet")
+    lines = {
+        "d rows <= m.rows": ("pass", 2**53 + 1),
+        "feature x mean >= m.model.auc - 0.0625": ("pass", 0.75),
+        "feature x max <= m.runs.1.p95 * 3": ("pass", 1.5),
+        "d rows == m.x_1.x": ("pass", 3),
+        "d rows >= m.missing": ("error", None),
+        "d rows >= m.runs.2.p95": ("error", None),
+        "d rows >= m.flag": ("error", None),
+        "d rows >= m.nan": ("error", None),
+        "d rows >= m.text": ("error", None),
+    }
+    text = 'dataset d = parquet("d.parquet")\nmetrics m = json("m.json")\n' + "\n".join(lines) + "\n"
+    contract = mlcontract.compile(text, base_dir=tmp_path)
+    got = contract.run().checks
+    for check, (line, (status, threshold)) in zip(got, lines.items()):
+        assert check.status == status, (line, check.message)
+        if threshold is not None:
+            assert check.threshold == pytest.approx(threshold, rel=REL)
+    assert contract.explain().count("read metrics `m`") == 1  # one read, however many checks use it
+    (tmp_path / "m.json").write_text("{not json")
+    assert all(c.status == "error" and "not valid JSON" in c.message for c in contract.run().checks)
+    (tmp_path / "m.json").unlink()
+    assert all(c.status == "error" and "file not found" in c.message for c in contract.run().checks)
+
+
+def test_reference_number_diagnostics_and_grants(tmp_path):
+    frame = pl.DataFrame({"x": [1]})
+    assert diagnostic('metrics m = csv("m.csv")', d=frame).message == "unknown metrics source `csv(...)`"
+    assert diagnostic('dataset e = parquet("e.parquet")\nmetrics e = json("m.json")').message.startswith(
+        "`e` is already declared")
+    outside = tmp_path.parent / "elsewhere.json"
+    text = f'dataset d = parquet("d.parquet")\nmetrics m = json("{outside.as_posix()}")\nd rows >= m.rows\n'
+    frame.write_parquet(tmp_path / "d.parquet")
+    (check,) = mlcontract.compile(text, base_dir=tmp_path).run().checks
+    assert check.status == "error" and "refused to read" in check.message and "--allow-path" in check.message

@@ -81,6 +81,19 @@ def history(scope: Scope, node: ast.HistoryDecl) -> None:
         confine(scope, node.name.id, f"history `{node.name.id}`", scope.histories[node.name.id].path, path)
 
 
+def metrics(scope: Scope, node: ast.MetricsDecl) -> None:
+    """`metrics monitoring = json("monitoring/prod.json")`: named numbers, read when the contract runs."""
+    call = node.source
+    if call.format.id != "json":
+        scope.fail(call.format.span, f"unknown metrics source `{call.format.id}(...)`", "metrics are read from `json(...)`")
+    if len(call.args) != 1 or call.kwargs:
+        scope.fail(call.span, "`json(...)` takes one quoted path", 'e.g. json("monitoring/prod.json")')
+    claim(scope, node.name, "metrics")
+    path = resolve_path(scope.base_dir, call.args[0].value)
+    scope.metrics[node.name.id] = path
+    confine(scope, node.name.id, f"metrics `{node.name.id}`", path, call.args[0].value)
+
+
 def label(scope: Scope, node: ast.LabelDecl) -> None:
     if scope.label is not None:
         scope.fail(node.span, f"the label is already `{scope.label}`", "a contract has one `label` line")
@@ -98,6 +111,7 @@ DECLARE = {
     ast.DatasetDecl: dataset,
     ast.ModelDecl: model,
     ast.HistoryDecl: history,
+    ast.MetricsDecl: metrics,
     ast.LabelDecl: label,
     ast.IgnoreDecl: ignore,
 }

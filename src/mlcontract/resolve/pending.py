@@ -15,7 +15,6 @@ from .scope import Scope
 
 # Statements that are new as a whole: what the diagnostic calls them (with its verb).
 _STATEMENTS = {
-    ast.MetricsDecl: "`metrics` declarations are",
     ast.MissingDecl: "`missing` declarations are",
 }
 
@@ -31,7 +30,6 @@ _FIELDS = {
 _NODES = {
     ast.ListLiteral: "lists `[...]` are",
     ast.MapLiteral: "maps `{...}` are",
-    ast.MetricRef: "references to `metrics` are",
     ast.Temporal: "dates and datetimes are",
     ast.Bool: "`true` and `false` are",
     ast.Null: "`null` is",
@@ -57,10 +55,6 @@ def rejected(scope: Scope, node) -> bool:
     if found is None:
         return False
     span, what = found
-    if what == _NODES[ast.MetricRef]:
-        # A `MetricRef` exists only where a `metrics` declaration names its source, and that
-        # declaration was reported already: the check is skipped without a second diagnostic.
-        return True
     scope.error(span, f"{what} not supported yet", _HINTS.get(what))
     name = getattr(node, "name", None)
     if isinstance(name, ast.Name):  # a declaration: checks that use its name are not reported again

@@ -61,6 +61,7 @@ class Scope:
         # Views (`training where age < 0`: resolve/conditions.py), datasets of their own to the
         # planner but not names a contract can use.
         self.views: dict[str, DatasetSource] = {}
+        self.metrics: dict[str, Path] = {}  # `metrics NAME = json(PATH)`: references.py
 
     def contract(self) -> CheckedContract:
         """The checked contract built from everything resolved (once there is no diagnostic)."""
