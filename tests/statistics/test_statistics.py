@@ -486,11 +486,10 @@ def checks_on(lines: list[str], s, r=None, chunk_rows=None, monkeypatch=None):
     frames = {"s": pl.DataFrame({"x": pl.Series("x", s, dtype=pl.Float64)})}
     if r is not None:
         frames["r"] = pl.DataFrame({"x": pl.Series("x", r, dtype=pl.Float64)})
-    if chunk_rows:
-        from mlcontract.engines import local as execute
+    from mlcontract.engines.base import Settings
 
-        monkeypatch.setattr(execute, "STREAM_CHUNK_ROWS", chunk_rows)
-    return mlcontract.compile("\n".join(lines) + "\n", datasets=frames).run().checks
+    settings = Settings(chunk_rows=chunk_rows) if chunk_rows else None
+    return mlcontract.compile("\n".join(lines) + "\n", datasets=frames).run(settings=settings).checks
 
 
 def test_std_of_values_beyond_1e154_regression():

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Union
 
 from .source import Span
 
@@ -77,14 +76,14 @@ class Baseline:
 @dataclass(frozen=True)
 class BinOp:
     op: str
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Neg:
-    operand: "Expr"
+    operand: Expr
     span: Span = _span()
 
 
@@ -128,11 +127,11 @@ class MetricRef:
     span: Span = _span()
 
 
-Expr = Union[Number, Ref, Baseline, BinOp, Neg, String, Bool, Null, Temporal, MetricRef]
-Value = Union[Number, String, Word, Neg, Temporal]
+Expr = Number | Ref | Baseline | BinOp | Neg | String | Bool | Null | Temporal | MetricRef
+Value = Number | String | Word | Neg | Temporal
 # What value sets, lists and maps hold. A negative number is `Neg(Number)`; `literal_value`
 # gives the Python value of any of them.
-Literal = Union[Number, String, Bool, Null, Temporal, Neg]
+Literal = Number | String | Bool | Null | Temporal | Neg
 
 
 @dataclass(frozen=True)
@@ -163,7 +162,7 @@ def literal_value(node: Literal):
     """The Python value of a literal: int (integers stay exact), float (a percentage already
     divided by 100, a duration in seconds), str, bool, None, datetime.date/datetime."""
     if isinstance(node, Neg):
-        return -literal_value(node.operand)
+        return -literal_value(node.operand)  # type: ignore[arg-type]  # a literal's Neg negates a Number
     if isinstance(node, Null):
         return None
     return node.value
@@ -179,7 +178,7 @@ class ColumnRef:
 
 
 # An operand of a condition: a column, a literal, or arithmetic on them (`BinOp`, `Neg`).
-Operand = Union[ColumnRef, Number, String, Bool, Null, Temporal, BinOp, Neg]
+Operand = ColumnRef | Number | String | Bool | Null | Temporal | BinOp | Neg
 
 
 @dataclass(frozen=True)
@@ -213,7 +212,7 @@ class IsNullCond:
 
 @dataclass(frozen=True)
 class NotCond:
-    operand: "Condition"
+    operand: Condition
     span: Span = _span()
 
 
@@ -223,11 +222,11 @@ class LogicCond:
     than `or`), so a long chain is flat rather than deep."""
 
     op: str  # "and" | "or"
-    operands: tuple["Condition", ...]
+    operands: tuple[Condition, ...]
     span: Span = _span()
 
 
-Condition = Union[CompareCond, InCond, IsNullCond, NotCond, LogicCond]
+Condition = CompareCond | InCond | IsNullCond | NotCond | LogicCond
 
 
 # ---- declarations ------------------------------------------------------------------------
@@ -371,7 +370,7 @@ class RateTest:
     Without one, every present value must pass."""
 
     aggregate: str  # "rate" | "count"
-    test: "Comparison | Between"
+    test: Comparison | Between
     span: Span = _span()
 
 
@@ -410,7 +409,7 @@ class TypeSpec:
     family (`integer`, `float`, `string`, `datetime`, ...); the resolver tells them apart."""
 
     name: Name
-    args: tuple["TypeSpec | Literal", ...] = ()
+    args: tuple[TypeSpec | Literal, ...] = ()
     span: Span = _span()
 
 
@@ -566,10 +565,8 @@ class HandlesCheck:
     span: Span = _span()
 
 
-Check = Union[FeatureCheck, SchemaCheck, CompareCheck, BetweenCheck, ColumnsCheck, UniqueCheck, TrendCheck,
-              HandlesCheck]
-Declaration = Union[ContractDecl, DatasetDecl, ModelDecl, HistoryDecl, MetricsDecl, LabelDecl, IgnoreDecl,
-                    MissingDecl]
+Check = FeatureCheck | SchemaCheck | CompareCheck | BetweenCheck | ColumnsCheck | UniqueCheck | TrendCheck | HandlesCheck
+Declaration = ContractDecl | DatasetDecl | ModelDecl | HistoryDecl | MetricsDecl | LabelDecl | IgnoreDecl | MissingDecl
 
 
 @dataclass(frozen=True)

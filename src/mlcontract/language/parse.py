@@ -197,11 +197,12 @@ def _advice(error: UnexpectedInput, logical: LogicalLine) -> str | None:
     kind = getattr(getattr(error, "token", None), "type", None)
     if _SPACED_DURATION.search(statement):
         return "write a duration as one word: `1d`, `12h`, `30min`, `250ms`"
-    condition = statement[_WHERE.search(statement).end():] if _WHERE.search(statement) else ""
+    where = _WHERE.search(statement)
+    condition = statement[where.end():] if where else ""
     if condition and kind == "COMPARATOR" and condition.count("(") == condition.count(")"):
         return ("comparisons in a `where` condition do not chain: write `0 < age and age < 120`; "
                 "the check's own comparison comes once, after the condition")
-    if _WHERE.search(statement) and kind in ("_NL", "$END") and "COMPARATOR" in _accepted_names(error):
+    if where and kind in ("_NL", "$END") and "COMPARATOR" in _accepted_names(error):
         return "the check's own comparison follows the condition, as in `training rows where age < 0 == 0`"
     first = statement.split(None, 1)[:1]
     if first == ["metrics"] and "=" not in statement and "(" in logical.text[stop:stop + 200] + statement:
@@ -210,7 +211,9 @@ def _advice(error: UnexpectedInput, logical: LogicalLine) -> str | None:
 
 
 def _accepted_names(error: UnexpectedInput) -> frozenset:
-    return _accepted(error) if getattr(error, "interactive_parser", None) else frozenset()
+    if isinstance(error, (UnexpectedToken, UnexpectedCharacters)) and getattr(error, "interactive_parser", None):
+        return _accepted(error)
+    return frozenset()
 
 
 def _end_of_statement(logical: LogicalLine, error: UnexpectedToken) -> tuple[int, int, int, bool]:
@@ -230,7 +233,7 @@ def _end_of_statement(logical: LogicalLine, error: UnexpectedToken) -> tuple[int
 
 
 def _expected_words(error: UnexpectedInput) -> set[str]:
-    names = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
+    names: set[str] | frozenset[str] = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
     if isinstance(error, (UnexpectedToken, UnexpectedCharacters)) and getattr(error, "interactive_parser", None):
         # What the parser accepts here; a character error's own `allowed` is what the lexer of a
         # parser state shared by several rules accepts, a wider and misleading set.
@@ -252,7 +255,7 @@ def _expected_words(error: UnexpectedInput) -> set[str]:
 _ACCEPTED: dict[tuple, frozenset] = {}
 
 
-def _accepted(error: UnexpectedToken) -> frozenset:
+def _accepted(error: UnexpectedToken | UnexpectedCharacters) -> frozenset:
     """The terminals that would have advanced the parser. Lark finds them by feeding each
     candidate to a copy of the parser (~0.3 ms); the parser's state stack alone decides the
     answer, so it is cached by that stack: a file with thousands of the same mistake pays once."""

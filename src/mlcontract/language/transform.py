@@ -13,13 +13,14 @@ import dataclasses
 import datetime
 import gc
 import re
+from typing import cast
 
 import lark
 
-from . import ast
 from ..errors import ContractError
-from .source import Diagnostic, SourceText, Span
+from . import ast
 from .parse import LogicalLine, parse
+from .source import Diagnostic, SourceText, Span
 
 _DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -83,7 +84,7 @@ def _metric_refs(node, metrics: set[str]):
     if isinstance(node, tuple):
         rebuilt = tuple(_metric_refs(item, metrics) for item in node)
         return node if all(a is b for a, b in zip(rebuilt, node)) else rebuilt
-    if not dataclasses.is_dataclass(node) or isinstance(node, (ast.Name, ast.Span)):
+    if not dataclasses.is_dataclass(node) or isinstance(node, (type, ast.Name, ast.Span)):
         return node
     changes = {}
     for f in dataclasses.fields(node):
@@ -121,6 +122,9 @@ class _Builder:
     # ---- spans -----------------------------------------------------------------------------
     def span(self, item) -> Span:
         if isinstance(item, lark.Token):
+            # a token from the lexer has its positions (lark types them Optional, for hand-made tokens)
+            assert item.line is not None and item.column is not None and item.end_line is not None
+            assert item.end_column is not None and item.start_pos is not None and item.end_pos is not None
             return Span(
                 item.line + self.line_delta,
                 item.column,
@@ -164,7 +168,7 @@ class _Builder:
         return ast.Name(text, span=self.span(token))
 
     def column(self, tree: lark.Tree) -> ast.Name:
-        return self.name(tree.children[0])
+        return self.name(cast(lark.Token, tree.children[0]))  # the grammar's `column` is one name token
 
     # ---- statements ------------------------------------------------------------------------
     def statement(self, tree: lark.Tree, warn: bool = False):
@@ -214,12 +218,13 @@ class _Builder:
         positional, keywords = [], []
         for arg in args:
             if arg.data == "positional_arg":
-                positional.append(ast.String(self.string(arg.children[0]), span=self.span(arg)))
+                positional.append(ast.String(self.string(cast(lark.Token, arg.children[0])), span=self.span(arg)))
             elif isinstance(arg.children[1], lark.Tree) and arg.children[1].data == "list_literal":
-                keywords.append((self.name(arg.children[0]), self.list_literal(arg.children[1])))
+                keywords.append((self.name(cast(lark.Token, arg.children[0])), self.list_literal(arg.children[1])))
             else:
-                keywords.append((self.name(arg.children[0]), self.value(arg.children[1])))
-        return ast.SourceCall(self.name(source_format), tuple(positional), tuple(keywords), span=self.span(tree))
+                keywords.append((self.name(cast(lark.Token, arg.children[0])), self.value(arg.children[1])))
+        return ast.SourceCall(self.name(cast(lark.Token, source_format)), tuple(positional), tuple(keywords),
+                              span=self.span(tree))
 
     # ---- checks ----------------------------------------------------------------------------
     def _feature_check(self, tree, warn):
@@ -358,7 +363,8 @@ class _Builder:
             return ast.Gap(left, right, span=self.span(tree))
         if tree.data == "filtered":  # a measure with `where COND`; its span covers the condition
             measure, where = tree.children
-            return dataclasses.replace(self.lhs(measure), where=self.where(where), span=self.span(tree))
+            filtered = self.lhs(measure)
+            return dataclasses.replace(filtered, where=self.where(where), span=self.span(tree))  # type: ignore[arg-type]
         return self.measure(tree)
 
     def measure(self, tree) -> ast.MeasurePhrase:
@@ -378,7 +384,8 @@ class _Builder:
         return tuple(self.column(c) for c in tree.children)
 
     def selector(self, tree) -> ast.Selector:
-        items, excluded = [], ()
+        items: list[ast.ColumnItem | ast.GroupItem] = []
+        excluded: tuple[ast.Name, ...] = ()
         for child in tree.children:
             if child is None:
                 continue
@@ -428,13 +435,13 @@ class _Builder:
         """A literal of a value set, list or map (or a type's argument)."""
         if isinstance(tree, lark.Tree):
             if tree.data == "string":
-                return ast.String(self.string(tree.children[0]), span=self.span(tree))
+                return ast.String(self.string(cast(lark.Token, tree.children[0])), span=self.span(tree))
             if tree.data in ("true_literal", "false_literal"):
                 return ast.Bool(tree.data == "true_literal", span=self.span(tree))
             if tree.data == "null_literal":
                 return ast.Null(span=self.span(tree))
             if tree.data == "temporal":
-                return self.temporal(tree.children[0])
+                return self.temporal(cast(lark.Token, tree.children[0]))
         return self.expr(tree)
 
     def value_set(self, tree) -> ast.ListLiteral:

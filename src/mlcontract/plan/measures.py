@@ -366,6 +366,7 @@ class Difference(Measure):
 
     def compute(self, got):
         left, right = self.left.compute(got), self.right.compute(got)
+        assert left.value is not None and right.value is not None  # both sides are numeric measures
         return Observation(left.value - right.value, details={"left": left.value, "right": right.value})
 
 

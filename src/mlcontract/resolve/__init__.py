@@ -12,6 +12,7 @@ that `DISPATCH` names for its node type.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from .contract import CheckedContract
 from .scope import Abort, Scope
 
 # Each check statement's node type → the family function that resolves it.
-DISPATCH = {
+DISPATCH: dict[type, Callable[[Scope, Any], None]] = {
     ast.FeatureCheck: value_tests.feature_check,
     ast.SchemaCheck: features.schema_check,
     ast.CompareCheck: measures.compare_check,

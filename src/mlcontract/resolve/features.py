@@ -55,7 +55,7 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
     if info.two_sample and reference is None:
         scope.fail(stat_name.span, f"`{info.name}` compares two datasets; say which is the reference",
                    f"add `vs {other_dataset(scope, subject)}`")
-    if reference is not None and not (info.two_sample or info.vs_optional):
+    if reference is not None and vs_name is not None and not (info.two_sample or info.vs_optional):
         scope.fail(vs_name.span, f"`{info.name}` describes one dataset; `vs` is for two-sample statistics",
                    f"to compare with {reference}, write `{info.name} <= {reference}*1.1`")
     if info.name == "out_of_range_rate" and low is None and reference is None:
@@ -91,9 +91,10 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
         bind_error = problem or reference_problem(scope, reference, column, column_type)
         measure = ms.FeatureStat(info.name, subject, column, column_type, reference, bins, low, high)
         column_test = test
-        if column_test is None:
-            rebind = lambda other, c=column, t=column_type: feature_rebind(scope, info, other, c, t, bins, low, high,
-                                                                          node)
+        if column_test is None and isinstance(node.test, ast.Comparison):
+            def rebind(other, c=column, t=column_type):
+                return feature_rebind(scope, info, other, c, t, bins, low, high, node)
+
             column_test = compare(scope, node.test, None, rebind)
             bind_error = bind_error or rhs_problem(scope, column_test, column)
         scope.add(node, CheckKind.DATA, subject, column, info.name, measure, column_test, bind_error,
@@ -107,6 +108,7 @@ def values_between(scope: Scope, node: ast.FeatureCheck, subject: str, reference
         scope.fail(where, "`between` checks the subject's own values; drop `vs`")
     if "bins" in options:
         scope.fail(options["bins"].key_span, "`bins` does not apply to `between`")
+    assert isinstance(node.test, ast.Between)  # feature_check refused a comparison without a statistic
     low, high = between_range(scope, node.test)
     expanded = list(expand(scope, node.selector, subject, frozenset({NUMERIC}), "between"))
     for column, _, problem, from_group in expanded:

@@ -81,10 +81,10 @@ def _first_new(node, in_comparison: bool) -> tuple[Span, str] | None:
             if found:
                 return found
         return None
-    if not dataclasses.is_dataclass(node) or isinstance(node, (ast.Name, Span)):
+    if not dataclasses.is_dataclass(node) or isinstance(node, (type, ast.Name, Span)):
         return None
     if type(node) in _NODES:
-        return node.span, _NODES[type(node)]
+        return node.span, _NODES[type(node)]  # type: ignore[attr-defined]  # every AST node has a span
     if isinstance(node, _CONDITIONS):  # resolved (resolve/conditions.py reports their dates)
         return None
     if isinstance(node, ast.InSet):  # resolved (resolve/value_tests.py): its literals, `null` included

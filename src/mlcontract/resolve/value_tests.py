@@ -14,8 +14,7 @@ from ..statistics.base import CATEGORICAL, NUMERIC
 from .conditions import data_view
 from .contract import CheckKind, Holds, InRange
 from .expressions import compare, display_unit
-from .features import between_range, expand
-from .features import feature_check as statistic_check
+from .features import between_range, expand, feature_check as statistic_check
 from .scope import Scope
 
 # What the language calls the literals, and which columns can hold them (by Polars dtype name).
