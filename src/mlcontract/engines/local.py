@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar, NamedTuple
 
 from ..errors import CheckError, DataError
@@ -181,7 +182,7 @@ class LocalBackend:
         sources.check_rows(work.source, work.rows, rows)
         by_column = _group_by_column(todo)
         for request in by_column.pop(None, []):
-            got[request] = _attempt(lambda: _dataset_level(request, rows, frame))
+            got[request] = _attempt(partial(_dataset_level, request, rows, frame))
 
         def column_work(column: str) -> None:
             memo = _column_memo(by_column[column], frame[column], got)

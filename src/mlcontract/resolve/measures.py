@@ -41,7 +41,7 @@ def compare_check(scope: Scope, node: ast.CompareCheck | ast.BetweenCheck) -> No
     the measure's unit: `p95 latency between 10ms and 50ms`)."""
     as_of = next((o for o in node.options if o.key == "as_of"), None)
     options = scope.options(tuple(o for o in node.options if o is not as_of), None, node)
-    if as_of is not None:
+    if as_of is not None and isinstance(as_of.value, ast.Temporal):  # the grammar gives `as of` a date
         options["as_of"] = Opt(as_of.value, as_of.value.value, as_of.span, as_of.key_span)
     # Models named on the right are timed together with the subject (latency checks).
     rhs = node.comparison.rhs if isinstance(node, ast.CompareCheck) else None

@@ -80,8 +80,10 @@ def columns_check(scope: Scope, node: ast.ColumnsCheck) -> None:
     """`[DATASET] columns include (a, b)` / `exclude (...)`."""
     lhs = node.lhs
     words = [w.id for w in lhs.words] if isinstance(lhs, ast.MeasurePhrase) else []
-    if not words or words[-1] != "columns" or len(words) > 2 or lhs.on or lhs.by or lhs.columns or lhs.where:
+    if not isinstance(lhs, ast.MeasurePhrase) or not words or words[-1] != "columns" or len(words) > 2 \
+            or lhs.on or lhs.by or lhs.columns or lhs.where:
         scope.fail(lhs.span, f"`{node.op}` follows `[DATASET] columns`", f"e.g. `training columns {node.op} (age, plan)`")
+        return
     scope.options(node.options, frozenset(), node)
     dataset = scope.dataset(lhs.words[0] if len(words) == 2 else None, node.span)
     names = tuple(dict.fromkeys(c.id for c in node.columns))

@@ -51,6 +51,7 @@ def string_test_check(scope: Scope, node: ast.FeatureCheck, subject: str) -> Non
     from ..engines.patterns import FORMATS, FORMATS_WITH_ARGUMENT, regex_problem
 
     test = node.test
+    assert isinstance(test, (ast.Matches, ast.IsFormat))  # feature_check sends only these here
     if isinstance(test, ast.Matches):
         problem = regex_problem(test.pattern.value)
         if problem:
@@ -65,7 +66,7 @@ def string_test_check(scope: Scope, node: ast.FeatureCheck, subject: str) -> Non
         if test.argument is not None and name not in FORMATS_WITH_ARGUMENT:
             scope.fail(test.argument.span, f"`is {name}` takes no argument")
         argument = test.argument.value if test.argument is not None else ""
-        if argument:
+        if test.argument is not None and argument:
             _check_time_format(scope, test.argument, name)
         spec = ("format", name, argument)
         label = f"is {name}"
