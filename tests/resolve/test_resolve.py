@@ -112,7 +112,6 @@ PENDING = {  # line: (column of the caret, words of the message)
     "feature signup between 2026-01-01 and 2026-02-01": (24, "dates and datetimes are"),
     'missing age = (-1, "NA")': (1, "`missing` declarations are"),
     'dataset d = csv("data/x.csv", null_values=["NA"])': (43, "lists `[...]` are"),
-    'feature plan shares {"basic": 0.6} chi2_pvalue >= 0.01': (21, "`shares {...}` is"),
     "val_loss not increasing up to best epoch": (25, "`up to best epoch` is"),
     "val_loss not increasing tolerance 2%": (25, "a relative tolerance (`tolerance 2%`) is"),
     "candidate handles nulls as nan, missing key": (28, "`as` variants of a robustness case are"),

@@ -202,7 +202,8 @@ def churn_frame(rows: int = 400) -> pl.DataFrame:
 @pytest.mark.parametrize("heading", ["4.9 Value sets", "4.10 Totals, counts beside rates, Boolean columns",
                                      "4.11 Row filters: `where`", "4.12 Keys: `unique (...)` and `duplicate_count (...)`",
                                      "4.13 Patterns, formats and lengths of strings", "4.14 Types and schema shape",
-                                     "4.15 Dates and freshness", "4.16 Reference numbers: `metrics NAME = json(\"PATH\")`"])
+                                     "4.15 Dates and freshness", "4.16 Reference numbers: `metrics NAME = json(\"PATH\")`",
+                                     "4.17 Shares against stated weights"])
 def test_the_examples_of_each_family_in_language_md_run_and_pass(heading, tmp_path):
     lines = doc_examples(heading)
     (tmp_path / "monitoring").mkdir()
@@ -830,3 +831,70 @@ def test_reference_number_diagnostics_and_grants(tmp_path):
     frame.write_parquet(tmp_path / "d.parquet")
     (check,) = mlcontract.compile(text, base_dir=tmp_path).run().checks
     assert check.status == "error" and "refused to read" in check.message and "--allow-path" in check.message
+
+
+# ---- shares against stated weights ---------------------------------------------------------------------
+def oracle_stated(values: list, stated: dict):
+    """Observed counts and stated shares over the stated values plus the unstated ones seen."""
+    present = [v for v in values if v is not None]
+    keys = list(dict.fromkeys([*stated, *present]))
+    observed = np.array([present.count(k) for k in keys], dtype=np.float64)
+    weights = np.array([stated.get(k, 0.0) for k in keys], dtype=np.float64)
+    return observed, weights
+
+
+def oracle_share_statistic(name: str, observed, weights) -> float:
+    import scipy.stats
+
+    p = observed / observed.sum()
+    q = weights / weights.sum()
+    if name == "linf":
+        return float(np.max(np.abs(p - q)))
+    if name == "psi":
+        pc, qc = np.maximum(p, 1e-4), np.maximum(q, 1e-4)
+        return float(np.sum((pc - qc) * np.log(pc / qc)))
+    if name == "hellinger":
+        return float(np.sqrt(max(0.0, 1 - np.sum(np.sqrt(p * q)))))
+    if name == "js":
+        from scipy.spatial.distance import jensenshannon
+
+        return float(jensenshannon(p, q, base=2))
+    assert name == "chi2_pvalue"
+    if observed[weights == 0].sum():
+        return 0.0
+    keep = weights > 0
+    return float(scipy.stats.chisquare(observed[keep], weights[keep] * observed.sum()).pvalue)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("statistic", ["linf", "psi", "hellinger", "js", "chi2_pvalue"])
+def test_shares_against_stated_weights_match_the_oracle(statistic, seed):
+    rng = random.Random(seed)
+    pool = ["basic"] * 5 + ["pro"] * 3 + ["日本"] * 2 + ([None] if seed else []) + (["rare"] if seed == 2 else [])
+    values = [rng.choice(pool) for _ in range(500)]
+    stated = {"basic": 0.5, "pro": 0.3, "日本": 0.2}
+    frame = pl.DataFrame({"x": pl.Series(values, dtype=pl.String)})
+    literal = ", ".join(f'"{k}": {v}' for k, v in stated.items())
+    got = one(f"feature x shares {{{literal}}} {statistic} >= 0", frame).value
+    want = oracle_share_statistic(statistic, *oracle_stated(values, stated))
+    assert got == pytest.approx(want, rel=1e-6 if statistic == "chi2_pvalue" else REL, abs=1e-15)
+
+
+def test_shares_of_booleans_integers_and_empty_columns():
+    frame = pl.DataFrame({"b": [True, True, False, None], "i": pl.Series([2**53 + 1, 2**53 + 1, 7, 7], dtype=pl.Int64)})
+    assert one("feature b shares {true: 0.5, false: 0.5} linf >= 0", frame).value == pytest.approx(1 / 6)
+    assert one(f"feature i shares {{{2**53 + 1}: 0.5, 7: 0.5}} linf >= 0", frame).value == 0
+    empty = pl.DataFrame({"x": pl.Series([None], dtype=pl.String)})
+    assert one('feature x shares {"a": 1} psi <= 1', empty).status == "error"
+
+
+def test_shares_diagnostics():
+    frame = pl.DataFrame({"x": ["a"]})
+    assert diagnostic('feature x shares {"a": 0.3} psi < 1', d=frame).message == "the shares add up to 0.3, not 1"
+    assert diagnostic('feature x shares {"a": 0.5, "a": 0.5} psi < 1', d=frame).message == "this value is stated twice"
+    found = diagnostic("feature x shares {1: 1} psi < 1", d=frame)
+    assert found.message == "`x` holds strings (String); `1` is a number" and '`"1"`' in found.hint
+    assert diagnostic('feature x shares {"a": 1} mean < 1', d=frame).message.startswith("stated shares are compared by")
+    assert diagnostic('feature x shares {"a": 1} psi < 1 vs e', d=frame, e=frame).message == \
+        "stated shares stand for the reference: drop `vs`"
+    assert diagnostic('feature x shares {null: 1} psi < 1', d=frame).message.startswith("`null` has no share")

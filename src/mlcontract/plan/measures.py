@@ -186,6 +186,47 @@ class ValuesPass(Measure):
 
 
 @dataclass(frozen=True)
+class StatedShares(Measure):
+    """`feature plan shares {"basic": 0.6, "pro": 0.4} psi < 0.1`: a histogram statistic of the
+    column's present values, one bin per value, against stated shares (a value the contract does
+    not state has share 0). `chi2_pvalue` is the goodness-of-fit test (scipy.stats.chisquare)
+    of the counts against n × the shares; a count in a bin of share 0 makes it 0."""
+
+    statistic: str
+    dataset: str
+    column: str
+    shares: tuple[tuple[Any, float], ...]
+
+    def requests(self):
+        return (rq.Counts(self.dataset, self.column),)
+
+    def compute(self, got):
+        import numpy as np
+
+        from ..statistics import formulas
+
+        counts = fetch(got, rq.Counts(self.dataset, self.column)).values
+        stated = dict(self.shares)
+        keys = list(dict.fromkeys([*stated, *counts]))
+        observed = np.array([counts.get(k, 0) for k in keys], dtype=np.float64)
+        weights = np.array([stated.get(k, 0.0) for k in keys], dtype=np.float64)
+        if observed.sum() == 0:
+            raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
+        details = {"values": int(observed.sum()), "unstated": int(observed[weights == 0].sum())}
+        if self.statistic != "chi2_pvalue":
+            return Observation(getattr(formulas, self.statistic)(observed, weights), details=details)
+        if observed[weights == 0].sum() > 0:
+            return Observation(0.0, details=details)  # impossible under the stated shares
+        from scipy.stats import chisquare
+
+        present = weights > 0
+        if present.sum() < 2:
+            return Observation(1.0, details=details)  # one stated value: nothing can differ
+        expected = weights[present] * observed.sum()
+        return Observation(float(chisquare(observed[present], expected).pvalue), details=details)
+
+
+@dataclass(frozen=True)
 class KeyDuplicates(Measure):
     """`training unique (customer_id, day)` (verdict: no key repeats) and `training
     duplicate_count (customer_id, day)` (the number of rows whose key repeats an earlier row's:

@@ -20,7 +20,6 @@ _STATEMENTS = {
 
 # Fields of older nodes that hold a new form when they are set.
 _FIELDS = {
-    (ast.FeatureCheck, "shares"): "`shares {...}` is",
     (ast.TrendCheck, "up_to_best"): "`up to best epoch` is",
     (ast.HandlesCheck, "sizes"): "image sizes are",
     (ast.HandlesCheck, "variants"): "`as` variants of a robustness case are",
@@ -29,7 +28,6 @@ _FIELDS = {
 # Nodes that are new wherever they appear.
 _NODES = {
     ast.ListLiteral: "lists `[...]` are",
-    ast.MapLiteral: "maps `{...}` are",
     ast.Temporal: "dates and datetimes are",
     ast.Bool: "`true` and `false` are",
     ast.Null: "`null` is",
@@ -85,7 +83,7 @@ def _first_new(node, in_comparison: bool) -> tuple[Span, str] | None:
         return None
     if type(node) in _NODES:
         return node.span, _NODES[type(node)]  # type: ignore[attr-defined]  # every AST node has a span
-    if isinstance(node, _CONDITIONS):  # resolved (resolve/conditions.py reports their dates)
+    if isinstance(node, (*_CONDITIONS, ast.MapLiteral)):  # resolved (resolve/conditions.py, resolve/shares.py)
         return None
     if isinstance(node, ast.InSet):  # resolved (resolve/value_tests.py): its literals, `null` included
         return _first_new(node.rate, in_comparison)

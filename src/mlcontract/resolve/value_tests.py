@@ -24,6 +24,11 @@ _STRING_DTYPES = ("String", "Categorical", "Enum")
 
 def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
     """A feature check: its value test here, a statistic or `between` in features.py."""
+    if node.shares is not None:
+        from .shares import shares_check
+
+        shares_check(scope, node, data_view(scope, scope.dataset(node.subject, node.span), node))
+        return
     if not isinstance(node.test, (ast.InSet, ast.Matches, ast.IsFormat, ast.TypeIs)):
         statistic_check(scope, node)
         return
@@ -104,10 +109,10 @@ def value_set_check(scope: Scope, node: ast.FeatureCheck, subject: str) -> None:
         if problem is None:
             dtype = scope.schemas[subject][column][1]
             for item, value in zip(test.values.items, values):
-                mismatch = _mismatch(column, dtype, item, value)
-                if mismatch and not scope.lenient:
-                    scope.fail(item.span, *mismatch)
-                problem = problem or (mismatch[0] if mismatch else None)
+                mismatch_found = mismatch(column, dtype, item, value)
+                if mismatch_found and not scope.lenient:
+                    scope.fail(item.span, *mismatch_found)
+                problem = problem or (mismatch_found[0] if mismatch_found else None)
         measure = ms.ValueSet(subject, column, _tagged(values), test.negated, aggregate)
         statistic = {"all": "", "rate": "share ", "count": "count "}[aggregate] + ("not in set" if test.negated else "in set")
         scope.add(node, CheckKind.DATA, subject, column, statistic, measure, check_test, problem,
@@ -135,7 +140,7 @@ def rate_test(scope: Scope, rate: ast.RateTest | None):
     return rate.aggregate, compare(scope, rate.test, None, None)
 
 
-def _mismatch(column: str, dtype: str, item, value) -> tuple[str, str] | None:
+def mismatch(column: str, dtype: str, item, value) -> tuple[str, str] | None:
     """(message, hint) when the literal can never equal a value of a column of this dtype."""
     if value is None:
         return None
@@ -154,7 +159,8 @@ def _mismatch(column: str, dtype: str, item, value) -> tuple[str, str] | None:
     holds = {"Boolean": "`true` and `false`"}.get(base) or ("strings" if base in _STRING_DTYPES else "numbers")
     kind = _LITERAL_KIND.get(type(item), "this value")
     return (f"`{column}` holds {holds} ({dtype}); `{item_text(item)}` is {kind}",
-            f"write the values as {holds}" + (': `"3"`' if holds == "strings" and kind == "a number" else ""))
+            f"write the values as {holds}" + (f': `"{item_text(item)}"`' if holds == "strings" and kind == "a number"
+                                              else ""))
 
 
 def item_text(item) -> str:
