@@ -11,8 +11,8 @@ from ..statistics.base import ANY_TYPE
 from .contract import CheckKind, InRange
 from .expressions import compare, display_unit
 from .features import between_range, expand
+from .literals import literal, mismatch
 from .scope import Scope
-from .value_tests import literal, mismatch
 
 STATISTICS = ("psi", "js", "hellinger", "linf", "kl", "chi2_pvalue")
 
