@@ -9,6 +9,7 @@ from .scope import Scope
 _LITERAL_KIND = {ast.String: "a string", ast.Number: "a number", ast.Neg: "a number", ast.Bool: "a boolean"}
 _STRING_DTYPES = ("String", "Categorical", "Enum")
 
+
 def literal(scope: Scope, item):
     """The Python value of a literal of a value set; dates are not resolved yet."""
     if isinstance(item, ast.Temporal):
@@ -19,6 +20,7 @@ def literal(scope: Scope, item):
     if isinstance(value, float) and value != value:  # pragma: no cover - the grammar has no NaN literal
         scope.fail(item.span, "NaN is never a value of a set")
     return value
+
 
 def mismatch(column: str, dtype: str, item, value) -> tuple[str, str] | None:
     """(message, hint) when the literal can never equal a value of a column of this dtype."""
@@ -41,6 +43,7 @@ def mismatch(column: str, dtype: str, item, value) -> tuple[str, str] | None:
     return (f"`{column}` holds {holds} ({dtype}); `{item_text(item)}` is {kind}",
             f"write the values as {holds}" + (f': `"{item_text(item)}"`' if holds == "strings" and kind == "a number"
                                               else ""))
+
 
 def item_text(item) -> str:
     if isinstance(item, ast.String):
