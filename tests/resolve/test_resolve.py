@@ -110,7 +110,6 @@ PENDING = {  # line: (column of the caret, words of the message)
     "feature plan most_common == 1": (14, "the statistic `most_common` is"),
     'feature age mean <= "x"': (21, "strings on the right of a comparison are"),
     "feature signup between 2026-01-01 and 2026-02-01": (24, "dates and datetimes are"),
-    'missing age = (-1, "NA")': (1, "`missing` declarations are"),
     'dataset d = csv("data/x.csv", null_values=["NA"])': (43, "lists `[...]` are"),
     "val_loss not increasing up to best epoch": (25, "`up to best epoch` is"),
     "val_loss not increasing tolerance 2%": (25, "a relative tolerance (`tolerance 2%`) is"),

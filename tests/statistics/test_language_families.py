@@ -203,7 +203,8 @@ def churn_frame(rows: int = 400) -> pl.DataFrame:
                                      "4.11 Row filters: `where`", "4.12 Keys: `unique (...)` and `duplicate_count (...)`",
                                      "4.13 Patterns, formats and lengths of strings", "4.14 Types and schema shape",
                                      "4.15 Dates and freshness", "4.16 Reference numbers: `metrics NAME = json(\"PATH\")`",
-                                     "4.17 Shares against stated weights"])
+                                     "4.17 Shares against stated weights",
+                                     "4.18 Missing values as a team defines them: `missing`"])
 def test_the_examples_of_each_family_in_language_md_run_and_pass(heading, tmp_path):
     lines = doc_examples(heading)
     (tmp_path / "monitoring").mkdir()
@@ -212,7 +213,7 @@ def test_the_examples_of_each_family_in_language_md_run_and_pass(heading, tmp_pa
     contract = mlcontract.compile("\n".join(lines) + "\n", base_dir=tmp_path,
                                   datasets={"training": churn_frame(), "production": churn_frame()})
     checks = contract.run().checks
-    wanted = {line for line in lines if not line.startswith("metrics ")}  # declarations give no result
+    wanted = {line for line in lines if not line.startswith(("metrics ", "missing "))}  # declarations give none
     assert {c.source for c in checks} == wanted  # a selector of two columns gives two results
     assert all(c.status == "pass" for c in checks), [(c.source, c.message) for c in checks if c.status != "pass"]
 
@@ -898,3 +899,50 @@ def test_shares_diagnostics():
     assert diagnostic('feature x shares {"a": 1} psi < 1 vs e', d=frame, e=frame).message == \
         "stated shares stand for the reference: drop `vs`"
     assert diagnostic('feature x shares {null: 1} psi < 1', d=frame).message.startswith("`null` has no share")
+
+
+# ---- missing values as teams define them: `missing COLUMNS = VALUES` -----------------------------------
+@pytest.mark.parametrize("seed", range(2))
+def test_declared_missing_values_are_null_to_data_checks(seed, tmp_path):
+    rng = random.Random(seed)
+    codes = [rng.choice([-1, 0, 5, 2**53 + 1, None]) for _ in range(300)]
+    labels = [rng.choice(["NA", "?", "", "ok", "日本", None]) for _ in range(300)]
+    amounts = [rng.choice([-1.0, 1.5, math.nan, None]) for _ in range(300)]
+    pl.DataFrame({"code": pl.Series(codes, dtype=pl.Int64), "label": labels,
+                  "amount": pl.Series(amounts, dtype=pl.Float64)}).write_parquet(tmp_path / "d.parquet")
+    text = ('dataset d = parquet("d.parquet")\nmissing code, amount = (-1, 9007199254740993)\n'
+            'missing label = ("NA", "?", "")\nfeature code null_count >= 0\nfeature label null_count >= 0\n'
+            'feature amount null_count >= 0\nfeature label distinct >= 0\nd rows where code is null >= 0\n'
+            'feature code in (0, 5) >= 0%\n')
+    got = [c.value for c in mlcontract.compile(text, base_dir=tmp_path).run().checks]
+    missing_code = sum(v is None or v in (-1, 2**53 + 1) for v in codes)
+    missing_label = sum(v is None or v in ("NA", "?", "") for v in labels)
+    missing_amount = sum(v is None or v == -1.0 or (isinstance(v, float) and math.isnan(v)) for v in amounts)
+    present_codes = [v for v in codes if v is not None and v not in (-1, 2**53 + 1)]
+    assert got[:3] == [missing_code, missing_label, missing_amount]
+    assert got[3] == len({v for v in labels if v not in (None, "NA", "?", "")})  # dictionary counts too
+    assert got[4] == missing_code
+    assert got[5] == pytest.approx(sum(v in (0, 5) for v in present_codes) / len(present_codes), rel=REL)
+
+
+def test_models_are_fed_the_data_as_it_is(tmp_path):
+    from mlcontract.engines.base import Inputs
+
+    pl.DataFrame({"x": [-1, 2, 3]}).write_parquet(tmp_path / "d.parquet")
+    contract = mlcontract.compile('dataset d = parquet("d.parquet")\nmissing x = -1\nfeature x null_count == 1\n',
+                                  base_dir=tmp_path)
+    assert contract.run().checks[0].status == "pass"
+    inputs = Inputs.of(contract.checked)
+    assert inputs.frame("d")["x"].to_list() == [-1, 2, 3]
+
+
+def test_missing_diagnostics(tmp_path):
+    frame = pl.DataFrame({"s": ["a"], "n": [1]})
+    assert diagnostic("missing s = (1)", d=frame).message == "`s` holds strings (String); `1` is a number"
+    assert diagnostic('missing n = ("x")', d=frame).message == '`n` holds numbers (Int64); `"x"` is a string'
+    assert diagnostic("missing zz = (1)", d=frame).message == "no dataset has a column `zz`"
+    frame.write_parquet(tmp_path / "d.parquet")
+    mlcontract.profile(tmp_path / "d.parquet", tmp_path / "d.profile.json")
+    with pytest.raises(ContractError) as caught:
+        mlcontract.compile('dataset p = profile("d.profile.json")\nmissing n = -1\np rows >= 1\n', base_dir=tmp_path)
+    assert caught.value.diagnostics[0].message.startswith("`p` is a profile, computed without")

@@ -201,7 +201,12 @@ def read_with_polars(inputs: Inputs, name: str):
     from ..sources.files import engine_failures
 
     source = inputs.datasets[name]
-    opened = inputs.opened(name)
+    if source.missing:  # models are fed the data as it is, not with the contract's missing values as null
+        from dataclasses import replace
+
+        opened = sources.open_dataset(replace(source, missing=()), inputs.dataset_objects.get(name))
+    else:
+        opened = inputs.opened(name)
     try:
         frame = opened.lazy.collect()
     except engine_failures() as error:

@@ -138,6 +138,7 @@ class LocalBackend:
             return []
         by_column = _group_by_column(todo)
         keyed = {c for r in todo for c in getattr(r, "key", ())}  # a key (KeyDuplicates) reads the column too
+        keyed |= {c for c, _ in source.missing}  # the file's codes do not know the contract's missing values
         return [c for c, requests in by_column.items() if c is not None and schema.get(c) == pl.String
                 and all(isinstance(r, rq.Counts) for r in requests) and c not in keyed]
 

@@ -59,6 +59,7 @@ def resolve(
     declarations.declare_api_inputs(scope)
     declarations.read_schemas(scope)
     declarations.label_and_ignored_columns_exist(scope)
+    declarations.missing_values(scope)
     for statement in module.statements:
         check = DISPATCH.get(type(statement))
         if check is None or (check is not pending.not_yet and pending.rejected(scope, statement)):

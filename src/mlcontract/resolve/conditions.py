@@ -41,7 +41,7 @@ def view(scope: Scope, base: str, where: ast.Condition | None) -> str:
     if base in scope.refused:
         scope.refused[name] = scope.refused[base]
     root = scope.datasets[base]
-    scope.views[name] = dataclasses.replace(root, name=name, base=base, where=where, inner=root)
+    scope.views[name] = dataclasses.replace(root, name=name, base=base, where=where, inner=root, missing=())
     return name
 
 
@@ -71,7 +71,7 @@ def lengths_view(scope: Scope, base: str, marker: ast.Marker | None) -> str:
         scope.refused[name] = scope.refused[base]
     inner = scope.views.get(base) or scope.datasets[base]
     scope.views[name] = dataclasses.replace(inner, name=name, base=inner.base or base, where=None, lengths=True,
-                                            inner=inner)
+                                            inner=inner, missing=())
     return name
 
 

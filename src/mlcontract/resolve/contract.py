@@ -50,6 +50,9 @@ class DatasetSource:
     where: Any = None
     lengths: bool = False
     inner: DatasetSource | None = None
+    # `missing age = (-1, "NA")`: (column, values) that data checks read as null (not what models
+    # are fed: engines.base.read_with_polars opens the dataset without them).
+    missing: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     def describe(self) -> str:
         shown = f"{self.format}({self.written or self.path})" if self.path else f"{self.format} passed to run()"

@@ -72,6 +72,7 @@ class Scope:
         # planner but not names a contract can use.
         self.views: dict[str, DatasetSource] = {}
         self.metrics: dict[str, Path] = {}  # `metrics NAME = json(PATH)`: references.py
+        self.missing_decls: list[ast.MissingDecl] = []  # applied once the schemas are read
 
     def contract(self) -> CheckedContract:
         """The checked contract built from everything resolved (once there is no diagnostic)."""

@@ -34,6 +34,33 @@ def lengths(lazy: Any) -> Any:
     return lazy.with_columns(pl.col(name).cast(pl.String).str.len_chars().alias(name) for name in strings)
 
 
+def with_missing(lazy: Any, missing: tuple) -> Any:
+    """`lazy` with the values a `missing` declaration lists made null, in the columns it has."""
+    import polars as pl
+
+    schema = lazy.collect_schema()
+    replaced = []
+    for column, values in missing:
+        if column not in schema:
+            continue
+        equal = [pl.col(column).eq(pl.lit(v, dtype=_python_dtype(v))) for v in values]
+        replaced.append(pl.when(pl.any_horizontal(equal).fill_null(False)).then(None)
+                        .otherwise(pl.col(column)).alias(column))
+    return lazy.with_columns(replaced) if replaced else lazy
+
+
+def _python_dtype(value: Any) -> Any:
+    import polars as pl
+
+    if isinstance(value, bool):
+        return pl.Boolean
+    if isinstance(value, int):
+        return pl.Int64 if -2**63 <= value < 2**63 else pl.Float64
+    if isinstance(value, float):
+        return pl.Float64
+    return pl.String
+
+
 def expression(node: Any, schema: Any) -> Any:
     """The Polars expression of a condition or an operand."""
     import polars as pl

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,11 @@ def open_dataset(source: DatasetSource, frame: Any = None) -> Opened:
     keeps one and panics when reading), an NDJSON key repeated in an object or missing from the
     inferred schema, and the row count the metadata records — the caller compares it with the
     rows it read (check_rows), so a scan that stops early is an error, not a smaller dataset."""
+    if source.missing:  # values the contract declares missing are null to the data checks
+        from .conditions import with_missing
+
+        opened = open_dataset(replace(source, missing=()), frame)
+        return Opened(with_missing(opened.lazy, source.missing), opened.rows, opened.index)
     if source.inner is not None:  # a view: the inner source's rows where the condition holds, or its lengths
         from .conditions import filtered, lengths
 
