@@ -8,6 +8,7 @@ resolve/__init__.py at the real family function).
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from ..language import ast
 from ..language.source import Span
@@ -33,8 +34,8 @@ _NODES = {
 }
 
 # Words of planned forms that older nodes already hold: a statistic name (`feature plan
-# most_common`), the last word of a measure phrase, a robustness case (`handles grayscale`). Until resolved they are "not supported yet", not
-# "unknown".
+# most_common`), the last word of a measure phrase, a robustness case (`handles grayscale`).
+# Until resolved they are "not supported yet", not "unknown".
 _STATISTICS = {name: f"the statistic `{name}` is" for name in
                ("most_common",)}
 _MEASURES: dict[str, str] = {}
@@ -92,9 +93,9 @@ def _first_new(node, in_comparison: bool) -> tuple[Span, str] | None:
     found = _planned_word(node)
     if found:
         return found
-    for field in dataclasses.fields(node):
-        value = getattr(node, field.name)
-        what = _FIELDS.get((type(node), field.name))
+    for name in _field_names(type(node)):
+        value = getattr(node, name)
+        what = _FIELDS.get((type(node), name))
         if what and value:
             return _span_of(value, node), what
         found = _first_new(value, in_comparison or isinstance(node, ast.Comparison))
@@ -119,6 +120,12 @@ def _planned_word(node) -> tuple[Span, str] | None:
         # `tolerance 2%` will be relative (issue 14); until then it must not silently mean 0.02.
         return node.span, _TOLERANCE
     return None
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    """The fields of a node type, but its span: read once per type (every statement is walked)."""
+    return tuple(f.name for f in dataclasses.fields(kind) if f.name != "span")
 
 
 def _span_of(value, owner) -> Span:
