@@ -107,7 +107,6 @@ _PENDING_HEADER = (
     "label churned\n"
 )
 PENDING = {  # line: (column of the caret, words of the message)
-    "feature plan most_common == 1": (14, "the statistic `most_common` is"),
     'feature age mean <= "x"': (21, "strings on the right of a comparison are"),
     "feature signup between 2026-01-01 and 2026-02-01": (24, "dates and datetimes are"),
     'dataset d = csv("data/x.csv", null_values=["NA"])': (43, "lists `[...]` are"),

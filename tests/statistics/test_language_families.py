@@ -946,3 +946,34 @@ def test_missing_diagnostics(tmp_path):
     with pytest.raises(ContractError) as caught:
         mlcontract.compile('dataset p = profile("d.profile.json")\nmissing n = -1\np rows >= 1\n', base_dir=tmp_path)
     assert caught.value.diagnostics[0].message.startswith("`p` is a profile, computed without")
+
+
+# ---- most_common -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(3))
+def test_most_common_matches_the_oracle(seed):
+    from collections import Counter
+
+    rng = random.Random(seed)
+    values = [rng.choice(STRINGS[:4] + [None] * 3) for _ in range(301)]
+    frame = pl.DataFrame({"x": pl.Series(values, dtype=pl.String)})
+    counted = Counter(v for v in values if v is not None)
+    top = max(counted.values())
+    leaders = {k for k, c in counted.items() if c == top}
+    lines = [f'feature x most_common == "{k}"' for k in STRINGS[:4]] + [f'feature x most_common != "{k}"' for k in STRINGS[:4]]
+    got = {c.source: (c.status, c.value) for c in results("\n".join(lines), d=frame)}
+    for k in STRINGS[:4]:
+        assert got[f'feature x most_common == "{k}"'] == ("pass" if k in leaders else "fail", top)
+        assert got[f'feature x most_common != "{k}"'][0] == ("fail" if k in leaders else "pass")
+
+
+def test_most_common_of_numbers_booleans_ties_and_empty_columns():
+    assert one("feature x most_common == 9007199254740993", pl.DataFrame(
+        {"x": pl.Series([2**53 + 1, 2**53 + 1, 2**53], dtype=pl.Int64)})).status == "pass"
+    ties = pl.DataFrame({"x": ["a", "b", "b", "a", None, None, None]})
+    assert one('feature x most_common == "a"', ties).status == "pass"
+    assert one('feature x most_common == "b"', ties).status == "pass"
+    assert one("feature x most_common == true", pl.DataFrame({"x": [True, False, True]})).status == "pass"
+    empty = pl.DataFrame({"x": pl.Series([None], dtype=pl.String)})
+    assert one('feature x most_common == "a"', empty).status == "error"
+    assert diagnostic('feature x most_common <= "a"', d=ties).message == "`most_common` is compared with a value by `==` or `!=`"
+    assert diagnostic("feature x most_common == 3", d=ties).message == "`x` holds strings (String); `3` is a number"

@@ -227,6 +227,34 @@ class StatedShares(Measure):
 
 
 @dataclass(frozen=True)
+class MostCommon(Measure):
+    """`feature plan most_common == "basic"` (`!=`): the value with the most rows among the present
+    ones, from the shared value counts. With a tie, `==` passes when the value is one of the tied
+    ones and `!=` when it is none of them. The observed value is the most common value's rows."""
+
+    dataset: str
+    column: str
+    expected: Any
+    negated: bool = False
+
+    def requests(self):
+        return (rq.Counts(self.dataset, self.column),)
+
+    def compute(self, got):
+        from ..escape import printable
+
+        counts = fetch(got, rq.Counts(self.dataset, self.column)).values
+        if not counts:
+            raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
+        top = max(counts.values())
+        leaders = [key for key, count in counts.items() if count == top]
+        found = any(key == self.expected and isinstance(key, bool) == isinstance(self.expected, bool) for key in leaders)
+        shown = ", ".join(printable(repr(k), 60) for k in leaders[:5]) + (" …" if len(leaders) > 5 else "")
+        what = f"most common: {shown} ({top:,} of {sum(counts.values()):,} values)"
+        return Observation(top, found != self.negated, what, details={"rows": top, "tied": len(leaders)})
+
+
+@dataclass(frozen=True)
 class KeyDuplicates(Measure):
     """`training unique (customer_id, day)` (verdict: no key repeats) and `training
     duplicate_count (customer_id, day)` (the number of rows whose key repeats an earlier row's:

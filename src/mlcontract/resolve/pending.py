@@ -36,8 +36,7 @@ _NODES = {
 # Words of planned forms that older nodes already hold: a statistic name (`feature plan
 # most_common`), the last word of a measure phrase, a robustness case (`handles grayscale`).
 # Until resolved they are "not supported yet", not "unknown".
-_STATISTICS = {name: f"the statistic `{name}` is" for name in
-               ("most_common",)}
+_STATISTICS: dict[str, str] = {}
 _MEASURES: dict[str, str] = {}
 _CASES = {("grayscale",): "the robustness case `grayscale` is", ("rgba",): "the robustness case `rgba` is",
           ("image", "sizes"): "image sizes are"}
@@ -82,6 +81,8 @@ def _first_new(node, in_comparison: bool) -> tuple[Span, str] | None:
         return None
     if type(node) in _NODES:
         return node.span, _NODES[type(node)]  # type: ignore[attr-defined]  # every AST node has a span
+    if isinstance(node, ast.FeatureCheck) and node.statistic is not None and node.statistic.name.id == "most_common":
+        return None  # resolved, its value on the right included (resolve/value_tests.py)
     if isinstance(node, (*_CONDITIONS, ast.MapLiteral, ast.MissingDecl)):  # resolved (resolve/conditions.py, resolve/shares.py)
         return None
     if isinstance(node, ast.InSet):  # resolved (resolve/value_tests.py): its literals, `null` included

@@ -26,6 +26,9 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
 
         shares_check(scope, node, data_view(scope, scope.dataset(node.subject, node.span), node))
         return
+    if node.statistic is not None and node.statistic.name.id == "most_common":
+        most_common_check(scope, node, data_view(scope, scope.dataset(node.subject, node.span), node))
+        return
     if not isinstance(node.test, (ast.InSet, ast.Matches, ast.IsFormat, ast.TypeIs)):
         statistic_check(scope, node)
         return
@@ -128,3 +131,26 @@ def rate_test(scope: Scope, rate: ast.RateTest | None):
 def _tagged(values: tuple) -> tuple[tuple[str, object], ...]:
     """The values with their type, so `1` and `true` (equal in Python) stay different sets."""
     return tuple(dict.fromkeys((type(v).__name__, v) for v in values))
+
+
+def most_common_check(scope: Scope, node: ast.FeatureCheck, subject: str) -> None:
+    """`feature plan most_common == "basic"` / `!= "trial"`: a value on the right, not a number."""
+    test = node.test
+    has_args = node.statistic is not None and bool(node.statistic.args)
+    if not isinstance(test, ast.Comparison) or test.op not in ("==", "!=") or has_args \
+            or not isinstance(test.rhs, (ast.String, ast.Number, ast.Neg, ast.Bool)):
+        scope.fail(test.span, "`most_common` is compared with a value by `==` or `!=`",
+                   'e.g. `feature plan most_common == "basic"`')
+    options = scope.options(node.options, frozenset({"vs"}), node)
+    if node.vs is not None or "vs" in options:
+        scope.fail(node.vs.span if node.vs is not None else options["vs"].span, "`most_common` is of one dataset: drop `vs`")
+    expected = literal(scope, test.rhs)
+    expanded = list(expand(scope, node.selector, subject, frozenset({NUMERIC, CATEGORICAL}), "most_common"))
+    for column, _column_type, problem, from_group in expanded:
+        if problem is None and not scope.lenient:
+            wrong = mismatch(column, scope.schemas[subject][column][1], test.rhs, expected)
+            if wrong:
+                scope.fail(test.rhs.span, *wrong)
+        scope.add(node, CheckKind.DATA, subject, column, "most_common",
+                  ms.MostCommon(subject, column, expected, test.op == "!="), Holds(), problem,
+                  from_selector=from_group or len(expanded) > 1)
