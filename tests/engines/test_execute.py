@@ -586,13 +586,14 @@ def test_a_profile_leaves_out_a_pandas_index_as_the_contracts_checks_do(tmp_path
 
 def test_history_and_edge_case_row_paths_are_literal_too(tmp_path):
     """`[1]` in a history or `handles rows from` path is part of the name, not a pattern."""
-    from mlcontract.models.history import load
+    from mlcontract.resolve.contract import HistorySource
+    from mlcontract.sources import load_history
     from mlcontract.models.robustness import read_rows
 
     pl.DataFrame({"epoch": [1, 2], "val_loss": [0.5, 0.4]}).write_csv(tmp_path / "run1.csv")
     pl.DataFrame({"x": [1]}).write_parquet(tmp_path / "rows1.parquet")
     pl.DataFrame({"x": [1]}).write_ndjson(tmp_path / "rows1.ndjson")
-    for reader, name in ((lambda p: load("run", "csv", p), "run[1].csv"),
+    for reader, name in ((lambda p: load_history(HistorySource("run", "csv", p)), "run[1].csv"),
                          (lambda p: read_rows(str(p)), "rows[1].parquet"),
                          (lambda p: read_rows(str(p)), "rows[1].ndjson")):
         with pytest.raises(Exception):  # the literal name does not exist: nothing is read

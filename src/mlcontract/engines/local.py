@@ -201,7 +201,8 @@ class LocalBackend:
         a reader thread ends the batches without an exception) must not look like a short file."""
         scan, lazy, present, todo = work.scan, work.lazy, work.present, work.todo
         if self.progress:
-            total = sources.row_count_hint(self.inputs.datasets[scan.dataset], self.inputs.dataset_objects.get(scan.dataset))
+            total = work.rows if work.rows is not None else sources.row_count_hint(
+                self.inputs.datasets[scan.dataset], self.inputs.dataset_objects.get(scan.dataset))
             self.progress.start(f"scanning {scan.dataset}", total)
         by_column = _group_by_column(todo)
         dataset_level = by_column.pop(None, [])
