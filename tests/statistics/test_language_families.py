@@ -977,3 +977,21 @@ def test_most_common_of_numbers_booleans_ties_and_empty_columns():
     assert one('feature x most_common == "a"', empty).status == "error"
     assert diagnostic('feature x most_common <= "a"', d=ties).message == "`most_common` is compared with a value by `==` or `!=`"
     assert diagnostic("feature x most_common == 3", d=ties).message == "`x` holds strings (String); `3` is a number"
+
+
+# ---- other data than the contract was compiled against: every new check fails closed -------------------
+def test_new_checks_on_other_data_are_errors_not_exceptions(tmp_path):
+    frame = pl.DataFrame({"x": [1, -1], "y": [1.0, 2.0], "s": ["a", "b"]})
+    lines = ["d rows where x > 0 >= 1", "feature y where x > 0 mean >= 0", "feature y where x > 0 in (1.0)",
+             "d unique (x, y)", "feature x null_count >= 0", 'feature s matches "a" >= 0%', "feature x type Int64",
+             "feature s length max <= 3"]
+    contract = mlcontract.compile("\n".join(lines) + "\n", datasets={"d": frame})
+    assert all(c.status == "pass" for c in contract.run().checks)
+    checks = contract.run(datasets={"d": pl.DataFrame({"y": [1.0, 2.0]})}).checks
+    assert [c.status for c in checks] == ["error"] * len(lines), [(c.source, c.message) for c in checks]
+    # a file that lost the column after the contract was compiled
+    frame.write_parquet(tmp_path / "d.parquet")
+    compiled = mlcontract.compile('dataset d = parquet("d.parquet")\nd rows where x > 0 >= 1\n', base_dir=tmp_path)
+    pl.DataFrame({"y": [1.0]}).write_parquet(tmp_path / "d.parquet")
+    (check,) = compiled.run().checks
+    assert check.status == "error"

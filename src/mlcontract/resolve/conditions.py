@@ -16,7 +16,7 @@ import datetime as _dt
 
 from ..language import ast
 from ..language.diagnostics import did_you_mean
-from .scope import Scope
+from .scope import Abort, Scope
 
 _STRING_DTYPES = ("String", "Categorical", "Enum")
 _TEMPORAL_DTYPES = ("Date", "Datetime", "Time", "Duration")
@@ -35,7 +35,14 @@ def view(scope: Scope, base: str, where: ast.Condition | None) -> str:
     if base in scope.schema_errors:
         scope.schema_errors[name] = scope.schema_errors[base]
     else:
-        check(scope, where, base)
+        try:
+            check(scope, where, base)
+        except Abort:
+            if not scope.lenient:
+                raise
+            # run() was given other data (lenient): a condition it cannot hold makes the checks
+            # on the view `error`s, not the contract invalid
+            scope.schema_errors[name] = f"`where` on {base}: {scope.diagnostics.pop().message}"
         scope.schemas[name] = scope.schemas[base]
         scope.index_columns[name] = scope.index_columns.get(base, ())
     if base in scope.refused:
