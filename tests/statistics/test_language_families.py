@@ -995,3 +995,17 @@ def test_new_checks_on_other_data_are_errors_not_exceptions(tmp_path):
     pl.DataFrame({"y": [1.0]}).write_parquet(tmp_path / "d.parquet")
     (check,) = compiled.run().checks
     assert check.status == "error"
+
+
+def test_lists_in_csv_options_name_the_null_values(tmp_path):
+    rows = [rng_row for rng_row in (["NA", "1"], ["?", "2"], ["x", ""], ["", "3"], ["n/a", "4"], ["日本", "NA"])]
+    (tmp_path / "n.csv").write_text("a,b\n" + "\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    text = ('dataset d = csv("n.csv", null_values=["NA", "?", "n/a"])\ndataset e = csv("n.csv", null_values="NA")\n'
+            "feature a null_count >= 0\nfeature a of e null_count >= 0\nfeature b null_count >= 0\n")
+    got = [c.value for c in mlcontract.compile(text, base_dir=tmp_path).run().checks]
+    # Polars reads an empty field as null; the listed strings are null too, in every column
+    assert got == [sum(r[0] in ("", "NA", "?", "n/a") for r in rows), sum(r[0] in ("", "NA") for r in rows),
+                   sum(r[1] in ("", "NA", "?", "n/a") for r in rows)]
+    with pytest.raises(ContractError) as caught:
+        mlcontract.compile('dataset d = csv("n.csv", null_values=[1])\nd rows >= 1\n', base_dir=tmp_path)
+    assert caught.value.diagnostics[0].message.startswith("`null_values=` takes a string or a list of strings")

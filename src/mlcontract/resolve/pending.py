@@ -27,7 +27,6 @@ _FIELDS = {
 
 # Nodes that are new wherever they appear.
 _NODES = {
-    ast.ListLiteral: "lists `[...]` are",
     ast.Temporal: "dates and datetimes are",
     ast.Bool: "`true` and `false` are",
     ast.Null: "`null` is",
