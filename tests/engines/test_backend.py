@@ -281,7 +281,8 @@ def test_a_baseline_that_fails_fails_every_case_that_needs_it():
 
 # ---- the request algebra and the per-request tables ---------------------------------------------------
 DATA_REQUESTS = [rq.RowCount, rq.SchemaOf, rq.Summary, rq.Counts, rq.SortedValues, rq.Edges, rq.Histogram,
-                 rq.SampleWalk, rq.OutsideCount, rq.OutsideRange, rq.KeyDuplicates, rq.ValueTest, rq.TemporalRange]
+                 rq.SampleWalk, rq.OutsideCount, rq.OutsideRange, rq.KeyDuplicates, rq.ValueTest, rq.TemporalRange,
+                 rq.TemporalOutside]
 
 
 def test_each_data_request_declares_its_place_and_is_in_every_table():

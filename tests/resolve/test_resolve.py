@@ -108,10 +108,9 @@ _PENDING_HEADER = (
 )
 PENDING = {  # line: (column of the caret, words of the message)
     'feature age mean <= "x"': (21, "strings on the right of a comparison are"),
-    "feature signup between 2026-01-01 and 2026-02-01": (24, "dates and datetimes are"),
-    "feature signup min >= 2026-01-01": (23, "dates and datetimes are"),
     "feature signup in (2026-01-01)": (20, "dates and datetimes are"),
     "training rows >= true": (18, "`true` and `false` are"),
+    "feature signup mean >= 2026-01-01": (24, "dates and datetimes are"),
     "val_loss not increasing up to best epoch": (25, "`up to best epoch` is"),
     "val_loss not increasing tolerance 2%": (25, "a relative tolerance (`tolerance 2%`) is"),
     "candidate handles nulls as nan, missing key": (28, "`as` variants of a robustness case are"),

@@ -772,7 +772,7 @@ def test_dates_and_datetimes_in_where_match_the_oracle():
     rng = random.Random(2)
     base = _dt.datetime(2026, 1, 1, tzinfo=UTC)
     stamps = [None if rng.random() < 0.1 else base + _dt.timedelta(hours=rng.randint(0, 2000)) for _ in range(400)]
-    frame = pl.DataFrame({"ts": pl.Series(stamps, dtype=pl.Datetime("us", "UTC")),
+    frame = pl.DataFrame({"ts": pl.Series(stamps, dtype=pl.Datetime("us", "UTC")).dt.convert_time_zone("Asia/Tokyo"),
                           "naive": pl.Series([s and s.replace(tzinfo=None) for s in stamps], dtype=pl.Datetime("us")),
                           "day": pl.Series([s and s.date() for s in stamps], dtype=pl.Date)})
     cut = _dt.datetime.fromisoformat("2026-02-01T12:00+02:00")
@@ -1009,3 +1009,39 @@ def test_lists_in_csv_options_name_the_null_values(tmp_path):
     with pytest.raises(ContractError) as caught:
         mlcontract.compile('dataset d = csv("n.csv", null_values=[1])\nd rows >= 1\n', base_dir=tmp_path)
     assert caught.value.diagnostics[0].message.startswith("`null_values=` takes a string or a list of strings")
+
+
+def test_dates_in_between_min_and_max_match_the_oracle():
+    rng = random.Random(5)
+    days = [None if rng.random() < 0.1 else _dt.date(2026, 1, 1) + _dt.timedelta(days=rng.randint(0, 120))
+            for _ in range(300)]
+    stamps = [d and _dt.datetime.combine(d, _dt.time(6), tzinfo=UTC) for d in days]
+    frame = pl.DataFrame({"day": pl.Series(days, dtype=pl.Date),
+                          "ts": pl.Series(stamps, dtype=pl.Datetime("us", "UTC")).dt.convert_time_zone("Europe/Paris")})
+    present = [d for d in days if d is not None]
+    lo, hi = _dt.date(2026, 1, 15), _dt.date(2026, 3, 31)
+    outside = sum(d < lo or d > hi for d in present)
+    between, mx, mn, ts_between = results(
+        "feature day between 2026-01-15 and 2026-03-31\nfeature day max >= 2026-04-01\n"
+        "feature day min > 2026-01-01\nfeature ts between 2026-01-15T07:00+01:00 and 2026-03-31T06:00Z", d=frame)
+    assert between.value == pytest.approx(outside / len(present), rel=REL)
+    assert between.status == ("pass" if outside == 0 else "fail")
+    assert mx.status == ("pass" if max(present) >= _dt.date(2026, 4, 1) else "fail")
+    assert mn.status == ("pass" if min(present) > _dt.date(2026, 1, 1) else "fail")
+    t_lo, t_hi = _dt.datetime(2026, 1, 15, 6, tzinfo=UTC), _dt.datetime(2026, 3, 31, 6, tzinfo=UTC)
+    t_outside = sum(s < t_lo or s > t_hi for s in stamps if s is not None)
+    assert ts_between.value == pytest.approx(t_outside / len(present), rel=REL)
+    empty = pl.DataFrame({"day": pl.Series([None], dtype=pl.Date)})
+    assert one("feature day max >= 2026-01-01", empty).status == "error"
+    assert one("feature day between 2026-01-01 and 2026-02-01", empty).status == "error"
+
+
+def test_date_diagnostics():
+    frame = pl.DataFrame({"day": [_dt.date(2026, 1, 1)], "n": [1.0],
+                          "ts": pl.Series([_dt.datetime(2026, 1, 1)], dtype=pl.Datetime("us"))})
+    assert diagnostic("feature day between 2026-01-01T00:00 and 2026-02-01", d=frame).message == \
+        "`day` holds dates (Date); `2026-01-01T00:00` is a datetime"
+    assert diagnostic("feature day between 2026-02-01 and 2026-01-01", d=frame).message == "the range is empty"
+    assert diagnostic("feature n max >= 2026-01-01", d=frame).message == "`n` holds Float64 values, not dates"
+    assert diagnostic("feature ts max >= 2026-01-01T00:00Z", d=frame).message.startswith("`ts` has no time zone")
+    assert diagnostic("feature day mean >= 2026-01-01", d=frame).message == "dates and datetimes are not supported yet"

@@ -423,6 +423,13 @@ def _temporal_range(request: rq.TemporalRange, series, got: dict, memo: dict):
     return series.min(), series.max(), series.len() - series.null_count()
 
 
+def _temporal_outside(request: rq.TemporalOutside, series, got: dict, memo: dict):
+    present = series.drop_nulls()
+    if getattr(present.dtype, "time_zone", None):  # instants: compared in UTC, as the bounds are
+        present = present.dt.convert_time_zone("UTC")
+    return int(((present < request.low) | (present > request.high)).sum()), present.len()
+
+
 COLUMN_WORK: dict[type, ColumnWork] = {
     rq.Summary: ColumnWork(lambda request, series, got, memo: _summary(series, memo),
                            fuse=lambda request, got: Fusable("summary")),
@@ -435,6 +442,7 @@ COLUMN_WORK: dict[type, ColumnWork] = {
     rq.OutsideRange: ColumnWork(_outside_range, fuse=_fuse_outside_range),
     rq.ValueTest: ColumnWork(_value_test, numeric=False),
     rq.TemporalRange: ColumnWork(_temporal_range, numeric=False),
+    rq.TemporalOutside: ColumnWork(_temporal_outside, numeric=False),
 }
 
 

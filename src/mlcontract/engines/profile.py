@@ -191,4 +191,5 @@ SERVE: dict[type, Way] = {
     rq.KeyDuplicates: Way(_values_needed, _never, whole_dataset=True),
     rq.ValueTest: Way(_values_needed, _never),
     rq.TemporalRange: Way(_values_needed, _never),
+    rq.TemporalOutside: Way(_values_needed, _never),
 }

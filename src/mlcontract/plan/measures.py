@@ -383,6 +383,69 @@ def _instant(value) -> datetime.datetime:
 
 
 @dataclass(frozen=True)
+class TemporalBetween(Measure):
+    """`feature signup between 2026-01-01 and 2026-06-30`: every present value of a Date or
+    Datetime column lies in the range (inclusive); the value is the share outside it."""
+
+    dataset: str
+    column: str
+    low: Any
+    high: Any
+
+    def requests(self):
+        return (rq.TemporalOutside(self.dataset, self.column, self.low, self.high),)
+
+    def compute(self, got):
+        outside, present = fetch(got, rq.TemporalOutside(self.dataset, self.column, self.low, self.high))
+        if present == 0:
+            raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
+        span = f"[{_iso(self.low)}, {_iso(self.high)}]"
+        if outside == 0:
+            return Observation(0.0, True, f"all {present:,} non-null values in {span}")
+        return Observation(outside / present, False, f"{outside:,} of {present:,} values outside {span}",
+                           details={"outside": int(outside), "values": int(present)})
+
+
+@dataclass(frozen=True)
+class TemporalBound(Measure):
+    """`feature signup max >= 2026-01-01`: the oldest (`min`) or newest (`max`) value of a Date
+    or Datetime column compared with a date or datetime."""
+
+    dataset: str
+    column: str
+    statistic: str  # min | max
+    op: str
+    bound: Any
+
+    def requests(self):
+        return (rq.TemporalRange(self.dataset, self.column),)
+
+    def compute(self, got):
+        import operator
+
+        oldest, newest, _present = fetch(got, rq.TemporalRange(self.dataset, self.column))
+        value = oldest if self.statistic == "min" else newest
+        if value is None:
+            raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
+        ops = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+               "!=": operator.ne}
+        holds = ops[self.op](_comparable(value, self.bound), _comparable(self.bound, value))
+        verb = self.op if holds else f"is not {self.op}"
+        return Observation(None, holds, f"{self.statistic} {_iso(value)} {verb} {_iso(self.bound)}")
+
+
+def _iso(value) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _comparable(value, other):
+    """An aware datetime as an instant in UTC, so naive-vs-aware never meets (the resolver checks)."""
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return value.astimezone(datetime.timezone.utc)
+    return value
+
+
+@dataclass(frozen=True)
 class SchemaMatch(Measure):
     """`schema of A matches B`: the same feature columns with compatible types."""
 

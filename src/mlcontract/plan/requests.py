@@ -303,3 +303,23 @@ class TemporalRange(ColumnRequest):
 
     def describe(self) -> str:
         return f"range({self.name})"
+
+
+@dataclass(frozen=True)
+class TemporalOutside(ColumnRequest):
+    """(values outside [low, high], present values) of a Date or Datetime column; the bounds
+    are dates or datetimes (an aware one compared as an instant)."""
+
+    order: ClassVar[int] = 13
+
+    low: Any = None
+    high: Any = None
+
+    def merge(self, left, right):
+        return (left[0] + right[0], left[1] + right[1])
+
+    def empty(self, got: dict):
+        return (0, 0)
+
+    def describe(self) -> str:
+        return f"outside({self.name}, [{self.low}, {self.high}])"

@@ -82,6 +82,11 @@ def _first_new(node, in_comparison: bool) -> tuple[Span, str] | None:
         return node.span, _NODES[type(node)]  # type: ignore[attr-defined]  # every AST node has a span
     if isinstance(node, ast.FeatureCheck) and node.statistic is not None and node.statistic.name.id == "most_common":
         return None  # resolved, its value on the right included (resolve/value_tests.py)
+    if isinstance(node, ast.FeatureCheck):
+        from .dates import is_temporal_check
+
+        if is_temporal_check(node):
+            return None  # resolved, its dates included (resolve/dates.py)
     if isinstance(node, (*_CONDITIONS, ast.MapLiteral, ast.MissingDecl)):  # resolved (resolve/conditions.py, resolve/shares.py)
         return None
     if isinstance(node, ast.InSet):  # resolved (resolve/value_tests.py): its literals, `null` included

@@ -26,6 +26,11 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
 
         shares_check(scope, node, data_view(scope, scope.dataset(node.subject, node.span), node))
         return
+    from .dates import is_temporal_check, temporal_check
+
+    if is_temporal_check(node):
+        temporal_check(scope, node, data_view(scope, scope.dataset(node.subject, node.span), node))
+        return
     if node.statistic is not None and node.statistic.name.id == "most_common":
         most_common_check(scope, node, data_view(scope, scope.dataset(node.subject, node.span), node))
         return

@@ -83,7 +83,10 @@ def expression(node: Any, schema: Any) -> Any:
         return _in(node, schema)
     if isinstance(node, ast.ColumnRef):
         column = pl.col(node.name.id)
-        return column.fill_nan(None) if schema[node.name.id].is_float() else column
+        dtype = schema[node.name.id]
+        if getattr(dtype, "time_zone", None):  # instants, compared in UTC as aware literals are
+            return column.dt.convert_time_zone("UTC")
+        return column.fill_nan(None) if dtype.is_float() else column
     if isinstance(node, ast.BinOp):
         left, right = expression(node.left, schema), expression(node.right, schema)
         return {"+": left + right, "-": left - right, "*": left * right, "/": left / right}[node.op]
