@@ -111,12 +111,6 @@ PENDING = {  # line: (column of the caret, words of the message)
     "feature signup in (2026-01-01)": (20, "dates and datetimes are"),
     "training rows >= true": (18, "`true` and `false` are"),
     "feature signup mean >= 2026-01-01": (24, "dates and datetimes are"),
-    "val_loss not increasing up to best epoch": (25, "`up to best epoch` is"),
-    "val_loss not increasing tolerance 2%": (25, "a relative tolerance (`tolerance 2%`) is"),
-    "candidate handles nulls as nan, missing key": (28, "`as` variants of a robustness case are"),
-    "candidate handles image sizes 8x8, 224x224": (19, "image sizes are"),
-    "candidate handles grayscale": (19, "the robustness case `grayscale` is"),
-    "candidate handles rgba": (19, "the robustness case `rgba` is"),
 }
 
 
@@ -130,13 +124,6 @@ def test_a_form_not_resolved_yet_is_one_located_diagnostic(line, monkeypatch):
     (diagnostic,) = caught.value.diagnostics
     assert diagnostic.message == f"{what} not supported yet"
     assert (diagnostic.span.line, diagnostic.span.column) == (6, column)
-
-
-def test_a_relative_tolerance_says_how_to_write_an_absolute_one(monkeypatch):
-    monkeypatch.chdir(FIXTURES)
-    with pytest.raises(ContractError) as caught:
-        mlcontract.compile(_PENDING_HEADER + "val_loss not increasing tolerance 2%\n")
-    assert "`tolerance 0.02`" in caught.value.diagnostics[0].hint
 
 
 @pytest.mark.slow

@@ -153,8 +153,15 @@ class Inputs:
         return [c for c in self.frame(name).columns if c not in excluded]
 
     def features(self, name: str):
-        """What a model is fed: the feature columns as a pandas DataFrame, names kept."""
-        return self._once(("features", name), lambda: self.frame(name).select(self.feature_columns(name)).to_pandas())
+        """What a model is fed: the feature columns as a pandas DataFrame, names kept; a column of
+        images (nested lists or arrays) holds one NumPy array per cell (models/images.py)."""
+        def read():
+            from ..models.images import with_image_arrays
+
+            frame = self.frame(name).select(self.feature_columns(name))
+            return with_image_arrays(frame, frame.to_pandas())
+
+        return self._once(("features", name), read)
 
     def labels(self, name: str):
         """The label column of a dataset as a NumPy array."""

@@ -349,7 +349,9 @@ class _Builder:
         )
 
     def image_size(self, token: lark.Token) -> ast.ImageSize:
-        width, height = (int(n) for n in str(token).split("x"))
+        # A side of more than 9 digits is beyond any image (and int() refuses 4,300 digits): kept as
+        # 10**9, which the resolver reports as too large.
+        width, height = (int(n) if len(n) <= 9 else 10**9 for n in str(token).split("x"))
         return ast.ImageSize(width, height, span=self.span(token))
 
     # ---- pieces ----------------------------------------------------------------------------
