@@ -102,3 +102,14 @@ def test_a_relative_trend_shows_its_share_and_epoch():
     assert observed_text(check) == "1.176% at epoch 3"
     absolute = mlcontract.compile("val_rmse not increasing tolerance 20\n", histories={"run": history}).run().checks[0]
     assert absolute.status == "pass" and observed_text(absolute) == "10 at epoch 3"
+
+
+def test_a_strict_schema_counts_the_columns_out_of_place():
+    a = pl.DataFrame({"x": [1], "y": ["a"], "z": [1.0]})
+    b = pl.DataFrame({"y": ["a"], "x": [1], "z": [1.0]})
+    check = _run("schema of a matches b strictly\n", a=a, b=b).checks[0]
+    assert check.status == "fail" and check.value == 2 and check.details["mismatching_columns"] == ["x", "y"]
+    assert check.message == "2 mismatching columns: the columns are in another order: x, y, z in a, y, x, z in b"
+    assert observed_text(check) == "2 columns"
+    same = _run("schema of a matches a strictly\n", a=a).checks[0]
+    assert same.message == "0 mismatching columns: 3 feature columns with the same types in the same order"

@@ -32,6 +32,8 @@ def plain_value(value) -> Any:
         return {"true": True, "false": False}.get(value.name.id, value.name.id)
     if isinstance(value, ast.Neg):
         return -plain_value(value.operand)
+    if isinstance(value, ast.ListLiteral):  # `null_values=["NA", "?"]`: a tuple, so the source stays hashable
+        return tuple(ast.literal_value(item) for item in value.items)
     return value
 
 
