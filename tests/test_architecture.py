@@ -174,3 +174,14 @@ def test_every_module_imports_on_its_own():
             "sys.exit(1 if failed else 0)\n")
     done = subprocess.run([sys.executable, "-c", code, *modules], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_ci_runs_the_readmes_test_command_verbatim():
+    """CI (.ci/run) must run exactly the command the README gives a newcomer for the tests."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    commands = re.findall(r"^python3 -m venv \.venv && .*pytest$", readme, flags=re.M)
+    assert len(commands) == 1, commands
+    assert commands[0] in (root / ".ci" / "run").read_text(encoding="utf-8").splitlines()
