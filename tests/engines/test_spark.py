@@ -170,10 +170,11 @@ def same_value(request, local, spark) -> None:
         assert spark.exact_integers == local.exact_integers, where
         for key in ("min", "max"):
             a, b = getattr(local, key), getattr(spark, key)
-            assert (a == b and type(a) is type(b)) or (a != a and b != b), (where, key, a, b)
+            assert (a == b and type(a) is type(b)) or (math.isnan(a) and math.isnan(b)), (where, key, a, b)
         for key in ("mean", "m2"):
             a, b = getattr(local, key), getattr(spark, key)
-            assert (a != a and b != b) or math.isclose(a, b, rel_tol=MOMENTS, abs_tol=1e-300), (where, key, a, b)
+            assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=MOMENTS, abs_tol=1e-300), \
+                (where, key, a, b)
     elif isinstance(request, rq.Counts):
         assert spark.values == local.values and spark.nulls == local.nulls and spark.rows == local.rows, where
     elif isinstance(request, rq.SortedValues):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,7 @@ def _probe(remote: str, where: str) -> None:
     finally:
         try:
             client.close()
-        except Exception:  # noqa: BLE001 - closing a channel that never opened
+        except Exception:  # noqa: BLE001, S110 - closing a channel that never opened
             pass
 
 
@@ -492,7 +493,7 @@ class SparkBackend:
                 continue
             if self.progress:
                 self.progress.note(request.describe())
-            got[request] = _attempt(lambda: handler(request, driver, got))
+            got[request] = _attempt(partial(handler, request, driver, got))
 
     # ---- profile datasets in a plan -------------------------------------------------------------------
     def _serve_profile(self, scan, got: dict, runner: sq.Runner) -> None:
@@ -510,11 +511,11 @@ class SparkBackend:
                 if isinstance(request, rq.SampleWalk) else None
             if isinstance(against, SparkSample):  # the other side is a large Spark column
                 mine = rq.SortedValues(request.of, request.name)
-                served = {**got, mine: _attempt(lambda: profile.serve(mine))}
+                served = {**got, mine: _attempt(partial(profile.serve, mine))}
                 self._walks(runner, [request], served)
                 got[request] = served[request]
             else:
-                got[request] = _attempt(lambda: profile.serve(request, got))
+                got[request] = _attempt(partial(profile.serve, request, got))
 
     # ---- KS and Wasserstein ------------------------------------------------------------------------------
     def _spark_side(self, dataset: str, column: str, got: dict):
@@ -606,7 +607,7 @@ class _DriverSide:
         from ..execute import LocalBackend
 
         class Local(LocalBackend):
-            def opened(inner, name):  # noqa: N805 - reads the dataset through Spark
+            def opened(inner, name):  # reads the dataset through Spark
                 from ..sources import Opened
 
                 key = ("opened", name)
@@ -660,8 +661,9 @@ class _ScanWork:
     def __init__(self, backend: SparkBackend, plan, scan, runner: sq.Runner, got: dict):
         self.backend, self.plan, self.scan, self.runner, self.got = backend, plan, scan, runner, got
         self.dataset = scan.dataset
+        self.unresolved = []
 
-    unresolved: list = []
+    unresolved: list  # histograms on own edges left to pass B (_order_statistics)
 
     def compute(self) -> None:
         try:
@@ -725,9 +727,9 @@ class _ScanWork:
         range_at, foreign_at = {}, {}
         for request in work:
             if isinstance(request, (rq.OutsideCount, rq.OutsideRange)):
-                range_at[request] = _attempt(lambda: first.add(self._outside_sql(request)))
+                range_at[request] = _attempt(partial(self._add_outside, first, request))
             elif isinstance(request, rq.Histogram) and request.edges.of != request.of:
-                foreign_at[request] = _attempt(lambda: self._foreign_histogram(first, request))
+                foreign_at[request] = _attempt(partial(self._foreign_histogram, first, request))
         found = first.run(self.runner, self.frame, f"the counts and extremes of {self.dataset}")
         rows = int(found[rows_at])
         stats = {c: _stats_of(found, at, rows) for c, at in stats_at.items()}
@@ -745,6 +747,9 @@ class _ScanWork:
             self._counts(work, counted, sizes_at, found, rows)
         self._order_statistics(work, stats)
         self._moments(work, stats)
+
+    def _add_outside(self, aggregates: sq.Aggregates, request) -> int:
+        return aggregates.add(self._outside_sql(request))
 
     def _outside_sql(self, request) -> str:
         if isinstance(request, rq.OutsideRange):
@@ -815,7 +820,7 @@ class _ScanWork:
             selection = selections[plans[column]] if column in plans else sq.Selection()
             count = stats[column].count
             for request in sorted(requests, key=lambda r: isinstance(r, rq.Histogram)):  # edges first
-                value = _attempt(lambda: self._from_selection(request, selection, count))
+                value = _attempt(partial(self._from_selection, request, selection, count))
                 if value is not _PENDING:
                     self.got[request] = value
 
@@ -860,7 +865,7 @@ class _ScanWork:
                 self.got[request] = error
             return
         for request, plan in plans.items():
-            self.got[request] = _attempt(lambda: _summary_of(stats[request.column], plan, found))
+            self.got[request] = _attempt(partial(_summary_of, stats[request.column], plan, found))
         for request, edges, below, at in pending:
             counts = [b if b is not None else int(found[a]) for b, a in zip(below, at)]
             self.got[request] = np.diff(np.array([0, *counts, stats[request.column].count], dtype=np.int64))
@@ -1057,8 +1062,8 @@ def _summary_of(stats: ColumnStats, plan: _MomentPlan | None, found: list):
 
     from .._kernels import NumericSummary
 
-    counts = dict(rows=stats.rows, nulls=stats.nulls, nans=stats.nans, pos_inf=stats.pos_inf,
-                  neg_inf=stats.neg_inf, count=stats.count)
+    counts = {"rows": stats.rows, "nulls": stats.nulls, "nans": stats.nans, "pos_inf": stats.pos_inf,
+              "neg_inf": stats.neg_inf, "count": stats.count}
     if plan is None:
         return NumericSummary(**counts)
     n = stats.count
@@ -1114,7 +1119,14 @@ def _profile(runner: sq.Runner, frame, index, name: str, label: str | None):
     """profiles.profile_frame, computed by Spark: the same columns, counts, summaries, kept
     values, quantile grids and fine counts."""
     from ..catalog import CATEGORICAL, NUMERIC
-    from ..profiles import GRID, ColumnProfile, Profile, _json_key, _now, _summary_to_json
+    from ..profiles import (
+        GRID,
+        ColumnProfile,
+        Profile,
+        _json_key,
+        _now,
+        _summary_to_json,
+    )
     from ..statistics import interpolate, quantile_positions
 
     types = {f.name: f.dataType for f in frame.schema.fields if f.name not in index}

@@ -21,9 +21,10 @@ small data through every branch.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -266,7 +267,7 @@ class _Split:
     scale: float
 
     @staticmethod
-    def of(interval: _Interval, buckets: int) -> "_Split":
+    def of(interval: _Interval, buckets: int) -> _Split:
         half = 1.0 if math.isfinite(interval.high - interval.low) else 0.5
         span = interval.high * half - interval.low * half
         power = 1 - math.frexp(span)[1]  # span·2**p in [1, 2): no overflow of the scale
