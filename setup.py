@@ -27,7 +27,8 @@ extensions = [
     Extension(
         "mlcontract._kernels",
         ["ext/_kernels.pyx"],
-        include_dirs=[numpy.get_include()],
+        include_dirs=[numpy.get_include(), "ext"],  # ext/kernels.h: the C the kernels call
+        depends=["ext/kernels.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O3"],
     )

@@ -20,16 +20,17 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mlcontract import columns as col
-from mlcontract.execute import WORKERS
-from mlcontract.statistics import quantile_edges
+from mlcontract.engines import columns as col
+from mlcontract.engines.base import Settings
+from mlcontract.statistics.formulas import quantile_edges
 
 HERE = Path(__file__).resolve().parent
+WORKERS = Settings().threads  # what the local engine uses
 
 
 def kernels(frame: pl.DataFrame, edges: dict) -> dict:
     def one(name):  # the fused one-pass kernel, as mlc's backend calls it
-        summary, (counts,), (outside,) = col.scan(frame[name], [edges[name]], [(-5.0, 5.0)])
+        summary, (counts,), (outside,) = col.fused_pass(frame[name], [edges[name]], [(-5.0, 5.0)])
         return name, (summary, counts, outside)
 
     with ThreadPoolExecutor(WORKERS) as pool:

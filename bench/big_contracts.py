@@ -38,7 +38,7 @@ SHAPES = {
 CHILD = r"""
 import json, sys, time
 import mlcontract
-from mlcontract.parse import parser
+from mlcontract.language.parse import parser
 parser()
 text = open(sys.argv[1], encoding="utf-8").read()
 wall, cpu = time.perf_counter(), time.process_time()

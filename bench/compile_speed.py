@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 import mlcontract
-from mlcontract.parse import parser
+from mlcontract.language.parse import parser
 
 
 def main() -> None:

@@ -126,9 +126,9 @@ def main() -> int:
     parser.add_argument("--burn", type=int, default=0, help="CPU-burning neighbour processes to start")
     args = parser.parse_args()
     if args.fixed:
-        import mlcontract.serving
+        import mlcontract.models.serving
 
-        mlcontract.serving.EXTENSION = 1
+        mlcontract.models.serving.EXTENSION = 1
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
           + (", extension OFF (exactly --calls calls)" if args.fixed else ""))

@@ -8,7 +8,7 @@ import pytest
 
 import mlcontract
 from mlcontract.errors import ContractError, UsageError
-from mlcontract.results import RunResult
+from mlcontract.report.results import RunResult
 
 from conftest import FIXTURES
 
@@ -117,3 +117,18 @@ def test_check_takes_frames_for_undeclared_names():
     frame = pd.DataFrame({"age": [30.0, 40.0, 50.0]})
     result = mlcontract.check("training rows > 0\nfeature age mean <= 45\n", datasets={"training": frame})
     assert result.passed and [c.value for c in result.checks] == [3, 40.0]
+
+
+def test_paths_point_declarations_at_other_files_and_fail_on_warn(tmp_path):
+    """compile(paths=...) is the CLI's --input; run(fail_on="warn") its --fail-on warn."""
+    text = 'dataset training = parquet("nowhere/train.parquet")\ntraining rows >= 100\nwarn training rows >= 10000\n'
+    contract = mlcontract.compile(text, paths={"training": FIXTURES / "data" / "train.parquet"})
+    result = contract.run()
+    assert [c.status for c in result.checks] == ["pass", "warn"] and result.passed
+    assert contract.checked.datasets["training"].path == (FIXTURES / "data" / "train.parquet").absolute()
+    strict = contract.run(fail_on="warn")
+    assert not strict.passed and strict.fail_on == "warn"
+    with pytest.raises(UsageError, match="fail_on takes"):
+        contract.run(fail_on="error")
+    with pytest.raises(UsageError, match="did you mean `training`"):
+        mlcontract.compile(text, paths={"trainin": "x.parquet"})

@@ -10,9 +10,11 @@ import pytest
 import scipy.stats
 
 from conftest import SHARED, run_json, spec_dir
-from test_statistics import oracle_bins, oracle_category_bins, oracle_chi2, oracle_js, oracle_psi
+from oracles import oracle_bins, oracle_category_bins, oracle_chi2, oracle_js, oracle_psi
 
 REL = 1e-9
+# Building the conformance fixture (make_fixture.py: data and joblib models) takes a minute or two.
+pytestmark = pytest.mark.slow
 
 
 def test_vendored_spec_is_the_shared_one():

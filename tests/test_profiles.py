@@ -13,6 +13,8 @@ import pytest
 
 import mlcontract
 from mlcontract import profiles as pf
+from mlcontract.engines.profile import serve
+from mlcontract.plan import requests as rq
 from mlcontract.errors import ContractError
 
 from conftest import run_cli
@@ -116,6 +118,7 @@ def test_model_checks_on_a_profile_are_diagnostics(files):
         mlcontract.compile(text, base_dir=files)
 
 
+@pytest.mark.slow
 def test_merged_profiles_add_counts_exactly(files, tmp_path):
     prod = pl.read_parquet(files / "prod.parquet")
     parts = []
@@ -173,6 +176,7 @@ def test_profile_is_written_atomically(files, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["p.json"]  # and no temporary file is left
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content,message", [
     ('{"format": "mlcontract-profile", "version": 1, "grid": 2520, "rows": 3', "corrupt or truncated"),
     ('{"format": "mlcontract-profile", "version": 99, "grid": 2520, "rows": 1, "columns": {}}', "version 99"),
@@ -197,6 +201,7 @@ def _run(folder):
     return run_json(folder / "c.mlc", folder)
 
 
+@pytest.mark.slow
 def test_profile_command_writes_a_profile_and_its_plan_reads_no_rows(files, tmp_path):
     done = run_cli("profile", str(files / "prod.parquet"), "-o", str(tmp_path / "out.json"))
     assert done.returncode == 0 and "profiled 4,000 rows" in done.stderr
@@ -210,6 +215,7 @@ def test_profile_command_writes_a_profile_and_its_plan_reads_no_rows(files, tmp_
     assert "(served from the profile, no rows read)" in plan.stdout
 
 
+@pytest.mark.slow
 def test_profile_rejects_unknown_file_kinds(tmp_path):
     (tmp_path / "x.xlsx").write_text("nope")
     done = run_cli("profile", str(tmp_path / "x.xlsx"))
@@ -308,8 +314,8 @@ def test_merged_grids_stay_within_their_rank_error(tmp_path, sizes, shape):
     assert np.all(np.searchsorted(values, grid, side="right") >= position - r)
     # psi's bins: the merged profile's counts on its own coarse edges, against the raw rows'
     for bins in (10, 20):
-        coarse = merged.serve(pf.rq.Edges("merged", "x", bins))
-        served = merged.serve(pf.rq.Histogram("merged", "x", pf.rq.Edges("merged", "x", bins)))
+        coarse = serve(merged, rq.Edges("merged", "x", bins))
+        served = serve(merged, rq.Histogram("merged", "x", rq.Edges("merged", "x", bins)))
         truth = np.diff(np.concatenate([[0], np.searchsorted(values, coarse, side="left"), [n]]))
         assert np.all(np.abs(served - truth) <= 2 * r)
     # ks and wasserstein: the documented bounds with r
@@ -450,6 +456,7 @@ def test_hostile_json_gives_a_clear_error_quickly(tmp_path, text, message):
     assert message in str(caught.value) and time.perf_counter() - start < 5
 
 
+@pytest.mark.slow
 def test_a_hostile_profile_through_the_cli_is_an_error_result(files, tmp_path):
     (tmp_path / "bad.json").write_text("[" * 100_000 + "]" * 100_000)
     (tmp_path / "train.parquet").write_bytes((files / "train.parquet").read_bytes())
@@ -461,6 +468,7 @@ def test_a_hostile_profile_through_the_cli_is_an_error_result(files, tmp_path):
     assert "nested too deeply" in document["checks"][1]["message"]
 
 
+@pytest.mark.slow
 def test_negative_rows_no_longer_pass_a_rows_check(files, tmp_path):
     document = broken(json.loads((files / "prod.profile.json").read_text()), lambda d: d.update(rows=-5))
     (tmp_path / "bad.json").write_text(json.dumps(document))
@@ -480,3 +488,34 @@ def test_a_profile_keeps_exact_integer_extremes(tmp_path):
     assert top.status == "pass" and top.value == 2 ** 53 + 1 and type(top.value) is int
     # the profile's exact range [3, 2**53 + 1]: 2**53 + 2 lies outside it, 4 inside
     assert outside.status == "fail" and outside.value == 0.5
+
+
+# ---- the profile engine's table and the bounded cache (issue 10) ---------------------------------------
+def test_the_compile_time_question_goes_through_the_profile_engines_table(files, monkeypatch):
+    """resolve asks engines.profile.cannot_serve: what its SERVE table refuses is a diagnostic."""
+    from mlcontract.engines import profile as engine
+
+    text = 'dataset profiled = profile("prod.profile.json")\nfeature x of profiled mean <= 10\n'
+    assert mlcontract.compile(text, base_dir=files).checks
+    way = engine.SERVE[rq.Summary]
+    monkeypatch.setitem(engine.SERVE, rq.Summary, way._replace(cannot=lambda profile, column, request: "no summaries"))
+    with pytest.raises(ContractError) as caught:
+        mlcontract.compile(text, base_dir=files)
+    assert "`profiled` is a profile, which cannot serve no summaries" in caught.value.diagnostics[0].message
+
+
+def test_the_profiles_kept_in_memory_are_few_and_follow_the_file(files, tmp_path):
+    pf._LOADED.clear()
+    paths = []
+    for i in range(pf.LOADED_KEPT + 3):
+        paths.append(tmp_path / f"p{i}.json")
+        mlcontract.profile(data(50 + i, i), paths[-1])
+        pf.load_profile(paths[-1], f"p{i}")
+    assert len(pf._LOADED) == pf.LOADED_KEPT  # the least recently used were dropped
+    first = pf.load_profile(paths[-1], "again")
+    assert pf.load_profile(paths[-1], "again") is first  # kept: read once
+    # the same path rewritten (even within the file system's timestamp resolution): read again
+    stamp = os.stat(paths[-1])
+    mlcontract.profile(data(500, 9), paths[-1])
+    os.utime(paths[-1], ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert pf.load_profile(paths[-1], "again").rows == 500

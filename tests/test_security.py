@@ -66,6 +66,7 @@ LEAKS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("channel", list(LEAKS))
 def test_a_file_outside_the_repository_is_refused_and_never_printed(repo, channel):
     code, document, shown = check(repo, LEAKS[channel])
@@ -79,6 +80,7 @@ def test_a_file_outside_the_repository_is_refused_and_never_printed(repo, channe
     assert "--allow-path DIR (API: allow_paths=[DIR])" in message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("channel", ["details.categories", "schema check"])
 def test_allow_path_grants_the_folder(repo, channel):
     """The same contracts read the file when the invocation grants its folder (which also shows
@@ -88,6 +90,7 @@ def test_allow_path_grants_the_folder(repo, channel):
     assert all(c["status"] != "error" for c in document["checks"]), shown
 
 
+@pytest.mark.slow
 def test_a_symlink_in_the_repository_pointing_outside_is_refused(repo):
     (repo / "data" / "link.csv").symlink_to(repo.parent / "outside" / ".env")
     code, document, shown = check(repo, 'dataset env = csv("data/link.csv")\nfeature * psi < 100 vs env\n')
@@ -95,6 +98,7 @@ def test_a_symlink_in_the_repository_pointing_outside_is_refused(repo):
     assert "refused to read data/link.csv: it resolves to" in document["checks"][0]["message"]
 
 
+@pytest.mark.slow
 def test_a_symlink_inside_a_dataset_folder_is_refused(repo):
     """A parquet folder (a partitioned dataset) is read file by file: a symlink among its files
     (or folders) pointing outside is refused like a symlink named in the contract."""
@@ -133,6 +137,7 @@ def test_a_glob_true_dataset_is_confined_by_what_it_reads(repo):
     assert all("link.csv, in it, resolves to" in c["message"] for c in document["checks"])
 
 
+@pytest.mark.slow
 def test_a_git_work_tree_is_the_repository(tmp_path):
     """A contract in repo/contracts/ reads repo/data/ (its git work tree), not the folder beside
     the repository, even from another working directory."""
@@ -151,6 +156,7 @@ def test_a_git_work_tree_is_the_repository(tmp_path):
     assert "✔" in done.stdout and "refused to read ../../beside.parquet" in done.stdout
 
 
+@pytest.mark.slow
 def test_the_working_directory_is_readable(repo):
     """Files under the working directory may be read even when the contract's repository is
     elsewhere (the maintainers chose where mlc runs)."""
@@ -159,6 +165,7 @@ def test_the_working_directory_is_readable(repo):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/proc/self/environ", "/dev/stdin", "/sys/kernel/hostname"])
 def test_special_files_are_never_inputs_even_when_granted(repo, path):
     folder = "/" + path.split("/")[1]
@@ -168,6 +175,7 @@ def test_special_files_are_never_inputs_even_when_granted(repo, path):
     assert "refused to read" in message and "special files are never inputs" in message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("declaration,check_line", [
     ('dataset s = csv("pipe")', "s rows >= 1"),
     ('dataset s = profile("pipe")', "s rows >= 1"),
@@ -188,6 +196,7 @@ def _model_check(repo: Path, model_path: str) -> str:
             "accuracy on mine >= 0.5\nm p95 latency <= 1s on mine\n")
 
 
+@pytest.mark.slow
 def test_a_model_outside_the_repository_is_never_loaded(repo):
     """Loading a pickle runs code: a refused model file is not even opened, with --allow-pickle."""
     import joblib
@@ -207,6 +216,7 @@ def test_a_model_outside_the_repository_is_never_loaded(repo):
     assert "checks that will be errors" in plan.stdout and "refused to read ../outside/m.joblib" in plan.stdout
 
 
+@pytest.mark.slow
 def test_plan_shows_refused_files(repo):
     (repo / "c.mlc").write_text(LEAKS["details.categories"])
     done = run_cli("plan", "c.mlc", cwd=repo)
@@ -219,11 +229,11 @@ def test_plan_shows_refused_files(repo):
 def test_nothing_opens_a_refused_file(repo, monkeypatch):
     """Compile, plan and run a contract whose dataset, profile, history, model and rows file are
     all outside: no reader (schema, scan, profile, history, model, rows) is ever called on them."""
-    import mlcontract.history
-    import mlcontract.models
+    import mlcontract.models.history
+    import mlcontract.models.robustness
     import mlcontract.profiles
-    import mlcontract.robustness
-    import mlcontract.sources
+    import mlcontract.sources.datasets
+    import mlcontract.sources.models
 
     outside = repo.parent / "outside"
     for name in ("d.csv", "p.profile.json", "h.csv", "m.joblib", "rows.csv"):
@@ -239,12 +249,12 @@ def test_nothing_opens_a_refused_file(repo, monkeypatch):
 
         monkeypatch.setattr(module, name, wrapper)
 
-    spy(mlcontract.sources, "scan")  # schema_of and the backend open datasets through it
+    spy(mlcontract.sources.datasets, "open_lazy")  # schema_of and the backend open datasets through it
     spy(mlcontract.profiles, "load_profile")
-    spy(mlcontract.history, "curve_names")
-    spy(mlcontract.history, "load_source")
-    spy(mlcontract.models, "load_model")
-    spy(mlcontract.robustness, "read_rows")
+    spy(mlcontract.models.history, "curve_names")
+    spy(mlcontract.models.history, "load_source")
+    spy(mlcontract.sources.models, "load_model")
+    spy(mlcontract.models.robustness, "read_rows")
     text = ('dataset mine = csv("data/mine.csv")\ndataset d = csv("../outside/d.csv")\n'
             'dataset p = profile("../outside/p.profile.json")\nhistory h = csv("../outside/h.csv")\n'
             'model m = sklearn("../outside/m.joblib")\nlabel b\n'
@@ -269,6 +279,7 @@ def test_api_text_contracts_are_confined_to_base_dir(repo):
     assert framed.checks[0].status == "pass"
 
 
+@pytest.mark.slow
 def test_mlc_profile_paths_come_from_the_invocation(repo):
     pl.DataFrame({"a": [1.0, 2.0]}).write_parquet(repo.parent / "outside" / "d.parquet")
     done = run_cli("profile", str(repo.parent / "outside" / "d.parquet"), "-o", "d.profile.json", cwd=repo)
@@ -300,6 +311,7 @@ def nasty_repo(repo) -> Path:
     return repo
 
 
+@pytest.mark.slow
 def test_column_names_category_values_and_the_contract_name_are_escaped(nasty_repo):
     name = r'"\u001b[31m\n::error::pwned\r\u202e"'
     code, document, _ = check(nasty_repo, f"contract {name}\n"
@@ -318,6 +330,7 @@ def test_column_names_category_values_and_the_contract_name_are_escaped(nasty_re
     assert any(NASTY[1] in map(str, cats) for cats in categories)
 
 
+@pytest.mark.slow
 def test_an_error_message_quoting_data_is_escaped(repo):
     """A model that raises on a category it never saw quotes the value in its error."""
     import joblib
@@ -336,6 +349,7 @@ def test_an_error_message_quoting_data_is_escaped(repo):
     assert_log_safe(done.stdout + done.stderr)
 
 
+@pytest.mark.slow
 def test_plan_text_and_json_are_escaped(nasty_repo):
     (nasty_repo / "c.mlc").write_text('contract "\\u001b[31m\\n::error::x"\ndataset n = parquet("data/nasty.parquet")\n'
                                       'dataset gone = csv("\\u202e\\n::error::missing.csv")\n'
@@ -368,6 +382,7 @@ def test_diagnostics_escape_the_quoted_line_and_keep_the_caret_under_it(repo):
     assert len(underline.rstrip()) == start + len(escaped)
 
 
+@pytest.mark.slow
 def test_a_long_source_line_is_cut_around_the_span(repo):
     pl.DataFrame({"age": [1.0]}).write_parquet(repo / "data" / "t.parquet")
     (repo / "c.mlc").write_text('dataset t = parquet("data/t.parquet")\n'
@@ -381,6 +396,7 @@ def test_a_long_source_line_is_cut_around_the_span(repo):
     assert underline.index("^") == quoted.index("agee")
 
 
+@pytest.mark.slow
 def test_cli_messages_are_escaped(repo):
     done = run_cli("check", "x\n::error::pwned\x1b[31m.mlc", cwd=repo)
     assert done.returncode == 2 and "contract file not found" in done.stderr
@@ -401,8 +417,8 @@ def test_report_escapes_every_outside_field():
 
     from rich.console import Console
 
-    from mlcontract.report import render
-    from mlcontract.results import CheckResult, RunResult
+    from mlcontract.report.formats.terminal import render
+    from mlcontract.report.results import CheckResult, RunResult
 
     checks = [CheckResult(index=i, line=1, source=f"feature * mean < 1 {text}", kind="data", status="error",
                           blocking=True, subject=text, feature=text, statistic="mean", message=f"HTTP 500: {text}")
@@ -502,6 +518,7 @@ def test_outputs_under_dev_are_refused(tmp_path):
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode) and os.path.islink("/dev/stdout")
 
 
+@pytest.mark.slow
 def test_a_symlink_is_replaced_not_written_through(tmp_path):
     kept = tmp_path / "kept.json"
     kept.write_text("precious")
@@ -519,7 +536,7 @@ def test_a_symlink_is_replaced_not_written_through(tmp_path):
 def test_concurrent_writers_never_fail_nor_mix(tmp_path):
     """Eight threads write different texts to one target through the CLI's writer while a
     reader checks that the target is always one whole text."""
-    from mlcontract import cli
+    from mlcontract.report import emit
 
     target = tmp_path / "results.json"
     texts = [json.dumps({"writer": i, "pad": str(i) * 200_000}) for i in range(8)]
@@ -529,7 +546,7 @@ def test_concurrent_writers_never_fail_nor_mix(tmp_path):
     def write(text):
         try:
             for _ in range(15):
-                cli._write_json(target, text)
+                emit(text, target, "--json")
         except Exception as error:  # noqa: BLE001 - collected for the assertion
             errors.append(error)
 
@@ -554,6 +571,7 @@ def test_concurrent_writers_never_fail_nor_mix(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary file left
 
 
+@pytest.mark.slow
 def test_concurrent_processes_write_one_profile(tmp_path):
     target = tmp_path / "p.json"
     command = [sys.executable, "-m", "mlcontract", "profile", str(FIXTURES / "data" / "prod.parquet"), "-o", str(target)]
@@ -565,8 +583,8 @@ def test_concurrent_processes_write_one_profile(tmp_path):
 
 
 def test_a_failed_write_leaves_the_target_and_no_temporary_file(tmp_path, monkeypatch):
-    from mlcontract import cli
     from mlcontract.errors import UsageError
+    from mlcontract.report import emit
 
     target = tmp_path / "results.json"
     target.write_text("old")
@@ -576,7 +594,7 @@ def test_a_failed_write_leaves_the_target_and_no_temporary_file(tmp_path, monkey
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(UsageError, match="No space left"):
-        cli._write_json(target, "new")
+        emit("new", target, "--json")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["results.json"]
 
 

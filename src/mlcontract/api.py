@@ -13,29 +13,41 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .resolve import resolve
-from .contract import CheckedContract
-from .errors import SourceText, UsageError
+from .resolve.contract import CheckedContract
+from .errors import UsageError
+from .language.source import SourceText
 from .grants import Grants
 from .plan import Plan, plan as make_plan
-from .transform import to_ast
+from .language.transform import no_cyclic_gc, to_ast
+from .engines import DEFAULT_ENGINE
 
 if TYPE_CHECKING:  # pydantic costs ~0.13 s to import: only when the results are built
-    from .results import RunResult
+    from .engines.base import Backend, Progress, Settings
+    from .report.results import RunResult
 
 
 class Contract:
     """A compiled contract: its checks are resolved and its plan is built; nothing ran yet."""
 
     def __init__(self, source: SourceText, base_dir: Path, datasets=None, models=None, histories=None,
-                 lenient: bool = False, grants: Grants | None = None):
+                 lenient: bool = False, grants: Grants | None = None, paths: dict[str, str | Path] | None = None):
+        started = time.perf_counter()
         self.source = source
         self.base_dir = base_dir
         self.grants = grants or Grants()
+        self.paths = dict(paths or {})
         self.ast = to_ast(source)
+        if self.paths:  # `--input NAME=PATH`: the invocation points a declaration at another file
+            from .resolve.declarations import replace_paths
+
+            self.ast, self.grants = replace_paths(self.ast, self.paths, self.grants)
+            lenient = True  # the new file's columns may differ: a missing one is an `error` result
         self._inputs = (dict(datasets or {}), dict(models or {}), dict(histories or {}))
-        self.checked: CheckedContract = resolve(self.ast, source, base_dir, *self._inputs, lenient=lenient,
-                                                grants=self.grants)
-        self.plan: Plan = make_plan(self.checked)
+        with no_cyclic_gc():  # a contract of 200,000 checks: half of resolve's time was the collector's
+            self.checked: CheckedContract = resolve(self.ast, source, base_dir, *self._inputs, lenient=lenient,
+                                                    grants=self.grants)
+            self.plan: Plan = make_plan(self.checked)
+        self.compile_seconds = time.perf_counter() - started
 
     @property
     def name(self) -> str | None:
@@ -45,19 +57,39 @@ class Contract:
     def checks(self):
         return self.checked.checks
 
+    @property
+    def sha256(self) -> str:
+        """The hash of the contract's text as compiled (the results record it)."""
+        import hashlib
+
+        return hashlib.sha256(self.source.text.encode("utf-8", "surrogatepass")).hexdigest()
+
     def explain(self, as_json: bool = False) -> str:
-        from .explain import plan_json, plan_text
+        from .plan.explain import plan_json, plan_text
 
         return plan_json(self.plan) if as_json else plan_text(self.plan)
 
     def run(self, datasets: dict[str, Any] | None = None, models: dict[str, Any] | None = None,
-            histories: dict[str, Any] | None = None, progress=None) -> RunResult:
+            histories: dict[str, Any] | None = None, progress: Progress | None = None, *,
+            engine: str | Backend = DEFAULT_ENGINE, settings: Settings | None = None,
+            fail_on: str = "fail") -> RunResult:
         """Run the plan. Frames, models and histories given here replace declared sources
-        (pandas or Polars frames; fitted estimators or predict callables; history frames)."""
-        from .evaluate import evaluate
-        from .execute import LocalBackend
+        (pandas or Polars frames; fitted estimators or predict callables; history frames).
 
+        `engine` names the engine that computes the statistics (`mlcontract.engines.ENGINES`),
+        built with `settings` (engines.base.Settings: chunk rows, threads, engine options) and
+        reporting to `progress`; or it is an engine already built (then give neither).
+        `fail_on="warn"`: warnings block the gate too (`passed` is false when one warns)."""
+        import datetime
+
+        from .engines.base import Inputs
+        from .report.evaluate import evaluate
+
+        if fail_on not in ("fail", "warn"):
+            raise UsageError(f"fail_on takes `fail` or `warn`, not {fail_on!r}")
+        started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
         started = time.perf_counter()
+        chosen = _engine(engine, settings, progress)
         frames, objects, curves = (dict(self._inputs[0]), dict(self._inputs[1]), dict(self._inputs[2]))
         contract = self
         if datasets or models or histories:
@@ -72,17 +104,36 @@ class Contract:
             curves.update(histories or {})
             # The columns may differ from the declared files': resolve again against the new data
             # (leniently: a column the new data lacks is an `error` result, not an exception).
-            contract = Contract(self.source, self.base_dir, frames, objects, curves, lenient=True, grants=self.grants)
-        backend = LocalBackend(frames, objects, curves, progress=progress)
-        got = backend.run(contract.plan)
-        self.last_backend = backend
-        return evaluate(contract.checked, got, time.perf_counter() - started)
+            contract = Contract(self.source, self.base_dir, frames, objects, curves, lenient=True, grants=self.grants,
+                                paths=self.paths)
+        got = chosen.run(contract.plan, Inputs.of(contract.checked, frames, objects, curves))
+        executed = time.perf_counter()
+        durations = {"compile": round(self.compile_seconds, 4), "execute": round(executed - started, 4)}
+        result = evaluate(contract.checked, got, time.perf_counter() - started, fail_on=fail_on, started_at=started_at,
+                          contract_sha256=self.sha256, durations=durations)
+        result.durations["evaluate"] = round(time.perf_counter() - executed, 4)
+        return result
+
+
+def _engine(engine: str | Backend, settings: Settings | None, progress: Progress | None) -> Backend:
+    """The engine a run asks for: by name from the registry, or one already built."""
+    if isinstance(engine, str):
+        from .engines import backend
+        from .engines.base import Settings
+
+        return backend(engine, settings if settings is not None else Settings(), progress)
+    if settings is not None or progress is not None:
+        raise UsageError("run() got an engine already built and settings or progress for it; "
+                         "give them to the engine's constructor, or name the engine instead")
+    if not callable(getattr(engine, "run", None)):
+        raise UsageError(f"run(engine=...) takes an engine's name or an engine, not {type(engine).__name__}")
+    return engine
 
 
 def compile(source: str | Path, *, datasets: dict[str, Any] | None = None, models: dict[str, Any] | None = None,
             histories: dict[str, Any] | None = None, base_dir: str | Path | None = None,
             allow_paths: list[str | Path] | None = None, allow_hosts: list[str] | None = None,
-            allow_pickle: bool = False) -> Contract:
+            allow_pickle: bool = False, paths: dict[str, str | Path] | None = None) -> Contract:
     """Compile a contract from a path or from its text. Raises ContractError with located
     diagnostics when it is malformed. Frames and models given here stand in for declarations
     (an undeclared name becomes a dataset/model of the contract).
@@ -90,7 +141,11 @@ def compile(source: str | Path, *, datasets: dict[str, Any] | None = None, model
     The contract's privileges come from here, never from the contract (docs/security.md):
     `allow_paths` folders it may read outside its repository and the working directory,
     `allow_hosts` non-loopback hosts its http() models may reach, `allow_pickle` consent to
-    unpickle models (joblib/pickle, skops types outside the safe allowlist)."""
+    unpickle models (joblib/pickle, skops types outside the safe allowlist).
+
+    `paths` ({NAME: PATH}, the CLI's `--input NAME=PATH`) points declared datasets, models and
+    histories at other files for this compile, keeping their format: the invocation chose
+    these files, so they are readable wherever they are (special files are still refused)."""
     grants = Grants.of(allow_paths, allow_hosts, allow_pickle)
     text, path = _read(source)
     folder = Path(base_dir) if base_dir is not None else (path.parent if path else Path.cwd())
@@ -101,7 +156,7 @@ def compile(source: str | Path, *, datasets: dict[str, Any] | None = None, model
         # \n file stays a stray character, reported where it is.)
         text = text.replace("\r", "\n")
     return Contract(SourceText(text, str(path) if path else "<contract>"), folder.resolve(), datasets, models, histories,
-                    grants=grants)
+                    grants=grants, paths=paths)
 
 
 def check(source: str | Path, **inputs) -> RunResult:
@@ -140,13 +195,13 @@ def _read_file(path: Path) -> str:
 def profile(data: Any, output: str | Path | None = None, *, name: str | None = None, progress=None):
     """Profile a dataset (a data file path, or a pandas / Polars frame) and, when `output` is
     given, write it atomically as JSON. Returns the Profile."""
-    from .contract import DatasetSource
+    from .resolve.contract import DatasetSource
     from .profiles import profile_frame, write_profile
-    from .sources import check_rows, kind_of_path, open_dataset
+    from .sources.datasets import check_rows, format_of_path, open_dataset
 
     if isinstance(data, (str, Path)):
         path = Path(data)
-        source = DatasetSource(name or path.stem, kind_of_path(path), path, written=str(data))
+        source = DatasetSource(name or path.stem, format_of_path(path), path, written=str(data))
         opened, label = open_dataset(source), str(data)  # checks the file: missing, folder, FIFO, permissions
     else:
         source = DatasetSource(name or "data", "frame")

@@ -16,6 +16,7 @@ from typing import Optional
 
 import typer
 
+from .engines import DEFAULT_ENGINE, ENGINES
 from .errors import ContractError, MlcError, UsageError
 from .escape import MESSAGE_LIMIT, printable
 
@@ -35,50 +36,116 @@ ALLOW_HOST = typer.Option(None, "--allow-host", metavar="HOST[:PORT]",
                           help="let http() models reach this non-loopback host (repeatable)")
 ALLOW_PICKLE = typer.Option(False, "--allow-pickle",
                             help="consent to unpickle models (joblib/pickle; skops types outside the safe allowlist)")
+# The engines come from the registry (engines.ENGINES); an unknown name is a usage error (exit 2).
+ENGINE = typer.Option(DEFAULT_ENGINE, "--engine", metavar="NAME",
+                      help=f"the engine that computes the statistics: {', '.join(ENGINES)}")
 
 
-def _console(stderr: bool = False):
-    from rich.console import Console
+def _version(show: bool) -> None:
+    if show:
+        from . import __version__
 
-    stream = sys.stderr if stderr else sys.stdout
-    # CI logs are not terminals; rich would assume 80 columns and wrap every contract line.
-    width = None if stream.isatty() else int(os.environ.get("COLUMNS", 120))
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+        sys.stdout.write(f"mlc (mlcontract) {__version__}\n")
+        raise typer.Exit(EXIT_PASS)
 
 
-@app.command()
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                       help="print the version and exit")) -> None:
+    """Compile and run ML validation contracts (.mlc files) as a CI gate."""
+
+
+def _console():
+    from .report.formats.terminal import console
+
+    return console(sys.stdout)
+
+
+def _with_report_options(command):
+    """Give `command` one option per registered report format (report.report_formats(): each
+    module of report/formats/ with a FORMAT), so a new format adds its option without an edit
+    here. The options' values reach `command` as `reports={format name: value}`."""
+    import inspect
+
+    from .report import report_formats
+
+    formats = report_formats()
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for name, p in signature.parameters.items() if name != "reports"]
+    generated = [
+        inspect.Parameter(f"report_{name}", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
+                          default=typer.Option(entry.default, entry.flag, metavar=entry.metavar, help=entry.help,
+                                               show_default=False, rich_help_panel="Reports"))
+        for name, entry in formats.items()
+    ]
+
+    def with_reports(**options):
+        reports = {name: options.pop(f"report_{name}") for name in formats}
+        return command(**options, reports=reports)
+
+    with_reports.__name__, with_reports.__doc__ = command.__name__, command.__doc__
+    with_reports.__signature__ = signature.replace(parameters=own + generated)  # type: ignore[attr-defined]
+    return with_reports
+
+
 def check(
     contract: Path = typer.Argument(..., help="the .mlc contract file"),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="also write the results as JSON to this file"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show the message of passing checks too"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print only the summary line"),
+    fail_on: str = typer.Option("fail", "--fail-on", metavar="fail|warn",
+                                help="`warn`: warnings block the gate too (default: failures and errors block)"),
+    inputs: Optional[list[str]] = typer.Option(None, "--input", metavar="NAME=PATH",
+                                               help="read this file for the declared dataset, model or history NAME "
+                                                    "(repeatable)"),
     allow_path: Optional[list[Path]] = ALLOW_PATH,
     allow_host: Optional[list[str]] = ALLOW_HOST,
     allow_pickle: bool = ALLOW_PICKLE,
+    engine: str = ENGINE,
+    reports: Optional[dict] = None,
 ) -> None:
-    """Compile CONTRACT, run it, print the report; exit 1 when a blocking check fails."""
+    """Compile CONTRACT, run it, write its reports (the terminal's by default; any combination of
+    the formats below); exit 1 when a blocking check fails."""
     import mlcontract
+    from .report import ReportContext, report_formats, write_reports
 
-    if json_out is not None:
-        from .output import check_target
-
-        check_target(json_out, "--json")  # a wrong target fails now, not after the run
-    compiled = mlcontract.compile(contract, allow_paths=allow_path, allow_hosts=allow_host, allow_pickle=allow_pickle)
+    # Every report target is checked now (a wrong one fails before the run, not after it).
+    targets = {name: entry.target((reports or {}).get(name, entry.default)) for name, entry in report_formats().items()}
+    if fail_on not in ("fail", "warn"):
+        raise UsageError(f"--fail-on takes `fail` or `warn`, not {fail_on!r}")
+    compiled = mlcontract.compile(contract, allow_paths=allow_path, allow_hosts=allow_host, allow_pickle=allow_pickle,
+                                  paths=_input_paths(inputs))
     _started()
     if not compiled.checks:
         raise UsageError(f"{contract} has no checks: a gate that checks nothing would always pass")
-    _import_in_background("mlcontract.results", "mlcontract.report")
-    result = compiled.run(progress=None if quiet else _progress())
-    from .report import render, summary_line
-
-    console = _console()
-    if json_out is not None:
-        _write_json(json_out, result.to_json())
-    if quiet:
-        console.print(summary_line(result))
-    else:
-        render(result, console, verbose)
+    _import_in_background("mlcontract.report.results", "rich.console", "rich.table")
+    result = compiled.run(progress=None if quiet else _progress(), engine=engine, fail_on=fail_on)
+    write_reports(result, targets, ReportContext.of(result, compiled, contract, verbose=verbose, quiet=quiet))
     raise typer.Exit(EXIT_PASS if result.passed else EXIT_FAIL)
+
+
+app.command("check")(_with_report_options(check))
+
+
+@app.command()
+def lint(
+    contracts: list[Path] = typer.Argument(..., metavar="FILE...", help="the .mlc contracts to compile"),
+) -> None:
+    """Compile contracts without running them: print their diagnostics; exit 2 when one is
+    invalid (for editors and pre-commit hooks)."""
+    import mlcontract
+
+    invalid = 0
+    for contract in contracts:
+        try:
+            mlcontract.compile(contract)
+        except ContractError as error:
+            sys.stderr.write(error.render() + "\n")
+            invalid += 1
+        except UsageError as error:
+            sys.stderr.write(f"mlc: error: {printable(error, MESSAGE_LIMIT)}\n")
+            invalid += 1
+    if invalid:
+        raise typer.Exit(EXIT_INVALID)
 
 
 @app.command()
@@ -131,19 +198,21 @@ def profile_command(
 @app.command()
 def statistics() -> None:
     """List the statistics, metrics and robustness cases the language knows."""
-    from . import catalog
+    from .models.metrics import METRICS
+    from .models.serving import ROBUSTNESS_CASES
+    from .statistics import CATALOG
 
     console = _console()
     line = lambda text: console.print(text, markup=False)  # summaries contain [brackets]
     console.print("[bold]feature statistics[/bold]")
-    for info in catalog.FEATURE_STATISTICS.values():
+    for info in CATALOG.values():
         line(f"  {info.name:<18} {info.summary}")
     line("  pNN                any quantile, e.g. p95, p99.9")
     console.print("[bold]model metrics[/bold]")
-    for metric in catalog.METRICS.values():
+    for metric in METRICS.values():
         line(f"  {metric.name:<18} {metric.summary}")
     console.print("[bold]robustness cases[/bold]")
-    for case, summary in catalog.ROBUSTNESS_CASES.items():
+    for case, summary in ROBUSTNESS_CASES.items():
         line(f"  {case:<18} {summary}")
 
 
@@ -174,16 +243,17 @@ def _import_in_background(*modules: str) -> None:
     threading.Thread(target=load, name="mlc-imports", daemon=True).start()
 
 
-def _write_json(path: Path, text: str) -> None:
-    """Write the results atomically (output.write_text): no half-written JSON for the next CI
-    step to read; a symlink is replaced, never written through; a device, FIFO or folder is
-    refused (exit 2)."""
-    from .output import write_text
+def _input_paths(inputs: list[str] | None) -> dict[str, str]:
+    """`--input NAME=PATH` options → {NAME: PATH} (compile(paths=...))."""
+    from .resolve.declarations import parse_input
 
-    try:
-        write_text(path, text, "--json")
-    except (OSError, ValueError) as error:
-        raise UsageError(f"cannot write {path}: {getattr(error, 'strerror', None) or error}") from error
+    paths: dict[str, str] = {}
+    for text in inputs or ():
+        name, path = parse_input(text)
+        if name in paths:
+            raise UsageError(f"--input {name}=... is given twice")
+        paths[name] = path
+    return paths
 
 
 def main(argv: list[str] | None = None) -> int:

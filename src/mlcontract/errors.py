@@ -8,32 +8,10 @@ Two families, because they end differently:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-
-@dataclass(frozen=True)
-class Span:
-    """A region of the contract source: 1-based line/column, 0-based character offsets."""
-
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-    start: int
-    end: int
-
-    @staticmethod
-    def point(line: int, column: int, offset: int) -> "Span":
-        return Span(line, column, line, column + 1, offset, offset + 1)
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    span: Span | None
-    message: str
-    hint: str | None = None
-    severity: str = "error"
-    expected: tuple[str, ...] = ()  # for syntax errors: what the parser could have accepted
+if TYPE_CHECKING:
+    from .language.source import Diagnostic, SourceText
 
 
 class MlcError(Exception):
@@ -43,13 +21,13 @@ class MlcError(Exception):
 class ContractError(MlcError):
     """The contract is malformed or inconsistent; holds every diagnostic found."""
 
-    def __init__(self, diagnostics: list[Diagnostic], source: "SourceText | None" = None):
+    def __init__(self, diagnostics: "list[Diagnostic]", source: "SourceText | None" = None):
         self.diagnostics = list(diagnostics)
         self.source = source
         super().__init__(self.render())
 
     def render(self) -> str:
-        from .diagnostics import render_all
+        from .language.diagnostics import render_all
 
         return render_all(self.diagnostics, self.source)
 
@@ -72,24 +50,3 @@ class DataError(CheckError):
 
 class ModelError(CheckError):
     """A model could not be loaded or raised when called."""
-
-
-class NotYetSupported(CheckError):
-    """The contract is valid, but this build cannot execute that kind of check."""
-
-
-@dataclass
-class SourceText:
-    """The text of a contract and the name it is reported under."""
-
-    text: str
-    path: str = "<contract>"
-    lines: list[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        # Split exactly where the parser counts lines (at \n only); str.splitlines() would also
-        # split at \f, \v, U+2028, ... and quote the wrong line in every later diagnostic.
-        self.lines = [line.rstrip("\r") for line in self.text.split("\n")]
-
-    def line(self, number: int) -> str:
-        return self.lines[number - 1] if 0 < number <= len(self.lines) else ""

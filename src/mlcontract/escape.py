@@ -33,6 +33,9 @@ def printable(value: object, limit: int | None = DEFAULT_LIMIT) -> str:
     markers broken (`::` → `:\\:`), and cut to `limit` characters (None: no limit).
     Idempotent with `limit=None`: escaping printed text again changes nothing."""
     text = value if isinstance(value, str) else str(value)
+    if text.isascii() and text.isprintable() and "::" not in text and "##" not in text and \
+            (limit is None or len(text) <= limit):
+        return text  # the common case, unchanged (thousands of labels per report)
     if limit is not None and len(text) > limit:
         text = text[:limit] + f"… ({len(text) - limit:,} more characters)"
     text = _MARKER_START.sub(lambda m: m.group() + "\\", text)

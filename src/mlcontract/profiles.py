@@ -29,20 +29,17 @@ import datetime as _dt
 import itertools
 import json
 import math
-import os
-import tempfile
+from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import requests as rq
-from .catalog import CATEGORICAL, NUMERIC
+from .statistics.base import CATEGORICAL, NUMERIC
 from .errors import CheckError, DataError
-from .statistics import (
+from .statistics.formulas import (
     interpolate,
-    quantile_edges,
     quantile_positions,
     sorted_quantiles,
 )
@@ -107,88 +104,6 @@ class Profile:
     def schema(self) -> dict[str, tuple[str, str]]:
         return {name: (c.kind, c.dtype) for name, c in self.columns.items()}
 
-    # ---- what a profile can serve -----------------------------------------------------------
-    def cannot_serve(self, request: rq.Request) -> str | None:
-        """None when `serve(request)` works; otherwise why not, for a compile-time diagnostic."""
-        column = self.columns.get(request.column) if request.column else None
-        if isinstance(request, (rq.RowCount, rq.SchemaOf)):
-            return None
-        if column is None:
-            return None  # a missing column is reported like any missing column
-        if isinstance(request, rq.Summary):
-            return None if column.kind == NUMERIC else f"`{request.column}` is not numeric"
-        if isinstance(request, rq.Counts):
-            return None if column.kind != NUMERIC else "value counts of a numeric column (distinct, unique_rate, unseen_rate)"
-        if isinstance(request, rq.Edges):
-            if column.values is not None or GRID % request.bins == 0:
-                return None  # kept values serve any bin count
-            return f"{request.bins} bins (a profile serves bin counts dividing {GRID})"
-        if isinstance(request, rq.Histogram):
-            if request.edges.of != request.of:
-                return "a histogram on another dataset's edges: a profile can be the `vs` reference of psi/js/…, not their subject"
-            return self.cannot_serve(request.edges)
-        if isinstance(request, (rq.SortedValues, rq.SampleWalk)):
-            return None  # the quantile grid stands in for the sample (documented approximation)
-        if isinstance(request, (rq.OutsideCount, rq.OutsideRange)):
-            return "counts of values outside a range (between, out_of_range_rate)"
-        return f"{request.describe()}"
-
-    def serve(self, request: rq.Request, got: dict | None = None) -> Any:
-        reason = self.cannot_serve(request)
-        if reason:
-            raise CheckError(f"profile `{self.name}` cannot serve {reason}")
-        if isinstance(request, rq.RowCount):
-            return self.rows
-        if isinstance(request, rq.SchemaOf):
-            return self.schema
-        column = self.columns.get(request.column)
-        if column is None:
-            raise DataError(f"column `{request.column}` is missing in profile `{self.name}`")
-        if isinstance(request, rq.Summary):
-            from ._kernels import NumericSummary
-
-            return NumericSummary.from_dict(_summary_from_json(column.summary))
-        if isinstance(request, rq.Counts):
-            from .columns import CountsResult, _key_array
-
-            keys = [k for k, _ in column.categories or []]
-            counts = np.array([n for _, n in column.categories or []], dtype=np.int64)
-            return CountsResult(_key_array(keys), counts, column.nulls, column.rows)
-        sample = self._sample(column, request.column)
-        if isinstance(request, rq.Edges):
-            if column.values is not None:
-                return quantile_edges(sample, request.bins)
-            step = GRID // request.bins
-            return np.unique(sample[step:GRID:step])
-        if isinstance(request, rq.Histogram):
-            coarse = self.serve(request.edges)
-            if column.values is not None:
-                from ._kernels import searchsorted_counts
-
-                return searchsorted_counts(sample, coarse)
-            return coarse_counts(np.asarray(column.edges, dtype=np.float64),
-                                 np.asarray(column.counts, dtype=np.int64), coarse)
-        if isinstance(request, rq.SortedValues):
-            return sample
-        if isinstance(request, rq.SampleWalk):
-            from .statistics import walk
-
-            other = (got or {}).get(rq.SortedValues(request.against, request.name))
-            if other is None or isinstance(other, BaseException):
-                raise other or CheckError(f"the values of `{request.name}` in {request.against} were not computed")
-            return walk(sample, other)
-        raise CheckError(f"profile `{self.name}` cannot serve {request.describe()}")
-
-    def _sample(self, column: ColumnProfile, name: str) -> np.ndarray:
-        """The kept values themselves, or the quantile grid standing in for them."""
-        if column.values is not None:
-            if not column.values:
-                raise CheckError(f"`{name}` has no finite values in profile `{self.name}`")
-            return np.asarray(column.values, dtype=np.float64)
-        if not column.quantiles:
-            raise CheckError(f"`{name}` has no finite values in profile `{self.name}`")
-        return ProfileSample.of(np.asarray(column.quantiles, dtype=np.float64), column.summary["count"])
-
     def to_json(self) -> dict:
         return {
             "format": FORMAT,
@@ -214,7 +129,7 @@ def coarse_counts(fine_edges: np.ndarray, fine_counts: np.ndarray, coarse_edges:
 # ---- building ---------------------------------------------------------------------------------
 def profile_frame(lazy, name: str, source: str | None = None, progress=None) -> Profile:
     """Profile a Polars LazyFrame column by column (one column in memory at a time)."""
-    from .sources import column_kind, engine_failures
+    from .sources.files import column_type, engine_failures
 
     columns: dict[str, ColumnProfile] = {}
     rows = None
@@ -225,7 +140,7 @@ def profile_frame(lazy, name: str, source: str | None = None, progress=None) -> 
         for column, dtype in schema.items():
             series = lazy.select(column).collect().to_series()
             rows = series.len()
-            columns[column] = profile_column(series, column_kind(dtype), str(dtype))
+            columns[column] = profile_column(series, column_type(dtype), str(dtype))
             if progress:
                 progress.advance(1)
     except CheckError:
@@ -244,7 +159,7 @@ def profile_frame(lazy, name: str, source: str | None = None, progress=None) -> 
 
 
 def profile_column(series, kind: str, dtype: str) -> ColumnProfile:
-    from . import columns as col
+    from .engines import columns as col
 
     rows = series.len()
     if kind == NUMERIC:
@@ -438,7 +353,10 @@ def write_profile(profile: Profile, path: str | Path) -> Path:
     return write_text(path, text, "the profile output")
 
 
-_LOADED: dict[tuple[str, float], Profile] = {}
+# Profiles read in this process, newest last, by (path, mtime, size): a contract's compile and
+# its run read a profile once; a long-lived process (a notebook, a server) keeps only a few.
+_LOADED: OrderedDict[tuple[str, int, int], Profile] = OrderedDict()
+LOADED_KEPT = 4
 
 MAX_JSON_INT_DIGITS = 40  # a profile's integers are counts and 64-bit extremes: 20 digits at most
 
@@ -447,12 +365,14 @@ def load_profile(path: str | Path | None, name: str) -> Profile:
     """Read and validate a profile file; every problem is a DataError naming the file."""
     if path is None:
         raise DataError(f"dataset `{name}`: no profile file given")
-    from .sources import check_readable
+    from .sources.files import check_readable
 
     path = Path(path)
     check_readable(path, f"dataset `{name}`", str(path))
-    key = (str(path.resolve()), path.stat().st_mtime)
+    status = path.stat()
+    key = (str(path.resolve()), status.st_mtime_ns, status.st_size)
     if key in _LOADED:
+        _LOADED.move_to_end(key)
         return _LOADED[key]
     where = f"dataset `{name}`: {path.name}"
     try:
@@ -465,6 +385,8 @@ def load_profile(path: str | Path | None, name: str) -> Profile:
         raise DataError(f"{where} is not a readable profile: its JSON is nested too deeply") from error
     profile = _from_json(document, name, path)
     _LOADED[key] = profile
+    while len(_LOADED) > LOADED_KEPT:
+        _LOADED.popitem(last=False)  # the least recently used
     return profile
 
 

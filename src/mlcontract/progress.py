@@ -8,7 +8,7 @@ from rich.markup import escape as markup_escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .escape import printable
-from .execute import Progress as ProgressProtocol
+from .engines.base import Progress as ProgressProtocol
 
 
 def _shown(text: str) -> str:

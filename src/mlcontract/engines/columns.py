@@ -1,0 +1,346 @@
+"""Per-column statistics over Polars Series, computed by the Cython kernels straight from the
+Arrow buffers (no copy), and merged across batches: every partial result here has a merge, so
+a dataset can be processed chunk by chunk with the same result as in one go."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..statistics.base import NUMERIC
+from ..errors import DataError
+from ..plan.values import CountsResult, key_array as _key_array  # noqa: F401  (CountsResult: re-exported)
+
+
+def numpy_dtype(arrow_type) -> np.dtype:
+    """The NumPy dtype of an Arrow integer or floating type, read off its width: pyarrow's
+    to_pandas_dtype() would import pandas (~0.3 s) into a data contract that never needs it."""
+    import pyarrow as pa
+
+    if pa.types.is_floating(arrow_type):
+        kind = "f"
+    elif pa.types.is_signed_integer(arrow_type):
+        kind = "i"
+    elif pa.types.is_unsigned_integer(arrow_type):
+        kind = "u"
+    else:
+        return np.dtype(arrow_type.to_pandas_dtype())
+    return np.dtype(f"{kind}{arrow_type.bit_width // 8}")
+
+
+def numeric_chunks(series):
+    """Yield (values, validity bitmap or None, bit offset) per Arrow chunk, without copying:
+    `values[i]` is the chunk's i-th element and bit `offset + i` of the bitmap its validity."""
+    import pyarrow as pa
+
+    if series.dtype.is_decimal() or str(series.dtype) in ("Int128", "UInt128"):
+        series = series.cast(float)  # no NumPy/kernel type for these: float64 keeps their magnitude
+    array = series.to_arrow()
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    for chunk in chunks:
+        validity, data = chunk.buffers()[:2]
+        dtype = numpy_dtype(chunk.type)
+        count = chunk.offset + len(chunk)
+        values = np.frombuffer(data, dtype=dtype, count=count)[chunk.offset:] if data is not None else np.empty(0)
+        if validity is None or chunk.null_count == 0:
+            yield values, None, 0
+        else:
+            yield values, np.frombuffer(validity, dtype=np.uint8), chunk.offset
+
+
+def summarize(series):
+    """Rows, nulls, NaN, ±inf, finite count, min, max, mean, m2 in one kernel pass; an integer
+    column's min and max are exact ints (integer_extremes)."""
+    from .._kernels import NumericSummary, summarize as kernel
+
+    state = NumericSummary.empty()
+    for values, validity, offset in numeric_chunks(series):
+        state = state.merge(kernel(values, validity, offset))
+    return integer_extremes(series, state)
+
+
+# Integers of magnitude below 2**53 are exact in float64; beyond it float64 rounds them.
+EXACT_FLOAT_INTEGERS = 2 ** 53
+_INTEGER_RANGES = {f"{sign}Int{bits}": ((-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if sign == "" else (0, 2 ** bits - 1))
+                   for sign in ("", "U") for bits in (8, 16, 32, 64)}
+
+
+def integer_range(series) -> tuple[int, int] | None:
+    """The smallest and largest value of the series' integer dtype; None for other dtypes
+    (128-bit integers and decimals are summarized as float64: NumPy has no type for them)."""
+    return _INTEGER_RANGES.get(str(series.dtype))
+
+
+def integer_extremes(series, summary):
+    """The summary with the exact integer min and max of an integer column. The kernels work
+    in float64, which rounds integers beyond 2**53 (an id of 2**53 + 1 reads as 2**53); when
+    the float extremes are below 2**53 they are the exact values, otherwise Polars reads them."""
+    if integer_range(series) is None or summary.count == 0:
+        return summary
+    low, high = float(summary.min), float(summary.max)
+    if max(abs(low), abs(high)) < EXACT_FLOAT_INTEGERS:
+        return summary.with_integer_extremes(int(low), int(high))
+    return summary.with_integer_extremes(series.min(), series.max())
+
+
+def histogram(series, edges: np.ndarray) -> np.ndarray:
+    """Counts of the finite values in (-inf, e0), [e0, e1), ..., [e_last, inf)."""
+    from .._kernels import histogram as kernel
+
+    total = np.zeros(len(edges) + 1, dtype=np.int64)
+    for values, validity, offset in numeric_chunks(series):
+        total += kernel(values, edges, validity, offset)
+    return total
+
+
+def count_outside(series, low, high) -> int:
+    """Non-null, non-NaN values outside [low, high] (±inf included), compared exactly: `low`
+    and `high` may be ints beyond 2**53 or floats, the column integers or floats."""
+    from .._kernels import count_outside as kernel
+
+    bounds = kernel_bounds(series, low, high)
+    if bounds is None:
+        return count_outside_exactly(series, low, high)
+    low, high = bounds
+    return int(sum(kernel(values, low, high, validity, offset) for values, validity, offset in numeric_chunks(series)))
+
+
+def kernel_bounds(series, low, high) -> tuple[float, float] | None:
+    """float64 bounds with which the kernels' float64 comparisons count exactly the values
+    outside [low, high]; None when no such bounds exist (an integer column and a bound beyond
+    2**53, where float64 rounds the column's values).
+
+    A float x lies below `low` iff it lies below the smallest float >= low, and above `high`
+    iff above the largest float <= high. An integer x lies below `low` iff below ceil(low);
+    with |ceil(low)| < 2**53 the float64 comparison agrees (a value beyond 2**53 rounds to a
+    float beyond it, on the same side)."""
+    if integer_range(series) is not None:
+        low, high = _integer_bound(low, math.ceil), _integer_bound(high, math.floor)
+        if any(isinstance(b, int) and abs(b) >= EXACT_FLOAT_INTEGERS for b in (low, high)):
+            return None
+    return _float_at_least(low), _float_at_most(high)
+
+
+def count_outside_exactly(series, low, high) -> int:
+    """count_outside of an integer column by Polars' integer comparisons."""
+    import polars as pl
+
+    smallest, largest = integer_range(series)
+    low, high = _integer_bound(low, math.ceil), _integer_bound(high, math.floor)
+    present = series.len() - series.null_count()
+    if low > largest or high < smallest:
+        return present
+    outside = pl.repeat(False, series.len(), eager=True)
+    if low > smallest:
+        outside = outside | (series < low)
+    if high < largest:
+        outside = outside | (series > high)
+    return int(outside.sum())
+
+
+def _integer_bound(bound, towards):
+    """ceil / floor of a bound as an int; infinite bounds stay floats."""
+    return towards(bound) if math.isfinite(bound) else float(bound)
+
+
+def _float_at_least(bound) -> float:
+    near = float(bound)
+    return math.nextafter(near, math.inf) if near < bound else near
+
+
+def _float_at_most(bound) -> float:
+    near = float(bound)
+    return math.nextafter(near, -math.inf) if near > bound else near
+
+
+def fused_pass(series, edges=(), ranges=()):
+    """summarize, histogram on each edge array and count_outside per (low, high), in one kernel
+    pass per chunk: (summary, [counts per edge array], [count per range]). A range the float64
+    kernels cannot count exactly (kernel_bounds) is counted by Polars."""
+    from .._kernels import NumericSummary, scan_numeric
+
+    bounds = [kernel_bounds(series, low, high) for low, high in ranges]
+    fused = [b for b in bounds if b is not None]
+    state = NumericSummary.empty()
+    hists = [np.zeros(len(e) + 1, dtype=np.int64) for e in edges]
+    outside = [0] * len(fused)
+    for values, validity, offset in numeric_chunks(series):
+        part, part_hists, part_outside = scan_numeric(values, validity, offset, edges, fused)
+        state = state.merge(part)
+        hists = [a + b for a, b in zip(hists, part_hists)]
+        outside = [a + b for a, b in zip(outside, part_outside)]
+    counted = iter(outside)
+    outside = [next(counted) if b is not None else count_outside_exactly(series, *r) for b, r in zip(bounds, ranges)]
+    return integer_extremes(series, state), hists, outside
+
+
+def finite_values(series) -> np.ndarray:
+    """The finite values as a new float64 array (nulls, NaN and ±inf dropped)."""
+    import polars as pl
+
+    values = series.cast(pl.Float64).to_numpy()  # nulls become NaN
+    return values[np.isfinite(values)]  # boolean indexing copies: safe to sort in place
+
+
+def sorted_finite(series) -> np.ndarray:
+    """The finite values, sorted. Sorting everything and slicing off the ends is cheaper than
+    filtering first: NaN (and nulls, which become NaN) sort last, -inf first, +inf before NaN."""
+    import polars as pl
+
+    values = np.sort(series.cast(pl.Float64).to_numpy())  # numpy's SIMD quicksort, on a copy
+    start = int(np.searchsorted(values, -np.inf, side="right"))
+    stop = int(np.searchsorted(values, np.inf, side="left"))
+    return values[start:stop]
+
+
+# Buckets of the order-statistics selection: 512 KiB of counts, which stay in the L2 cache.
+SELECT_BUCKETS = 65_536
+# Below this many values a sort is as quick as two passes over buckets.
+SELECT_MIN_VALUES = 50_000
+
+
+def quantile_edges(series, bins: int, summary) -> np.ndarray:
+    """statistics.quantile_edges of the column's finite values, bit for bit, from the order
+    statistics it needs (order_statistics) instead of a sorted copy. `summary` is the column's
+    NumericSummary (its finite count, min and max)."""
+    from ..statistics import formulas as st
+    from ..errors import CheckError
+
+    n = int(summary.count)
+    if n == 0:
+        raise CheckError("the reference has no finite values to take bin edges from")
+    previous, following, gamma = st.quantile_positions(n, st.edge_probabilities(bins))
+    previous, following = previous % n, following % n  # numpy's -1 is the last
+    ranks = np.unique(np.concatenate([previous, following]))
+    values = order_statistics(series, ranks, summary)
+    low, high = values[np.searchsorted(ranks, previous)], values[np.searchsorted(ranks, following)]
+    return np.unique(st.interpolate(low, high, gamma))
+
+
+def order_statistics(series, ranks: np.ndarray, summary) -> np.ndarray:
+    """The column's finite values at the given ranks (ascending, unique, < summary.count) of
+    their ascending order, exactly: bucket counts locate each rank's bucket, the values of those
+    buckets are copied out and sorted (the kernels' bucket_counts / gather_buckets).
+
+    Where equal-width buckets do not split the data (few values, a constant or a tiny column, a
+    span beyond the float range, or data piled into the wanted buckets: skewed, heavily tied or
+    stretched by an outlier) the column is sorted instead; numpy sorts such data fast anyway."""
+    from .._kernels import bucket_counts, gather_buckets
+
+    n, lo, hi = int(summary.count), float(summary.min), float(summary.max)
+    if lo == hi:
+        return np.full(len(ranks), lo)
+    span = hi - lo
+    scale = SELECT_BUCKETS / span if np.isfinite(span) else 0.0
+    if n < SELECT_MIN_VALUES or not (np.isfinite(scale) and scale > 0):
+        return sorted_finite(series)[ranks]
+    chunks = list(numeric_chunks(series))
+    counts = np.zeros(SELECT_BUCKETS, dtype=np.int64)
+    for values, validity, offset in chunks:
+        bucket_counts(values, lo, scale, counts, validity, offset)
+    below = np.concatenate([[0], np.cumsum(counts)])  # below[b]: the values in buckets before b
+    bucket = np.searchsorted(below, ranks, side="right") - 1
+    targets = np.unique(bucket)
+    sizes = counts[targets]
+    if below[-1] != n or sizes.sum() > n // 8:
+        return sorted_finite(series)[ranks]
+    slot = np.full(SELECT_BUCKETS, -1, dtype=np.int32)
+    slot[targets] = np.arange(len(targets), dtype=np.int32)
+    start = np.concatenate([[0], np.cumsum(sizes)])
+    picked = np.empty(int(start[-1]), dtype=np.float64)
+    fill, end = start[:-1].copy(), start[1:].copy()
+    for values, validity, offset in chunks:
+        gather_buckets(values, lo, scale, slot, picked, fill, end, validity, offset)
+    # One sort of the copy keeps each bucket's values together (a lower bucket's are all
+    # smaller); within its bucket, a rank counts from the values of the buckets below.
+    picked.sort()
+    return picked[start[slot[bucket]] + (ranks - below[bucket])]
+
+
+def value_counts(series) -> CountsResult:
+    """Counts of the non-null, non-NaN values (categories cast to strings), plus the nulls."""
+    import polars as pl
+
+    if series.dtype == pl.Categorical or isinstance(series.dtype, pl.Enum):
+        return dictionary_counts(series)
+    rows = series.len()
+    present = series.drop_nulls()
+    if present.dtype.is_float():
+        present = present.filter(~present.is_nan())
+    nulls = rows - present.len()
+    if present.dtype == pl.Categorical or isinstance(present.dtype, pl.Enum):
+        present = present.cast(pl.String)
+    elif str(present.dtype) in ("Int128", "UInt128"):
+        present = present.cast(pl.String)  # NumPy has no 128-bit integers; strings keep them exact
+    elif present.dtype.is_nested() or present.dtype == pl.Object:
+        # Lists and structs are not hashable as NumPy keys: count them by their Polars hash
+        # (64 bits, fixed seeds, so equal values hash equally in both datasets of a run).
+        present = present.hash(seed=0).alias(present.name)
+    counted = present.value_counts(sort=True)
+    keys = counted[present.name].to_numpy()
+    if keys.dtype != object:
+        keys = keys.astype(object) if present.dtype == pl.String else keys
+    counts = counted["count"].to_numpy().astype(np.int64)
+    return CountsResult(keys, counts, int(nulls), int(rows))
+
+
+def dictionary_counts(series) -> CountsResult:
+    """Counts of a dictionary-encoded (Categorical / Enum) column straight from its codes."""
+    counter = DictionaryCounter()
+    counter.add(series.to_arrow())
+    return counter.result()
+
+
+class DictionaryCounter:
+    """Value counts of Arrow dictionary arrays, added chunk by chunk, from their codes: one
+    kernel pass over the indices per chunk, no string is hashed or compared. Each chunk has its
+    own dictionary (a parquet row group's, say), so chunks are matched up by value."""
+
+    def __init__(self) -> None:
+        self.totals: dict = {}
+        self.nulls = 0
+        self.rows = 0
+
+    def add(self, array) -> None:
+        import pyarrow as pa
+
+        for chunk in array.chunks if isinstance(array, pa.ChunkedArray) else [array]:
+            self._add_chunk(chunk)
+
+    def _add_chunk(self, chunk) -> None:
+        from .._kernels import code_counts
+
+        indices = chunk.indices
+        validity, data = indices.buffers()[:2]
+        dtype = numpy_dtype(indices.type)
+        codes = np.frombuffer(data, dtype=dtype, count=indices.offset + len(indices))[indices.offset:] \
+            if data is not None else np.empty(0, dtype=dtype)
+        bitmap = np.frombuffer(validity, dtype=np.uint8) if validity is not None and indices.null_count else None
+        counts, nulls = code_counts(codes, len(chunk.dictionary), bitmap, indices.offset if bitmap is not None else 0)
+        self.nulls += int(nulls)
+        self.rows += len(chunk)
+        for key, count in zip(_used_values(chunk.dictionary, counts), counts[counts > 0].tolist()):
+            self.totals[key] = self.totals.get(key, 0) + count
+
+    def result(self) -> CountsResult:
+        ordered = sorted(self.totals.items(), key=lambda kv: -kv[1])
+        return CountsResult(_key_array([k for k, _ in ordered]), np.array([n for _, n in ordered], dtype=np.int64),
+                            self.nulls, self.rows)
+
+
+def _used_values(dictionary, counts: np.ndarray) -> list:
+    """The dictionary's values whose count is not zero, in order. A batch may carry a large
+    dictionary it uses little of; Arrow's `take` would do this but loads pyarrow.compute,
+    which imports pandas (0.3 s)."""
+    used = np.flatnonzero(counts).tolist()
+    if 4 * len(used) >= len(dictionary):
+        values = dictionary.to_pylist()
+        return values if len(used) == len(values) else [values[i] for i in used]
+    return [dictionary[i].as_py() for i in used]
+
+
+def require_numeric(series, dataset: str) -> None:
+    from ..sources.files import column_type
+
+    if column_type(series.dtype) != NUMERIC:
+        raise DataError(f"column `{series.name}` in dataset `{dataset}` is {series.dtype}, not numeric")

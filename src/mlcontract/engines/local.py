@@ -1,0 +1,472 @@
+"""The local engine ("local" in engines.ENGINES): Polars and the Cython kernels, in this process.
+
+It reads each scan with Polars (lazy scan, projection pushdown: only the columns the plan
+names) and computes the per-column work with the Cython kernels in `mlcontract._kernels`,
+straight from the Arrow buffers, one `COLUMN_WORK` entry per request type. Profile scans go to
+the profile engine (engines/profile.py), model and history work to the shared handlers
+(models/handlers.py). A request that cannot be computed gets its CheckError as its value, so
+only the checks that need it fail, and they fail closed.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, NamedTuple
+
+from ..plan import requests as rq
+from ..sources import datasets as sources
+from ..sources.files import column_type, engine_failures, is_file
+from ..errors import CheckError, DataError
+from ..plan import Plan, Scan
+from .base import Inputs, Progress, Settings, attempt as _attempt
+
+# A string column is counted from its parquet dictionary codes while each batch's dictionary has
+# at most this many entries, or a 16th of the batch's rows (LocalBackend._count_dictionaries).
+DICTIONARY_MIN = 4_096
+
+
+class LocalBackend:
+    """Polars + Cython kernels, in this process."""
+
+    name: ClassVar[str] = "local"
+    inputs: Inputs  # the inputs of the run under way (set by run)
+
+    def __init__(self, settings: Settings | None = None, progress: Progress | None = None):
+        self.settings = settings if settings is not None else Settings()
+        self.progress = progress
+        self.computed = 0  # number of requests computed (the plan's deduplication is tested on it)
+
+    def run(self, plan: Plan, inputs: Inputs) -> dict[rq.Request, Any]:
+        self.inputs = inputs
+        got: dict[rq.Request, Any] = {}
+        prepared = {id(scan): self._prepare(scan, got) for scan in plan.scans if scan.mode != "profile"}
+        self._read_first_early(list(prepared.values()))
+        for scan in plan.scans:
+            if scan.mode == "profile":
+                from .profile import serve_scan
+
+                self.computed += serve_scan(inputs.datasets[scan.dataset], scan, got)
+            elif prepared[id(scan)] is not None:
+                self._finish(prepared[id(scan)], got)
+        if plan.other:
+            from ..models.handlers import run_handlers
+
+            run_handlers(plan, inputs, got, self.progress)
+            self.computed += len(plan.other)
+        return got
+
+    # ---- one scan ------------------------------------------------------------------------------
+    def _prepare(self, scan: Scan, got: dict) -> "_ScanWork | None":
+        """Open the scan's dataset and decide what is read how, before any data is read. Missing
+        columns (and a dataset that cannot be opened) become errors here; None: nothing to read."""
+        source = self.inputs.datasets[scan.dataset]
+        try:
+            opened, schema = self._open(source, scan.dataset)
+        except CheckError as error:
+            for request in scan.requests:
+                got[request] = error
+            self.computed += len(scan.requests)
+            return None
+        for request in scan.requests:
+            if request.column is not None and request.column not in schema:
+                got[request] = DataError(f"column `{request.column}` is missing in dataset `{scan.dataset}`")
+            elif isinstance(request, rq.SchemaOf):  # what checks see: a pandas index is not a column of it
+                got[request] = {name: (column_type(dtype), str(dtype)) for name, dtype in schema.items()
+                                if name not in opened.index}
+        todo = [r for r in scan.requests if r not in got]
+        coded = self._dictionary_columns(source, scan.dataset, schema, todo)
+        return _ScanWork(scan, source, opened.lazy, [c for c in scan.columns if c in schema and c not in coded],
+                         [r for r in todo if r.column not in coded], coded, [r for r in todo if r.column in coded],
+                         rows=opened.rows)
+
+    def _read_first_early(self, prepared: list) -> None:
+        """Start reading the first in-memory scan in a thread, then import what the column work
+        needs (NumPy, pyarrow, the kernels: ~0.1 s). Polars reads without the GIL, so the two
+        overlap instead of adding up."""
+        if not any(prepared):
+            return
+        first = next((w for w in prepared if w is not None and w.todo and not w.streamed), None)
+        if first is not None:
+            first.frame = _in_background(_read_frame, first.lazy, first.present)
+        from .. import _kernels  # noqa: F401
+        from . import columns  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+
+    def _finish(self, work: "_ScanWork", got: dict) -> None:
+        counting = _in_background(self._count_dictionaries, work.source.path, work.coded) if work.coded else None
+        self._compute(work, got)
+        if counting is not None:
+            counts = counting.result()
+            for request in work.coded_todo:
+                if request.column in counts:
+                    got[request] = counts[request.column]
+            left = [c for c in work.coded if c not in counts]  # Polars reads what was not counted
+            if left:
+                self._compute(_ScanWork(work.scan, work.source, work.lazy, left,
+                                        [r for r in work.coded_todo if r.column in left], rows=work.rows), got)
+        self.computed += len(work.scan.requests)
+
+    def _compute(self, work: "_ScanWork", got: dict) -> None:
+        """Read the work's columns with Polars and compute its requests, streamed or in memory."""
+        if not work.todo:
+            return
+        try:
+            if work.streamed:
+                self._stream(work, got)
+            else:
+                self._in_memory(work, got)
+        except CheckError as error:
+            for request in work.todo:
+                got.setdefault(request, error)
+
+    def _open(self, source, dataset: str):
+        opened = self.inputs.opened(dataset)
+        try:
+            return opened, opened.lazy.collect_schema()
+        except engine_failures() as error:
+            raise DataError(f"dataset `{dataset}`: cannot read {source.describe()}: {_first_line(error)}") from error
+
+    def _dictionary_columns(self, source, dataset: str, schema, todo: list) -> list[str]:
+        """The string columns of a parquet file whose every request is a Counts: they are
+        counted from the codes of the file's dictionary pages (_count_dictionaries)."""
+        import polars as pl
+
+        if source.format != "parquet" or self.inputs.dataset_objects.get(dataset) is not None or not is_file(source.path):
+            return []
+        by_column = _group_by_column(todo)
+        return [c for c, requests in by_column.items() if c is not None and schema.get(c) == pl.String
+                and all(isinstance(r, rq.Counts) for r in requests)]
+
+    @staticmethod
+    def _count_dictionaries(path, columns: list[str]) -> dict:
+        """Value counts of string columns of a parquet file from the codes of its dictionary
+        pages: pyarrow reads such a column as a dictionary array, and counting its codes takes a
+        few ms per million rows where hashing the strings takes ~25 ms. It runs in a thread
+        next to the Polars read of the other columns (both release the GIL).
+
+        Returns the counts of the columns it could count. Left out (Polars counts them): all of
+        them when pyarrow cannot read the file this way, and a column whose dictionaries are
+        large next to its batches — IDs, free text — where turning each batch's dictionary into
+        Python strings costs more than Polars' hashing."""
+        from . import columns as col
+
+        counters = {c: col.DictionaryCounter() for c in columns}
+        try:
+            for batch in sources.parquet_dictionary_batches(path, columns):
+                for column in [c for c in columns if c in counters]:
+                    array = batch.column(column)
+                    if len(array.dictionary) > max(DICTIONARY_MIN, len(array) // 16):
+                        del counters[column]
+                    else:
+                        counters[column].add(array)
+                if not counters:
+                    break
+        except engine_failures():  # an encoding pyarrow cannot read: Polars reads the columns instead
+            return {}
+        return {column: counter.result() for column, counter in counters.items()}
+
+    def _in_memory(self, work: "_ScanWork", got: dict) -> None:
+        scan, present, todo = work.scan, work.present, work.todo
+        if self.progress:
+            self.progress.start(f"reading {scan.dataset}", None)
+        try:
+            frame = work.frame.result() if work.frame is not None else _read_frame(work.lazy, present)
+            work.frame = None  # the frame lives while this scan is computed, not the whole run
+        except engine_failures() as error:
+            raise DataError(f"dataset `{scan.dataset}`: cannot read it: {_first_line(error)}") from error
+        rows = frame.height if present else int(frame["len"][0])
+        sources.check_rows(work.source, work.rows, rows)
+        by_column = _group_by_column(todo)
+        for request in by_column.pop(None, []):
+            got[request] = _dataset_level(request, rows)
+
+        def column_work(column: str) -> None:
+            memo = _column_memo(by_column[column], frame[column], got)
+            for request in by_column[column]:
+                got[request] = _attempt(lambda: _column_request(request, frame[column], got, scan.dataset, memo))
+
+        self._parallel(column_work, list(by_column))
+        if self.progress:
+            self.progress.advance(rows)
+            self.progress.finish()
+
+    def _stream(self, work: "_ScanWork", got: dict) -> None:
+        """Every request here merges over batches: read the dataset batch by batch. The rows read
+        are compared with the rows the file records: a reader that stops early (a Polars panic in
+        a reader thread ends the batches without an exception) must not look like a short file."""
+        scan, lazy, present, todo = work.scan, work.lazy, work.present, work.todo
+        if self.progress:
+            total = sources.row_count_hint(self.inputs.datasets[scan.dataset], self.inputs.dataset_objects.get(scan.dataset))
+            self.progress.start(f"scanning {scan.dataset}", total)
+        by_column = _group_by_column(todo)
+        dataset_level = by_column.pop(None, [])
+        states: dict = {}
+        rows = 0
+        try:
+            batches = lazy.select(present).collect_batches(chunk_size=self.settings.chunk_rows, maintain_order=False)
+            for batch in batches:
+                rows += batch.height
+
+                def column_work(column: str, batch=batch) -> None:
+                    memo = _column_memo(by_column[column], batch[column], got)
+                    for request in by_column[column]:
+                        if isinstance(states.get(request), BaseException):
+                            continue
+                        partial = _attempt(lambda: _column_request(request, batch[column], got, scan.dataset, memo))
+                        states[request] = partial if isinstance(partial, BaseException) or request not in states \
+                            else request.merge(states[request], partial)
+
+                self._parallel(column_work, list(by_column))
+                if self.progress:
+                    self.progress.advance(batch.height)
+        except engine_failures() as error:
+            raise DataError(f"dataset `{scan.dataset}`: cannot read it: {_first_line(error)}") from error
+        finally:
+            if self.progress:
+                self.progress.finish()
+        sources.check_rows(work.source, work.rows, rows)
+        for request in dataset_level:
+            got[request] = _dataset_level(request, rows)
+        for column, requests in by_column.items():
+            for request in requests:
+                got[request] = states[request] if request in states else _attempt(lambda: request.empty(got))
+
+    def _parallel(self, work: Callable[[str], None], columns: list[str]) -> None:
+        threads = self.settings.threads
+        if len(columns) <= 1 or threads == 1:
+            for column in columns:
+                work(column)
+            return
+        with ThreadPoolExecutor(max_workers=min(threads, len(columns))) as pool:
+            list(pool.map(work, columns))
+
+
+@dataclass
+class _ScanWork:
+    """What one scan reads and computes, decided before any data is read."""
+
+    scan: Scan
+    source: Any
+    lazy: Any
+    present: list[str]  # the columns Polars reads
+    todo: list  # the requests computed from them
+    coded: list[str] = field(default_factory=list)  # parquet string columns counted from dictionary codes
+    coded_todo: list = field(default_factory=list)  # the requests on those
+    frame: Any = None  # a Future of the in-memory read, when it was started early
+    rows: int | None = None  # the rows the dataset's files record (None: not recorded)
+
+    @property
+    def streamed(self) -> bool:
+        return self.scan.streamed and bool(self.present)
+
+
+def _read_frame(lazy, present: list[str]):
+    """The columns read at once (or, with none to read, just the row count)."""
+    import polars as pl
+
+    return lazy.select(present).collect() if present else lazy.select(pl.len()).collect()
+
+
+def _in_background(function: Callable, *args):
+    """Start function(*args) in a thread; returns its Future."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(function, *args)
+    pool.shutdown(wait=False)
+    return future
+
+
+def _dataset_level(request: rq.Request, rows: int):
+    """A request about the dataset as a whole (no column): its row count."""
+    return rows if isinstance(request, rq.RowCount) else CheckError(f"cannot compute {request.describe()}")
+
+
+def _group_by_column(requests: list) -> dict:
+    grouped: dict = {}
+    for request in requests:
+        grouped.setdefault(request.column, []).append(request)
+    return grouped
+
+
+# ---- per-column work: one entry per request type ----------------------------------------------------
+class Fusable(NamedTuple):
+    """What a request adds to a column's fused scan_numeric pass (_fused): the summary itself,
+    a histogram on these edges, or a count outside this range."""
+
+    part: str  # "summary" | "edges" | "range"
+    argument: Any = None
+
+
+@dataclass(frozen=True)
+class ColumnWork:
+    """How the local engine computes one request type on one column (a whole column, or one
+    batch of it): `compute(request, series, got, memo)`, where `memo` is what the column's
+    requests share (its fused pass, its sorted copy, its summary)."""
+
+    compute: Callable[[Any, Any, dict, dict], Any]
+    numeric: bool = True  # the column must be numeric (columns.require_numeric)
+    sorts: bool = False  # the request sorts the column, so its bin edges are read off the sorted copy
+    fuse: Callable[[Any, dict], Fusable | None] | None = None  # its part of the fused pass, if any
+
+
+def _counts(request: rq.Counts, series, got: dict, memo: dict):
+    from . import columns as col  # NumPy: imported while the first read runs (_read_first_early)
+
+    return col.value_counts(series)
+
+
+def _summary(series, memo: dict):
+    """The column's NumericSummary, computed once per column (or taken from the fused pass)."""
+    from . import columns as col
+
+    if "summary" not in memo:
+        fused = [v for r, v in memo.get("fused", {}).items() if isinstance(r, rq.Summary)]
+        memo["summary"] = fused[0] if fused else col.summarize(series)
+    return memo["summary"]
+
+
+def _sorted(series, memo: dict):
+    """The column's finite values sorted, once per column: its edges, its pNN, KS, Wasserstein
+    and its histogram on its own edges all read that one sorted copy."""
+    from . import columns as col
+
+    if "sorted" not in memo:
+        memo["sorted"] = col.sorted_finite(series)
+    return memo["sorted"]
+
+
+def _edges(request: rq.Edges, series, got: dict, memo: dict):
+    from . import columns as col
+
+    if "sorted" not in memo and not memo.get("sorts"):
+        # Bin edges alone need ~18 order statistics, not a sorted copy (columns.quantile_edges).
+        return col.quantile_edges(series, request.bins, _summary(series, memo))
+    from ..statistics.formulas import quantile_edges
+
+    return quantile_edges(_sorted(series, memo), request.bins)
+
+
+def _histogram(request: rq.Histogram, series, got: dict, memo: dict):
+    from . import columns as col
+
+    edges = _fetch(got, request.edges)
+    if request.edges.of == request.of and "sorted" in memo:
+        from .._kernels import searchsorted_counts
+
+        return searchsorted_counts(memo["sorted"], edges)
+    return col.histogram(series, edges)
+
+
+def _sample_walk(request: rq.SampleWalk, series, got: dict, memo: dict):
+    from ..statistics.formulas import walk
+
+    return walk(_sorted(series, memo), _fetch(got, rq.SortedValues(request.against, request.name)))
+
+
+def _outside_count(request: rq.OutsideCount, series, got: dict, memo: dict):
+    from . import columns as col
+
+    return col.count_outside(series, request.low, request.high)
+
+
+def _outside_range(request: rq.OutsideRange, series, got: dict, memo: dict):
+    from . import columns as col
+
+    bounds = _fetch(got, request.bounds)
+    if bounds.count == 0:
+        raise CheckError(f"`{request.column}` has no finite values in {request.bounds.of}, so it has no range")
+    return col.count_outside(series, bounds.min, bounds.max)
+
+
+def _fuse_histogram(request: rq.Histogram, got: dict) -> Fusable | None:
+    if request.edges.of == request.of:
+        return None  # on its own edges: computed after them, off the sorted copy or alone
+    return Fusable("edges", _fetch(got, request.edges))
+
+
+def _fuse_outside_range(request: rq.OutsideRange, got: dict) -> Fusable | None:
+    bounds = _fetch(got, request.bounds)
+    return Fusable("range", (bounds.min, bounds.max)) if bounds.count else None
+
+
+COLUMN_WORK: dict[type, ColumnWork] = {
+    rq.Summary: ColumnWork(lambda request, series, got, memo: _summary(series, memo),
+                           fuse=lambda request, got: Fusable("summary")),
+    rq.Counts: ColumnWork(_counts, numeric=False),
+    rq.SortedValues: ColumnWork(lambda request, series, got, memo: _sorted(series, memo), sorts=True),
+    rq.Edges: ColumnWork(_edges),
+    rq.Histogram: ColumnWork(_histogram, fuse=_fuse_histogram),
+    rq.SampleWalk: ColumnWork(_sample_walk, sorts=True),
+    rq.OutsideCount: ColumnWork(_outside_count, fuse=lambda request, got: Fusable("range", (request.low, request.high))),
+    rq.OutsideRange: ColumnWork(_outside_range, fuse=_fuse_outside_range),
+}
+
+
+def _column_request(request: rq.Request, series, got: dict, dataset: str, memo: dict):
+    """One request on one column (a whole column, or one batch of it)."""
+    work = COLUMN_WORK.get(type(request))
+    if work is None:
+        raise CheckError(f"the local backend cannot compute {request.describe()}")
+    if work.numeric:
+        from . import columns as col
+
+        col.require_numeric(series, dataset)
+    if request in memo.get("fused", ()):
+        return memo["fused"][request]
+    return work.compute(request, series, got, memo)
+
+
+def _column_memo(requests: list, series, got: dict) -> dict:
+    """What the requests on one column share: the fused pass, and whether the column gets
+    sorted anyway (then its bin edges are read off the sorted copy)."""
+    return {"fused": _fused(requests, series, got),
+            "sorts": any(COLUMN_WORK[type(r)].sorts for r in requests if type(r) in COLUMN_WORK)}
+
+
+def _fused(requests: list, series, got: dict) -> dict:
+    """One scan_numeric pass for a numeric column's Summary, OutsideCount, OutsideRange and
+    Histogram-on-another-dataset's-edges requests, when there are two or more. A request whose
+    input failed, or a pass that raises, is left to _column_request, which reports the error."""
+    from . import columns as col
+    from ..statistics.base import NUMERIC
+
+    if column_type(series.dtype) != NUMERIC:
+        return {}
+    wanted: list[tuple[rq.Request, str]] = []
+    edges, ranges = [], []
+    for request in requests:
+        work = COLUMN_WORK.get(type(request))
+        if work is None or work.fuse is None:
+            continue
+        try:
+            part = work.fuse(request, got)
+        except engine_failures():
+            continue
+        if part is None:
+            continue
+        if part.part == "edges":
+            edges.append(part.argument)
+        elif part.part == "range":
+            ranges.append(part.argument)
+        wanted.append((request, part.part))
+    if len(wanted) < 2:
+        return {}
+    try:
+        summary, hists, outside = col.fused_pass(series, edges, ranges)
+    except engine_failures():
+        return {}
+    results = {"edges": iter(hists), "range": iter(outside)}
+    return {r: summary if part == "summary" else next(results[part]) for r, part in wanted}
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _fetch(got: dict, request: rq.Request):
+    value = got.get(request)
+    if value is None:
+        raise CheckError(f"{request.describe()} was not computed")
+    if isinstance(value, BaseException):
+        raise value
+    return value

@@ -1,0 +1,1 @@
+"""Model-side work: loaded models, metrics, quality, robustness, latency and training histories."""

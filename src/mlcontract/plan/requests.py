@@ -1,0 +1,240 @@
+"""Statistic requests: the units of work a backend computes and the planner deduplicates.
+
+A request is a frozen, hashable description ("the sorted finite values of `age` in
+`production`"). Measures (plan/measures.py, models/) ask for requests; a backend (engines/) fills them in.
+Requests never know which checks asked for them.
+
+Each request class also carries its algebra, the same for every engine: its `order` in a scan's
+listing (`mlc plan`), whether partial results over batches merge (`mergeable`), how two partial
+results combine (`merge`) and what it is over zero batches (`empty`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import CheckError
+
+
+@dataclass(frozen=True)
+class Request:
+    """Base. `dataset` is the dataset a scan reads to compute it (None: no scan)."""
+
+    order: ClassVar[int] = 100  # where it is listed among a column's requests in a scan
+
+    @property
+    def dataset(self) -> str | None:  # pragma: no cover - overridden
+        return None
+
+    @property
+    def column(self) -> str | None:
+        return None
+
+    def depends_on(self) -> tuple["Request", ...]:
+        return ()
+
+    @property
+    def mergeable(self) -> bool:
+        """Partial results over batches merge into the whole result, so a scan made only of
+        mergeable requests streams the dataset in bounded memory."""
+        return True
+
+    def merge(self, left: Any, right: Any) -> Any:
+        """The result over two batches from the results over each (counts add up)."""
+        return left + right
+
+    def empty(self, got: dict) -> Any:
+        """The result over zero batches (an empty dataset)."""
+        return 0
+
+    def describe(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+# ---- data ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RowCount(Request):
+    of: str
+
+    order: ClassVar[int] = 0
+
+    @property
+    def dataset(self) -> str:
+        return self.of
+
+    def describe(self) -> str:
+        return "rows"
+
+
+@dataclass(frozen=True)
+class SchemaOf(Request):
+    of: str
+
+    order: ClassVar[int] = 1
+
+    @property
+    def dataset(self) -> str:
+        return self.of
+
+    def describe(self) -> str:
+        return "schema"
+
+
+@dataclass(frozen=True)
+class ColumnRequest(Request):
+    of: str
+    name: str
+
+    @property
+    def dataset(self) -> str:
+        return self.of
+
+    @property
+    def column(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Summary(ColumnRequest):
+    """One fused kernel pass: rows, nulls, NaN, ±inf, finite count, min, max, mean, m2."""
+
+    order: ClassVar[int] = 2
+
+    def merge(self, left, right):
+        return left.merge(right)  # NumericSummary.merge: Chan et al.'s update
+
+    def empty(self, got: dict):
+        from .._kernels import NumericSummary
+
+        return NumericSummary.empty()
+
+    def describe(self) -> str:
+        return f"summary({self.name})"
+
+
+@dataclass(frozen=True)
+class SortedValues(ColumnRequest):
+    """The finite values, sorted (quantiles, KS, Wasserstein)."""
+
+    order: ClassVar[int] = 4
+
+    @property
+    def mergeable(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        return f"sorted({self.name})"
+
+
+@dataclass(frozen=True)
+class Counts(ColumnRequest):
+    """Value counts of the non-null (and non-NaN) values, plus the null count."""
+
+    order: ClassVar[int] = 3
+
+    def merge(self, left, right):
+        return left.merge(right)  # CountsResult.merge: counts of the same value add up
+
+    def empty(self, got: dict):
+        from .values import CountsResult
+
+        return CountsResult.empty()
+
+    def describe(self) -> str:
+        return f"counts({self.name})"
+
+
+@dataclass(frozen=True)
+class Edges(ColumnRequest):
+    """Inner quantile bin edges of this dataset's column: its quantiles at 1/bins … (bins−1)/bins."""
+
+    order: ClassVar[int] = 5
+
+    bins: int = 10
+
+    @property
+    def mergeable(self) -> bool:
+        return False  # exact quantiles need every value
+
+    def describe(self) -> str:
+        return f"edges({self.name}, {self.bins} bins)"
+
+
+@dataclass(frozen=True)
+class Histogram(ColumnRequest):
+    """Counts of this dataset's finite values on some dataset's edges (its own, or the `vs`
+    dataset's). On its own edges it is computed in the same scan, after the edges."""
+
+    order: ClassVar[int] = 6
+
+    edges: Edges = None  # type: ignore[assignment]
+
+    def depends_on(self) -> tuple[Request, ...]:
+        return (self.edges,)
+
+    @property
+    def mergeable(self) -> bool:
+        return self.edges.of != self.of
+
+    def empty(self, got: dict):
+        import numpy as np
+
+        edges = got.get(self.edges)
+        if edges is None:
+            raise CheckError(f"{self.edges.describe()} was not computed")
+        if isinstance(edges, BaseException):
+            raise edges
+        return np.zeros(len(edges) + 1, dtype=np.int64)  # one more bin than edges, all empty
+
+    def describe(self) -> str:
+        source = "own" if self.edges.of == self.of else f"{self.edges.of}'s"
+        return f"histogram({self.name} on {source} {self.edges.bins}-bin edges)"
+
+
+@dataclass(frozen=True)
+class SampleWalk(ColumnRequest):
+    """KS D and Wasserstein W1 of this dataset's column against `against`'s, from one merge
+    walk over both sorted samples (computed in this dataset's scan, after `against`'s)."""
+
+    order: ClassVar[int] = 7
+
+    against: str = ""
+
+    def depends_on(self) -> tuple[Request, ...]:
+        return (SortedValues(self.against, self.name),)
+
+    @property
+    def mergeable(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        return f"ks+wasserstein walk({self.name} vs {self.against})"
+
+
+@dataclass(frozen=True)
+class OutsideCount(ColumnRequest):
+    """Number of non-null, non-NaN values outside [low, high] (±inf included)."""
+
+    order: ClassVar[int] = 8
+
+    low: float = float("-inf")
+    high: float = float("inf")
+
+    def describe(self) -> str:
+        return f"outside({self.name}, [{self.low:g}, {self.high:g}])"
+
+
+@dataclass(frozen=True)
+class OutsideRange(ColumnRequest):
+    """Number of non-null, non-NaN values outside another dataset's finite [min, max]."""
+
+    order: ClassVar[int] = 9
+
+    bounds: Summary = None  # type: ignore[assignment]
+
+    def depends_on(self) -> tuple[Request, ...]:
+        return (self.bounds,)
+
+    def describe(self) -> str:
+        return f"outside({self.name}, {self.bounds.of}'s range)"
+

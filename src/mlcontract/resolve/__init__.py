@@ -1,0 +1,68 @@
+"""Stage 3 — resolve (the DESIGN's "check" stage): typed AST → checked contract (resolve.contract).
+
+Named `resolve` because `mlcontract.check(path)` is the public compile-and-run function.
+
+Resolves every name (datasets, models, histories, columns, statistics, metrics, options),
+checks types and units, expands feature selectors against the data's schema, and collects
+every problem it finds before raising one ContractError — a user fixes a contract in one go.
+
+The work is split by statement family around one `Scope` (scope.py): declarations.py first
+records every declaration and reads the schemas, then each check statement goes to the family
+that `DISPATCH` names for its node type.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import ContractError
+from ..grants import Grants
+from ..language import ast
+from ..language.source import SourceText
+from . import curves, declarations, features, measures, robustness
+from .contract import CheckedContract
+from .scope import Abort, Scope
+
+# Each check statement's node type → the family function that resolves it.
+DISPATCH = {
+    ast.FeatureCheck: features.feature_check,
+    ast.SchemaCheck: features.schema_check,
+    ast.CompareCheck: measures.compare_check,
+    ast.TrendCheck: curves.trend_check,
+    ast.HandlesCheck: robustness.handles_check,
+}
+
+
+def resolve(
+    module: ast.Module,
+    source: SourceText,
+    base_dir: Path,
+    frames: dict[str, Any] | None = None,
+    objects: dict[str, Any] | None = None,
+    histories: dict[str, Any] | None = None,
+    lenient: bool = False,
+    grants: Grants | None = None,
+) -> CheckedContract:
+    """Resolve a contract. `frames`/`objects`/`histories` are data, models and training
+    histories passed in through the API; they override or stand in for declarations.
+    `lenient`: columns the data lacks become `error` results instead of diagnostics (used when
+    run() receives data other than what the contract was compiled against).
+    `grants`: what the invocation allows beyond the safe defaults (grants.py)."""
+    scope = Scope(source, base_dir, frames or {}, objects or {}, histories or {}, lenient, grants or Grants())
+    for statement in module.statements:
+        if type(statement) not in DISPATCH:
+            declarations.declare(scope, statement)
+    declarations.declare_api_inputs(scope)
+    declarations.read_schemas(scope)
+    declarations.label_and_ignored_columns_exist(scope)
+    for statement in module.statements:
+        check = DISPATCH.get(type(statement))
+        if check is None:
+            continue
+        try:
+            check(scope, statement)
+        except Abort:
+            pass  # its diagnostic is recorded; go on with the next statement
+    if scope.diagnostics:
+        raise ContractError(scope.diagnostics, scope.source)
+    return scope.contract()

@@ -1,0 +1,334 @@
+"""Declarations: `contract`, `dataset`, `model`, `history`, `label`, `ignore`; the sources the
+API passes in; the schemas read from the data (metadata only); and path confinement — a source
+outside what the invocation grants is recorded as refused, never opened (grants.py)."""
+from __future__ import annotations
+
+import dataclasses
+import glob
+import re
+from pathlib import Path
+
+from ..errors import DataError, UsageError
+from ..grants import Grants, special_file
+from ..language import ast
+from ..language.diagnostics import did_you_mean
+from ..sources.datasets import DATASET_KINDS, DATASET_OPTIONS, glob_pattern, index_columns, schema_of
+from ..sources.files import resolve_path
+from .contract import DatasetSource, HistorySource, ModelSource
+from .options import plain_value
+from .scope import Abort, Scope, column_ref
+
+# The model and history source kinds, and the keyword options each takes (the dataset kinds and
+# theirs are next to the readers, in sources.datasets).
+MODEL_OPTIONS = {
+    "sklearn": frozenset(),
+    "skops": frozenset({"trusted"}),
+    "onnx": frozenset(),
+    "http": frozenset({"timeout", "format"}),
+}
+MODEL_KINDS = tuple(MODEL_OPTIONS)
+HISTORY_OPTIONS = {"csv": frozenset(), "json": frozenset()}
+HISTORY_KINDS = tuple(HISTORY_OPTIONS)
+
+
+def declare(scope: Scope, node) -> None:
+    """Record one declaration; a broken one makes its name `broken` (checks using it are skipped)."""
+    try:
+        declaration = DECLARE.get(type(node))
+        if declaration is not None:
+            declaration(scope, node)
+    except Abort:
+        name = getattr(node, "name", None)
+        if isinstance(name, ast.Name):
+            scope.broken.add(name.id)
+
+
+def contract_name(scope: Scope, node: ast.ContractDecl) -> None:
+    if scope.name is not None:
+        scope.fail(node.span, "the contract is named twice")
+    scope.name = node.name
+
+
+def dataset(scope: Scope, node: ast.DatasetDecl) -> None:
+    source_format, path, options = source_call(scope, node.source, DATASET_KINDS, "dataset", DATASET_OPTIONS)
+    claim(scope, node.name, "dataset")
+    scope.datasets[node.name.id] = DatasetSource(
+        node.name.id, source_format, resolve_path(scope.base_dir, path), options, span=node.span, written=path
+    )
+    if scope.frames.get(node.name.id) is None:  # a frame passed in stands in for the file
+        source = scope.datasets[node.name.id]
+        confine(scope, node.name.id, f"dataset `{node.name.id}`", source.path, path, glob_pattern(source))
+
+
+def model(scope: Scope, node: ast.ModelDecl) -> None:
+    source_format, location, options = source_call(scope, node.source, MODEL_KINDS, "model", MODEL_OPTIONS)
+    if source_format == "http":
+        if not location.startswith(("http://", "https://")):
+            scope.fail(node.source.args[0].span, "http() takes a URL such as \"http://127.0.0.1:8000/predict\"")
+    else:
+        written, location = location, str(resolve_path(scope.base_dir, location))
+        if scope.objects.get(node.name.id) is None:
+            confine(scope, node.name.id, f"model `{node.name.id}`", Path(location), written)
+    claim(scope, node.name, "model")
+    scope.models[node.name.id] = ModelSource(node.name.id, source_format, location, options, span=node.span)
+
+
+def history(scope: Scope, node: ast.HistoryDecl) -> None:
+    source_format, path, options = source_call(scope, node.source, HISTORY_KINDS, "history", HISTORY_OPTIONS)
+    claim(scope, node.name, "history")
+    scope.histories[node.name.id] = HistorySource(node.name.id, source_format, resolve_path(scope.base_dir, path), span=node.span)
+    if scope.history_frames.get(node.name.id) is None:
+        confine(scope, node.name.id, f"history `{node.name.id}`", scope.histories[node.name.id].path, path)
+
+
+def label(scope: Scope, node: ast.LabelDecl) -> None:
+    if scope.label is not None:
+        scope.fail(node.span, f"the label is already `{scope.label}`", "a contract has one `label` line")
+    scope.label = node.column.id
+    scope.named_columns.append(node.column)
+
+
+def ignore(scope: Scope, node: ast.IgnoreDecl) -> None:
+    scope.ignored.extend(c.id for c in node.columns if c.id not in scope.ignored)
+    scope.named_columns.extend(node.columns)
+
+
+DECLARE = {
+    ast.ContractDecl: contract_name,
+    ast.DatasetDecl: dataset,
+    ast.ModelDecl: model,
+    ast.HistoryDecl: history,
+    ast.LabelDecl: label,
+    ast.IgnoreDecl: ignore,
+}
+
+
+def confine(scope: Scope, name: str, what: str, path: Path, written: str, pattern: str | None = None) -> None:
+    """Record a refusal when the contract may not read `path` (outside its repository and
+    the working directory and not granted, or a special file)."""
+    reason = scope.refusal(path, pattern)
+    if reason:
+        scope.refused[name] = f"{what}: refused to read {written}: {reason}"
+
+
+def source_call(scope: Scope, call: ast.SourceCall, formats, what: str, allowed_options: dict):
+    """(format, path or URL, options) of `FORMAT("...", key=value)`, checked against `formats`."""
+    source_format = call.format.id
+    if source_format not in formats:
+        hint = did_you_mean(source_format, formats) or "one of " + ", ".join(f"`{k}(...)`" for k in formats)
+        scope.fail(call.format.span, f"unknown {what} source `{source_format}(...)`", hint)
+    if len(call.args) != 1:
+        scope.fail(call.span, f"`{source_format}(...)` takes one quoted {'URL' if source_format == 'http' else 'path'}",
+                   f'e.g. {source_format}("{_example_path(source_format)}")')
+    options = []
+    for key, value in call.kwargs:
+        if key.id not in allowed_options.get(source_format, ()):
+            known = sorted(allowed_options.get(source_format, ()))
+            hint = did_you_mean(key.id, known) or (
+                "it accepts " + ", ".join(f"`{k}=`" for k in known) if known
+                else f"`{source_format}(...)` takes no options"
+            )
+            scope.error(key.span, f"unknown option `{key.id}` for `{source_format}(...)`", hint)
+            continue
+        plain = plain_value(value)
+        problem = _source_option_problem(key.id, plain)
+        if problem:
+            scope.error(value.span if hasattr(value, "span") else key.span, f"`{key.id}=` {problem}")
+            continue
+        options.append((key.id, plain))
+    return source_format, call.args[0].value, tuple(options)
+
+
+def claim(scope: Scope, name: ast.Name, role: str) -> None:
+    """Declare `name` as a dataset, model or history (`role`): one namespace for the three."""
+    if name.id in scope.declared_at:
+        other_role, where = scope.declared_at[name.id]
+        scope.fail(name.span, f"`{name.id}` is already declared as a {other_role} on line {where.line}",
+                   "datasets, models and histories share one namespace: choose another name")
+    scope.declared_at[name.id] = (role, name.span)
+
+
+def declare_api_inputs(scope: Scope) -> None:
+    """Frames/models passed to compile() that the contract does not declare become sources."""
+    for name in scope.frames:
+        if name not in scope.datasets:
+            scope.datasets[name] = DatasetSource(name, "frame")
+            scope.declared_at.setdefault(name, ("dataset", None))
+    for name in scope.objects:
+        if name not in scope.models:
+            scope.models[name] = ModelSource(name, "object")
+            scope.declared_at.setdefault(name, ("model", None))
+    for name in scope.history_frames:
+        if name not in scope.histories:
+            scope.histories[name] = HistorySource(name, "frame")
+            scope.declared_at.setdefault(name, ("history", None))
+
+
+def label_and_ignored_columns_exist(scope: Scope) -> None:
+    """`label`/`ignore` name columns of the data: a typo would silently check the label."""
+    if not scope.schemas or scope.lenient or scope.schema_errors:
+        return  # with unreadable data there is nothing to check against
+    known = {c for schema in scope.schemas.values() for c in schema}
+    for name in scope.named_columns:
+        if name.id not in known:
+            scope.error(name.span, f"unknown column `{name.id}`: no dataset has it",
+                        did_you_mean(name.id, known) or f"columns: {', '.join(sorted(known)[:8])}")
+
+
+def read_schemas(scope: Scope) -> None:
+    for name, source in scope.datasets.items():
+        if name in scope.refused:  # never opened: not even its schema
+            scope.schema_errors[name] = scope.refused[name]
+            continue
+        try:
+            scope.schemas[name] = schema_of(source, scope.frames.get(name))
+        except DataError as error:
+            scope.schema_errors[name] = str(error)
+            continue
+        if scope.frames.get(name) is None:
+            scope.index_columns[name] = index_columns(source)
+            if source.format == "csv":
+                unnamed_csv_columns(scope, source)
+
+
+def unnamed_csv_columns(scope: Scope, source: DatasetSource) -> None:
+    """A CSV that pandas wrote with its index (`to_csv` without `index=False`) starts with a
+    column whose header is empty, or `Unnamed: 0` once it went through pandas twice. It is
+    not a feature, and nothing in the file says so: the contract must."""
+    for column in scope.schemas[source.name]:
+        if column in scope.ignored or column == scope.label:
+            continue
+        if column == "":
+            scope.error(source.span, f"a column of {source.written} has no name: a pandas index written by "
+                        "`to_csv`, which would be checked and fed to models as a feature",
+                        "write the file with `to_csv(index=False)`, or give the column a name and `ignore` it")
+        elif re.fullmatch(r"Unnamed: \d+", column):
+            scope.error(source.span, f"the column `{column}` of {source.written} looks like a pandas index written "
+                        "by `to_csv`, which would be checked and fed to models as a feature",
+                        f"add the line  ignore {column_ref(column)}  or write the file with `to_csv(index=False)`")
+
+
+_SOURCE_OPTION_TYPES = {
+    "separator": ("one character", lambda v: isinstance(v, str) and len(v) == 1),
+    "quote_char": ("one character", lambda v: isinstance(v, str) and len(v) <= 1),
+    "has_header": ("`true` or `false`", lambda v: isinstance(v, bool)),
+    "glob": ("`true` or `false`", lambda v: isinstance(v, bool)),
+    "decimal_comma": ("`true` or `false`", lambda v: isinstance(v, bool)),
+    "skip_rows": ("a whole number of at least 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+    "infer_schema_length": ("a whole number of at least 0",
+                            lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+    "null_values": ("a string", lambda v: isinstance(v, str)),
+    "encoding": ('"utf8" or "utf8-lossy"', lambda v: v in ("utf8", "utf8-lossy")),
+    "timeout": ("a positive number of seconds or a duration", lambda v: isinstance(v, (int, float)) and v > 0),
+    "format": ('"records" or "mlflow"', lambda v: v in ("records", "mlflow")),
+    "trusted": ("a comma-separated string of type names", lambda v: isinstance(v, str)),
+}
+
+
+def _source_option_problem(key: str, value) -> str | None:
+    """What is wrong with a source option's value, if anything (checked before any data is read)."""
+    expected = _SOURCE_OPTION_TYPES.get(key)
+    if expected is None or expected[1](value):
+        return None
+    return f"takes {expected[0]}, not {value!r}"
+
+
+def _example_path(source_format: str) -> str:
+    return {
+        "parquet": "data/train.parquet", "csv": "data/train.csv", "ipc": "data/train.arrow",
+        "ndjson": "data/train.ndjson", "profile": "prod.profile.json", "sklearn": "models/model.joblib",
+        "skops": "models/model.skops", "onnx": "models/model.onnx", "http": "http://127.0.0.1:8000/predict",
+        "json": "runs/history.json",
+    }.get(source_format, "path")
+
+
+# ---- `mlc check --input NAME=PATH`: the invocation points a declaration at another file ---------
+# A pipeline produces `build/train.parquet`; the contract says `dataset training =
+# parquet("data/train.parquet")`. `--input training=build/train.parquet` gates the file the
+# pipeline produced without editing the contract: the declaration keeps its format and options
+# (parquet stays parquet, `separator=";"` stays), only its path changes, for this run.
+#
+# The invocation chose the file, so it is granted: the contract's confinement (its repository
+# and the working directory) does not apply to it. Special files (/proc, /sys, /dev, FIFOs,
+# devices) are still refused (grants.special_file), here as a usage error: exit 2. A missing
+# file is the pipeline's failure, not the command line's: its checks are `error` results. A
+# relative PATH is relative to the working directory, like `--allow-path`.
+_REPLACEABLE = {ast.DatasetDecl: "dataset", ast.ModelDecl: "model", ast.HistoryDecl: "history"}
+
+
+def parse_input(text: str) -> tuple[str, str]:
+    """`NAME=PATH` → (NAME, PATH); a UsageError for anything else."""
+    name, sep, path = text.partition("=")
+    name = name.strip()
+    if not sep or not name or not path:
+        raise UsageError(f"--input takes NAME=PATH (e.g. --input training=build/train.parquet), not {text!r}")
+    return name, path
+
+
+def replace_paths(module: ast.Module, paths: dict[str, str | Path], grants: Grants) -> tuple[ast.Module, Grants]:
+    """The contract with the named declarations pointing at the given paths, and the grants
+    extended to read exactly those paths. An unknown name, or an http() model (a URL, not a
+    file), is a UsageError (exit 2) with a did-you-mean."""
+    declared = {s.name.id: s for s in module.statements if type(s) in _REPLACEABLE}
+    for name in paths:
+        if name not in declared:
+            raise UsageError(_unknown_input(name, declared))
+        if declared[name].source.format.id == "http":
+            raise UsageError(f"--input {name}=...: `{name}` is an http() model; --input replaces the path of a "
+                             "dataset, model or history file, not a URL")
+    granted = []
+    statements = []
+    for statement in module.statements:
+        name = getattr(getattr(statement, "name", None), "id", None)
+        if type(statement) in _REPLACEABLE and name in paths:
+            target = _absolute_input(paths[name])
+            special = special_file(target)
+            if special:  # never an input, whoever names it: the command line is wrong (exit 2)
+                raise UsageError(f"--input {name}={paths[name]}: {special}")
+            granted.append(_grant_for(target))
+            statement = _pointed_at(statement, str(target))
+        statements.append(statement)
+    grants = dataclasses.replace(grants, paths=grants.paths + tuple(granted))
+    return dataclasses.replace(module, statements=tuple(statements)), grants
+
+
+def _pointed_at(declaration, path: str):
+    call = declaration.source
+    if not call.args:
+        return declaration  # the checker reports the call's missing path
+    args = (ast.String(path, span=call.args[0].span), *call.args[1:])
+    return dataclasses.replace(declaration, source=dataclasses.replace(call, args=args))
+
+
+def _absolute_input(path: str | Path) -> Path:
+    text = str(path)
+    if "\x00" in text:
+        raise UsageError("--input: the path contains a NUL character")
+    try:
+        return Path(text).expanduser().absolute()
+    except (OSError, RuntimeError, ValueError) as error:
+        raise UsageError(f"--input {text}: {error}") from error
+
+
+def _grant_for(path: Path) -> Path:
+    """What to grant for a path: the path itself (a file, or a partitioned dataset's folder);
+    for a glob pattern (datasets with `glob=true`), the folder before its first wildcard."""
+    text = str(path)
+    if glob.has_magic(text):
+        parts = []
+        for part in path.parts:
+            if glob.has_magic(part):
+                break
+            parts.append(part)
+        path = Path(*parts)
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError) as error:
+        raise UsageError(f"--input {text}: {error}") from error
+
+
+def _unknown_input(name: str, declared: dict) -> str:
+    kinds = ", ".join(f"{_REPLACEABLE[type(d)]} `{n}`" for n, d in declared.items()) or "none"
+    hint = did_you_mean(name, declared)
+    return (f"--input {name}=...: the contract declares no dataset, model or history `{name}`"
+            f"{'; ' + hint if hint else ''} (it declares: {kinds})")

@@ -1,0 +1,1 @@
+"""Sources: opening declared datasets (sources.datasets), model files and HTTP models."""

@@ -1,0 +1,40 @@
+"""The samples family: two-sample statistics of both columns' sorted finite values, from one
+merge walk over them (`SampleWalk`) — ks, ks_pvalue, wasserstein, wasserstein_norm."""
+from __future__ import annotations
+
+from ..plan import requests as rq
+from ..plan.observation import Observation, fetch
+from .base import NUMERIC_ONLY, Statistic
+
+STATISTICS = (
+    Statistic("ks", "two-sample Kolmogorov–Smirnov statistic D", NUMERIC_ONLY, True, unit="distance"),
+    Statistic("ks_pvalue", "two-sided p-value of the two-sample KS test", NUMERIC_ONLY, True, unit="pvalue"),
+    Statistic("wasserstein", "1-D earth mover's distance", NUMERIC_ONLY, True, unit="distance"),
+    Statistic("wasserstein_norm", "wasserstein divided by the reference's standard deviation",
+              NUMERIC_ONLY, True, unit="distance"),
+)
+
+
+def requests(stat) -> tuple[rq.Request, ...]:
+    ds, col, ref = stat.dataset, stat.column, stat.reference
+    walk = rq.SampleWalk(ds, col, ref)
+    if stat.statistic == "ks_pvalue":  # small samples: scipy's exact p-value needs the samples themselves
+        return (walk, rq.SortedValues(ds, col), rq.SortedValues(ref, col))
+    if stat.statistic == "wasserstein_norm":
+        return (walk, rq.Summary(ref, col))
+    return (walk,)
+
+
+def compute(stat, got) -> Observation:
+    from . import formulas
+
+    s, ds, col, ref = stat.statistic, stat.dataset, stat.column, stat.reference
+    walk = fetch(got, rq.SampleWalk(ds, col, ref))
+    if s == "ks":
+        return Observation(walk.ks)
+    if s == "wasserstein":
+        return Observation(walk.wasserstein)
+    if s == "wasserstein_norm":
+        return Observation(formulas.normalised(walk.wasserstein, fetch(got, rq.Summary(ref, col)).std(0)))
+    cur, base = fetch(got, rq.SortedValues(ds, col)), fetch(got, rq.SortedValues(ref, col))
+    return Observation(formulas.ks_pvalue(cur, base, walk.ks))
