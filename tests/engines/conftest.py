@@ -5,7 +5,7 @@ Both live in this process: `SparkSession.builder.remote("local[2]")` starts a lo
 Connect server inside a classic session (pyspark's `_start_connect_server`), which is the
 classic session the tests use. pyspark then considers the process a Connect one
 (SPARK_CONNECT_MODE_ENABLED), which is why the engine builds SQL text and never uses
-`pyspark.sql.functions` (see engines/spark_sql.py)."""
+`pyspark.sql.functions` (see engines/spark.py)."""
 from __future__ import annotations
 
 import os
@@ -17,7 +17,15 @@ import pytest
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "spark: needs pyspark and Java (a local Spark and a local Spark Connect server)")
-    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that uses the Spark sessions is a `spark` test and a `slow` one (the fast inner
+    loop, `-m "not slow"`, never starts Spark; CI runs them all)."""
+    for item in items:
+        if "spark_sessions" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.spark)
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +67,7 @@ def tiny(monkeypatch):
     """The engine's bounds shrunk so that small data goes through every branch: buckets split
     over several rounds, values gathered in pieces, KS/Wasserstein walked by Spark."""
     from mlcontract.engines import spark as sp
-    from mlcontract.engines import spark_sql as sq
+    from mlcontract.engines import spark as sq
 
     monkeypatch.setattr(sq, "GATHER_MAX", 1_000)
     monkeypatch.setattr(sq, "GATHER_BUDGET", 8_000)

@@ -17,22 +17,31 @@ import polars as pl
 import pytest
 
 import mlcontract
-from mlcontract import requests as rq
+from mlcontract.engines.base import Inputs, Settings
+from mlcontract.engines.local import LocalBackend
 from mlcontract.errors import CheckError
-from mlcontract.evaluate import evaluate
-from mlcontract.execute import LocalBackend
+from mlcontract.plan import requests as rq
+from mlcontract.report.evaluate import evaluate
 
-pytestmark = [pytest.mark.spark, pytest.mark.slow]
+# Tests using the Spark sessions are marked `spark` and `slow` by conftest.py; the others are fast.
 
 ROOT = Path(__file__).resolve().parents[2]
 W1_BOUND = 2e-15  # docs/spark.md: Wasserstein W1 relative to the local engine's
 MOMENTS = 1e-12
 
 
-def spark_backend(session, **kwargs):
+def spark_backend(session=None, **options):
     from mlcontract.engines.spark import SparkBackend
 
-    return SparkBackend(session, **kwargs)
+    return SparkBackend(Settings(options={"session": session, **options} if session is not None else options))
+
+
+def run_local(contract, frames=None):
+    return LocalBackend().run(contract.plan, Inputs.of(contract.checked, frames))
+
+
+def run_spark(contract, session=None, frames=None, **options):
+    return spark_backend(session, **options).run(contract.plan, Inputs.of(contract.checked, frames))
 
 
 # ---- the datasets ------------------------------------------------------------------------------------
@@ -214,9 +223,9 @@ def same_results(contract, local_got, spark_got) -> None:
 
 
 def compare(contract, session, frames=None):
-    local_got = LocalBackend(frames).run(contract.plan)
+    local_got = run_local(contract, frames)
     backend = spark_backend(session)
-    spark_got = backend.run(contract.plan, frames)
+    spark_got = backend.run(contract.plan, Inputs.of(contract.checked, frames))
     for scan in contract.plan.scans:
         for request in scan.requests:
             same_value(request, local_got[request], spark_got[request])
@@ -261,8 +270,8 @@ def test_conformance_contract(classic, conformance):
     """The conformance contract: data checks on Spark, model checks on the driver with the
     datasets collected from Spark; the same verdicts and values (latencies are timings)."""
     contract = mlcontract.compile(conformance / "churn.mlc", allow_pickle=True)
-    local_got = LocalBackend().run(contract.plan)
-    spark_got = spark_backend(classic).run(contract.plan)
+    local_got = run_local(contract)
+    spark_got = run_spark(contract, classic)
     for request in contract.plan.requests:
         if request.dataset is not None:
             same_value(request, local_got[request], spark_got[request])
@@ -276,7 +285,7 @@ def test_conformance_contract(classic, conformance):
 
 # ---- the distributed arithmetic against oracles ------------------------------------------------------------
 def test_exact_sums_against_fractions(spark):
-    from mlcontract.engines import spark_sql as sq
+    from mlcontract.engines import spark as sq
     from mlcontract.engines.spark import describe_error
 
     rng = np.random.default_rng(5)
@@ -307,7 +316,7 @@ def test_order_statistics_against_a_sort(spark, tiny):
     outlier, a pile of ties, subnormals, values two ulps apart."""
     import pyarrow as pa
 
-    from mlcontract.engines import spark_sql as sq
+    from mlcontract.engines import spark as sq
     from mlcontract.engines.spark import describe_error
 
     rng = np.random.default_rng(7)
@@ -329,7 +338,7 @@ def test_order_statistics_against_a_sort(spark, tiny):
 def test_the_driver_never_receives_the_rows(classic, tmp_path, tiny, monkeypatch):
     """Every Spark result that reaches the driver is bounded by the engine's constants, not by
     the rows: here no query returns more than GATHER_BUDGET rows for 120,000-row datasets."""
-    from mlcontract.engines import spark_sql as sq
+    from mlcontract.engines import spark as sq
 
     rng = np.random.default_rng(11)
     for name, seed in (("a", 1), ("b", 2)):
@@ -365,7 +374,7 @@ def test_a_scan_combines_its_work_into_few_queries(classic, datasets):
 def test_uris_folders_and_tables(spark, tmp_path):
     """A file:// URI, a folder of hive-partitioned parquet, and a catalog table read the rows
     the local engine reads from the same files."""
-    from mlcontract.contract import DatasetSource
+    from mlcontract.resolve.contract import DatasetSource
 
     rng = np.random.default_rng(2)
     frame = pl.DataFrame({"x": rng.normal(0, 1, 3000), "part": rng.integers(0, 3, 3000)})
@@ -379,24 +388,24 @@ def test_uris_folders_and_tables(spark, tmp_path):
             "feature x psi < 1 vs folder\nfeature x mean <= 1\nfeature x ks < 1 vs folder\nflat rows >= 1\n"
             "folder rows >= 1\n")
     contract = mlcontract.compile(text, base_dir=tmp_path)
-    local = LocalBackend().run(contract.plan)
+    local = run_local(contract)
     backend = spark_backend(spark)
     flat = contract.checked.datasets["flat"]
     uri = DatasetSource("flat", "parquet", flat.path, written=(tmp_path / "flat.parquet").as_uri())
     contract.checked.datasets["flat"] = uri
-    got = backend.run(contract.plan)
+    got = backend.run(contract.plan, Inputs.of(contract.checked))
     same_results(contract, local, got)
     assert got[rq.RowCount("folder")] == 3000
     # a catalog table: table("name") reads it through the session's catalog
     spark.read.parquet(str(tmp_path / "flat.parquet")).createOrReplaceTempView("mlc_flat")
     contract.checked.datasets["flat"] = DatasetSource("flat", "table", None, options=(("table", "mlc_flat"),))
-    same_results(contract, local, backend.run(contract.plan))
+    same_results(contract, local, backend.run(contract.plan, Inputs.of(contract.checked)))
 
 
 def test_spark_failures_are_one_line_errors(classic, tmp_path):
     """Missing path, unknown URI scheme, corrupt file, files whose types disagree, met while a job runs, a table
     that does not exist, an IPC file: `error` results with one escaped line, no JVM trace."""
-    from mlcontract.contract import DatasetSource
+    from mlcontract.resolve.contract import DatasetSource
 
     pl.DataFrame({"x": [1.0, 2.0]}).write_parquet(tmp_path / "ok.parquet")
     (tmp_path / "corrupt.parquet").write_bytes(b"PAR1 this is not parquet PAR1")
@@ -417,7 +426,7 @@ def test_spark_failures_are_one_line_errors(classic, tmp_path):
     }
     for case, source in cases.items():
         contract.checked.datasets["d"] = source
-        result = evaluate(contract.checked, spark_backend(classic).run(contract.plan), 0)
+        result = evaluate(contract.checked, run_spark(contract, classic), 0)
         for check in result.checks:
             assert check.status == "error", (case, check.message)
             assert "\n" not in check.message and "\tat " not in check.message and "Traceback" not in check.message
@@ -438,18 +447,18 @@ def test_an_unreachable_cluster_is_an_error_in_seconds(monkeypatch):
         sp.start_session(remote="sc://127.0.0.1:1")
     assert time.perf_counter() - started < 60
     contract = mlcontract.compile("dataset d = parquet(\"contracts/data/train.parquet\")\nd rows >= 1\n", base_dir=ROOT)
-    got = sp.SparkBackend(remote="sc://127.0.0.1:1").run(contract.plan)
+    got = run_spark(contract, remote="sc://127.0.0.1:1")
     assert got and all(isinstance(v, CheckError) and "sc://127.0.0.1:1" in str(v) for v in got.values())
 
 
 def test_escapes_outside_text_in_errors(classic, tmp_path):
     """A path from the contract that carries a workflow command comes back escaped."""
-    from mlcontract.contract import DatasetSource
+    from mlcontract.resolve.contract import DatasetSource
 
     pl.DataFrame({"x": [1.0]}).write_parquet(tmp_path / "x.parquet")
     contract = mlcontract.compile('dataset d = parquet("x.parquet")\nd rows >= 1\n', base_dir=tmp_path)
     contract.checked.datasets["d"] = DatasetSource("d", "parquet", None, written="nosuchfs://x/::error::boom\x1b[31m")
-    message = str(spark_backend(classic).run(contract.plan)[rq.RowCount("d")])
+    message = str(run_spark(contract, classic)[rq.RowCount("d")])
     assert "::error::" not in message and "\x1b" not in message
 
 
@@ -470,7 +479,7 @@ def test_model_checks_collect_up_to_the_row_cap(classic, tmp_path, monkeypatch):
                                   "feature a mean <= 1\n", base_dir=tmp_path, allow_pickle=True)
     compare(contract, classic)
     monkeypatch.setattr(sp, "MAX_COLLECT_ROWS", 100)
-    result = evaluate(contract.checked, spark_backend(classic).run(contract.plan), 0)
+    result = evaluate(contract.checked, run_spark(contract, classic), 0)
     statuses = [c.status for c in result.checks]
     assert statuses == ["error", "error", "pass"], [c.message for c in result.checks]
     assert "more than 100 rows" in result.checks[0].message and "MAX_COLLECT_ROWS" in result.checks[0].message
@@ -481,7 +490,7 @@ def test_value_counts_beyond_the_key_cap_are_errors(classic, datasets, monkeypat
 
     monkeypatch.setattr(sp, "MAX_COUNTED_KEYS", 10)
     contract = mlcontract.compile(datasets / "categorical.mlc")
-    got = spark_backend(classic).run(contract.plan)
+    got = run_spark(contract, classic)
     assert "MAX_COUNTED_KEYS" in str(got[rq.Counts("cur", "c")])
     assert got[rq.Counts("cur", "d")].values.keys() == {"x", "y", "z"}  # three values: under the cap
 
@@ -503,7 +512,7 @@ def test_profile_equals_the_local_profile(spark, tmp_path, tiny):
     local = mlcontract.profile(tmp_path / "p.parquet").to_json()
     from mlcontract.engines.spark import SparkBackend
 
-    spark_profile = SparkBackend(spark).profile(str(tmp_path / "p.parquet")).to_json()
+    spark_profile = SparkBackend(Settings(options={"session": spark})).profile(str(tmp_path / "p.parquet")).to_json()
     local.pop("created"), spark_profile.pop("created")
     local_columns, spark_columns = local.pop("columns"), spark_profile.pop("columns")
     assert local == spark_profile
@@ -521,3 +530,173 @@ def test_profile_equals_the_local_profile(spark, tmp_path, tiny):
                     assert other_summary[key] == pytest.approx(value, rel=MOMENTS), (name, key)
                 elif key != "mean_lo":
                     assert other_summary[key] == value and type(other_summary[key]) is type(value), (name, key)
+
+
+# ---- the engine chosen through the API and the CLI (issue 11, items 2-5) --------------------------------
+def same_run_results(local, spark) -> None:
+    """Two RunResults of one contract: the same statuses, the same values (stated tolerances)."""
+    assert [c.source for c in local.checks] == [c.source for c in spark.checks]
+    for a, b in zip(local.checks, spark.checks):
+        assert a.status == b.status, (a.source, a.message, b.message)
+        if a.value is None or b.value is None:
+            assert a.value == b.value, (a.source, a.message, b.message)
+        elif a.statistic in EXACT_STATISTICS or (a.statistic or "").startswith("p"):
+            assert a.value == b.value, (a.source, a.value, b.value)
+        else:
+            assert math.isclose(a.value, b.value, rel_tol=MOMENTS if a.statistic != "wasserstein" else W1_BOUND,
+                                abs_tol=1e-300), (a.source, a.value, b.value)
+
+
+@pytest.fixture
+def spark_runs(monkeypatch):
+    """The sessions each SparkBackend.run used, in order (which engine ran, on which session)."""
+    from mlcontract.engines.spark import SparkBackend
+
+    used = []
+    original = SparkBackend.run
+
+    def recorded(self, plan, inputs):
+        used.append(self.session)
+        return original(self, plan, inputs)
+
+    monkeypatch.setattr(SparkBackend, "run", recorded)
+    return used
+
+
+def test_run_on_spark_through_the_api(spark, datasets, spark_runs):
+    """contract.run(engine="spark", spark=session): the Spark engine on that session, the local
+    engine's results (the contract compiled for the local engine is resolved again by Spark)."""
+    contract = mlcontract.compile(datasets / "ties.mlc")
+    same_run_results(contract.run(), contract.run(engine="spark", spark=spark))
+    assert spark_runs == [spark]
+    compiled = mlcontract.compile(datasets / "ties.mlc", engine="spark", spark=spark)  # compiled for Spark
+    same_run_results(contract.run(), compiled.run())
+    assert spark_runs == [spark, spark]
+
+
+def test_a_spark_dataframe_as_a_dataset_runs_on_spark(spark, datasets, spark_runs):
+    frame = spark.read.parquet(str(datasets / "integers_cur.parquet"))
+    contract = mlcontract.compile(datasets / "integers.mlc")
+    local = contract.run()
+    same_run_results(local, contract.run(datasets={"cur": frame}))
+    assert spark_runs == [spark]
+    same_run_results(local, mlcontract.compile(datasets / "integers.mlc", datasets={"cur": frame}).run())
+    assert spark_runs == [spark, spark]
+    with pytest.raises(mlcontract.errors.UsageError, match="runs on the Spark engine"):
+        contract.run(datasets={"cur": frame}, engine="local")
+
+
+def test_table_datasets_on_spark(spark, tmp_path):
+    """table("name") reads the session catalog's table: the numbers of the same rows read locally."""
+    rng = np.random.default_rng(12)
+    for name, shift in (("cur", 0.2), ("ref", 0.0)):
+        pl.DataFrame({"x": rng.normal(shift, 1, 5000), "c": rng.choice(["a", "b", "c"], 5000)}) \
+            .write_parquet(tmp_path / f"{name}.parquet")
+    spark.read.parquet(str(tmp_path / "cur.parquet")).createOrReplaceTempView("mlc_orders")
+    checks = "feature x psi < 1 vs ref\nfeature x p90 <= 5\nfeature c js < 1 vs ref\nfeature x mean <= 1\ncur rows >= 1\n"
+    local = mlcontract.compile('dataset cur = parquet("cur.parquet")\ndataset ref = parquet("ref.parquet")\n' + checks,
+                               base_dir=tmp_path).run()
+    text = 'dataset cur = table("mlc_orders")\ndataset ref = parquet("ref.parquet")\n' + checks
+    same_run_results(local, mlcontract.compile(text, base_dir=tmp_path, spark=spark).run())
+    missing = mlcontract.compile(text.replace("mlc_orders", "no_such_table_here"), base_dir=tmp_path, spark=spark).run()
+    statuses = {c.source: c.status for c in missing.checks}
+    assert statuses["feature x psi < 1 vs ref"] == "error" and not missing.passed
+    assert "no_such_table_here" in missing.checks[0].message and "\n" not in missing.checks[0].message
+
+
+def test_table_on_the_local_engine_is_a_diagnostic(tmp_path):
+    """Fast: no Spark. A compile-time diagnostic, located, naming the flag; `mlc check` exits 2."""
+    from mlcontract.cli import main
+    from mlcontract.errors import ContractError
+
+    (tmp_path / "t.mlc").write_text('dataset cur = table("main.sales.orders")\ncur rows >= 1\n')
+    with pytest.raises(ContractError) as raised:
+        mlcontract.compile(tmp_path / "t.mlc")
+    rendered = raised.value.render()
+    assert "t.mlc:1:15" in rendered and "--engine spark" in rendered and "catalog table" in rendered
+    assert main(["check", str(tmp_path / "t.mlc")]) == 2
+
+
+def test_spark_options_without_the_spark_engine_are_usage_errors(tmp_path, capsys):
+    """Fast: no Spark. --spark-* without --engine spark, a --spark-conf without `=`: exit 2."""
+    from mlcontract.cli import main
+
+    (tmp_path / "c.mlc").write_text('dataset d = parquet("d.parquet")\nd rows >= 1\n')
+    pl.DataFrame({"x": [1.0]}).write_parquet(tmp_path / "d.parquet")
+    assert main(["check", str(tmp_path / "c.mlc"), "--spark-master", "local[2]"]) == 2
+    assert "--engine spark" in capsys.readouterr().err
+    assert main(["check", str(tmp_path / "c.mlc"), "--engine", "spark", "--spark-conf", "novalue"]) == 2
+    assert "key=value" in capsys.readouterr().err
+    assert main(["check", str(tmp_path / "c.mlc"), "--engine", "spark", "--spark-master", "local[1]",
+                 "--spark-remote", "sc://localhost:15002"]) == 2
+    assert main(["profile", str(tmp_path / "d.parquet"), "--spark-remote", "sc://x:1"]) == 2
+
+
+def test_cli_unreachable_cluster_exits_2_without_a_trace(tmp_path, monkeypatch):
+    """`--spark-remote` to nothing: exit 2 with one line, in seconds, no JVM or gRPC trace."""
+    import subprocess
+    import sys
+
+    (tmp_path / "c.mlc").write_text('dataset d = parquet("d.parquet")\nd rows >= 1\n')
+    pl.DataFrame({"x": [1.0]}).write_parquet(tmp_path / "d.parquet")
+    done = subprocess.run([sys.executable, "-m", "mlcontract", "check", str(tmp_path / "c.mlc"), "--engine", "spark",
+                           "--spark-remote", "sc://127.0.0.1:1"], capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")})
+    assert done.returncode == 2, done.stderr
+    assert "cannot reach Spark Connect at sc://127.0.0.1:1" in done.stderr
+    assert "Traceback" not in done.stderr and "\tat " not in done.stderr
+
+
+def test_cli_check_on_spark(classic, datasets, tmp_path):
+    """`mlc check --engine spark --spark-master local[2] --spark-conf ...`: the local engine's
+    JSON results (in this process: the session is the test run's)."""
+    import json
+
+    from mlcontract.cli import main
+
+    codes = {}
+    for engine in ("local", "spark"):
+        extra = ["--engine", "spark", "--spark-master", "local[2]", "--spark-conf", "spark.sql.shuffle.partitions=4"] \
+            if engine == "spark" else []
+        codes[engine] = main(["check", str(datasets / "skewed.mlc"), "--quiet", "--terminal", "none",
+                              "--json", str(tmp_path / f"{engine}.json"), *extra])
+    assert codes["local"] == codes["spark"]
+    local, spark = (json.loads((tmp_path / f"{e}.json").read_text()) for e in ("local", "spark"))
+    for a, b in zip(local["checks"], spark["checks"]):
+        assert a["status"] == b["status"] and a["source"] == b["source"]
+        assert a["value"] == pytest.approx(b["value"], rel=MOMENTS), a["source"]
+
+
+def test_cli_profile_on_spark_writes_the_local_profile(classic, tmp_path):
+    """`mlc profile DATA --engine spark -o x.profile.json`, as a command (its own Spark): the
+    profile `mlc profile DATA` writes, the moments to 1e-12."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(21)
+    n = 6000
+    pl.DataFrame({"x": rng.lognormal(0, 1, n), "k": rng.integers(0, 9, n), "c": rng.choice(["u", "v", None], n).tolist()}) \
+        .write_parquet(tmp_path / "d.parquet")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "SPARK_LOCAL_IP": "127.0.0.1"}
+    for engine, out in (("local", "local.json"), ("spark", "spark.json")):
+        extra = ["--engine", "spark", "--spark-master", "local[1]", "--spark-conf", "spark.ui.enabled=false"] \
+            if engine == "spark" else []
+        done = subprocess.run([sys.executable, "-m", "mlcontract", "profile", str(tmp_path / "d.parquet"),
+                               "-o", str(tmp_path / out), *extra], capture_output=True, text=True, timeout=600, env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
+    local, spark = (json.loads((tmp_path / f).read_text()) for f in ("local.json", "spark.json"))
+    for name, column in local["columns"].items():
+        for key in ("mean", "m2"):
+            if column.get("summary"):
+                assert spark["columns"][name]["summary"][key] == pytest.approx(column["summary"][key], rel=MOMENTS)
+    for profile in (local, spark):
+        profile.pop("created")
+        for column in profile["columns"].values():
+            summary = column.get("summary") or {}
+            for key in ("mean", "m2", "mean_lo"):  # compared above (mean_lo: a rounding remainder)
+                summary.pop(key, None)
+            if column.get("categories"):
+                column["categories"] = sorted(map(tuple, column["categories"]), key=repr)
+    assert local == spark

@@ -1,40 +1,49 @@
-"""The Spark engine: the same plan, computed by Apache Spark (docs/spark.md).
+"""The Spark engine ("spark" in engines.ENGINES): the same plan, computed by Apache Spark (docs/spark.md).
 
-`SparkBackend(session=None, master=None, remote=None, conf=None, progress=None)` computes a
-plan's data requests with Spark SQL (engines/spark_sql.py: aggregates, GROUP BY, window
-functions; no Python on the executors), on a classic session or over Spark Connect, with the
-numbers of the local engine:
+`SparkBackend(settings, progress)` computes a plan's data requests with Spark SQL (aggregates,
+GROUP BY, GROUPING SETS, window functions; no Python on the executors), on a classic session or
+over Spark Connect, with the numbers of the local engine:
 
 - counts, rates, min/max (an integer column's extremes exact, also beyond 2**53), quantiles and
   quantile bin edges and histogram counts: equal to the local engine's, bit for bit;
-- mean and m2 from exact sums (spark_sql.ExactSum), so mean/std agree to ~1e-15 relative;
-- KS D equal bit for bit (while n·m < 2**53), W1 within 2e-15 relative (spark_sql.sample_walk).
+- mean and m2 from exact sums (ExactSum), so mean/std agree to ~1e-15 relative;
+- KS D equal bit for bit (while n·m < 2**53), W1 within 2e-15 relative (sample_walks).
 
 The driver holds what a scan returns, never the rows: one row of aggregates per pass, bucket
 counts and the values of the few buckets holding wanted order statistics, value counts of
 columns with at most MAX_COUNTED_KEYS distinct values. Model, robustness, latency and history
-work (plan.other) runs on the driver through the local handlers, on datasets collected up to
-MAX_COLLECT_ROWS rows; above that those checks are errors that say so.
+work (plan.other) runs on the driver through the shared handlers (models.handlers), on datasets
+collected up to MAX_COLLECT_ROWS rows; above that those checks are errors that say so.
 
 Spark's failures (a missing path, a bad URI, an unreachable cluster, an executor out of memory)
 become CheckErrors with one escaped line, never a JVM stack trace.
+
+The module has two halves: the distributed arithmetic as Spark SQL text (Runner, Aggregates,
+ExactSum, select_ranks, sample_walks), then the engine that plans a scan's queries with it.
 """
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from .. import requests as rq
 from ..errors import CheckError, DataError, UsageError
 from ..escape import printable
-from . import spark_sql as sq
+from ..plan import requests as rq
+from .base import Inputs, Progress, Settings
 
+if TYPE_CHECKING:
+    from ..plan import Plan
+
+# The options the engine reads from Settings.options.
+SETTINGS = frozenset({"session", "master", "remote", "conf"})
 # Model checks read their dataset into the driver (a model predicts in this process): up to this
 # many rows; a larger dataset makes them an `error` that says so (fail closed).
 MAX_COLLECT_ROWS = 1_000_000
@@ -59,6 +68,558 @@ class SparkUnavailable(UsageError):
     """Spark cannot be started or reached (pyspark missing, no Java, cluster unreachable)."""
 
 
+# ==== the distributed arithmetic, as Spark SQL text ========================================
+# Bucket selection: buckets per split of an interval, and what is gathered to the driver.
+MIN_BUCKETS = 16
+MAX_BUCKETS = 65_536
+GATHER_MAX = 65_536  # values of one bucket copied to the driver; a larger bucket is split again
+GATHER_BUDGET = 4_000_000  # values copied to the driver per round, over every column
+MAX_ROUNDS = 64  # a bucket strictly shrinks each round; this only stops a runaway
+# Buckets of the value range over which the KS/Wasserstein window is partitioned.
+WALK_BUCKETS = 4_096
+# Exact sums: 26-bit digits (a column of up to 2**37 values sums in a BIGINT) below 2**E.
+LIMB_BITS = 26
+LIMBS = 4
+KEY_STRIDE = 1 << 20  # > MAX_BUCKETS: key = interval * KEY_STRIDE + bucket
+
+INFINITY = "CAST('Infinity' AS DOUBLE)"
+
+
+# ---- SQL text -----------------------------------------------------------------------------------
+def ident(name: str) -> str:
+    """A column name as a Spark SQL identifier (backticks, doubled inside)."""
+    # Braces are doubled: session.sql(text, frame=df) formats the text with str.format.
+    return "`" + name.replace("`", "``").replace("{", "{{").replace("}", "}}") + "`"
+
+
+def double(x: float) -> str:
+    """An exact DOUBLE literal: repr() round-trips and Java's parser rounds correctly."""
+    x = float(x)
+    if math.isnan(x):
+        return "CAST('NaN' AS DOUBLE)"
+    if math.isinf(x):
+        return INFINITY if x > 0 else f"(-{INFINITY})"
+    return f"({x!r}D)" if x < 0 or str(x).startswith("-") else f"{x!r}D"
+
+
+def bigint(i: int) -> str:
+    i = int(i)
+    if not -(2 ** 63) <= i < 2 ** 63:
+        raise ValueError(f"{i} does not fit a BIGINT")
+    if i == -(2 ** 63):
+        return "CAST('-9223372036854775808' AS BIGINT)"
+    return f"({i}L)" if i < 0 else f"{i}L"
+
+
+def power_of_two(exponent: int) -> list[str]:
+    """2**exponent as a product of DOUBLE literals that are each finite and normal."""
+    factors = []
+    while exponent:
+        step = max(-1000, min(1000, exponent))
+        factors.append(double(math.ldexp(1.0, step)))
+        exponent -= step
+    return factors or ["1.0D"]
+
+
+def scaled(expr: str, exponent: int) -> str:
+    """expr * 2**exponent, exact (power-of-two factors) while the result is a normal double."""
+    return "(" + " * ".join([f"({expr})", *power_of_two(exponent)]) + ")"
+
+
+# ---- columns --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NumericColumn:
+    """How the SQL reads one numeric column. Values are compared and summed as DOUBLE, as the
+    local kernels do (an integer beyond 2**53 rounds the same way in both); the extremes of an
+    integer column are taken from the integers themselves (exact)."""
+
+    name: str
+    floating: bool = False  # FLOAT / DOUBLE: may hold NaN and ±inf
+    integer: bool = False  # TINYINT … BIGINT: exact integer extremes
+    is_double: bool = False  # DOUBLE already (FLOAT, integers and decimals are cast, exactly or as Polars does)
+
+    @property
+    def raw(self) -> str:
+        return ident(self.name)
+
+    @property
+    def value(self) -> str:
+        return self.raw if self.is_double else f"CAST({self.raw} AS DOUBLE)"
+
+    @property
+    def finite(self) -> str:
+        """True for a finite value; NULL or false otherwise (Spark orders NaN above +inf)."""
+        if self.floating:
+            return f"(abs({self.raw}) < {INFINITY})"
+        return f"({self.raw} IS NOT NULL)"
+
+    def when_finite(self, expr: str) -> str:
+        return f"CASE WHEN {self.finite} THEN {expr} END"
+
+
+# ---- exact sums ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExactSum:
+    """The exact sum of DOUBLE values |y| < 2**exponent, from integer sums.
+
+    y = Σ_k d_k·2**(E−26k) + r with the digits d_k = trunc(fmod(y·2**(26k−E), 2**26)) (|d_k| <
+    2**26, telescoping to trunc(y·2**(26K−E))·2**(E−26K)) and r = fmod(y, 2**(E−26K)). Scaling by
+    a power of two and fmod are exact in IEEE arithmetic, so every digit is an exact integer and
+    SUM over a BIGINT adds them exactly (up to 2**37 values). Only the residual r, below
+    2**(E−104), is summed in DOUBLE: the sum is exact to ~n·2**(E−157)."""
+
+    exponent: int
+
+    @property
+    def limbs(self) -> int:
+        # 2**(E - 26K) must stay a representable double (>= 2**-1074)
+        return max(0, min(LIMBS, (self.exponent + 1074) // LIMB_BITS))
+
+    def aggregates(self, y: str) -> list[str]:
+        """SUM expressions over y (NULL rows are skipped)."""
+        k_max, e = self.limbs, self.exponent
+        parts = [f"sum(CAST({scaled(y, LIMB_BITS * k - e)} % {double(2.0 ** LIMB_BITS)} AS BIGINT))"
+                 for k in range(1, k_max + 1)]
+        residual = f"({y}) % {double(math.ldexp(1.0, e - LIMB_BITS * k_max))}" if k_max else y
+        parts.append(f"sum({residual})")
+        return parts
+
+    def value(self, sums: list) -> Fraction:
+        k_max, e = self.limbs, self.exponent
+        total = Fraction(0)
+        for k, digit_sum in enumerate(sums[:k_max], start=1):
+            if digit_sum:
+                total += Fraction(int(digit_sum)) * Fraction(2) ** (e - LIMB_BITS * k)
+        residual = sums[k_max]
+        if residual:
+            total += Fraction(float(residual))
+        return total
+
+
+def exponent_above(bound: float) -> int:
+    """E with |y| < 2**E for every |y| <= bound (bound finite, >= 0)."""
+    if bound == 0:
+        return -1074
+    return math.frexp(bound)[1]
+
+
+# ---- running queries ----------------------------------------------------------------------------
+class Runner:
+    """Runs SQL on one session, turning Spark's failures into one-line CheckErrors; counts the
+    jobs it starts (tests check that a scan's work is combined)."""
+
+    def __init__(self, session, describe_error: Callable[[BaseException], str], note: Callable[[str], None] | None = None):
+        self.session = session
+        self.describe_error = describe_error
+        self.note = note
+        self.queries = 0
+
+    def table(self, text: str, what: str, **frames):
+        """The query's result as a pyarrow Table."""
+        if self.note:
+            self.note(what)
+        self.queries += 1
+        try:
+            return self.session.sql(text, **frames).toArrow()
+        except Exception as error:  # noqa: BLE001 - py4j, gRPC and Spark errors of every kind
+            raise CheckError(f"Spark failed computing {what}: {self.describe_error(error)}") from None
+
+    def frame(self, table):
+        """A small driver-side pyarrow Table as a DataFrame of this session."""
+        try:
+            return self.session.createDataFrame(table)
+        except Exception as error:  # noqa: BLE001
+            raise CheckError(f"Spark failed taking a table from the driver: {self.describe_error(error)}") from None
+
+    def row(self, text: str, what: str, **frames) -> list:
+        """The single row of a global aggregate, as a list."""
+        table = self.table(text, what, **frames)
+        return [table.column(i)[0].as_py() for i in range(table.num_columns)]
+
+
+class Aggregates:
+    """Aggregate expressions collected from several requests and run as ONE query."""
+
+    def __init__(self) -> None:
+        self.expressions: list[str] = []
+
+    def add(self, expression: str) -> int:
+        self.expressions.append(expression)
+        return len(self.expressions) - 1
+
+    def add_all(self, expressions: list[str]) -> list[int]:
+        return [self.add(e) for e in expressions]
+
+    def run(self, runner: Runner, frame, what: str) -> list:
+        if not self.expressions:
+            return []
+        select = ", ".join(f"{e} AS a{i}" for i, e in enumerate(self.expressions))
+        return runner.row(f"SELECT {select} FROM {{frame}}", what, frame=frame)
+
+
+# ---- order statistics by bucket selection -------------------------------------------------------
+@dataclass
+class Selection:
+    """Order statistics of one column's finite values (as DOUBLE), in ascending order (0-based
+    ranks): `value[r]`, and `below[r]`, the number of values strictly below value[r]; or, when
+    every rank was asked for, the sorted values themselves (`values`)."""
+
+    value: dict[int, float] = field(default_factory=dict)
+    below: dict[int, int] = field(default_factory=dict)
+    values: np.ndarray | None = None
+
+
+@dataclass
+class Wanted:
+    """A column whose order statistics are wanted: its finite count, min, max (as doubles) and
+    the ranks (None: all of them, returned sorted)."""
+
+    column: NumericColumn
+    count: int
+    low: float
+    high: float
+    ranks: np.ndarray | None
+
+
+@dataclass
+class _Interval:
+    """The finite values v of a column with low <= v <= high: `count` of them, `below` values
+    lie under low. Buckets of a monotone function of v are such intervals."""
+
+    column: int
+    low: float
+    high: float
+    below: int
+    count: int
+    ranks: np.ndarray
+    key: int = -1  # its bucket key in the split that produced it (-1: not from a split)
+
+
+@dataclass
+class _Split:
+    """How one interval is cut into buckets: bucket = floor(((v·h − low·h)·2**p)·scale)."""
+
+    interval: _Interval
+    buckets: int
+    half: float
+    power: int
+    scale: float
+
+    @staticmethod
+    def of(interval: _Interval, buckets: int) -> _Split:
+        half = 1.0 if math.isfinite(interval.high - interval.low) else 0.5
+        span = interval.high * half - interval.low * half
+        power = 1 - math.frexp(span)[1]  # span·2**p in [1, 2): no overflow of the scale
+        scale = buckets / math.ldexp(span, power)
+        return _Split(interval, buckets, half, power, scale)
+
+    def bucket_sql(self, v: str) -> str:
+        h = double(self.half)
+        offset = f"({v} * {h} - {double(self.interval.low * self.half)})"
+        position = f"({scaled(offset, self.power)} * {double(self.scale)})"
+        return f"LEAST({self.buckets - 1}, GREATEST(0, CAST(FLOOR({position}) AS INT)))"
+
+    def member_sql(self, v: str) -> str:
+        return f"({v} >= {double(self.interval.low)} AND {v} <= {double(self.interval.high)})"
+
+
+def _bucket_count(interval: _Interval) -> int:
+    """Enough buckets that a bucket of smooth data is gathered next round, and that the buckets
+    holding the wanted ranks together fit the gather budget."""
+    count, ranks = interval.count, len(interval.ranks)
+    wanted = max(8 * count / GATHER_MAX, 2 * ranks * count / GATHER_BUDGET)
+    return int(min(MAX_BUCKETS, max(MIN_BUCKETS, math.ceil(wanted))))
+
+
+def select_ranks(runner: Runner, frame, wanted: list[Wanted], what: str) -> list[Selection]:
+    """Exact order statistics without sorting the data: each round splits the intervals that
+    hold wanted ranks into buckets (GROUP BY bucket: count, min, max), keeps the buckets that
+    hold a wanted rank, and copies to the driver the values of those small enough to gather;
+    a bucket whose min equals its max needs no copy. The values are bit for bit those of
+    np.sort(values)[ranks], hence numpy's quantiles of them are too."""
+    selections = [Selection() for _ in wanted]
+    pending: list[_Interval] = []
+    for index, item in enumerate(wanted):
+        if item.count == 0:
+            if item.ranks is None:
+                selections[index].values = np.empty(0)
+            continue
+        ranks = np.arange(item.count) if item.ranks is None else np.unique(item.ranks)
+        pending.append(_Interval(index, float(item.low), float(item.high), 0, item.count, ranks))
+    gathered: dict[int, list[np.ndarray]] = {}  # every rank asked: the pieces, in order
+    previous: dict[int, list[_Split]] = {}
+    for _ in range(MAX_ROUNDS):
+        if not pending:
+            break
+        gather, split = _classify(pending, selections, gathered, wanted)
+        if gather:
+            _gather(runner, frame, wanted, gather, previous, selections, gathered, what)
+        pending = _split(runner, frame, wanted, split, what) if split else []
+        previous = {}
+        for piece in split:
+            previous.setdefault(piece.interval.column, []).append(piece)
+    else:
+        raise CheckError(f"the order statistics of {what} did not converge in {MAX_ROUNDS} rounds")
+    for index, item in enumerate(wanted):
+        if item.ranks is None and item.count:
+            pieces = gathered.get(index, [])
+            values = np.concatenate([p for _, p in sorted(pieces, key=lambda lp: lp[0])]) if pieces else np.empty(0)
+            if values.size != item.count:
+                raise CheckError(f"the values of {what} changed while they were read ({values.size} of {item.count})")
+            selections[index].values = values
+    return selections
+
+
+def _classify(pending, selections, gathered, wanted):
+    """Resolve constant intervals; pick the ones to gather (within the budget) and to split."""
+    gather, split, budget = [], [], GATHER_BUDGET
+    for interval in sorted(pending, key=lambda i: i.count):
+        if interval.low == interval.high:
+            _resolve(selections[interval.column], interval, np.full(interval.count, interval.low), gathered,
+                     wanted[interval.column].ranks is None)
+        elif interval.count <= GATHER_MAX and interval.count <= budget:
+            budget -= interval.count
+            gather.append(interval)
+        else:
+            split.append(_Split.of(interval, _bucket_count(interval)))
+    return gather, split
+
+
+def _resolve(selection: Selection, interval: _Interval, values: np.ndarray, gathered, keep_all: bool) -> None:
+    """The interval's sorted values are known: record its wanted ranks."""
+    if keep_all:
+        gathered.setdefault(interval.column, []).append((interval.below, values))
+    for rank in interval.ranks.tolist():
+        value = float(values[rank - interval.below])
+        selection.value[rank] = value
+        selection.below[rank] = interval.below + int(np.searchsorted(values, value, side="left"))
+
+
+def _finite_values(item: Wanted) -> str:
+    column = item.column
+    return f"SELECT {column.value} AS v FROM {{frame}} WHERE {column.finite}"
+
+
+def _gather(runner, frame, wanted, gather, previous, selections, gathered, what) -> None:
+    """Copy the values of the chosen intervals to the driver, one query for every column."""
+    by_column: dict[int, list[_Interval]] = {}
+    for interval in gather:
+        by_column.setdefault(interval.column, []).append(interval)
+    parts = []
+    for index, intervals in by_column.items():
+        condition = _gather_condition(intervals, previous.get(index, []))
+        parts.append(f"SELECT {index} AS c, v FROM ({_finite_values(wanted[index])}) WHERE {condition}")
+    table = runner.table(" UNION ALL ".join(parts), f"the values near the wanted ranks of {what}", frame=frame)
+    columns = table.column("c").to_numpy()
+    values = table.column("v").to_numpy()
+    for index, intervals in by_column.items():
+        mine = np.sort(values[columns == index])
+        for interval in intervals:
+            start = int(np.searchsorted(mine, interval.low, side="left"))
+            stop = int(np.searchsorted(mine, interval.high, side="right"))
+            if stop - start != interval.count:
+                raise CheckError(f"the values of {what} changed while they were read "
+                                 f"({stop - start} values where {interval.count} were counted)")
+            _resolve(selections[index], interval, mine[start:stop], gathered, wanted[index].ranks is None)
+
+
+def _gather_condition(intervals: list[_Interval], splits: list[_Split]) -> str:
+    """Rows of the intervals: by value range for a few, by bucket key (a hash set) for many."""
+    if len(intervals) <= 32 or not splits or any(i.key < 0 for i in intervals):
+        return " OR ".join(f"(v >= {double(i.low)} AND v <= {double(i.high)})" for i in intervals)
+    keys = ", ".join(str(interval.key) for interval in intervals)
+    return f"{_key_sql(splits, 'v')} IN ({keys})"
+
+
+def _key_sql(splits: list[_Split], v: str) -> str:
+    """interval index * KEY_STRIDE + bucket, under the given splits of one column."""
+    cases = " ".join(f"WHEN {s.member_sql(v)} THEN {n * KEY_STRIDE} + {s.bucket_sql(v)}" for n, s in enumerate(splits))
+    return f"(CASE {cases} END)"
+
+
+def _split(runner, frame, wanted, splits: list[_Split], what: str) -> list[_Interval]:
+    """Bucket counts, min and max of every split interval (one GROUP BY over every column), and
+    the buckets that hold wanted ranks, as the next round's intervals."""
+    by_column: dict[int, list[_Split]] = {}
+    for piece in splits:
+        by_column.setdefault(piece.interval.column, []).append(piece)
+    parts = []
+    for index, pieces in by_column.items():
+        parts.append(f"SELECT {index} AS c, {_key_sql(pieces, 'v')} AS k, v FROM ({_finite_values(wanted[index])})")
+    query = (f"SELECT c, k, count(1) AS n, min(v) AS lo, max(v) AS hi FROM ({' UNION ALL '.join(parts)}) "
+             f"WHERE k IS NOT NULL GROUP BY c, k")
+    table = runner.table(query, f"bucket counts of {what}", frame=frame)
+    order = np.lexsort((table.column("k").to_numpy(), table.column("c").to_numpy()))
+    columns = table.column("c").to_numpy()[order]
+    keys = table.column("k").to_numpy()[order]
+    counts = table.column("n").to_numpy()[order].astype(np.int64)
+    lows = table.column("lo").to_numpy()[order]
+    highs = table.column("hi").to_numpy()[order]
+    following: list[_Interval] = []
+    for index, pieces in by_column.items():
+        for n, piece in enumerate(pieces):
+            inside = np.flatnonzero((columns == index) & (keys // KEY_STRIDE == n))
+            interval = piece.interval
+            found = counts[inside]
+            if int(found.sum()) != interval.count:
+                raise CheckError(f"the values of {what} changed while they were read "
+                                 f"({int(found.sum())} values where {interval.count} were counted)")
+            below = interval.below + np.concatenate([[0], np.cumsum(found)])
+            which = np.searchsorted(below, interval.ranks, side="right") - 1
+            for bucket in np.unique(which).tolist():
+                row = inside[bucket]
+                following.append(_Interval(index, float(lows[row]), float(highs[row]), int(below[bucket]),
+                                           int(found[bucket]), interval.ranks[which == bucket], int(keys[row])))
+    return following
+
+
+# ---- counts below bin edges, from order statistics ---------------------------------------------
+def counts_below(edges: np.ndarray, previous: np.ndarray, following: np.ndarray, selection: Selection) -> list[int | None]:
+    """For each edge e = interpolate(x_p, x_q, γ) of ascending order statistics x_p <= x_q
+    (q = p + 1, or q = p at the ends), the number of values strictly below e: below[p] when e
+    equals x_p, below[q] when it equals x_q, and p + 1 strictly between (no value lies strictly
+    between consecutive order statistics). None where e fell outside [x_p, x_q] (rounding)."""
+    found: list[int | None] = []
+    for e, p, q in zip(edges.tolist(), previous.tolist(), following.tolist()):
+        low, high = selection.value[p], selection.value[q]
+        if e == low:
+            found.append(selection.below[p])
+        elif e == high:
+            found.append(selection.below[q])
+        elif low < e < high:
+            found.append(p + 1)
+        else:
+            found.append(None)
+    return found
+
+
+# ---- KS D and Wasserstein W1 over two samples -------------------------------------------------------
+@dataclass
+class Side:
+    """One sample of a two-sample walk: SQL selecting its finite values as `v` from {frame}."""
+
+    frame: Any
+    values_sql: str
+    count: int
+    low: float
+    high: float
+
+
+def sample_walks(runner: Runner, pairs: list[tuple[Side, Side]], what: str) -> list[tuple[float, float]]:
+    """KS D and W1 of each pair of samples a (n values) and b (m values), as the local merge walk
+    (statistics.walk) computes them, without bringing a sample to the driver; two queries for
+    every pair of a scan together.
+
+    The distinct values x_1 < … < x_k of both samples, with their counts in each (GROUP BY v),
+    are partitioned into WALK_BUCKETS ranges of value; the per-range totals (at most
+    WALK_BUCKETS rows a pair) give each range the counts below it and the first value after it.
+    A window over each range, ordered by value, then gives i_j and j_j, the values of a and of b
+    at or below x_j, and x_(j+1): D·n·m = max |i_j·m − j_j·n| (exact 64-bit integers) and
+    W1·n·m = Σ |i_j·m − j_j·n|·(x_(j+1) − x_j), each term the DOUBLE product the local walk forms,
+    summed exactly (ExactSum). D equals the local value bit for bit while n·m < 2**53; W1 differs
+    from the local compensated sum by its rounding: at most 2e-15 relative. The window never
+    holds more than one range's distinct values, whatever the rows."""
+    results: list[tuple[float, float] | None] = [None] * len(pairs)
+    frames: dict[str, Any] = {}
+    names: dict[int, str] = {}
+
+    def frame_name(frame) -> str:
+        if id(frame) not in names:
+            names[id(frame)] = f"f{len(names)}"
+            frames[names[id(frame)]] = frame
+        return names[id(frame)]
+
+    unions, buckets, walked = [], {}, []
+    for p, (a, b) in enumerate(pairs):
+        low, high = min(a.low, b.low), max(a.high, b.high)
+        if low == high:  # one value in both samples: the ECDFs agree everywhere
+            results[p] = (0.0, 0.0)
+            continue
+        walked.append(p)
+        for side, ia, ib in ((a, 1, 0), (b, 0, 1)):
+            values = side.values_sql.replace("{frame}", "{" + frame_name(side.frame) + "}")
+            unions.append(f"SELECT {p} AS p, v, {ia} AS ia, {ib} AS ib FROM ({values})")
+        split = _Split.of(_Interval(0, low, high, 0, a.count + b.count, np.empty(0, dtype=np.int64)), WALK_BUCKETS)
+        buckets[p] = split.bucket_sql("v")
+    if not walked:
+        return results  # type: ignore[return-value]
+    union = " UNION ALL ".join(unions)
+    bucket = "CASE p " + " ".join(f"WHEN {p} THEN {buckets[p]}" for p in walked) + " END"
+    totals = runner.table(f"SELECT p, {bucket} AS w, sum(ia) AS na, sum(ib) AS nb, min(v) AS first "
+                          f"FROM ({union}) GROUP BY 1, 2", f"the value ranges of {what}", **frames)
+    for p in walked:
+        mine = totals.column("p").to_numpy() == p
+        a, b = pairs[p]
+        if int(totals.column("na").to_numpy()[mine].sum()) != a.count or \
+                int(totals.column("nb").to_numpy()[mine].sum()) != b.count:
+            raise CheckError(f"the values of {what} changed while they were read")
+    exact = {}
+    for p in walked:
+        a, b = pairs[p]
+        span = float(a.count) * float(b.count) * (max(a.high, b.high) - min(a.low, b.low))
+        exact[p] = ExactSum(exponent_above(span) if math.isfinite(span) else 1024)
+    distance = "CASE p " + " ".join(f"WHEN {p} THEN abs(i * {bigint(pairs[p][1].count)} - j * {bigint(pairs[p][0].count)})"
+                                    for p in walked) + " END"
+    term = f"CAST({distance} AS DOUBLE) * (nxt - v)"
+    sums = []
+    for k in range(LIMBS + 1):
+        cases = []
+        for p in walked:
+            parts = exact[p].aggregates(term)
+            if k < len(parts) - 1 or k == LIMBS:
+                inner = parts[min(k, len(parts) - 1)][len("sum("):-1]
+                cases.append(f"WHEN {p} THEN {inner}")
+        sums.append(f"sum(CASE p {' '.join(cases)} END) AS s{k}" if cases else f"0 AS s{k}")
+    window = "PARTITION BY g.p, g.w ORDER BY g.v"
+    walk = (
+        f"SELECT g.p, g.v, "
+        f"sum(g.ca) OVER ({window} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) + o.before_a AS i, "
+        f"sum(g.cb) OVER ({window} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) + o.before_b AS j, "
+        f"coalesce(lead(g.v) OVER ({window}), o.next_first) AS nxt "
+        f"FROM (SELECT p, v, {bucket} AS w, sum(ia) AS ca, sum(ib) AS cb FROM ({union}) GROUP BY p, v) g "
+        f"JOIN {{offsets}} o ON g.p = o.p AND g.w = o.w"
+    )
+    table = runner.table(f"SELECT p, max({distance}) AS d, count_if(abs({term}) = {INFINITY}) AS infinite, "
+                         f"{', '.join(sums)} FROM ({walk}) GROUP BY p",
+                         f"the KS/Wasserstein walk of {what}", offsets=runner.frame(_walk_offsets(totals, walked)), **frames)
+    rows = {row["p"]: row for row in table.to_pylist()}
+    for p in walked:
+        a, b = pairs[p]
+        row = rows.get(p, {})
+        scale = float(a.count) * float(b.count)
+        d = float(row.get("d") or 0) / scale
+        if row.get("infinite"):
+            results[p] = (d, math.inf)
+            continue
+        limbs = exact[p].limbs
+        found = [row.get(f"s{k}") for k in range(limbs)] + [row.get(f"s{LIMBS}")]
+        results[p] = (d, float(exact[p].value(found)) / scale)
+    return results  # type: ignore[return-value]
+
+
+def _walk_offsets(totals, walked: list[int]):
+    """Per pair and value range: the values of a and of b in the ranges before it, and the
+    first value of the pair's next non-empty range (None after the last)."""
+    import pyarrow as pa
+
+    order = np.lexsort((totals.column("w").to_numpy(), totals.column("p").to_numpy()))
+    p = totals.column("p").to_numpy()[order]
+    w = totals.column("w").to_numpy()[order]
+    na = totals.column("na").to_numpy()[order].astype(np.int64)
+    nb = totals.column("nb").to_numpy()[order].astype(np.int64)
+    first = totals.column("first").to_numpy()[order].astype(np.float64)
+    before_a, before_b, next_first = np.zeros(len(p), np.int64), np.zeros(len(p), np.int64), [None] * len(p)
+    for pair in walked:
+        rows = np.flatnonzero(p == pair)
+        before_a[rows] = np.concatenate([[0], np.cumsum(na[rows])[:-1]])
+        before_b[rows] = np.concatenate([[0], np.cumsum(nb[rows])[:-1]])
+        for here, there in zip(rows[:-1].tolist(), rows[1:].tolist()):
+            next_first[here] = float(first[there])
+    return pa.table({"p": pa.array(p, pa.int32()), "w": pa.array(w, pa.int32()), "before_a": pa.array(before_a, pa.int64()),
+                     "before_b": pa.array(before_b, pa.int64()), "next_first": pa.array(next_first, pa.float64())})
+
+
+# ==== the engine ============================================================================
 # ---- errors -------------------------------------------------------------------------------------------
 def describe_error(error: BaseException) -> str:
     """One escaped line for a Spark failure: the error class and message, without the JVM or
@@ -78,9 +639,22 @@ def describe_error(error: BaseException) -> str:
 
 
 # ---- sessions -------------------------------------------------------------------------------------------
+# Sessions this process started, by (master, remote, conf): compiling a contract (its schemas)
+# and running it share one.
+_SESSIONS: dict[tuple, Any] = {}
+
+
 def start_session(master: str | None = None, remote: str | None = None, conf: dict[str, str] | None = None):
     """A Spark session: Spark Connect at `remote` (sc://HOST:PORT), else a classic session with
-    `master` (default local[*]); `conf` are spark.* settings. SparkUnavailable when it cannot."""
+    `master` (default local[*]); `conf` are spark.* settings. SparkUnavailable when it cannot.
+    One per (master, remote, conf) in this process."""
+    key = (master, remote, tuple(sorted((conf or {}).items())))
+    if key not in _SESSIONS:
+        _SESSIONS[key] = _start_session(master, remote, conf)
+    return _SESSIONS[key]
+
+
+def _start_session(master: str | None, remote: str | None, conf: dict[str, str] | None):
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -178,15 +752,15 @@ def frame_schema(frame) -> dict[str, tuple[str, str]]:
 
 
 def column_kind(spark_type) -> str:
-    from ..catalog import CATEGORICAL, NUMERIC, OTHER
+    from ..statistics.base import CATEGORICAL, NUMERIC, OTHER
 
     name = type(spark_type).__name__
     return NUMERIC if name in _NUMERIC else CATEGORICAL if name in _CATEGORICAL else OTHER
 
 
-def numeric_column(name: str, spark_type) -> sq.NumericColumn:
+def numeric_column(name: str, spark_type) -> NumericColumn:
     kind = type(spark_type).__name__
-    return sq.NumericColumn(name, floating=kind in ("FloatType", "DoubleType"),
+    return NumericColumn(name, floating=kind in ("FloatType", "DoubleType"),
                             integer=kind in ("ByteType", "ShortType", "IntegerType", "LongType"),
                             is_double=kind == "DoubleType")
 
@@ -222,7 +796,7 @@ def read_source(session, source, frame: Any = None):
     what = f"dataset `{source.name}`"
     if frame is not None:
         return as_spark(session, frame, source.name)
-    kind = source.kind
+    kind = source.format
     if kind == "profile":
         raise DataError(f"{what} is a profile: it has no rows to scan")
     if kind == "ipc":
@@ -232,7 +806,7 @@ def read_source(session, source, frame: Any = None):
         raise DataError(f"{what}: the Spark engine cannot read {printable(kind, 40)} datasets")
     shown = printable(table_name(source) if kind == "table" else (source.written or source.path), 200)
     if kind != "table" and not _URI.match(source.written or "") and source.path is not None:
-        from ..sources import check_readable
+        from ..sources.files import check_readable
 
         check_readable(source.path, what, source.written, folders=True)
     options = {k: v for k, v in source.options if k not in ("glob", "table")}
@@ -280,8 +854,8 @@ def _widen_integers(frame):
     fields = frame.schema.fields
     if not any(type(f.dataType).__name__ == "IntegerType" for f in fields):
         return frame
-    return frame.selectExpr(*[f"CAST({sq.ident(f.name)} AS BIGINT) AS {sq.ident(f.name)}"
-                              if type(f.dataType).__name__ == "IntegerType" else sq.ident(f.name) for f in fields])
+    return frame.selectExpr(*[f"CAST({ident(f.name)} AS BIGINT) AS {ident(f.name)}"
+                              if type(f.dataType).__name__ == "IntegerType" else ident(f.name) for f in fields])
 
 
 def _refuse_repeated_names(frame, what: str, shown: str) -> None:
@@ -316,8 +890,8 @@ def index_columns(source, frame) -> tuple[str, ...]:
     """Columns holding a pandas index (not features): named by a local parquet file's pandas
     metadata, or pandas' reserved `__index_level_N__` names."""
     found: list[str] = []
-    if source is not None and source.kind == "parquet" and source.path is not None and not _URI.match(source.written or ""):
-        from ..sources import index_columns as local_index
+    if source is not None and source.format == "parquet" and source.path is not None and not _URI.match(source.written or ""):
+        from ..sources.datasets import index_columns as local_index
 
         found = [c for c in local_index(source) if c in frame.columns]
     return tuple(found + [c for c in frame.columns if _INDEX.fullmatch(c) and c not in found])
@@ -382,26 +956,44 @@ class ColumnStats:
 
 
 class SparkBackend:
-    """Computes a plan's requests with Spark. `session`: a SparkSession (classic or Connect) to
-    use; otherwise one is started on the first run from `remote` (sc://HOST:PORT), `master`
-    (default local[*]) and `conf` (spark.* settings) — and stopped by close()."""
+    """Computes a plan's requests with Spark ("spark" in engines.ENGINES).
 
-    name = "spark"
+    `settings.options` says which Spark: `session` (a SparkSession, classic or Connect, used as
+    it is and never stopped), else one started on the first run from `remote` (sc://HOST:PORT),
+    `master` (default local[*]) and `conf` ({spark.* setting: value}) — shared by every backend
+    of this process that asks for the same (start_session)."""
 
-    def __init__(self, session=None, master: str | None = None, remote: str | None = None,
-                 conf: dict[str, str] | None = None, progress=None, objects: dict | None = None,
-                 histories: dict | None = None):
-        self._session = session
-        self._owned = session is None
-        self.master, self.remote, self.conf = master, remote, dict(conf or {})
+    name: ClassVar[str] = "spark"
+
+    def __init__(self, settings: Settings | None = None, progress: Progress | None = None):
+        self.settings = settings if settings is not None else Settings()
+        options = dict(self.settings.options)
+        unknown = sorted(set(options) - SETTINGS)
+        if unknown:
+            raise UsageError(f"the Spark engine has no setting `{printable(unknown[0], 40)}` "
+                             f"(its settings: {', '.join(sorted(SETTINGS))})")
+        self._session = options.get("session")
+        self.master, self.remote = options.get("master"), options.get("remote")
+        self.conf = dict(options.get("conf") or {})
         self.progress = progress
-        self.objects = objects or {}
-        self.histories = histories or {}
         self.queries = 0  # Spark SQL queries run (the tests check that a scan's work is combined)
-        self.contract = None
-        self._frames: dict[str, Any] = {}
+        self.computed = 0  # requests computed (as the local engine counts them)
+        self.inputs: Inputs = Inputs({})
         self._opened: dict[str, Any] = {}
         self._stats: dict[tuple[str, str], ColumnStats] = {}
+
+    # ---- compiling: the schemas as Spark reads them --------------------------------------------------
+    reads_tables: ClassVar[bool] = True  # table("catalog.schema.name") datasets (resolve.declarations)
+
+    def schema_of(self, source, frame: Any = None) -> dict[str, tuple[str, str]]:
+        """{column: (column type, dtype name)} of a dataset as this engine reads it: Spark's
+        types under the local engine's names (frame_schema), without reading the rows. A
+        profile's schema is its own. DataError when Spark cannot read the source."""
+        if source.format == "profile" and frame is None:
+            from ..sources.datasets import schema_of
+
+            return schema_of(source)
+        return frame_schema(read_source(self.session, source, frame))
 
     # ---- session ---------------------------------------------------------------------------------
     @property
@@ -410,23 +1002,15 @@ class SparkBackend:
             self._session = start_session(self.master, self.remote, self.conf)
         return self._session
 
-    def close(self) -> None:
-        """Stop the session if this backend started it."""
-        if self._owned and self._session is not None:
-            try:
-                self._session.stop()
-            finally:
-                self._session = None
-
-    def _runner(self) -> sq.Runner:
-        note = (lambda text: self.progress.note(f"spark: {text}")) if self.progress else None
-        return sq.Runner(self.session, describe_error, note)
+    def _runner(self) -> Runner:
+        progress = self.progress
+        note = (lambda text: progress.note(f"spark: {text}")) if progress is not None else None
+        return Runner(self.session, describe_error, note)
 
     # ---- runs --------------------------------------------------------------------------------------
-    def run(self, plan, frames: dict[str, Any] | None = None) -> dict[rq.Request, Any]:
+    def run(self, plan: Plan, inputs: Inputs) -> dict[rq.Request, Any]:
         """Every request of the plan: its value, or the CheckError that computing it met."""
-        self.contract = plan.contract
-        self._frames = dict(frames or {})
+        self.inputs = inputs
         self._opened = {}
         self._stats = {}
         got: dict[rq.Request, Any] = {}
@@ -441,8 +1025,12 @@ class SparkBackend:
                     self._serve_profile(scan, got, runner)
                 else:
                     _ScanWork(self, plan, scan, runner, got).compute()
+                self.computed += len(scan.requests)
             if plan.other:
-                self._run_other(plan, got)
+                from ..models.handlers import run_handlers
+
+                run_handlers(plan, inputs.with_reader(self._collect), got, self.progress)
+                self.computed += len(plan.other)
         finally:
             self.queries += runner.queries
         return got
@@ -451,9 +1039,9 @@ class SparkBackend:
         """The run's Spark DataFrame of a declared dataset and its pandas-index columns (opened
         once per run); CheckError when Spark cannot read it."""
         if name not in self._opened:
-            source = self.contract.datasets[name]
+            source = self.inputs.datasets[name]
             try:
-                frame = read_source(self.session, source, self._frames.get(name))
+                frame = read_source(self.session, source, self.inputs.dataset_objects.get(name))
                 self._opened[name] = (frame, index_columns(source, frame))
             except CheckError as error:
                 self._opened[name] = error
@@ -463,43 +1051,30 @@ class SparkBackend:
         return opened
 
     # ---- model, robustness, latency and history work: on the driver ------------------------------
-    def collect_dataset(self, name: str):
-        """The whole dataset as a Polars DataFrame on the driver, for model work: at most
-        MAX_COLLECT_ROWS rows, else a CheckError (the hook the local handlers read through)."""
+    def _collect(self, inputs: Inputs, name: str):
+        """The whole dataset as a Polars DataFrame on the driver, for model work (the reader of
+        the handlers' Inputs): at most MAX_COLLECT_ROWS rows, else a DataError that says so."""
         import polars as pl
 
         frame, index = self.dataset(name)
         try:
             table = frame.limit(MAX_COLLECT_ROWS + 1).toArrow()
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:  # noqa: BLE001 - py4j, gRPC and Spark errors of every kind
             raise DataError(f"dataset `{name}`: Spark failed reading it for the model checks: "
                             f"{describe_error(error)}") from None
         if table.num_rows > MAX_COLLECT_ROWS:
             raise DataError(f"dataset `{name}` has more than {MAX_COLLECT_ROWS:,} rows: model checks on the Spark "
                             f"engine read their dataset into the driver, up to {MAX_COLLECT_ROWS:,} rows "
                             "(mlcontract.engines.spark.MAX_COLLECT_ROWS); give them a sample of it")
-        return pl.from_arrow(table), index
-
-    def _run_other(self, plan, got: dict) -> None:
-        from .. import quality, serving  # noqa: F401  (they register their handlers)
-        from ..requests import HANDLERS
-
-        driver = _DriverSide(self)
-        driver.contract = plan.contract
-        for request in plan.other:
-            handler = HANDLERS.get(type(request))
-            if handler is None:
-                got[request] = CheckError(f"no backend computes {request.describe()}")
-                continue
-            if self.progress:
-                self.progress.note(request.describe())
-            got[request] = _attempt(partial(handler, request, driver, got))
+        collected = pl.from_arrow(table)
+        return collected.drop([c for c in index if c in collected.columns])
 
     # ---- profile datasets in a plan -------------------------------------------------------------------
-    def _serve_profile(self, scan, got: dict, runner: sq.Runner) -> None:
+    def _serve_profile(self, scan, got: dict, runner: Runner) -> None:
         from ..profiles import load_profile
+        from .profile import serve
 
-        source = self.contract.datasets[scan.dataset]
+        source = self.inputs.datasets[scan.dataset]
         try:
             profile = load_profile(source.path, source.name)
         except CheckError as error:
@@ -511,11 +1086,11 @@ class SparkBackend:
                 if isinstance(request, rq.SampleWalk) else None
             if isinstance(against, SparkSample):  # the other side is a large Spark column
                 mine = rq.SortedValues(request.of, request.name)
-                served = {**got, mine: _attempt(partial(profile.serve, mine))}
+                served = {**got, mine: _attempt(partial(serve, profile, mine))}
                 self._walks(runner, [request], served)
                 got[request] = served[request]
             else:
-                got[request] = _attempt(partial(profile.serve, request, got))
+                got[request] = _attempt(partial(serve, profile, request, got))
 
     # ---- KS and Wasserstein ------------------------------------------------------------------------------
     def _spark_side(self, dataset: str, column: str, got: dict):
@@ -532,10 +1107,10 @@ class SparkBackend:
         schema = {f.name: f.dataType for f in frame.schema.fields}
         return _FrameSide(frame, numeric_column(column, schema[column]), stats)
 
-    def _walks(self, runner: sq.Runner, requests: list, got: dict) -> None:
+    def _walks(self, runner: Runner, requests: list, got: dict) -> None:
         """KS D and W1 of each SampleWalk: on the driver with the local kernel when both samples
         are small (WALK_COLLECT), otherwise by Spark, every pair of the scan in two queries."""
-        from ..statistics import Walk, walk
+        from ..statistics.formulas import Walk, walk
 
         batch = []
         for request in requests:
@@ -555,7 +1130,7 @@ class SparkBackend:
             return
         what = ", ".join(f"`{r.name}`" for r, _, _ in batch) + f" in {batch[0][0].of}"
         try:
-            found = sq.sample_walks(runner, [(a, b) for _, a, b in batch], what)
+            found = sample_walks(runner, [(a, b) for _, a, b in batch], what)
         except CheckError as error:
             found = [error] * len(batch)
         for (request, _, _), value in zip(batch, found):
@@ -567,7 +1142,7 @@ class SparkBackend:
         path or URI (parquet file or folder, csv, ndjson), a table("…") DatasetSource, or a Spark
         DataFrame. Counts, extremes, kept values, quantile grid and fine counts are equal to the
         local profile's; the moments agree to ~1e-15 relative."""
-        from ..contract import DatasetSource
+        from ..resolve.contract import DatasetSource
 
         runner = self._runner()
         try:
@@ -586,52 +1161,17 @@ class SparkBackend:
 
 def _source_of(data, name: str | None):
     """A DatasetSource for a path or URI given to `mlc profile`."""
-    from ..contract import DatasetSource
-    from ..sources import kind_of_path
+    from ..resolve.contract import DatasetSource
+    from ..sources.datasets import format_of_path
 
     text = str(data)
     if _URI.match(text):
         stem = Path(text.rstrip("/").rsplit("/", 1)[-1])
-        kind = kind_of_path(stem) if stem.suffix else "parquet"  # a folder of parquet files
+        kind = format_of_path(stem) if stem.suffix else "parquet"  # a folder of parquet files
         return DatasetSource(name or stem.stem, kind, None, written=text)
     path = Path(text)
-    kind = "parquet" if path.is_dir() else kind_of_path(path)
+    kind = "parquet" if path.is_dir() else format_of_path(path)
     return DatasetSource(name or path.stem, kind, path.resolve(), written=text)
-
-
-class _DriverSide:
-    """What the local handlers of model work read (execute.LocalBackend's dataset_frame,
-    features, labels, model, cache), with the datasets collected from Spark."""
-
-    def __init__(self, owner: SparkBackend):
-        from ..execute import LocalBackend
-
-        class Local(LocalBackend):
-            def opened(inner, name):  # reads the dataset through Spark
-                from ..sources import Opened
-
-                key = ("opened", name)
-                if key not in inner.cache:
-                    def collect():
-                        frame, index = owner.collect_dataset(name)
-                        return Opened(frame.lazy(), None, index)
-
-                    inner.cache[key] = _attempt(collect)
-                value = inner.cache[key]
-                if isinstance(value, BaseException):
-                    raise value
-                return value
-
-        self.local = Local({}, owner.objects, owner.histories, owner.progress)
-
-    def __setattr__(self, key, value):
-        if key == "contract":
-            self.local.contract = value
-        else:
-            object.__setattr__(self, key, value)
-
-    def __getattr__(self, key):
-        return getattr(self.local, key)
 
 
 def _attempt(compute):
@@ -658,7 +1198,7 @@ class _ScanWork:
     value-count sizes), the value counts (one GROUPING SETS query), the order statistics
     (select_ranks: a few rounds), pass B (exact moments), then each KS/Wasserstein walk."""
 
-    def __init__(self, backend: SparkBackend, plan, scan, runner: sq.Runner, got: dict):
+    def __init__(self, backend: SparkBackend, plan, scan, runner: Runner, got: dict):
         self.backend, self.plan, self.scan, self.runner, self.got = backend, plan, scan, runner, got
         self.dataset = scan.dataset
         self.unresolved = []
@@ -694,7 +1234,7 @@ class _ScanWork:
     def _triage(self, index) -> list:
         """Requests answered without a query (schema) or failing at once (a missing column, a
         numeric statistic of a text column); the rest to compute."""
-        from ..catalog import NUMERIC
+        from ..statistics.base import NUMERIC
 
         todo = []
         for request in self.scan.requests:
@@ -711,7 +1251,7 @@ class _ScanWork:
                 todo.append(request)
         return todo
 
-    def _column(self, name: str) -> sq.NumericColumn:
+    def _column(self, name: str) -> NumericColumn:
         return numeric_column(name, self.types[name])
 
     # ---- the passes -------------------------------------------------------------------------------------
@@ -720,7 +1260,7 @@ class _ScanWork:
         counted = list(dict.fromkeys(r.column for r in work if isinstance(r, rq.Counts)))
         if not work and not numeric:
             return
-        first = sq.Aggregates()
+        first = Aggregates()
         rows_at = first.add("count(1)")
         stats_at = {c: _stats_aggregates(first, self._column(c)) for c in numeric}
         sizes_at = {c: _count_aggregates(first, c, self.types[c]) for c in counted}
@@ -748,7 +1288,7 @@ class _ScanWork:
         self._order_statistics(work, stats)
         self._moments(work, stats)
 
-    def _add_outside(self, aggregates: sq.Aggregates, request) -> int:
+    def _add_outside(self, aggregates: Aggregates, request) -> int:
         return aggregates.add(self._outside_sql(request))
 
     def _outside_sql(self, request) -> str:
@@ -761,10 +1301,10 @@ class _ScanWork:
             low, high = request.low, request.high
         return _outside_count(self._column(request.column), self.types[request.column], low, high)
 
-    def _foreign_histogram(self, aggregates: sq.Aggregates, request) -> list[int]:
+    def _foreign_histogram(self, aggregates: Aggregates, request) -> list[int]:
         edges = np.asarray(_fetch(self.got, request.edges), dtype=np.float64)
         column = self._column(request.column)
-        return aggregates.add_all([f"count_if({column.finite} AND {column.value} < {sq.double(e)})"
+        return aggregates.add_all([f"count_if({column.finite} AND {column.value} < {double(e)})"
                                    for e in edges.tolist()])
 
     # ---- value counts ---------------------------------------------------------------------------------------
@@ -812,19 +1352,19 @@ class _ScanWork:
             all_ranks = None if everything else (np.unique(np.concatenate(ranks)) if ranks else np.empty(0, dtype=np.int64))
             if everything or len(all_ranks):
                 plans[column] = len(wanted)
-                wanted.append(sq.Wanted(self._column(column), count, stats[column].low if count else 0.0,
+                wanted.append(Wanted(self._column(column), count, stats[column].low if count else 0.0,
                                         stats[column].high if count else 0.0, all_ranks))
-        selections = sq.select_ranks(self.runner, self.frame, wanted, f"the columns of {self.dataset}") if wanted else []
+        selections = select_ranks(self.runner, self.frame, wanted, f"the columns of {self.dataset}") if wanted else []
         self.unresolved = []
         for column, requests in needs.items():
-            selection = selections[plans[column]] if column in plans else sq.Selection()
+            selection = selections[plans[column]] if column in plans else Selection()
             count = stats[column].count
             for request in sorted(requests, key=lambda r: isinstance(r, rq.Histogram)):  # edges first
                 value = _attempt(partial(self._from_selection, request, selection, count))
                 if value is not _PENDING:
                     self.got[request] = value
 
-    def _from_selection(self, request, selection: sq.Selection, count: int):
+    def _from_selection(self, request, selection: Selection, count: int):
         if isinstance(request, rq.SortedValues):
             if selection.values is not None:
                 return selection.values
@@ -838,7 +1378,7 @@ class _ScanWork:
         _, previous, following, raw = _edges(selection, count, request.edges.bins)
         first = {e: i for i, e in reversed(list(enumerate(raw.tolist())))}
         at = [first[e] for e in edges.tolist()]
-        below = sq.counts_below(edges, previous[at], following[at], selection)
+        below = counts_below(edges, previous[at], following[at], selection)
         if any(b is None for b in below):
             self.unresolved.append((request, edges, below))
             return _PENDING  # counted by pass B (_moments)
@@ -850,13 +1390,13 @@ class _ScanWork:
         unresolved = self.unresolved
         if not summaries and not unresolved:
             return
-        second = sq.Aggregates()
+        second = Aggregates()
         plans = {r: _moment_aggregates(second, self._column(r.column), stats[r.column]) for r in summaries}
         pending = []
         for request, edges, below in unresolved:
             column = self._column(request.column)
             pending.append((request, edges, below, [
-                None if b is not None else second.add(f"count_if({column.finite} AND {column.value} < {sq.double(e)})")
+                None if b is not None else second.add(f"count_if({column.finite} AND {column.value} < {double(e)})")
                 for e, b in zip(edges.tolist(), below)]))
         try:
             found = second.run(self.runner, self.frame, f"the moments of {self.dataset}") if second.expressions else []
@@ -872,13 +1412,13 @@ class _ScanWork:
 
 
 # ---- pass A pieces ------------------------------------------------------------------------------------
-def _stats_aggregates(aggregates: sq.Aggregates, column: sq.NumericColumn) -> list[int]:
+def _stats_aggregates(aggregates: Aggregates, column: NumericColumn) -> list[int]:
     raw, finite = column.raw, column.finite
     exact = raw if column.integer else column.when_finite(column.value)
     parts = [f"count_if({raw} IS NULL)",
              f"count_if(isnan({raw}))" if column.floating else "0",
-             f"count_if({raw} = {sq.INFINITY})" if column.floating else "0",
-             f"count_if({raw} = -{sq.INFINITY})" if column.floating else "0",
+             f"count_if({raw} = {INFINITY})" if column.floating else "0",
+             f"count_if({raw} = -{INFINITY})" if column.floating else "0",
              f"count_if({finite})", f"min({exact})", f"max({exact})", f"avg({column.when_finite(column.value)})"]
     return aggregates.add_all(parts)
 
@@ -889,10 +1429,10 @@ def _stats_of(found: list, at: list[int], rows: int) -> ColumnStats:
                        None if shift is None else float(shift))
 
 
-def _count_aggregates(aggregates: sq.Aggregates, name: str, spark_type) -> tuple[int, int | None]:
+def _count_aggregates(aggregates: Aggregates, name: str, spark_type) -> tuple[int, int | None]:
     """The missing values (null, or NaN in a float column) and a cheap estimate of the distinct
     values, which decides whether the counts come to the driver (MAX_COUNTED_KEYS)."""
-    raw = sq.ident(name)
+    raw = ident(name)
     floating = type(spark_type).__name__ in ("FloatType", "DoubleType")
     missing = aggregates.add(f"count_if({raw} IS NULL OR isnan({raw}))" if floating else f"count_if({raw} IS NULL)")
     if type(spark_type).__name__ == "BooleanType":
@@ -900,11 +1440,11 @@ def _count_aggregates(aggregates: sq.Aggregates, name: str, spark_type) -> tuple
     return missing, aggregates.add(f"approx_count_distinct({raw})")
 
 
-def _outside_count(column: sq.NumericColumn, spark_type, low, high) -> str:
+def _outside_count(column: NumericColumn, spark_type, low, high) -> str:
     """count_if over the values outside [low, high] (±inf included, NULL and NaN not), compared
     exactly: integers against integer bounds (ceil/floor), floats against the nearest floats
     inside the bounds (columns.kernel_bounds' rule)."""
-    from ..columns import _float_at_least, _float_at_most, _integer_bound
+    from .columns import _float_at_least, _float_at_most, _integer_bound
 
     raw = column.raw
     if column.integer:
@@ -914,14 +1454,14 @@ def _outside_count(column: sq.NumericColumn, spark_type, low, high) -> str:
             return f"count_if({raw} IS NOT NULL)"
         parts = []
         if lo > smallest:
-            parts.append(f"{raw} < {sq.bigint(lo)}")
+            parts.append(f"{raw} < {bigint(lo)}")
         if hi < largest:
-            parts.append(f"{raw} > {sq.bigint(hi)}")
+            parts.append(f"{raw} > {bigint(hi)}")
         return f"count_if({' OR '.join(parts)})" if parts else "0"
     value = column.value
     lo, hi = _float_at_least(low), _float_at_most(high)
     present = f"NOT isnan({value})" if column.floating else "TRUE"
-    return f"count_if({present} AND ({value} < {sq.double(lo)} OR {value} > {sq.double(hi)}))"
+    return f"count_if({present} AND ({value} < {double(lo)} OR {value} > {double(hi)}))"
 
 
 _INTEGER_LIMITS = {"ByteType": (-(2 ** 7), 2 ** 7 - 1), "ShortType": (-(2 ** 15), 2 ** 15 - 1),
@@ -942,16 +1482,16 @@ def _too_many_keys(column: str, dataset: str, approx: int) -> CheckError:
                       "(mlcontract.engines.spark.MAX_COUNTED_KEYS)")
 
 
-def _value_counts(runner: sq.Runner, frame, columns: list[str], types: dict, rows: int, dataset: str) -> dict:
+def _value_counts(runner: Runner, frame, columns: list[str], types: dict, rows: int, dataset: str) -> dict:
     """CountsResult of each column, from one GROUPING SETS query (each column its own group):
     keys are the non-null, non-NaN values; nulls counts null and NaN, as the local engine."""
     import pyarrow as pa
 
-    from ..columns import CountsResult, _key_array
+    from ..plan.values import CountsResult, key_array
 
     keys = []
     for i, name in enumerate(columns):
-        raw = sq.ident(name)
+        raw = ident(name)
         floating = type(types[name]).__name__ in ("FloatType", "DoubleType")
         keys.append(f"CASE WHEN isnan({raw}) THEN NULL ELSE {raw} END AS k{i}" if floating else f"{raw} AS k{i}")
     names = ", ".join(f"k{i}" for i in range(len(columns)))
@@ -972,22 +1512,22 @@ def _value_counts(runner: sq.Runner, frame, columns: list[str], types: dict, row
             results[name] = _too_many_keys(name, dataset, len(present))
             continue
         order = sorted(present, key=lambda j: -numbers[j])
-        results[name] = CountsResult(_key_array([values[j] for j in order]), numbers[order].astype(np.int64), nulls, rows)
+        results[name] = CountsResult(key_array([values[j] for j in order]), numbers[order].astype(np.int64), nulls, rows)
     return results
 
 
 # ---- order statistics helpers ----------------------------------------------------------------------------
 def _edge_positions(count: int, bins: int):
-    from ..statistics import edge_probabilities, quantile_positions
+    from ..statistics.formulas import edge_probabilities, quantile_positions
 
     previous, following, gamma = quantile_positions(count, edge_probabilities(bins))
     return previous % count, following % count, gamma
 
 
-def _edges(selection: sq.Selection, count: int, bins: int):
+def _edges(selection: Selection, count: int, bins: int):
     """statistics.quantile_edges of the column, bit for bit, from its order statistics; also the
     positions and the edges before np.unique."""
-    from ..statistics import interpolate
+    from ..statistics.formulas import interpolate
 
     previous, following, gamma = _edge_positions(count, bins)
     low = np.array([selection.value[p] for p in previous.tolist()], dtype=np.float64)
@@ -999,15 +1539,14 @@ def _edges(selection: sq.Selection, count: int, bins: int):
 def _quantile_ranks(plan, request, count: int) -> list[np.ndarray]:
     """The ranks the checks reading `request` (SortedValues) need: those of every pNN / median
     of that column in that dataset (plan.consumers → the checks' measures)."""
-    from ..catalog import quantile_of
-    from ..measures import Difference, FeatureStat
-    from ..plan import measures_of
-    from ..statistics import quantile_positions
+    from ..statistics.quantiles import quantile_of
+    from ..plan.measures import Difference, FeatureStat
+    from ..statistics.formulas import quantile_positions
 
     checks = {check.index: check for check in plan.contract.checks}
     wanted = set()
     for index in plan.consumers.get(request, []):
-        stack = list(measures_of(checks[index])) if index in checks else []
+        stack = list(checks[index].measures()) if index in checks else []
         while stack:
             measure = stack.pop()
             if isinstance(measure, Difference):
@@ -1025,14 +1564,14 @@ def _quantile_ranks(plan, request, count: int) -> list[np.ndarray]:
 @dataclass
 class _MomentPlan:
     shift: float
-    first: sq.ExactSum | None
-    second: sq.ExactSum | None
+    first: ExactSum | None
+    second: ExactSum | None
     at_first: list[int]
     at_second: list[int]
     overflow: bool
 
 
-def _moment_aggregates(aggregates: sq.Aggregates, column: sq.NumericColumn, stats: ColumnStats) -> _MomentPlan | None:
+def _moment_aggregates(aggregates: Aggregates, column: NumericColumn, stats: ColumnStats) -> _MomentPlan | None:
     """Σx and Σ(x − c)² of the finite values, exactly (ExactSum), c a shift near the mean: the
     mean is then correctly rounded and m2 = Σ(x − c)² − n(mean − c)² loses nothing to
     cancellation (the local kernel computes both to a few ulps)."""
@@ -1045,13 +1584,13 @@ def _moment_aggregates(aggregates: sq.Aggregates, column: sq.NumericColumn, stat
         shift = min(max(stats.shift, low), high)
     else:
         shift = low / 2 + high / 2
-    first = sq.ExactSum(sq.exponent_above(max(abs(low), abs(high))))
+    first = ExactSum(exponent_above(max(abs(low), abs(high))))
     at_first = aggregates.add_all(first.aggregates(column.when_finite(column.value)))
     largest = max((low - shift) * (low - shift), (high - shift) * (high - shift))
     if not math.isfinite(largest):
         return _MomentPlan(shift, first, None, at_first, [], True)
-    second = sq.ExactSum(sq.exponent_above(largest))
-    deviation = f"({column.value} - {sq.double(shift)})"
+    second = ExactSum(exponent_above(largest))
+    deviation = f"({column.value} - {double(shift)})"
     at_second = aggregates.add_all(second.aggregates(column.when_finite(f"{deviation} * {deviation}")))
     return _MomentPlan(shift, first, second, at_first, at_second, False)
 
@@ -1090,35 +1629,35 @@ class _ArraySide:
     def values(self, runner, what):
         return self.array
 
-    def side(self, runner) -> sq.Side:
+    def side(self, runner) -> Side:
         import pyarrow as pa
 
         frame = runner.frame(pa.table({"v": pa.array(self.array, pa.float64())}))
         low, high = (float(self.array[0]), float(self.array[-1])) if self.count else (0.0, 0.0)
-        return sq.Side(frame, "SELECT v FROM {frame}", self.count, low, high)
+        return Side(frame, "SELECT v FROM {frame}", self.count, low, high)
 
 
 class _FrameSide:
     """A column of a Spark DataFrame."""
 
-    def __init__(self, frame, column: sq.NumericColumn, stats: ColumnStats):
+    def __init__(self, frame, column: NumericColumn, stats: ColumnStats):
         self.frame, self.column, self.stats = frame, column, stats
         self.count = stats.count
 
     def values(self, runner, what):
-        wanted = sq.Wanted(self.column, self.count, self.stats.low, self.stats.high, None)
-        return sq.select_ranks(runner, self.frame, [wanted], what)[0].values
+        wanted = Wanted(self.column, self.count, self.stats.low, self.stats.high, None)
+        return select_ranks(runner, self.frame, [wanted], what)[0].values
 
-    def side(self, runner) -> sq.Side:
-        return sq.Side(self.frame, f"SELECT {self.column.value} AS v FROM {{frame}} WHERE {self.column.finite}",
+    def side(self, runner) -> Side:
+        return Side(self.frame, f"SELECT {self.column.value} AS v FROM {{frame}} WHERE {self.column.finite}",
                        self.count, self.stats.low, self.stats.high)
 
 
 # ---- profiles --------------------------------------------------------------------------------------------------
-def _profile(runner: sq.Runner, frame, index, name: str, label: str | None):
+def _profile(runner: Runner, frame, index, name: str, label: str | None):
     """profiles.profile_frame, computed by Spark: the same columns, counts, summaries, kept
     values, quantile grids and fine counts."""
-    from ..catalog import CATEGORICAL, NUMERIC
+    from ..statistics.base import CATEGORICAL, NUMERIC
     from ..profiles import (
         GRID,
         ColumnProfile,
@@ -1127,10 +1666,10 @@ def _profile(runner: sq.Runner, frame, index, name: str, label: str | None):
         _now,
         _summary_to_json,
     )
-    from ..statistics import interpolate, quantile_positions
+    from ..statistics.formulas import interpolate, quantile_positions
 
     types = {f.name: f.dataType for f in frame.schema.fields if f.name not in index}
-    first = sq.Aggregates()
+    first = Aggregates()
     rows_at = first.add("count(1)")
     stats_at, missing_at = {}, {}
     for column, spark_type in types.items():
@@ -1162,10 +1701,10 @@ def _profile(runner: sq.Runner, frame, index, name: str, label: str | None):
             previous, following, gamma = quantile_positions(value.count, np.arange(GRID + 1) / GRID)
             grids[column] = (previous % value.count, following % value.count, gamma)
             ranks = np.unique(np.concatenate([grids[column][0], grids[column][1]]))
-        wanted.append(sq.Wanted(numeric_column(column, types[column]), value.count, value.low, value.high, ranks))
+        wanted.append(Wanted(numeric_column(column, types[column]), value.count, value.low, value.high, ranks))
     selections = dict(zip([w.column.name for w in wanted],
-                          sq.select_ranks(runner, frame, wanted, f"the columns of {name}") if wanted else []))
-    second = sq.Aggregates()
+                          select_ranks(runner, frame, wanted, f"the columns of {name}") if wanted else []))
+    second = Aggregates()
     moments = {c: _moment_aggregates(second, numeric_column(c, types[c]), s) for c, s in stats.items()}
     layouts, fallback = {}, {}
     for column, (previous, following, gamma) in grids.items():
@@ -1176,10 +1715,10 @@ def _profile(runner: sq.Runner, frame, index, name: str, label: str | None):
         edges = np.unique(grid[1:GRID])
         first_at = {e: i for i, e in reversed(list(enumerate(grid.tolist()))) if 0 < i < GRID}
         at = [first_at[e] for e in edges.tolist()]
-        below = sq.counts_below(edges, previous[at], following[at], selection)
+        below = counts_below(edges, previous[at], following[at], selection)
         column_sql = numeric_column(column, types[column])
         fallback[column] = [None if b is not None else second.add(
-            f"count_if({column_sql.finite} AND {column_sql.value} < {sq.double(e)})") for e, b in zip(edges.tolist(), below)]
+            f"count_if({column_sql.finite} AND {column_sql.value} < {double(e)})") for e, b in zip(edges.tolist(), below)]
         layouts[column] = (grid, edges, below)
     found_second = second.run(runner, frame, f"the moments of {name}") if second.expressions else []
     columns: dict[str, ColumnProfile] = {}

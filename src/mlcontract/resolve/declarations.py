@@ -51,13 +51,27 @@ def contract_name(scope: Scope, node: ast.ContractDecl) -> None:
 
 def dataset(scope: Scope, node: ast.DatasetDecl) -> None:
     source_format, path, options = source_call(scope, node.source, DATASET_KINDS, "dataset", DATASET_OPTIONS)
+    if source_format == "table" and scope.frames.get(node.name.id) is None and \
+            not getattr(scope.engine, "reads_tables", False):
+        scope.error(node.source.span, "`table(...)` reads a catalog table: only the Spark engine reads those",
+                    "run it with `--engine spark` (API: run(engine=\"spark\")), or declare the table's files")
     claim(scope, node.name, "dataset")
     scope.datasets[node.name.id] = DatasetSource(
-        node.name.id, source_format, resolve_path(scope.base_dir, path), options, span=node.span, written=path
+        node.name.id, source_format, _local_path(scope.base_dir, path), options, span=node.span, written=path
     )
     if scope.frames.get(node.name.id) is None:  # a frame passed in stands in for the file
         source = scope.datasets[node.name.id]
         confine(scope, node.name.id, f"dataset `{node.name.id}`", source.path, path, glob_pattern(source))
+
+
+def _local_path(base_dir: Path, written: str) -> Path:
+    """The file a dataset's path names: a `file:` URI's path (judged by confinement like any
+    path; the Spark engine reads URIs), else the path against the contract's folder."""
+    if written.startswith("file:"):
+        from urllib.parse import unquote, urlparse
+
+        return Path(unquote(urlparse(written).path))
+    return resolve_path(base_dir, written)
 
 
 def model(scope: Scope, node: ast.ModelDecl) -> None:
@@ -181,7 +195,8 @@ def read_schemas(scope: Scope) -> None:
             scope.schema_errors[name] = scope.refused[name]
             continue
         try:
-            scope.schemas[name] = schema_of(source, scope.frames.get(name))
+            reader = getattr(scope.engine, "schema_of", None) or schema_of  # the engine's types, if its own
+            scope.schemas[name] = reader(source, scope.frames.get(name))
         except DataError as error:
             scope.schema_errors[name] = str(error)
             continue
@@ -236,7 +251,8 @@ def _source_option_problem(key: str, value) -> str | None:
 def _example_path(source_format: str) -> str:
     return {
         "parquet": "data/train.parquet", "csv": "data/train.csv", "ipc": "data/train.arrow",
-        "ndjson": "data/train.ndjson", "profile": "prod.profile.json", "sklearn": "models/model.joblib",
+        "ndjson": "data/train.ndjson", "profile": "prod.profile.json", "table": "main.sales.orders",
+        "sklearn": "models/model.joblib",
         "skops": "models/model.skops", "onnx": "models/model.onnx", "http": "http://127.0.0.1:8000/predict",
         "json": "runs/history.json",
     }.get(source_format, "path")

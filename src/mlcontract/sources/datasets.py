@@ -32,6 +32,7 @@ DATASET_OPTIONS = {
     "ipc": frozenset({"glob"}),
     "ndjson": frozenset({"infer_schema_length", "glob"}),
     "profile": frozenset(),
+    "table": frozenset(),  # a catalog table, "catalog.schema.name": the Spark engine's (docs/spark.md)
 }
 DATASET_KINDS = tuple(DATASET_OPTIONS)
 # NDJSON files are checked for repeated keys this many bytes at a time (pyarrow's reader).
