@@ -82,22 +82,24 @@ def jvm_peak_mb() -> float:
 def run_engine(folder: Path, engine: str, driver_memory: str) -> dict:
     sys.path.insert(0, str(HERE.parent / "src"))
     import mlcontract
-    from mlcontract.evaluate import evaluate
+    from mlcontract.engines.base import Inputs, Settings
+    from mlcontract.report.evaluate import evaluate
 
     contract = mlcontract.compile(folder / "bench.mlc")
+    inputs = Inputs.of(contract.checked)
     extra = {}
     started = time.perf_counter()
     if engine == "local":
-        from mlcontract.execute import LocalBackend
+        from mlcontract.engines.local import LocalBackend
 
-        got = LocalBackend().run(contract.plan)
+        got = LocalBackend().run(contract.plan, inputs)
     else:
         from mlcontract.engines.spark import SparkBackend
 
         spark = session(driver_memory)
         started = time.perf_counter()  # the session start is reported apart
-        backend = SparkBackend(spark)
-        got = backend.run(contract.plan)
+        backend = SparkBackend(Settings(options={"session": spark}))
+        got = backend.run(contract.plan, inputs)
         extra = {"queries": backend.queries, "jvm_peak_mb": jvm_peak_mb()}
     wall = time.perf_counter() - started
     result = evaluate(contract.checked, got, wall)

@@ -679,7 +679,11 @@ def test_cli_profile_on_spark_writes_the_local_profile(classic, tmp_path):
     n = 6000
     pl.DataFrame({"x": rng.lognormal(0, 1, n), "k": rng.integers(0, 9, n), "c": rng.choice(["u", "v", None], n).tolist()}) \
         .write_parquet(tmp_path / "d.parquet")
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "SPARK_LOCAL_IP": "127.0.0.1"}
+    # The test run's own Spark Connect server marks this process as a Connect one (environment
+    # variables a child inherits): the command starts a plain local Spark, as it would in CI.
+    env = {k: v for k, v in os.environ.items() if k not in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE",
+                                                            "SPARK_LOCAL_REMOTE")}
+    env.update(PYTHONPATH=str(ROOT / "src"), SPARK_LOCAL_IP="127.0.0.1")
     for engine, out in (("local", "local.json"), ("spark", "spark.json")):
         extra = ["--engine", "spark", "--spark-master", "local[1]", "--spark-conf", "spark.ui.enabled=false"] \
             if engine == "spark" else []

@@ -820,6 +820,7 @@ def read_source(session, source, frame: Any = None):
         else:
             frame = session.read.options(**_csv_options(options, what)).csv(location(source))
             frame = _widen_integers(frame)
+        frame.schema  # noqa: B018 - Spark Connect reads lazily: a missing table fails here, not later
     except CheckError:
         raise
     except Exception as error:  # noqa: BLE001
