@@ -9,6 +9,9 @@ histogram-family statistics to 1e-12 relative; Wasserstein within the documented
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,7 +26,8 @@ from mlcontract.errors import CheckError
 from mlcontract.plan import requests as rq
 from mlcontract.report.evaluate import evaluate
 
-# Tests using the Spark sessions are marked `spark` and `slow` by conftest.py; the others are fast.
+# `slow`: they start Spark (CI runs them: .ci/run runs the whole suite); `spark`: they need pyspark and Java.
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 W1_BOUND = 2e-15  # docs/spark.md: Wasserstein W1 relative to the local engine's
@@ -42,6 +46,64 @@ def run_local(contract, frames=None):
 
 def run_spark(contract, session=None, frames=None, **options):
     return spark_backend(session, **options).run(contract.plan, Inputs.of(contract.checked, frames))
+
+
+# ---- Spark sessions: one Spark Connect session and one classic session for the whole test run ------------
+# Starting Spark costs ~10-40 s. Both live in this process: `SparkSession.builder.remote("local[2]")`
+# starts a local Spark Connect server inside a classic session (pyspark's `_start_connect_server`),
+# which is the classic session the tests use. pyspark then considers the process a Connect one
+# (SPARK_CONNECT_MODE_ENABLED), which is why the engine builds SQL text and never uses
+# `pyspark.sql.functions`.
+@pytest.fixture(scope="session")
+def spark_sessions():
+    """{"classic": session, "connect": session}. Without Java or pyspark the Spark tests are
+    skipped on a developer's machine and fail in CI (.ci/run installs both)."""
+    if not os.environ.get("CI"):
+        if shutil.which("java") is None:
+            pytest.skip("the Spark tests need Java 17+ (java is not on PATH)")
+        pytest.importorskip("pyspark")
+    before = dict(os.environ)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    warnings.filterwarnings("ignore", message=".*pandas >= 3.0.0.*")
+    from pyspark.sql import SparkSession
+
+    connect = (SparkSession.builder.remote("local[2]")
+               .config("spark.sql.shuffle.partitions", "4").config("spark.ui.enabled", "false")
+               .getOrCreate())
+    classic = SparkSession._instantiatedSession  # the classic session the Connect server runs in
+    classic.sparkContext.setLogLevel("ERROR")
+    classic.conf.set("spark.sql.shuffle.partitions", "4")
+    yield {"classic": classic, "connect": connect}
+    connect.stop()
+    classic.stop()
+    for name in set(os.environ) - set(before):  # SPARK_CONNECT_MODE_ENABLED, SPARK_REMOTE, ...: not for later tests
+        del os.environ[name]
+
+
+@pytest.fixture(scope="module", params=["classic", "connect"])
+def spark(request, spark_sessions):
+    """Each test that takes it runs on both kinds of session."""
+    return spark_sessions[request.param]
+
+
+@pytest.fixture
+def classic(spark_sessions):
+    return spark_sessions["classic"]
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    """The engine's bounds shrunk so that small data goes through every branch: buckets split
+    over several rounds, values gathered in pieces, KS/Wasserstein walked by Spark."""
+    from mlcontract.engines import spark as sp
+    from mlcontract.engines import spark as sq
+
+    monkeypatch.setattr(sq, "GATHER_MAX", 1_000)
+    monkeypatch.setattr(sq, "GATHER_BUDGET", 8_000)
+    monkeypatch.setattr(sq, "MIN_BUCKETS", 4)
+    monkeypatch.setattr(sq, "MAX_BUCKETS", 128)
+    monkeypatch.setattr(sq, "WALK_BUCKETS", 16)
+    monkeypatch.setattr(sp, "WALK_COLLECT", 0)
 
 
 # ---- the datasets ------------------------------------------------------------------------------------
@@ -155,8 +217,9 @@ DATASETS = {
 def datasets(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("spark_datasets")
     for name, (make, lines) in DATASETS.items():
-        make(20_000, 1, 0.0).write_parquet(folder / f"{name}_ref.parquet")
-        make(16_000, 2, 0.1).write_parquet(folder / f"{name}_cur.parquet")
+        # Both above SMALL_SAMPLE (10,000): large samples are never collected (SparkSample, Spark's walk).
+        make(12_000, 1, 0.0).write_parquet(folder / f"{name}_ref.parquet")
+        make(11_000, 2, 0.1).write_parquet(folder / f"{name}_cur.parquet")
         header = f'dataset cur = parquet("{name}_cur.parquet")\ndataset ref = parquet("{name}_ref.parquet")\n'
         (folder / f"{name}.mlc").write_text(header + "\n".join(lines) + "\n")
     return folder
@@ -233,10 +296,17 @@ def compare(contract, session, frames=None):
     return backend, spark_got
 
 
-@pytest.mark.parametrize("name", list(DATASETS))
-def test_same_numbers_as_the_local_engine(spark, datasets, name, tiny):
+# Every dataset on a classic session; over Spark Connect the three that exercise the most
+# different SQL (NaN/inf and nulls, value counts of rare levels, BIGINT beyond 2**53), so that
+# the Spark tests stay within a few minutes of CI.
+SESSIONS_AND_DATASETS = [("classic", name) for name in DATASETS] + \
+    [("connect", name) for name in ("missing", "categorical", "integers")]
+
+
+@pytest.mark.parametrize(("kind", "name"), SESSIONS_AND_DATASETS)
+def test_same_numbers_as_the_local_engine(spark_sessions, kind, datasets, name, tiny):
     """Bucket selection over several rounds, gathering in pieces, KS/W1 walked by Spark."""
-    compare(mlcontract.compile(datasets / f"{name}.mlc"), spark)
+    compare(mlcontract.compile(datasets / f"{name}.mlc"), spark_sessions[kind])
 
 
 @pytest.mark.parametrize("name", ["missing"])
@@ -604,32 +674,6 @@ def test_table_datasets_on_spark(spark, tmp_path):
     assert "no_such_table_here" in missing.checks[0].message and "\n" not in missing.checks[0].message
 
 
-def test_table_on_the_local_engine_is_a_diagnostic(tmp_path):
-    """Fast: no Spark. A compile-time diagnostic, located, naming the flag; `mlc check` exits 2."""
-    from mlcontract.cli import main
-    from mlcontract.errors import ContractError
-
-    (tmp_path / "t.mlc").write_text('dataset cur = table("main.sales.orders")\ncur rows >= 1\n')
-    with pytest.raises(ContractError) as raised:
-        mlcontract.compile(tmp_path / "t.mlc")
-    rendered = raised.value.render()
-    assert "t.mlc:1:15" in rendered and "--engine spark" in rendered and "catalog table" in rendered
-    assert main(["check", str(tmp_path / "t.mlc")]) == 2
-
-
-def test_spark_options_without_the_spark_engine_are_usage_errors(tmp_path, capsys):
-    """Fast: no Spark. --spark-* without --engine spark, a --spark-conf without `=`: exit 2."""
-    from mlcontract.cli import main
-
-    (tmp_path / "c.mlc").write_text('dataset d = parquet("d.parquet")\nd rows >= 1\n')
-    pl.DataFrame({"x": [1.0]}).write_parquet(tmp_path / "d.parquet")
-    assert main(["check", str(tmp_path / "c.mlc"), "--spark-master", "local[2]"]) == 2
-    assert "--engine spark" in capsys.readouterr().err
-    assert main(["check", str(tmp_path / "c.mlc"), "--engine", "spark", "--spark-conf", "novalue"]) == 2
-    assert "key=value" in capsys.readouterr().err
-    assert main(["check", str(tmp_path / "c.mlc"), "--engine", "spark", "--spark-master", "local[1]",
-                 "--spark-remote", "sc://localhost:15002"]) == 2
-    assert main(["profile", str(tmp_path / "d.parquet"), "--spark-remote", "sc://x:1"]) == 2
 
 
 def test_cli_unreachable_cluster_exits_2_without_a_trace(tmp_path, monkeypatch):
