@@ -62,6 +62,29 @@ def dataset(scope: Scope, node: ast.DatasetDecl) -> None:
     if scope.frames.get(node.name.id) is None:  # a frame passed in stands in for the file
         source = scope.datasets[node.name.id]
         confine(scope, node.name.id, f"dataset `{node.name.id}`", source.path, path, glob_pattern(source))
+        remote = _remote_refusal(scope, path)
+        if remote:
+            scope.refused[node.name.id] = f"dataset `{node.name.id}`: refused to read {path}: {remote}"
+
+
+def _remote_refusal(scope: Scope, written: str) -> str | None:
+    """Why a URI other than file: (s3a://BUCKET/..., hdfs://HOST:PORT/..., read by the Spark
+    engine) may not be read: its host or bucket must be granted like an http() model's host."""
+    match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)", written)
+    if not match or match.group(1).lower() == "file":
+        return None
+    from urllib.parse import urlsplit
+
+    from ..grants import HOST_GRANT
+
+    try:
+        parts = urlsplit(written)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return f"`{match.group(2)}` is not a host"
+    if scope.grants.allows_host(host, port):
+        return None
+    return f"`{host or match.group(2)}` is not granted; grant it with {HOST_GRANT}"
 
 
 def _local_path(base_dir: Path, written: str) -> Path:
