@@ -270,6 +270,13 @@ EXACT_STATISTICS = {"rows", "null_rate", "distinct", "unique_rate", "unseen_rate
                     "median", "ks", "ks_pvalue", "between"}
 
 
+def exact(statistic: str | None) -> bool:
+    """Statistics the Spark engine gives bit for bit: counts, rates, extremes, quantiles, KS."""
+    import re
+
+    return statistic in EXACT_STATISTICS or bool(re.fullmatch(r"p\d+(\.\d+)?", statistic or ""))
+
+
 def same_results(contract, local_got, spark_got) -> None:
     """Every check: the same status, the same value (exact or within the stated tolerance)."""
     local, spark = evaluate(contract.checked, local_got, 0.0), evaluate(contract.checked, spark_got, 0.0)
@@ -277,7 +284,7 @@ def same_results(contract, local_got, spark_got) -> None:
         assert a.status == b.status, (a.source, a.status, b.status, a.message, b.message)
         if a.value is None or b.value is None:
             assert a.value == b.value and a.message == b.message, (a.source, a.message, b.message)
-        elif a.statistic in EXACT_STATISTICS or a.statistic.startswith("p"):
+        elif exact(a.statistic):
             assert a.value == b.value and type(a.value) is type(b.value), (a.source, a.value, b.value)
         elif a.statistic == "wasserstein":
             assert math.isclose(a.value, b.value, rel_tol=W1_BOUND), (a.source, a.value, b.value)
@@ -346,11 +353,11 @@ def test_conformance_contract(classic, conformance):
         if request.dataset is not None:
             same_value(request, local_got[request], spark_got[request])
     local, spark = evaluate(contract.checked, local_got, 0), evaluate(contract.checked, spark_got, 0)
-    assert local.passed and spark.passed
     for a, b in zip(local.checks, spark.checks):
-        assert a.status == b.status, (a.source, a.message, b.message)
-        if "latency" not in a.source:
-            assert a.value == pytest.approx(b.value, rel=1e-12), a.source
+        if a.kind == "latency":  # timings of this machine, whatever the engine (a loaded CI runner may fail them)
+            continue
+        assert a.status == b.status == "pass", (a.source, a.message, b.message)
+        assert a.value == pytest.approx(b.value, rel=1e-12), a.source
 
 
 # ---- the distributed arithmetic against oracles ------------------------------------------------------------
@@ -610,7 +617,7 @@ def same_run_results(local, spark) -> None:
         assert a.status == b.status, (a.source, a.message, b.message)
         if a.value is None or b.value is None:
             assert a.value == b.value, (a.source, a.message, b.message)
-        elif a.statistic in EXACT_STATISTICS or (a.statistic or "").startswith("p"):
+        elif exact(a.statistic):
             assert a.value == b.value, (a.source, a.value, b.value)
         else:
             assert math.isclose(a.value, b.value, rel_tol=MOMENTS if a.statistic != "wasserstein" else W1_BOUND,
