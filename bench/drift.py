@@ -1,6 +1,7 @@
 """The drift benchmark of issue 3: mlc against Evidently and plain Polars, in one run.
 
 usage: python bench/drift.py [--rows 1000000] [--repeat 5] [--data DIR] [--peer-python /tmp/peer/bin/python]
+                             [--against OTHER/src]
 
 On gen_drift_data.py data (20 numeric + 5 categorical columns, N rows per side) it times, each
 as a whole process (wall clock, median of --repeat runs) with its peak RSS:
@@ -10,7 +11,9 @@ as a whole process (wall clock, median of --repeat runs) with its peak RSS:
   ks         `mlc check` of ks_pvalue + wasserstein on every numeric column
   naive      the hand-written Polars+NumPy psi (peers/naive_polars_psi.py)
   evidently  Evidently 0.7 DataDriftPreset, psi / ks / wasserstein (its own venv; skipped if absent)
-and prints the ratios the issue sets targets on. Machines are noisy: compare ratios measured
+and prints the ratios the issue sets targets on. `--against OTHER/src` also runs the hist and ks
+contracts with another build's sources (a checkout of an earlier commit with its kernels built in
+place) in the same rounds, and prints each build's ratio to the read: an A/B of two builds. Machines are noisy: compare ratios measured
 in the same run, not absolute seconds across machines.
 """
 from __future__ import annotations
@@ -84,6 +87,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=HERE / "data")
     parser.add_argument("--peer-python", default="/tmp/peer/bin/python")
     parser.add_argument("--evidently-repeat", type=int, default=1)
+    parser.add_argument("--against", type=Path, help="another build's src/ folder, timed in the same rounds")
     args = parser.parse_args()
 
     data = args.data / f"drift_{args.rows}"
@@ -94,13 +98,18 @@ def main() -> None:
     mlc = [sys.executable, "-m", "mlcontract", "check", "-q"]
     print(f"drift benchmark: {args.rows:,} rows per side, {len(NUMERIC)} numeric + {len(CATEGORICAL)} categorical "
           f"columns, {os.cpu_count()} cores, median of {args.repeat}")
-    together = timed_together({
+    commands = {
         "polars read (process)": read_command(data),
         "mlc hist contract": mlc + [str(hist)],
         "mlc ks contract": mlc + [str(ks)],
         "naive polars psi": [sys.executable, str(HERE / "peers" / "naive_polars_psi.py"), str(data)],
-    }, args.repeat)
-    rows = dict(zip(["read", "hist", "ks", "naive"], together.values()))
+    }
+    if args.against:
+        other = ["env", f"PYTHONPATH={args.against.resolve()}"] + mlc
+        commands["mlc hist (--against)"] = other + [str(hist)]
+        commands["mlc ks (--against)"] = other + [str(ks)]
+    together = timed_together(commands, args.repeat)
+    rows = dict(zip(["read", "hist", "ks", "naive", "hist_against", "ks_against"], together.values()))
     peer = Path(args.peer_python)
     if peer.exists():
         rows["evidently_psi"] = timed("evidently psi (all)", [str(peer), str(HERE / "peers" / "peer_evidently.py"),
@@ -118,6 +127,10 @@ def main() -> None:
           f"   (CPU seconds: {rows['ks']['cpu'] / rows['read']['cpu']:.2f})")
     print(f"  hist peak RSS            {rows['hist']['rss']:6.0f} MB target <= 1024")
     print(f"  ks peak RSS              {rows['ks']['rss']:6.0f} MB target <= 1024")
+    if args.against:
+        for kind in ("hist", "ks"):
+            print(f"  {kind} / read: this build {rows[kind]['wall'] / rows['read']['wall']:.2f}, "
+                  f"--against {rows[kind + '_against']['wall'] / rows['read']['wall']:.2f}")
     print(f"  naive polars / hist      {rows['naive']['wall'] / rows['hist']['wall']:6.2f}")
     if "evidently_psi" in rows:
         print(f"  evidently psi / hist     {rows['evidently_psi']['wall'] / rows['hist']['wall']:6.1f}   target >= 50")

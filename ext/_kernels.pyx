@@ -18,7 +18,7 @@ Each public function validates its arguments in Python, then calls a fused ``def
 the dtype specialisation and runs a ``cdef inline ... nogil`` loop with the GIL released.
 """
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport INFINITY, NAN, fabs, sqrt
+from libc.math cimport INFINITY, NAN, fabs, frexp, ldexp, sqrt
 from libc.stdint cimport (
     int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t,
 )
@@ -54,6 +54,15 @@ cdef enum:
     # summarize streams the column from memory once while still computing two-pass moments.
     _BLOCK = 4096
     _MAX_LEVELS = 64
+    # Moments of values that reach 2**_HUGE_EXP (~7.3e134) in magnitude are taken on the values
+    # scaled by 2**-_SHIFT: a square overflows float64 from ~1.3e154, a deviation or a sum near
+    # 1.8e308. Scaled, every value is below 2**448, so no square, sum or merge term of up to
+    # 2**63 values can overflow; ordinary data never come near and are not scaled.
+    _HUGE_EXP = 448
+    _SHIFT = 576
+
+cdef double _HUGE = ldexp(1.0, _HUGE_EXP)
+cdef double _UNSHIFT = ldexp(1.0, -_SHIFT)
 
 _VALUE_DTYPES = "float64, float32, int64, int32, int16, int8, uint64, uint32, uint16, uint8"
 _CODE_DTYPES = "int64, int32, int16, int8, uint64, uint32, uint16, uint8"
@@ -196,7 +205,8 @@ cdef struct _Moments:
     double max
     double mean
     double mean_lo  # the rounding error of mean (mean + mean_lo is closer); see _merge_moments
-    double m2
+    double m2       # the sum of squared deviations, in units of 4**m2_exp
+    int m2_exp      # 0, or _SHIFT once a value reaches 2**_HUGE_EXP in magnitude (_scaled_moments)
 
 
 cdef inline void _two_sum(double a, double b, double* hi, double* lo) noexcept nogil:
@@ -219,6 +229,12 @@ cdef inline void _moments_empty(_Moments* m) noexcept nogil:
     m.mean = NAN
     m.mean_lo = 0.0
     m.m2 = 0.0
+    m.m2_exp = 0
+
+
+cdef inline bint _huge(double lo, double hi) noexcept nogil:
+    """Whether values from lo to hi reach 2**_HUGE_EXP in magnitude (their moments are scaled)."""
+    return hi >= _HUGE or lo <= -_HUGE
 
 
 cdef inline void _merge_moments(_Moments* a, const _Moments* b) noexcept nogil:
@@ -245,6 +261,10 @@ cdef inline void _merge_moments(_Moments* a, const _Moments* b) noexcept nogil:
         a.mean = b.mean
         a.mean_lo = b.mean_lo
         a.m2 = b.m2
+        a.m2_exp = b.m2_exp
+        return
+    if a.m2_exp != 0 or b.m2_exp != 0:
+        _merge_scaled(a, b)
         return
     n = a.count + b.count
     delta = (b.mean - a.mean) + (b.mean_lo - a.mean_lo)
@@ -256,6 +276,38 @@ cdef inline void _merge_moments(_Moments* a, const _Moments* b) noexcept nogil:
     if b.max > a.max:
         a.max = b.max
     a.count = n
+
+
+cdef void _merge_scaled(_Moments* a, const _Moments* b) noexcept nogil:
+    """_merge_moments (a and b not empty) when a side's values reach 2**_HUGE_EXP: the same
+    update on the means scaled by 2**-e, e the larger m2_exp, so that neither their difference
+    nor its square overflows. The other side's m2 is brought to units of 4**e, exactly but for
+    what underflows, which the huge side's squares dwarf."""
+    cdef int e = a.m2_exp if a.m2_exp > b.m2_exp else b.m2_exp
+    cdef double f = ldexp(1.0, -e), mean = a.mean * f, mean_lo = a.mean_lo * f, delta, hi, lo
+    cdef int64_t n = a.count + b.count
+    delta = (b.mean * f - mean) + (b.mean_lo * f - mean_lo)
+    _two_sum(mean, delta * (<double>b.count / <double>n), &hi, &lo)
+    _two_sum(hi, lo + mean_lo, &mean, &mean_lo)
+    a.m2 = (ldexp(a.m2, 2 * (a.m2_exp - e)) + ldexp(b.m2, 2 * (b.m2_exp - e))
+            + delta * delta * (<double>a.count * <double>b.count / <double>n))
+    a.m2_exp = e
+    if b.min < a.min:
+        a.min = b.min
+    if b.max > a.max:
+        a.max = b.max
+    a.count = n
+    _set_scaled_mean(a, mean, mean_lo, e)
+
+
+cdef inline void _set_scaled_mean(_Moments* m, double mean, double mean_lo, int e) noexcept nogil:
+    """m's mean from the double-double mean of its values scaled by 2**-e: scaled back
+    exactly, and kept within [min, max] (rounding at the very top could reach past it)."""
+    m.mean = ldexp(mean, e)
+    m.mean_lo = ldexp(mean_lo, e)
+    if not (m.min <= m.mean <= m.max):
+        m.mean = m.min if m.mean < m.min else m.max
+        m.mean_lo = 0.0
 
 
 cdef extern from "kernels.h":
@@ -300,7 +352,9 @@ cdef inline bint _dense_moments(const double* v, Py_ssize_t n, const char* next,
     s = mlc_sum_min_max(v, n, &lo, &hi)
     if not (s - s == 0.0):
         return False
-    if lo == hi:
+    if _huge(lo, hi):
+        _scaled_moments(v, n, lo, hi, m)
+    elif lo == hi:
         # Constant: mean and m2 are exact without a second pass.
         _set_moments(m, n, lo, hi, lo, 0.0, 0.0)
     else:
@@ -320,8 +374,8 @@ cdef void _finite_moments(const double* v, Py_ssize_t n, _Moments* m) noexcept n
     m.nans = n - count - pinf - ninf
     if count == 0:
         return
-    if not (s - s == 0.0):
-        _huge_moments(v, n, m)
+    if _huge(lo, hi) or not (s - s == 0.0):  # a sum of 4096 values below 2**448 cannot overflow
+        _scaled_moments(v, n, lo, hi, m)
     elif lo == hi:
         _set_moments(m, count, lo, hi, lo, 0.0, 0.0)
     else:
@@ -329,35 +383,29 @@ cdef void _finite_moments(const double* v, Py_ssize_t n, _Moments* m) noexcept n
         _set_moments(m, count, lo, hi, s / <double>count, sd, sq)
 
 
-cdef void _huge_moments(const double* v, Py_ssize_t n, _Moments* m) noexcept nogil:
-    """Moments of the finite values of v[0:n] when their sum overflows (|x| near 1.8e308):
-    the mean as a sum of x/count cannot overflow; m2 may legitimately be inf."""
-    cdef Py_ssize_t i
-    cdef int64_t count = 0
-    cdef double inv, s = 0.0, lo = INFINITY, hi = -INFINITY, x, d, sq = 0.0
-    for i in range(n):
+cdef void _scaled_moments(const double* v, Py_ssize_t n, double lo, double hi,
+                          _Moments* m) noexcept nogil:
+    """Moments of the finite values of v[0:n] (n <= _BLOCK), from lo to hi, when they reach
+    2**_HUGE_EXP in magnitude: those of _dense_moments, by the same kernels, on a copy of the
+    values scaled by 2**-_SHIFT. A power of two scales exactly, but for values below ~1e-135,
+    which round among the subnormals and weigh nothing beside 2**448; so the result is that of
+    the scaled values, scaled back. m2 stays in those units (m2_exp)."""
+    cdef double scaled[_BLOCK]
+    cdef double s, slo, shi, sd, sq
+    cdef Py_ssize_t i, count = 0
+    for i in range(n):  # every value is written; only a finite one advances (no branch)
+        scaled[count] = v[i] * _UNSHIFT
         count += v[i] - v[i] == 0.0
-    if count == 0:
-        return
-    inv = 1.0 / <double>count
-    for i in range(n):
-        x = v[i]
-        if x - x == 0.0:
-            s += x * inv
-            lo = x if x < lo else lo
-            hi = x if x > hi else hi
-    s = lo if s < lo else (hi if s > hi else s)
-    for i in range(n):
-        x = v[i]
-        if x - x == 0.0:
-            d = x - s
-            sq += d * d
-    m.count = count
+    s = mlc_sum_min_max(scaled, count, &slo, &shi)
+    if slo == shi:
+        _set_moments(m, count, slo, shi, slo, 0.0, 0.0)
+    else:
+        mlc_deviation_sums(scaled, count, s / <double>count, NULL, 0, &sd, &sq)
+        _set_moments(m, count, slo, shi, s / <double>count, sd, sq)
     m.min = lo
     m.max = hi
-    m.mean = s
-    m.mean_lo = 0.0
-    m.m2 = sq
+    m.m2_exp = _SHIFT
+    _set_scaled_mean(m, m.mean, m.mean_lo, _SHIFT)
 
 
 cdef inline Py_ssize_t _gather_valid(const numeric_t* v, Py_ssize_t n, const uint8_t* vp,
@@ -493,7 +541,8 @@ cdef void _scan_loop(const numeric_t* v, Py_ssize_t n, const uint8_t* vp,
 
 _INT_FIELDS = ("rows", "nulls", "nans", "pos_inf", "neg_inf", "count")
 _FLOAT_FIELDS = ("min", "max", "mean", "mean_lo", "m2")
-_FIELDS = _INT_FIELDS + _FLOAT_FIELDS
+_FIELDS = _INT_FIELDS + _FLOAT_FIELDS + ("m2_exp",)  # m2_exp last: to_dict leaves it out when 0
+_OPTIONAL_FIELDS = ("mean_lo", "m2_exp")
 
 
 def _is_integer(value):
@@ -502,7 +551,8 @@ def _is_integer(value):
 
 
 def _rebuild_summary(*state):
-    """Unpickle helper: the state tuple is the fields in ``NumericSummary.to_dict`` order."""
+    """Unpickle helper: the state tuple is the fields in ``NumericSummary.to_dict`` order
+    (``m2_exp`` only when it is not 0, so it is last)."""
     return NumericSummary(**dict(zip(_FIELDS, state)))
 
 
@@ -518,6 +568,13 @@ cdef class NumericSummary:
     merging summaries, also after a JSON round trip, is as accurate as one pass: without it
     Chan's update loses ~1e-10 relative variance on data like 1e9 + N(0, 1).
 
+    ``m2_exp``: once a finite value reaches 2**448 (~7.3e134) in magnitude, squared deviations
+    could overflow float64 (from ~1.3e154), so the moments are taken on the values scaled by
+    2**-576 and m2 is kept in units of 4**576: ``m2_exp`` is 576, else 0 (the only two states,
+    checked on construction). The ``m2`` property is then the true sum, inf where it exceeds
+    float64; ``to_dict()["m2"]`` and the ``m2`` argument are in units of 4**m2_exp, and
+    ``variance``, ``std`` and ``scaled_std`` use them, so ``std`` is right whenever it is finite.
+
     An integer column's ``min`` and ``max`` can be exact Python ints: float64 rounds integers
     beyond 2**53, so a summary built with ``min``/``max`` given as ints (``from_dict``,
     ``with_integer_extremes``) keeps them as well as their float64 roundings, and merging two
@@ -527,7 +584,7 @@ cdef class NumericSummary:
     cdef object _int_min, _int_max  # exact integer extremes (Python ints), or None
 
     def __init__(self, *, rows=0, nulls=0, nans=0, pos_inf=0, neg_inf=0, count=0,
-                 min=NAN, max=NAN, mean=NAN, mean_lo=0.0, m2=0.0):
+                 min=NAN, max=NAN, mean=NAN, mean_lo=0.0, m2=0.0, m2_exp=0):
         cdef int64_t r = operator.index(rows), nu = operator.index(nulls)
         cdef int64_t na = operator.index(nans), pi = operator.index(pos_inf)
         cdef int64_t ni = operator.index(neg_inf), c = operator.index(count)
@@ -540,12 +597,22 @@ cdef class NumericSummary:
                 f"NumericSummary rows ({r}) must equal nulls + nans + pos_inf + neg_inf + count "
                 f"({nu + na + pi + ni + c})"
             )
-        if not q >= 0.0:
-            raise ValueError(f"NumericSummary m2 must be >= 0, got {q!r}")
+        if not 0.0 <= q < INFINITY:  # scaled (m2_exp), m2 never overflows
+            raise ValueError(f"NumericSummary m2 must be a finite number >= 0, got {q!r}")
         if c > 0 and not (lo <= mu <= hi):
             raise ValueError(
                 f"NumericSummary needs min <= mean <= max when count > 0, got "
                 f"min={lo!r}, mean={mu!r}, max={hi!r}"
+            )
+        cdef int exponent = operator.index(m2_exp)
+        cdef int scaled = _SHIFT if c > 0 and _huge(lo, hi) else 0
+        # Infinite extremes are no values' (profiles refuse them afterwards, naming the field).
+        if exponent not in (0, _SHIFT) or (exponent != scaled and lo - lo == 0.0 and hi - hi == 0.0):
+            raise ValueError(
+                f"NumericSummary m2_exp must be {scaled} when the finite values "
+                f"{'reach' if scaled else 'stay below'} 2**{_HUGE_EXP} in magnitude, got "
+                f"{m2_exp!r}" + (" (a summary written before such moments were scaled: "
+                                 "summarize the data again)" if scaled else "")
             )
         self._m.rows = r
         self._m.nulls = nu
@@ -558,6 +625,7 @@ cdef class NumericSummary:
         self._m.mean = mu
         self._m.mean_lo = mu_lo if c > 0 else 0.0
         self._m.m2 = q
+        self._m.m2_exp = exponent
         self._int_min = self._int_max = None
         if c > 0 and _is_integer(min) and _is_integer(max):
             self._set_integer_extremes(min, max)
@@ -640,7 +708,13 @@ cdef class NumericSummary:
 
     @property
     def m2(self):
-        return self._m.m2
+        """The sum of squared deviations from the mean; inf where it exceeds float64."""
+        return ldexp(self._m.m2, 2 * self._m.m2_exp)
+
+    @property
+    def m2_exp(self):
+        """0, or 576 when the values reach 2**448: the stored m2 is in units of 4**m2_exp."""
+        return self._m.m2_exp
 
     def merge(self, NumericSummary other not None):
         """A new summary of the union of both inputs' rows (Chan et al. parallel update)."""
@@ -657,19 +731,30 @@ cdef class NumericSummary:
         return s
 
     def variance(self, ddof=1):
-        """``m2 / (count - ddof)``; NaN when ``count - ddof <= 0``."""
+        """``m2 / (count - ddof)``; NaN when ``count - ddof <= 0``, inf where it exceeds float64."""
         cdef double dof = <double>self._m.count - float(ddof)
         if dof <= 0.0:
             return NAN
-        return self._m.m2 / dof
+        return ldexp(self._m.m2 / dof, 2 * self._m.m2_exp)
 
     def std(self, ddof=1):
-        """``sqrt(variance(ddof))``."""
-        return sqrt(self.variance(ddof))
+        """``sqrt(variance(ddof))``, from the scaled m2: inf only where the std itself exceeds
+        float64."""
+        value, exponent = self.scaled_std(ddof)
+        return ldexp(value, exponent)
+
+    def scaled_std(self, ddof=1):
+        """``(s, e)`` with ``std(ddof) == s * 2**e`` and s finite (e is ``m2_exp``): for a ratio
+        to the std that is finite where the std itself is beyond float64."""
+        cdef double dof = <double>self._m.count - float(ddof)
+        if dof <= 0.0:
+            return NAN, 0
+        return sqrt(self._m.m2 / dof), self._m.m2_exp
 
     def to_dict(self):
-        """Plain ints and floats keyed by field name; ``from_dict`` restores it exactly."""
-        return {
+        """Plain ints and floats keyed by field name; ``from_dict`` restores it exactly. ``m2``
+        is in units of 4**m2_exp; ``m2_exp`` is there only when it is not 0."""
+        state = {
             "rows": self._m.rows,
             "nulls": self._m.nulls,
             "nans": self._m.nans,
@@ -682,12 +767,16 @@ cdef class NumericSummary:
             "mean_lo": self._m.mean_lo,
             "m2": self._m.m2,
         }
+        if self._m.m2_exp:
+            state["m2_exp"] = self._m.m2_exp
+        return state
 
     @classmethod
     def from_dict(cls, d):
-        """Inverse of ``to_dict``. Every field but ``mean_lo`` (default 0.0) is required and
-        unknown keys are rejected, so a profile from another format version fails loudly."""
-        missing = [k for k in _FIELDS if k not in d and k != "mean_lo"]
+        """Inverse of ``to_dict``. Every field but ``mean_lo`` (default 0.0) and ``m2_exp``
+        (default 0) is required and unknown keys are rejected, so a profile from another format
+        version fails loudly."""
+        missing = [k for k in _FIELDS if k not in d and k not in _OPTIONAL_FIELDS]
         extra = sorted(k for k in d if k not in _FIELDS)
         if missing or extra:
             raise ValueError(
@@ -1262,13 +1351,17 @@ cdef bint _ascending_finite(const double* v, Py_ssize_t n) noexcept nogil:
 
 
 cdef int _ecdf_walk(const double* a, Py_ssize_t n1, const double* b, Py_ssize_t n2,
-                    double* ks, double* w1) noexcept nogil:
+                    double weight, double* ks, double* w1) noexcept nogil:
     """One merge walk over two ascending arrays, one element per step (a first on ties).
 
     After every element equal to x is consumed, F_a(x) = i/n1 and F_b(x) = j/n2 (the ECDFs with
     searchsorted side="right", as scipy evaluates them). The walk keeps the ECDF difference
     scaled by n1*n2 and divides once at the end: KS D is its maximum over the distinct values,
     W1 its integral against dx.
+
+    weight, a power of two, further scales the ECDF difference (exactly: it is an integer) so
+    that its integral stays within float64 for huge values (_walk_weight); it is 1 otherwise.
+    KS D comes out unscaled, W1 times weight.
 
     Returns 0, or 1/2 when a/b is not ascending or not finite.
     """
@@ -1278,6 +1371,7 @@ cdef int _ecdf_walk(const double* a, Py_ssize_t n1, const double* b, Py_ssize_t 
         return 2
     cdef Py_ssize_t i = 0, j = 0
     cdef double n1d = <double>n1, n2d = <double>n2, scaled_i = 0.0, scaled_j = 0.0, av, bv
+    cdef double step1 = n1d * weight, step2 = n2d * weight
     cdef bint take_a
     cdef _WalkState w
     w.prev = a[0] if a[0] <= b[0] else b[0]
@@ -1291,45 +1385,88 @@ cdef int _ecdf_walk(const double* a, Py_ssize_t n1, const double* b, Py_ssize_t 
         take_a = av <= bv
         i += take_a
         j += 1 - take_a
-        scaled_i += n2d * <double>take_a
-        scaled_j += n1d * <double>(1 - take_a)
+        scaled_i += step2 * <double>take_a
+        scaled_j += step1 * <double>(1 - take_a)
         _walk_step(&w, av if take_a else bv, scaled_i, scaled_j)
     while i < n1:
         i += 1
-        scaled_i += n2d
+        scaled_i += step2
         _walk_step(&w, a[i - 1], scaled_i, scaled_j)
     while j < n2:
         j += 1
-        scaled_j += n1d
+        scaled_j += step1
         _walk_step(&w, b[j - 1], scaled_i, scaled_j)
-    ks[0] = w.best / (n1d * n2d)
+    ks[0] = (w.best / weight) / (n1d * n2d)
     w1[0] = (w.s + w.comp) / (n1d * n2d)
     return 0
 
 
-cdef tuple _walk(object a_sorted, object b_sorted):
-    a = _check_sorted_input(a_sorted, "a_sorted")
-    b = _check_sorted_input(b_sorted, "b_sorted")
+cdef tuple _run_walk(object a, object b, int exponent):
+    """(KS D, W1 * 2**-exponent) of two float64 arrays, by _ecdf_walk with weight 2**-exponent."""
     cdef const double[::1] av = a
     cdef const double[::1] bv = b
     cdef Py_ssize_t n1 = av.shape[0], n2 = bv.shape[0]
-    cdef double ks = 0.0, w1 = 0.0
+    cdef double ks = 0.0, w1 = 0.0, weight = ldexp(1.0, -exponent)
     cdef int status
-    if n1 == 0 or n2 == 0:
-        raise ValueError(
-            f"two-sample statistics need non-empty samples, got sizes {n1} and {n2}"
-        )
     with nogil:
-        status = _ecdf_walk(&av[0], n1, &bv[0], n2, &ks, &w1)
+        status = _ecdf_walk(&av[0], n1, &bv[0], n2, weight, &ks, &w1)
     if status:
         name = "a_sorted" if status == 1 else "b_sorted"
         raise ValueError(f"{name} must be ascending and finite (no NaN or inf)")
     return ks, w1
 
 
+cdef int _walk_exponent(const double[::1] a, const double[::1] b):
+    """The k for which the walk's integral, at most n1 * n2 * 2**-k * (the values' span), stays
+    below 2**1022, so that neither it nor a TwoSum in it overflows: 0 but for values within a
+    factor ~n1 * n2 of float64's limit. The span is below 2**(e + 1), e the exponent of the
+    largest magnitude, which sorted arrays hold at their ends (if they are not sorted and
+    finite, the walk refuses them anyway)."""
+    cdef Py_ssize_t n1 = a.shape[0], n2 = b.shape[0]
+    cdef double largest = max(fabs(a[0]), fabs(a[n1 - 1]), fabs(b[0]), fabs(b[n2 - 1]))
+    cdef int e
+    if not (largest - largest == 0.0):
+        return 0
+    frexp(largest, &e)
+    return max(0, int(n1).bit_length() + int(n2).bit_length() + e + 1 - 1022)
+
+
+cdef tuple _walk(object a_sorted, object b_sorted):
+    """(KS D, w, e): W1 = w * 2**e, w finite.
+
+    Values near float64's limit would overflow the walk's integral n1*n2*W1: the ECDF
+    difference is then weighted by 2**-e (_walk_exponent), which is exact. When the samples span
+    more than float64's range (from below -8.9e307 to above 8.9e307), a gap between two values
+    is itself beyond float64: the values are halved for W1 (exact but for subnormals, which do
+    not matter beside such a span) and KS D is taken from the walk over the values themselves,
+    whose D never overflows."""
+    a = _check_sorted_input(a_sorted, "a_sorted")
+    b = _check_sorted_input(b_sorted, "b_sorted")
+    if a.shape[0] == 0 or b.shape[0] == 0:
+        raise ValueError(
+            f"two-sample statistics need non-empty samples, got sizes {a.shape[0]} and {b.shape[0]}"
+        )
+    cdef const double[::1] av = a
+    cdef const double[::1] bv = b
+    cdef int exponent = _walk_exponent(av, bv)
+    ks, w1 = _run_walk(a, b, exponent)
+    if not (max(av[av.shape[0] - 1], bv[bv.shape[0] - 1]) - min(av[0], bv[0]) < INFINITY):
+        w1 = _run_walk(a * 0.5, b * 0.5, exponent)[1]
+        exponent += 1
+    return ks, w1, exponent
+
+
 def ks_wasserstein(a_sorted, b_sorted):
     """(KS D, Wasserstein W1) of two ascending finite arrays from one merge walk: the two
-    statistics a drift check most often asks for together cost one pass."""
+    statistics a drift check most often asks for together cost one pass. W1 is inf where it
+    exceeds float64 (``ks_wasserstein_scaled`` has it then)."""
+    ks, w1, exponent = _walk(a_sorted, b_sorted)
+    return ks, ldexp(w1, exponent)
+
+
+def ks_wasserstein_scaled(a_sorted, b_sorted):
+    """``(D, w, e)``: KS D, and W1 = w * 2**e with w finite, also where W1 exceeds float64
+    (values near float64's limit), for a ratio to another such quantity."""
     return _walk(a_sorted, b_sorted)
 
 
@@ -1346,6 +1483,6 @@ def wasserstein_sorted(a_sorted, b_sorted):
     """1-D earth mover's distance: the integral over x of |F_a(x) - F_b(x)|.
 
     Both inputs must be ascending and finite; ties and different sizes are allowed. Equals
-    ``scipy.stats.wasserstein_distance(a, b)``.
+    ``scipy.stats.wasserstein_distance(a, b)``; inf where it exceeds float64.
     """
-    return _walk(a_sorted, b_sorted)[1]
+    return ks_wasserstein(a_sorted, b_sorted)[1]

@@ -11,7 +11,8 @@ from __future__ import annotations
 from .errors import CheckError, ContractError, MlcError, ParseError, UsageError
 
 __version__ = "0.1.0"
-__all__ = ["compile", "check", "profile", "merge_profiles", "Contract", "ContractError", "ParseError", "CheckError", "UsageError", "MlcError"]
+__all__ = ["compile", "check", "profile", "merge_profiles", "Contract", "ContractError", "ParseError", "CheckError",
+           "UsageError", "MlcError"]
 
 
 def compile(source, **kwargs):

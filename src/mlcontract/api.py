@@ -9,17 +9,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
+from .engines import DEFAULT_ENGINE
+from .errors import UsageError
+from .grants import Grants
+from .language.source import SourceText
+from .language.transform import no_cyclic_gc, to_ast
+from .plan import Plan, plan as make_plan
 from .resolve import resolve
 from .resolve.contract import CheckedContract
-from .errors import UsageError
-from .language.source import SourceText
-from .grants import Grants
-from .plan import Plan, plan as make_plan
-from .language.transform import no_cyclic_gc, to_ast
-from .engines import DEFAULT_ENGINE
 
 if TYPE_CHECKING:  # pydantic costs ~0.13 s to import: only when the results are built
     from .engines.base import Backend, Progress, Settings
@@ -125,8 +126,9 @@ class Contract:
         got = chosen.run(contract.plan, Inputs.of(contract.checked, frames, objects, curves))
         executed = time.perf_counter()
         durations = {"compile": round(self.compile_seconds, 4), "execute": round(executed - started, 4)}
-        result = evaluate(contract.checked, got, time.perf_counter() - started, fail_on=fail_on, started_at=started_at,
-                          contract_sha256=self.sha256, durations=durations)
+        result = evaluate(contract.checked, got, time.perf_counter() - started,
+                          fail_on=cast(Literal["fail", "warn"], fail_on),  # checked above
+                          started_at=started_at, contract_sha256=self.sha256, durations=durations)
         result.durations["evaluate"] = round(time.perf_counter() - executed, 4)
         return result
 
@@ -268,8 +270,8 @@ def profile(data: Any, output: str | Path | None = None, *, name: str | None = N
     On the Spark engine (`engine="spark"`, `spark=session`, or a Spark DataFrame as `data`) the
     data may also be a URI or a folder of parquet files; the profile is the one the local engine
     writes for the same rows (docs/spark.md)."""
-    from .resolve.contract import DatasetSource
     from .profiles import profile_frame, write_profile
+    from .resolve.contract import DatasetSource
     from .sources.datasets import check_rows, format_of_path, open_dataset
 
     chosen, settings = _engine_choice(engine, settings, spark, {"data": data}, DEFAULT_ENGINE)
@@ -305,7 +307,7 @@ def _write(writer, profile, output) -> None:
         raise UsageError(f"cannot write {output}: {getattr(error, 'strerror', None) or error}") from error
 
 
-def merge_profiles(paths: list[str | Path], output: str | Path | None = None):
+def merge_profiles(paths: Sequence[str | Path], output: str | Path | None = None):
     """Merge profiles of parts of one dataset; counts add up exactly."""
     from .profiles import load_profile, merge_profiles as merge, write_profile
 

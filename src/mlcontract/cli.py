@@ -12,7 +12,6 @@ import gc
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -80,7 +79,7 @@ def _with_report_options(command):
     signature = inspect.signature(command, eval_str=True)
     own = [p for name, p in signature.parameters.items() if name != "reports"]
     generated = [
-        inspect.Parameter(f"report_{name}", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
+        inspect.Parameter(f"report_{name}", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
                           default=typer.Option(entry.default, entry.flag, metavar=entry.metavar, help=entry.help,
                                                show_default=False, rich_help_panel="Reports"))
         for name, entry in formats.items()
@@ -101,21 +100,22 @@ def check(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print only the summary line"),
     fail_on: str = typer.Option("fail", "--fail-on", metavar="fail|warn",
                                 help="`warn`: warnings block the gate too (default: failures and errors block)"),
-    inputs: Optional[list[str]] = typer.Option(None, "--input", metavar="NAME=PATH",
+    inputs: list[str] | None = typer.Option(None, "--input", metavar="NAME=PATH",
                                                help="read this file for the declared dataset, model or history NAME "
                                                     "(repeatable)"),
-    allow_path: Optional[list[Path]] = ALLOW_PATH,
-    allow_host: Optional[list[str]] = ALLOW_HOST,
+    allow_path: list[Path] | None = ALLOW_PATH,
+    allow_host: list[str] | None = ALLOW_HOST,
     allow_pickle: bool = ALLOW_PICKLE,
     engine: str = ENGINE,
-    spark_master: Optional[str] = SPARK_MASTER,
-    spark_remote: Optional[str] = SPARK_REMOTE,
-    spark_conf: Optional[list[str]] = SPARK_CONF,
-    reports: Optional[dict] = None,
+    spark_master: str | None = SPARK_MASTER,
+    spark_remote: str | None = SPARK_REMOTE,
+    spark_conf: list[str] | None = SPARK_CONF,
+    reports: dict | None = None,
 ) -> None:
     """Compile CONTRACT, run it, write its reports (the terminal's by default; any combination of
     the formats below); exit 1 when a blocking check fails."""
     import mlcontract
+
     from .report import ReportContext, report_formats, write_reports
 
     # Every report target is checked now (a wrong one fails before the run, not after it).
@@ -163,8 +163,8 @@ def lint(
 def plan(
     contract: Path = typer.Argument(..., help="the .mlc contract file"),
     as_json: bool = typer.Option(False, "--json", help="print the plan as JSON"),
-    allow_path: Optional[list[Path]] = ALLOW_PATH,
-    allow_host: Optional[list[str]] = ALLOW_HOST,
+    allow_path: list[Path] | None = ALLOW_PATH,
+    allow_host: list[str] | None = ALLOW_HOST,
     allow_pickle: bool = ALLOW_PICKLE,
 ) -> None:
     """Print the execution plan: scans, columns, statistics and the checks each serves."""
@@ -178,11 +178,11 @@ def plan(
 def profile_command(
     inputs: list[str] = typer.Argument(..., metavar="DATA... | merge PROFILE...",
                                        help="a data file to profile, or `merge` followed by profiles"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="where to write the profile"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="where to write the profile"),
     engine: str = ENGINE,
-    spark_master: Optional[str] = SPARK_MASTER,
-    spark_remote: Optional[str] = SPARK_REMOTE,
-    spark_conf: Optional[list[str]] = SPARK_CONF,
+    spark_master: str | None = SPARK_MASTER,
+    spark_remote: str | None = SPARK_REMOTE,
+    spark_conf: list[str] | None = SPARK_CONF,
 ) -> None:
     """Save what contracts need of a dataset (`mlc profile prod.parquet -o prod.profile.json`),
     or merge profiles of parts of one dataset (`mlc profile merge a.json b.json -o all.json`)."""
@@ -221,7 +221,10 @@ def statistics() -> None:
     from .statistics import CATALOG
 
     console = _console()
-    line = lambda text: console.print(text, markup=False)  # summaries contain [brackets]
+
+    def line(text: str) -> None:
+        console.print(text, markup=False)  # summaries contain [brackets]
+
     console.print("[bold]feature statistics[/bold]")
     for info in CATALOG.values():
         line(f"  {info.name:<18} {info.summary}")

@@ -21,7 +21,7 @@ class MlcError(Exception):
 class ContractError(MlcError):
     """The contract is malformed or inconsistent; holds every diagnostic found."""
 
-    def __init__(self, diagnostics: "list[Diagnostic]", source: "SourceText | None" = None):
+    def __init__(self, diagnostics: list[Diagnostic], source: SourceText | None = None):
         self.diagnostics = list(diagnostics)
         self.source = source
         super().__init__(self.render())

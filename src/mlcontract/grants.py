@@ -20,9 +20,9 @@ import ipaddress
 import os
 import re
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 PATH_GRANT = "--allow-path DIR (API: allow_paths=[DIR])"
 HOST_GRANT = "--allow-host HOST[:PORT] (API: allow_hosts=[\"HOST[:PORT]\"])"
@@ -39,7 +39,7 @@ class Grants:
 
     @classmethod
     def of(cls, allow_paths: Iterable[str | Path] | None = None, allow_hosts: Iterable[str] | None = None,
-           allow_pickle: bool = False) -> "Grants":
+           allow_pickle: bool = False) -> Grants:
         """Grants from API / CLI arguments (paths are resolved now, against the working directory)."""
         from .errors import UsageError
 
@@ -129,7 +129,7 @@ class Confinement:
     granted: tuple[Path, ...] = ()
 
     @classmethod
-    def of(cls, contract_folder: Path, grants: Grants) -> "Confinement":
+    def of(cls, contract_folder: Path, grants: Grants) -> Confinement:
         try:
             cwd: Path | None = Path.cwd().resolve()
         except OSError:  # the working directory was deleted: it grants nothing

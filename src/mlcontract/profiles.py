@@ -32,12 +32,12 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from .statistics.base import CATEGORICAL, NUMERIC
 from .errors import CheckError, DataError
+from .statistics.base import CATEGORICAL, NUMERIC
 from .statistics.formulas import (
     interpolate,
     quantile_positions,
@@ -57,7 +57,7 @@ class ProfileSample(np.ndarray):
     represented: int
 
     @staticmethod
-    def of(grid: np.ndarray, represented: int) -> "ProfileSample":
+    def of(grid: np.ndarray, represented: int) -> ProfileSample:
         sample = np.asarray(grid, dtype=np.float64).view(ProfileSample)
         sample.represented = int(represented)
         return sample
@@ -86,6 +86,12 @@ class ColumnProfile:
     @property
     def error(self) -> int:
         return self.rank_error or 0
+
+    @property
+    def numeric_summary(self) -> dict:
+        """The summary of a numeric column, which every numeric column has (load_profile checks it)."""
+        assert self.summary is not None, "a numeric column without its summary"
+        return self.summary
 
 
 @dataclass
@@ -219,9 +225,9 @@ def _merge_column(parts: list[ColumnProfile]) -> ColumnProfile:
 
         state = NumericSummary.empty()
         for part in parts:
-            state = state.merge(NumericSummary.from_dict(_summary_from_json(part.summary)))
+            state = state.merge(NumericSummary.from_dict(_summary_from_json(part.numeric_summary)))
         merged.summary = _summary_to_json(state.to_dict())
-        with_values = [p for p in parts if p.summary["count"]]
+        with_values = [p for p in parts if p.numeric_summary["count"]]
         if all(p.values is not None for p in with_values):
             if with_values:  # every part kept its values: the merged column is exact
                 _lay_out(merged, np.sort(np.concatenate([np.asarray(p.values, dtype=np.float64) for p in with_values])))
@@ -230,7 +236,7 @@ def _merge_column(parts: list[ColumnProfile]) -> ColumnProfile:
     elif head.categories is not None:
         totals: dict = {}
         for part in parts:
-            for key, count in part.categories:
+            for key, count in part.categories or ():  # load_profile checked every categorical part has them
                 marker = json.dumps(key)
                 totals[marker] = totals.get(marker, 0) + count
         merged.categories = sorted(([json.loads(k), n] for k, n in totals.items()), key=lambda kv: -kv[1])
@@ -254,9 +260,10 @@ class _PartDistribution:
     rank_error."""
 
     def __init__(self, part: ColumnProfile):
-        summary = _summary_from_json(part.summary)
+        summary = _summary_from_json(part.numeric_summary)
         self.n = int(summary["count"])
         self.low, self.high = float(summary["min"]), float(summary["max"])
+        self.values: np.ndarray | None
         if part.values is not None:
             self.values = np.asarray(part.values, dtype=np.float64)
             self.knots, self.error = self.values, 0
@@ -289,7 +296,7 @@ class _PartDistribution:
             return np.searchsorted(self.values, x, side="right").astype(np.float64)
         return self._curve(x, "right")
 
-    def _curve(self, x: np.ndarray, side: str) -> np.ndarray:
+    def _curve(self, x: np.ndarray, side: Literal["left", "right"]) -> np.ndarray:
         """The curve at x: at a step, its lower end (side "left": below x) or its upper end
         ("right": at or below x); 0 before the first knot and n after the last."""
         xs, ys = self.xs, self.ys
@@ -527,7 +534,7 @@ def _check_numeric(spec: ColumnProfile, at: str, version: int) -> None:
         for key in ("min", "max", "mean", "mean_lo"):
             if not math.isfinite(float(getattr(summary, key))):
                 raise _Malformed(f"{at}.summary.{key}", "is not a finite number although there are finite values")
-        # m2 may be infinite: the squared deviations of values near ±1e308 overflow
+        # m2 is finite too (NumericSummary checks it): values beyond 2**448 keep it scaled (m2_exp)
     elif spec.summary.get("m2") != 0 or any(spec.summary.get(k) is not None for k in ("min", "max", "mean")):
         raise _Malformed(f"{at}.summary", "has extremes or moments although there are no finite values")
     if spec.values is not None:

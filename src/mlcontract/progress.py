@@ -5,10 +5,10 @@ import os
 
 from rich.console import Console
 from rich.markup import escape as markup_escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from .escape import printable
 from .engines.base import Progress as ProgressProtocol
+from .escape import printable
 
 
 def _shown(text: str) -> str:
@@ -19,7 +19,7 @@ def _shown(text: str) -> str:
 class RichProgress(ProgressProtocol):
     def __init__(self) -> None:
         self._bar: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
         # MLC_PROGRESS=1 asks for the bar even when stderr is not a terminal (CI logs, tests).
         self._console = Console(stderr=True, force_terminal=bool(os.environ.get("MLC_PROGRESS")) or None)
 
@@ -31,7 +31,7 @@ class RichProgress(ProgressProtocol):
         self._task = self._bar.add_task(_shown(label), total=total)
 
     def advance(self, rows: int) -> None:
-        if self._bar is not None:
+        if self._bar is not None and self._task is not None:
             self._bar.advance(self._task, rows)
 
     def finish(self) -> None:

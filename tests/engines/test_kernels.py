@@ -636,7 +636,7 @@ def bits_of(value):
 
 def assert_bit_identical(a, b):
     da, db = a.to_dict(), b.to_dict()
-    assert da.keys() == db.keys() == SUMMARY_KEYS
+    assert da.keys() == db.keys() and set(da) - {"m2_exp"} == SUMMARY_KEYS  # m2_exp: huge values
     for key in da:
         if isinstance(da[key], float):
             assert bits_of(da[key]) == bits_of(db[key]), (key, da[key], db[key])
@@ -1313,3 +1313,235 @@ def test_count_outside_of_floats_against_integers_beyond_2_to_53_is_exact():
     for lo, hi in [(big + 1, big + 3), (-big - 1, big + 1), (-big + 1, big), (big - 1, big + 1)]:
         expected = sum(1 for v in [2 ** 53, 2 ** 53 + 2, -(2 ** 53), math.inf] if not lo <= v <= hi)
         assert columns.count_outside(series, lo, hi) == expected, (lo, hi)
+
+
+# --------------------------------------------------------------------------------------------
+# Values near float64's limit: squares overflow from ~1.3e154, sums and differences near 1.8e308
+# --------------------------------------------------------------------------------------------
+# The oracle scales the finite values by a power of two (exact in binary), computes with numpy,
+# and scales the result back; or computes exactly in rationals.
+FLOAT_MAX = float(np.finfo(np.float64).max)
+ORACLE_SHIFT = 600
+
+
+def scaled_numpy_moments(values):
+    """(mean, std ddof=1, std ddof=0) of the finite values: numpy on values * 2**-600, scaled
+    back (inf where the std itself exceeds float64)."""
+    x = np.asarray(values, dtype=np.float64)
+    small = x[np.isfinite(x)] * 2.0 ** -ORACLE_SHIFT
+    with np.errstate(over="ignore"):
+        return tuple(float(np.ldexp(v, ORACLE_SHIFT)) for v in (np.mean(small), np.std(small, ddof=1), np.std(small)))
+
+
+def close_or_inf(actual, expected, rtol=RTOL):
+    """close(), and inf where the true value exceeds float64 (both sides say so)."""
+    return actual == expected == math.inf or close(actual, expected, rtol)
+
+
+def huge_cases():
+    rng = np.random.default_rng(71)
+    spread = rng.normal(3.0, 2.0, 3 * 4096 + 17) * 1e250
+    spread[rng.random(spread.size) < 0.03] = np.nan
+    spread[::501] = np.inf
+    mixed = np.concatenate([rng.normal(3.0, 2.0, 4096), rng.normal(0.0, 1.0, 4096) * 1e160,
+                            rng.normal(-5.0, 1.0, 5000)])
+    return {
+        "one 1.56e228 between zeros (the property's case)": np.array([0.0, 1.5581359867893572e228, 0.0]),
+        "half 1e200 and half 0, over blocks": np.array([1e200] * 5000 + [0.0] * 5000),
+        "normal at 1e250 with NaN and inf": spread,
+        "both signs up to 1.7e308 (sums overflow)": rng.uniform(-1.0, 1.0, 10_000) * 1.7e308,
+        "a huge block between ordinary ones": mixed,
+        "one outlier 1e300 among ordinary values": np.r_[rng.normal(0.0, 1.0, 9000), 1e300],
+        "just above 2**448, tightly spread": 2.0 ** 448 * (1.0 + rng.normal(0.0, 1e-6, 6000)),
+        "just below 2**448 (not scaled)": 2.0 ** 447 * (1.0 + rng.normal(0.0, 1e-6, 6000)),
+        "the float64 limit, three values (std beyond float64)": np.array([FLOAT_MAX, -FLOAT_MAX, FLOAT_MAX / 2]),
+        "the float64 limit, four values": np.array([FLOAT_MAX, -FLOAT_MAX / 2, FLOAT_MAX / 2, -FLOAT_MAX]),
+    }
+
+
+@pytest.mark.parametrize("name", list(huge_cases()))
+def test_moments_of_huge_values_match_numpy_on_scaled_values(name):
+    x = huge_cases()[name]
+    mean, std, std0 = scaled_numpy_moments(x)
+    fin = x[np.isfinite(x)]
+    scale = float(np.abs(fin).max())
+    rng = np.random.default_rng(5)
+    mask = rng.random(x.size) > 0.1
+    mask[:3] = True  # keep the short cases' values
+    for summary, (m, s) in [(K.summarize(x), (mean, std)),
+                            (K.summarize(x, bitmap(mask)), scaled_numpy_moments(x[mask])[:2])]:
+        assert close(summary.mean, m, scale=scale), (summary.mean, m)
+        assert close_or_inf(summary.std(1), s), (summary.std(1), s)
+        assert summary.min <= summary.mean <= summary.max
+        assert summary.m2_exp == (576 if scale >= 2.0 ** 448 else 0)
+    summary = K.summarize(x)
+    assert (summary.count, summary.min, summary.max) == (fin.size, fin.min(), fin.max())
+    assert close_or_inf(summary.std(0), std0)
+    assert_bit_identical(K.scan_numeric(x, None, 0, [[0.0, 1e200]], [(-1.0, 1.0)])[0], summary)
+    for k in (2, 5, 17):  # streamed in chunks and merged, through JSON
+        merged = K.NumericSummary.empty()
+        for a, b in random_chunks(rng, x.size, k):
+            part = K.NumericSummary.from_dict(json.loads(json.dumps(K.summarize(x[a:b]).to_dict())))
+            merged = merged.merge(part)
+        assert (merged.count, merged.min, merged.max, merged.m2_exp) == \
+            (summary.count, summary.min, summary.max, summary.m2_exp)
+        assert close(merged.mean, mean, scale=scale) and close_or_inf(merged.std(1), std), \
+            (merged.mean, merged.std(1))
+
+
+def test_huge_values_are_summarized_as_their_scaled_copy_bit_for_bit():
+    # The moments of values reaching 2**448 are those of the values scaled by 2**-576, by the
+    # same kernels: summarizing x * 2**600 gives exactly the summary of x, scaled.
+    x = np.random.default_rng(72).normal(3.0, 2.0, 5 * 4096 + 33)
+    plain, huge = K.summarize(x), K.summarize(x * 2.0 ** 600)
+    assert (huge.m2_exp, plain.m2_exp) == (576, 0)
+    assert huge.mean == math.ldexp(plain.mean, 600) and huge.mean_lo == math.ldexp(plain.mean_lo, 600)
+    assert huge.to_dict()["m2"] == math.ldexp(plain.m2, 2 * 600 - 2 * 576)
+    assert huge.std(1) == math.ldexp(plain.std(1), 600)
+    assert huge.scaled_std(1) == (math.ldexp(plain.std(1), 24), 576)
+
+
+def test_std_beyond_float64_is_inf_not_zero_and_the_mean_stays_right():
+    # Two blocks of +-1.8e308: the sum, the blocks' difference of means and the squares all
+    # overflow; the mean is 0 and the std sqrt(8192/8191) * 1.8e308, beyond float64.
+    x = np.array([FLOAT_MAX] * 4096 + [-FLOAT_MAX] * 4096)
+    s = K.summarize(x)
+    assert s.mean == 0.0 and s.std(1) == math.inf and s.variance() == math.inf and s.m2 == math.inf
+    value, exponent = s.scaled_std(1)
+    small = x * 2.0 ** -576
+    assert exponent == 576 and close(value, float(np.std(small, ddof=1)))
+    assert close(s.std(0), FLOAT_MAX)  # the population std is exactly the limit: finite
+    assert K.summarize(np.array([FLOAT_MAX, -FLOAT_MAX, FLOAT_MAX / 2])).mean == \
+        pytest.approx(float(sum(Fraction(v) for v in (FLOAT_MAX, -FLOAT_MAX, FLOAT_MAX / 2)) / 3), rel=1e-15)
+
+
+def test_scaled_moments_serialize_and_only_as_a_consistent_state():
+    huge = K.summarize(np.array([0.0, 1e200, 3e200, np.nan]))
+    d = huge.to_dict()
+    assert d["m2_exp"] == 576 and set(d) == SUMMARY_KEYS | {"m2_exp"} and math.isfinite(d["m2"])
+    assert identical(K.NumericSummary.from_dict(json.loads(json.dumps(d))), huge)
+    assert identical(pickle.loads(pickle.dumps(huge)), huge)
+    assert "m2_exp=576" in repr(huge)
+    assert "m2_exp" not in K.summarize(np.array([1.0, 2.0])).to_dict()
+    plain = K.summarize(np.array([1.0, 2.0])).to_dict()
+    for bad in ({k: v for k, v in d.items() if k != "m2_exp"},  # written before m2 was scaled
+                {**d, "m2_exp": 7}, {**d, "m2_exp": True}, {**d, "m2_exp": 576.0}, {**d, "m2": math.inf},
+                {**plain, "m2_exp": 576}, {**plain, "m2": math.inf}):
+        with pytest.raises((ValueError, TypeError)):
+            K.NumericSummary.from_dict(bad)
+    with pytest.raises(ValueError, match="summarize the data again"):
+        K.NumericSummary.from_dict({k: v for k, v in d.items() if k != "m2_exp"})
+
+
+def exact_wasserstein(a, b) -> Fraction:
+    """∫|F_a - F_b| dx in rationals: over consecutive distinct values of both samples."""
+    a, b = [Fraction(v) for v in np.sort(a)], [Fraction(v) for v in np.sort(b)]
+    points = sorted(set(a) | set(b))
+    total = Fraction(0)
+    for left, right in zip(points, points[1:]):
+        fa = Fraction(sum(1 for v in a if v <= left), len(a))
+        fb = Fraction(sum(1 for v in b if v <= left), len(b))
+        total += abs(fa - fb) * (right - left)
+    return total
+
+
+def as_float(value: Fraction) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+def walk_cases():
+    rng = np.random.default_rng(73)
+    yield "the property's case", np.array([8.98846567431158e307]), np.array([0.0, 0.0])
+    yield "700 x 500 normal at 1e305", rng.normal(0.0, 1.0, 700) * 1e305, rng.normal(0.5, 1.0, 500) * 1e305
+    yield "ties near the limit", rng.integers(-3, 4, 300) * 5e307, rng.integers(-2, 4, 200) * 5e307
+    yield "1e300 with tiny values", np.r_[rng.normal(0.0, 1.0, 50), 1e300], np.r_[rng.normal(0.1, 1.0, 40), 1e300]
+
+
+@pytest.mark.parametrize("name", [c[0] for c in walk_cases()])
+def test_ks_and_wasserstein_near_the_limit_match_scipy(name):
+    _, a, b = next(c for c in walk_cases() if c[0] == name)
+    a, b = np.sort(a), np.sort(b)
+    want = scipy.stats.wasserstein_distance(a, b)
+    assert math.isfinite(want)
+    ks, w = K.ks_wasserstein(a, b)
+    assert abs(ks - scipy.stats.ks_2samp(a, b, method="asymp").statistic) <= 1e-12
+    assert abs(w - want) <= RTOL * want
+    assert abs(w - as_float(exact_wasserstein(a, b))) <= RTOL * want
+
+
+def test_wasserstein_beyond_float64_is_inf_and_its_scaled_value_exact():
+    a, b = np.array([FLOAT_MAX]), np.array([-FLOAT_MAX, -0.9 * FLOAT_MAX])
+    exact = exact_wasserstein(a, b)  # 1.95 * FLOAT_MAX
+    ks, w = K.ks_wasserstein(a, b)
+    assert (ks, w) == (1.0, math.inf) and K.wasserstein_sorted(a, b) == math.inf
+    ks, scaled, exponent = K.ks_wasserstein_scaled(a, b)
+    assert ks == 1.0 and math.isfinite(scaled) and exponent > 0
+    assert abs(Fraction(scaled) * 2 ** exponent / exact - 1) <= 1e-15
+
+
+def test_wasserstein_of_samples_spanning_more_than_the_float_range():
+    # Between neighbours -1.8e308 and 1.8e308 the gap is itself beyond float64: scipy's np.diff
+    # overflows there (inf times a CDF difference: inf, or NaN where the difference is 0), while
+    # the exact distance is finite.
+    a = np.array([-FLOAT_MAX, FLOAT_MAX])
+    for b, exact in [(np.array([-FLOAT_MAX, FLOAT_MAX]), Fraction(0)),
+                     (np.array([-FLOAT_MAX, FLOAT_MAX, FLOAT_MAX]), Fraction(FLOAT_MAX) / 3),
+                     (np.array([-FLOAT_MAX, -FLOAT_MAX, FLOAT_MAX]), Fraction(FLOAT_MAX) / 3)]:
+        assert exact == exact_wasserstein(a, b)
+        ks, w = K.ks_wasserstein(a, b)
+        assert abs(ks - scipy.stats.ks_2samp(a, b, method="asymp").statistic) <= 1e-12
+        with np.errstate(over="ignore", invalid="ignore"):
+            assert not math.isfinite(scipy.stats.wasserstein_distance(a, b))
+        assert abs(w - as_float(exact)) <= RTOL * as_float(exact)
+        assert K.ks_wasserstein_scaled(a, b)[2] > 0
+
+
+def test_ordinary_samples_walk_unscaled():
+    a, b = np.sort(np.random.default_rng(74).normal(0.0, 1.0, (2, 1000)), axis=1)
+    ks, w = K.ks_wasserstein(a, b)
+    assert K.ks_wasserstein_scaled(a, b) == (ks, w, 0)
+
+
+def exact_quantile(sorted_values, q: float) -> Fraction:
+    """numpy's linear interpolation, in rationals: x[j] + (x[j+1] - x[j]) * g at the virtual
+    index (n - 1) * q (computed in float64, as numpy does)."""
+    virtual = (len(sorted_values) - 1) * q
+    j = min(int(math.floor(virtual)), len(sorted_values) - 1)
+    g = Fraction(virtual - j)
+    low, high = Fraction(sorted_values[j]), Fraction(sorted_values[min(j + 1, len(sorted_values) - 1)])
+    return low + (high - low) * g
+
+
+def test_quantiles_and_edges_of_values_spanning_the_float_range():
+    from mlcontract.statistics import formulas as st
+
+    probabilities = np.r_[np.arange(0, 21) / 20, 0.999, 0.001, 0.3333]
+    for values in (np.array([-FLOAT_MAX, -1e308, -5.0, 0.0, 1e300, 1.5e308, FLOAT_MAX]),
+                   np.array([-FLOAT_MAX, FLOAT_MAX]), np.array([-1.5e308, 1e308, 1.7e308])):
+        got = st.sorted_quantiles(values, probabilities)
+        with np.errstate(over="ignore", invalid="ignore"):  # numpy's lerp overflows from -1.5e308 to 1e308
+            numpy_says = np.quantile(values, probabilities)
+        for q, v, n in zip(probabilities, got, numpy_says):
+            if math.isfinite(n):
+                assert v == n, q  # numpy's own result, bit for bit, wherever it has one
+            assert abs(Fraction(float(v)) - exact_quantile(values, float(q))) <= Fraction(1e-15) * Fraction(FLOAT_MAX), q
+        edges = st.quantile_edges(values, 10)
+        assert np.all(np.isfinite(edges)) and np.all(np.diff(edges) > 0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert not math.isfinite(np.quantile([-FLOAT_MAX, FLOAT_MAX], 0.5))  # where the oracle is needed
+
+
+def test_histogram_and_counts_at_the_float_limit():
+    x = np.array([-FLOAT_MAX, -1e308, 0.0, 1e308, FLOAT_MAX, np.inf, -np.inf, np.nan] * 700)
+    for edges in (np.array([-FLOAT_MAX, 0.0, FLOAT_MAX]), np.array([-1e308, 1e308]),
+                  np.linspace(-1.0, 1.0, 30) * 1.7e308):
+        want = oracle_histogram(x, edges)
+        np.testing.assert_array_equal(K.histogram(x, edges), want)
+        summary, hists, outside = K.scan_numeric(x, None, 0, [edges], [(-1e308, 1e308)])
+        np.testing.assert_array_equal(hists[0], want)
+        assert outside == [2 * 700 + 2 * 700]  # +-FLOAT_MAX and +-inf
+        assert close(summary.mean, 0.0, scale=FLOAT_MAX)
+        assert close_or_inf(summary.std(1), scaled_numpy_moments(x)[1]) and summary.m2_exp == 576

@@ -225,3 +225,122 @@ def test_guard_a_diagnostic_quoting_a_5_mb_line_is_rendered_in_linear_time():
     quoted, underline = text.splitlines()[1:3]
     assert quoted.endswith("…") and len(quoted) < 300
     assert underline.count("^") == 1 and underline.rstrip().endswith("~" * 150) and len(underline) < 300
+
+
+# ---- issues 13 and 14: every new form parses into typed AST nodes ---------------------------------
+def _statement(line: str, declarations: str = ""):
+    from mlcontract.language.source import SourceText
+    from mlcontract.language.transform import to_ast
+
+    return to_ast(SourceText(declarations + line + "\n")).statements[-1]
+
+
+def test_value_sets_parse_with_their_literals_and_rate_forms():
+    import datetime
+
+    from mlcontract.language import ast
+
+    check = _statement('feature plan in ("basic", 3, -1.5, true, null, 2026-01-31)')
+    assert isinstance(check.test, ast.InSet) and not check.test.negated and check.test.rate is None
+    assert [ast.literal_value(v) for v in check.test.values.items] == [
+        "basic", 3, -1.5, True, None, datetime.date(2026, 1, 31)]
+    check = _statement('feature plan not in ("x",) >= 99%')
+    assert check.test.negated and check.test.rate.aggregate == "rate"
+    assert check.test.rate.test.rhs.value == pytest.approx(0.99)
+    check = _statement('feature plan in ("x") count between 1 and 5')
+    assert check.test.rate.aggregate == "count" and isinstance(check.test.rate.test, ast.Between)
+    big = _statement("feature id in (9007199254740993)")  # 2^53 + 1 stays an exact int
+    assert ast.literal_value(big.test.values.items[0]) == 2**53 + 1
+
+
+def test_patterns_formats_types_and_lengths_parse():
+    from mlcontract.language import ast
+
+    check = _statement(r'feature email matches "^\\w+@\\w+$" >= 99%')
+    assert isinstance(check.test, ast.Matches) and check.test.pattern.value == r"^\w+@\w+$"
+    check = _statement('feature day is date "%Y-%m-%d"')
+    assert isinstance(check.test, ast.IsFormat) and check.test.format.id == "date"
+    assert check.test.argument.value == "%Y-%m-%d"
+    assert _statement("feature id is uuid count == 0").test.rate.aggregate == "count"
+    check = _statement('feature ts type Datetime("us", "UTC")')
+    assert isinstance(check.test, ast.TypeIs) and check.test.type.name.id == "Datetime"
+    assert [a.value for a in check.test.type.args] == ["us", "UTC"]
+    assert _statement("feature tags type List(String)").test.type.args[0].name.id == "String"
+    check = _statement("feature comment length p99 <= 500")
+    assert check.length.word == "length" and check.statistic.name.id == "p99"
+    assert isinstance(_statement("feature comment length between 1 and 80").test, ast.Between)
+
+
+def test_row_filters_keys_and_schema_shape_parse():
+    from mlcontract.language import ast
+
+    check = _statement('feature amount of training where country == "US" and not (age < 18 or age is null) mean <= 120')
+    assert check.subject.id == "training" and check.statistic.name.id == "mean"
+    assert isinstance(check.where, ast.LogicCond) and check.where.op == "and"
+    assert isinstance(check.where.operands[1], ast.NotCond)
+    check = _statement("training rows where end_date < start_date == 0")
+    assert isinstance(check, ast.CompareCheck) and check.comparison.op == "=="
+    assert isinstance(check.lhs.where, ast.CompareCond) and check.lhs.where.op == "<"
+    check = _statement("training rows where amount * 2 - fee > 0 and plan not in (\"x\") == 0")
+    assert isinstance(check.lhs.where.operands[0].left, ast.BinOp)
+    assert check.lhs.where.operands[1].negated
+    check = _statement("training unique (customer_id, day) where day >= 2026-01-01")
+    assert isinstance(check, ast.UniqueCheck) and [c.id for c in check.columns] == ["customer_id", "day"]
+    check = _statement("training duplicate_count (a, `b c`) == 0")
+    assert [c.id for c in check.lhs.columns] == ["a", "b c"]
+    check = _statement("training columns include (age, plan)")
+    assert isinstance(check, ast.ColumnsCheck) and check.op == "include"
+    assert _statement("schema of training matches production strictly").strictly.word == "strictly"
+    assert isinstance(_statement("training rows between 1 and 5"), ast.BetweenCheck)
+
+
+def test_dates_freshness_missing_shares_and_metrics_parse():
+    import datetime
+
+    from mlcontract.language import ast
+
+    check = _statement("freshness of production <= 1d as of 2026-01-31T12:00Z")
+    assert [w.id for w in check.lhs.words] == ["production", "freshness"]
+    assert check.comparison.rhs.value == 86400.0 and check.comparison.rhs.unit == "s"
+    (as_of,) = check.options
+    assert as_of.key == "as_of" and as_of.value.value == datetime.datetime(2026, 1, 31, 12, tzinfo=datetime.timezone.utc)
+    assert _statement("p95 latency <= 12h").comparison.rhs.value == 12 * 3600.0
+    check = _statement('missing income, age = (-1, "NA")')
+    assert isinstance(check, ast.MissingDecl) and [c.id for c in check.columns] == ["income", "age"]
+    assert [ast.literal_value(v) for v in check.values.items] == [-1, "NA"]
+    assert [ast.literal_value(v) for v in _statement("missing age = -1").values.items] == [-1]
+    check = _statement('dataset d = csv("x.csv", null_values=["NA", "?", ""])')
+    assert [ast.literal_value(v) for v in check.source.kwargs[0][1].items] == ["NA", "?", ""]
+    check = _statement('feature plan shares {"basic": 0.6, "pro": 0.4} chi2_pvalue >= 0.01')
+    assert [(ast.literal_value(i.key), ast.literal_value(i.value)) for i in check.shares.items] == [
+        ("basic", 0.6), ("pro", 0.4)]
+    declared = 'metrics monitoring = json("monitoring/prod.json")\n'
+    check = _statement("auc on holdout >= monitoring.model.auc - 0.02", declared)
+    ref = check.comparison.rhs.left
+    assert isinstance(ref, ast.MetricRef) and ref.source.id == "monitoring"
+    assert [p.id for p in ref.path] == ["model", "auc"] and ref.path[1].span.column == 36
+    # without the declaration a dotted name stays a reference (the resolver reports it)
+    assert isinstance(_statement("auc on holdout >= monitoring.auc").comparison.rhs, ast.Ref)
+
+
+def test_issue_14_model_forms_parse():
+    from mlcontract.language import ast
+
+    check = _statement("val_loss not increasing up to best epoch tolerance 2%")
+    assert check.up_to_best.word == "up to best epoch"
+    assert check.options[0].value.unit == "%" and check.options[0].value.value == pytest.approx(0.02)
+    assert _statement("val_loss not increasing tolerance 0.02").options[0].value.unit is None
+    check = _statement("candidate handles nulls as nan, none, missing key")
+    assert [tuple(w.id for w in v.words) for v in check.variants] == [("nan",), ("none",), ("missing", "key")]
+    check = _statement("candidate handles image sizes 8x8, 224x224, 1024x768")
+    assert [(s.width, s.height) for s in check.sizes] == [(8, 8), (224, 224), (1024, 768)]
+    assert [w.id for w in _statement("handles grayscale").case] == ["grayscale"]
+    assert isinstance(_statement("candidate handles rgba"), ast.HandlesCheck)
+
+
+def test_an_impossible_date_is_a_located_diagnostic():
+    with pytest.raises(mlcontract.errors.ContractError) as caught:
+        mlcontract.compile("dataset d = parquet(\"x.parquet\")\nfeature day between 2026-02-30 and 2026-03-01\n")
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.span.line == 2 and diagnostic.span.column == 21
+    assert "`2026-02-30` is not a date" in diagnostic.message

@@ -463,3 +463,96 @@ def test_float_and_small_integer_columns_keep_their_behaviour(values, dtype):
     assert checks[0].status == "pass"
     assert checks[1].value == max(present) and type(checks[1].value) is (float if dtype == pl.Float64 else int)
     assert checks[2].value == oracle_outside(present, 2, 2 ** 53 - 1) / len(present)
+
+
+# ---- values near float64's limit -----------------------------------------------------------------
+# Squared deviations overflow float64 from ~1.3e154, sums and differences near 1.8e308. The oracles
+# compute exactly in rationals (or with numpy on values scaled by a power of two, which is exact).
+FLOAT_MAX = float(np.finfo(np.float64).max)
+
+
+def exact_std(values, ddof=1) -> float:
+    """The std of the finite values in rationals, the square root taken on a scaled copy."""
+    from fractions import Fraction
+
+    xs = [Fraction(v) for v in finite(values)]
+    mean = sum(xs) / len(xs)
+    variance = sum((x - mean) ** 2 for x in xs) / (len(xs) - ddof)
+    shift = max(0, (variance.numerator.bit_length() - variance.denominator.bit_length()) // 2 - 500)
+    return math.sqrt(float(variance / 4 ** shift)) * 2.0 ** shift
+
+
+def checks_on(lines: list[str], s, r=None, chunk_rows=None, monkeypatch=None):
+    frames = {"s": pl.DataFrame({"x": pl.Series("x", s, dtype=pl.Float64)})}
+    if r is not None:
+        frames["r"] = pl.DataFrame({"x": pl.Series("x", r, dtype=pl.Float64)})
+    from mlcontract.engines.base import Settings
+
+    settings = Settings(chunk_rows=chunk_rows) if chunk_rows else None
+    return mlcontract.compile("\n".join(lines) + "\n", datasets=frames).run(settings=settings).checks
+
+
+def test_std_of_values_beyond_1e154_regression():
+    # Found by tests/test_property.py: m2 overflowed, and the block merge turned it into 0, so
+    # `std <= 1` passed on [0, 1.56e228, 0], whose std is 9.0e227.
+    s = [0.0, 1.5581359867893572e228, 0.0]
+    (check,) = checks_on(["feature x of s std <= 1.0"], s)
+    assert check.status == "fail" and check.value == pytest.approx(exact_std(s), rel=1e-12)
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 7, 4096])
+def test_std_and_mean_of_huge_values_in_memory_and_streamed(chunk_rows, monkeypatch):
+    rng = np.random.default_rng(31)
+    s = np.concatenate([rng.normal(3.0, 2.0, 5000), rng.normal(0.0, 1.0, 5000) * 1e200, [np.nan, np.inf],
+                        rng.uniform(-1.0, 1.0, 3000) * 1.7e308])
+    std, mean = checks_on(["feature x of s std != 0", "feature x of s mean != 0"], s, chunk_rows=chunk_rows,
+                          monkeypatch=monkeypatch)
+    assert std.status == mean.status == "pass"
+    assert std.value == pytest.approx(exact_std(s), rel=1e-12)
+    small = finite(s) * 2.0 ** -600  # numpy on scaled values, scaled back
+    assert abs(mean.value - float(np.mean(small)) * 2.0 ** 600) <= 1e-12 * FLOAT_MAX
+
+
+def test_std_beyond_float64_is_an_error_and_the_mean_is_right():
+    s = [FLOAT_MAX] * 5000 + [-FLOAT_MAX] * 5000  # std sqrt(10000/9999) * 1.8e308
+    std, mean, population = checks_on(["feature x of s std >= 0", "feature x of s mean != 12345",
+                                       "feature x of s wasserstein_norm >= 0 vs s"], s)
+    assert std.status == "error" and "exceeds the float64 range" in std.message
+    assert mean.status == "pass" and abs(mean.value) <= 1e-15 * FLOAT_MAX  # was NaN
+    assert population.status == "pass" and population.value == 0.0  # its std (ddof 0) is 1.8e308 itself
+
+
+def test_wasserstein_near_the_float64_limit_regression():
+    # Found by tests/test_property.py: n_S * n_R times the distance overflowed in the merge walk,
+    # and `wasserstein` was an error where scipy gives 8.99e307.
+    s, r = [8.98846567431158e307], [0.0, 0.0]
+    want = scipy.stats.wasserstein_distance(s, r)
+    (check,) = checks_on(["feature x of s wasserstein > 1.0 vs r"], s, r)
+    assert check.status == "pass" and check.value == pytest.approx(want, rel=1e-12)
+
+
+def test_wasserstein_and_norm_of_large_samples_near_the_limit_match_scipy():
+    rng = np.random.default_rng(32)
+    s, r = rng.normal(0.3, 1.0, 3000) * 1e305, rng.normal(0.0, 1.0, 2000) * 1e305
+    distance = scipy.stats.wasserstein_distance(s, r)
+    w, norm, ks = checks_on(["feature x of s wasserstein != 0 vs r", "feature x of s wasserstein_norm != 0 vs r",
+                             "feature x of s ks != 0 vs r"], s, r)
+    assert w.value == pytest.approx(distance, rel=1e-12)
+    std = float(np.std(r * 2.0 ** -600)) * 2.0 ** 600  # np.std(r) itself overflows: inf
+    assert norm.value == pytest.approx(distance / std, rel=1e-12)
+    assert ks.value == pytest.approx(scipy.stats.ks_2samp(s, r).statistic, rel=1e-12)
+
+
+def test_wasserstein_beyond_float64_is_an_error_but_its_norm_is_not():
+    # W1 = 1.95 * 1.8e308 exceeds float64; divided by std(r) = 0.05 * 1.8e308 it is 39.
+    s, r = [FLOAT_MAX], [-FLOAT_MAX, -0.9 * FLOAT_MAX]
+    w, norm = checks_on(["feature x of s wasserstein > 1 vs r", "feature x of s wasserstein_norm > 1 vs r"], s, r)
+    assert w.status == "error" and "exceeds the float64 range" in w.message
+    assert norm.status == "pass" and norm.value == pytest.approx(39.0, rel=1e-12)
+
+
+def test_quantiles_between_the_float64_limits():
+    s = [-FLOAT_MAX, FLOAT_MAX]  # numpy's lerp gives -inf for the median; the exact value is 0
+    median, quarter = checks_on(["feature x of s p50 == 0", "feature x of s p25 < 0"], s)
+    assert median.status == "pass" and median.value == 0.0
+    assert quarter.status == "pass" and quarter.value == pytest.approx(-FLOAT_MAX / 2, rel=1e-15)

@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 
-from ..statistics.base import NUMERIC
 from ..errors import DataError
 from ..plan.values import CountsResult, key_array as _key_array  # noqa: F401  (CountsResult: re-exported)
+from ..statistics.base import NUMERIC
 
 
 def numpy_dtype(arrow_type) -> np.dtype:
@@ -125,7 +125,9 @@ def count_outside_exactly(series, low, high) -> int:
     """count_outside of an integer column by Polars' integer comparisons."""
     import polars as pl
 
-    smallest, largest = integer_range(series)
+    bounds = integer_range(series)
+    assert bounds is not None, "count_outside_exactly of a column that is not an integer one"
+    smallest, largest = bounds
     low, high = _integer_bound(low, math.ceil), _integer_bound(high, math.floor)
     present = series.len() - series.null_count()
     if low > largest or high < smallest:
@@ -203,8 +205,8 @@ def quantile_edges(series, bins: int, summary) -> np.ndarray:
     """statistics.quantile_edges of the column's finite values, bit for bit, from the order
     statistics it needs (order_statistics) instead of a sorted copy. `summary` is the column's
     NumericSummary (its finite count, min and max)."""
-    from ..statistics import formulas as st
     from ..errors import CheckError
+    from ..statistics import formulas as st
 
     n = int(summary.count)
     if n == 0:

@@ -9,15 +9,15 @@ only the checks that need it fail, and they fail closed.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
-from ..plan import requests as rq
+from ..errors import CheckError, DataError
+from ..plan import Plan, Scan, requests as rq
 from ..sources import datasets as sources
 from ..sources.files import column_type, engine_failures, is_file
-from ..errors import CheckError, DataError
-from ..plan import Plan, Scan
 from .base import Inputs, Progress, Settings, attempt as _attempt
 
 # A string column is counted from its parquet dictionary codes while each batch's dictionary has
@@ -46,8 +46,8 @@ class LocalBackend:
                 from .profile import serve_scan
 
                 self.computed += serve_scan(inputs.datasets[scan.dataset], scan, got)
-            elif prepared[id(scan)] is not None:
-                self._finish(prepared[id(scan)], got)
+            elif (work := prepared[id(scan)]) is not None:
+                self._finish(work, got)
         if plan.other:
             from ..models.handlers import run_handlers
 
@@ -56,7 +56,7 @@ class LocalBackend:
         return got
 
     # ---- one scan ------------------------------------------------------------------------------
-    def _prepare(self, scan: Scan, got: dict) -> "_ScanWork | None":
+    def _prepare(self, scan: Scan, got: dict) -> _ScanWork | None:
         """Open the scan's dataset and decide what is read how, before any data is read. Missing
         columns (and a dataset that cannot be opened) become errors here; None: nothing to read."""
         source = self.inputs.datasets[scan.dataset]
@@ -88,11 +88,12 @@ class LocalBackend:
         first = next((w for w in prepared if w is not None and w.todo and not w.streamed), None)
         if first is not None:
             first.frame = _in_background(_read_frame, first.lazy, first.present)
-        from .. import _kernels  # noqa: F401
-        from . import columns  # noqa: F401
         import pyarrow.parquet  # noqa: F401
 
-    def _finish(self, work: "_ScanWork", got: dict) -> None:
+        from .. import _kernels  # noqa: F401
+        from . import columns  # noqa: F401
+
+    def _finish(self, work: _ScanWork, got: dict) -> None:
         counting = _in_background(self._count_dictionaries, work.source.path, work.coded) if work.coded else None
         self._compute(work, got)
         if counting is not None:
@@ -106,7 +107,7 @@ class LocalBackend:
                                         [r for r in work.coded_todo if r.column in left], rows=work.rows), got)
         self.computed += len(work.scan.requests)
 
-    def _compute(self, work: "_ScanWork", got: dict) -> None:
+    def _compute(self, work: _ScanWork, got: dict) -> None:
         """Read the work's columns with Polars and compute its requests, streamed or in memory."""
         if not work.todo:
             return
@@ -165,7 +166,7 @@ class LocalBackend:
             return {}
         return {column: counter.result() for column, counter in counters.items()}
 
-    def _in_memory(self, work: "_ScanWork", got: dict) -> None:
+    def _in_memory(self, work: _ScanWork, got: dict) -> None:
         scan, present, todo = work.scan, work.present, work.todo
         if self.progress:
             self.progress.start(f"reading {scan.dataset}", None)
@@ -183,14 +184,14 @@ class LocalBackend:
         def column_work(column: str) -> None:
             memo = _column_memo(by_column[column], frame[column], got)
             for request in by_column[column]:
-                got[request] = _attempt(lambda: _column_request(request, frame[column], got, scan.dataset, memo))
+                got[request] = _attempt(lambda: _column_request(request, frame[column], got, scan.dataset, memo))  # noqa: B023 (called at once)
 
         self._parallel(column_work, list(by_column))
         if self.progress:
             self.progress.advance(rows)
             self.progress.finish()
 
-    def _stream(self, work: "_ScanWork", got: dict) -> None:
+    def _stream(self, work: _ScanWork, got: dict) -> None:
         """Every request here merges over batches: read the dataset batch by batch. The rows read
         are compared with the rows the file records: a reader that stops early (a Polars panic in
         a reader thread ends the batches without an exception) must not look like a short file."""
@@ -212,7 +213,7 @@ class LocalBackend:
                     for request in by_column[column]:
                         if isinstance(states.get(request), BaseException):
                             continue
-                        partial = _attempt(lambda: _column_request(request, batch[column], got, scan.dataset, memo))
+                        partial = _attempt(lambda: _column_request(request, batch[column], got, scan.dataset, memo))  # noqa: B023 (called at once)
                         states[request] = partial if isinstance(partial, BaseException) or request not in states \
                             else request.merge(states[request], partial)
 
@@ -227,9 +228,9 @@ class LocalBackend:
         sources.check_rows(work.source, work.rows, rows)
         for request in dataset_level:
             got[request] = _dataset_level(request, rows)
-        for column, requests in by_column.items():
+        for requests in by_column.values():
             for request in requests:
-                got[request] = states[request] if request in states else _attempt(lambda: request.empty(got))
+                got[request] = states[request] if request in states else _attempt(lambda: request.empty(got))  # noqa: B023
 
     def _parallel(self, work: Callable[[str], None], columns: list[str]) -> None:
         threads = self.settings.threads
@@ -426,8 +427,8 @@ def _fused(requests: list, series, got: dict) -> dict:
     """One scan_numeric pass for a numeric column's Summary, OutsideCount, OutsideRange and
     Histogram-on-another-dataset's-edges requests, when there are two or more. A request whose
     input failed, or a pass that raises, is left to _column_request, which reports the error."""
-    from . import columns as col
     from ..statistics.base import NUMERIC
+    from . import columns as col
 
     if column_type(series.dtype) != NUMERIC:
         return {}

@@ -57,7 +57,7 @@ def serve(profile: Profile, request: rq.Request, got: dict | None = None) -> Any
     way = SERVE[type(request)]
     if way.whole_dataset:
         return way.serve(profile, None, request, got or {})
-    column = profile.columns.get(request.column)
+    column = profile.columns.get(request.column) if request.column is not None else None
     if column is None:
         raise DataError(f"column `{request.column}` is missing in profile `{profile.name}`")
     return way.serve(profile, column, request, got or {})
@@ -118,13 +118,13 @@ def _sample(profile: Profile, column: ColumnProfile, name: str) -> np.ndarray:
         return np.asarray(column.values, dtype=np.float64)
     if not column.quantiles:
         raise CheckError(f"`{name}` has no finite values in profile `{profile.name}`")
-    return ProfileSample.of(np.asarray(column.quantiles, dtype=np.float64), column.summary["count"])
+    return ProfileSample.of(np.asarray(column.quantiles, dtype=np.float64), column.numeric_summary["count"])
 
 
 def _summary(profile: Profile, column: ColumnProfile, request, got: dict):
     from .._kernels import NumericSummary
 
-    return NumericSummary.from_dict(_summary_from_json(column.summary))
+    return NumericSummary.from_dict(_summary_from_json(column.numeric_summary))
 
 
 def _counts(profile: Profile, column: ColumnProfile, request, got: dict):

@@ -8,11 +8,10 @@
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..escape import MESSAGE_LIMIT, printable, printable_pieces
 from .source import Diagnostic, SourceText
-
 
 # Longer names are not typos of a name a person wrote, and comparing them is what costs:
 # SequenceMatcher's work grows with the product of the two lengths (a 900 KB name took 10 s).

@@ -32,6 +32,8 @@ _TERMINAL_WORDS = {
     "ADD_OP": "`+` or `-`",
     "MUL_OP": "`*` or `/`",
     "RATE_UNIT": "`rows/s`",
+    "DATETIME": "a date such as `2026-01-31`",
+    "SIZE": "an image size such as `224x224`",
     "_NL": "the end of the line",
     "$END": "the end of the file",
 }
@@ -158,6 +160,9 @@ def translate(error: UnexpectedInput, logical: LogicalLine, source: SourceText) 
     offset = logical.offset + (error.pos_in_stream or 0)
     expected = sorted(_expected_words(error))
     hint = ("expected " + _join(expected)) if expected else None
+    advice = _advice(error, logical)
+    if advice:
+        hint = f"{hint}; {advice}" if hint and advice.startswith("the check's") else advice
     if isinstance(error, UnexpectedToken) and error.token.type in ("_NL", "$END"):
         # Point just past the last character of the statement: that is where something is missing.
         line, column, offset, continued = _end_of_statement(logical, error)
@@ -179,6 +184,38 @@ def translate(error: UnexpectedInput, logical: LogicalLine, source: SourceText) 
     return Diagnostic(span, message, hint, expected=tuple(expected))
 
 
+_SPACED_DURATION = re.compile(r"\d(\.\d+)?[ \t]+(d|days?|h|hours?|min|minutes?|s|secs?|seconds?|ms|us)[ \t]*$")
+_WHERE = re.compile(r"(^|[ \t])where[ \t]")
+
+
+def _advice(error: UnexpectedInput, logical: LogicalLine) -> str | None:
+    """A hint for a mistake the expected tokens alone do not explain, recognised in the text of
+    the statement up to the error."""
+    stop = error.pos_in_stream if error.pos_in_stream is not None else len(logical.text)
+    before = logical.text[:stop]
+    statement = before[before.rfind("\n") + 1:]  # the physical line up to the error
+    kind = getattr(getattr(error, "token", None), "type", None)
+    if _SPACED_DURATION.search(statement):
+        return "write a duration as one word: `1d`, `12h`, `30min`, `250ms`"
+    where = _WHERE.search(statement)
+    condition = statement[where.end():] if where else ""
+    if condition and kind == "COMPARATOR" and condition.count("(") == condition.count(")"):
+        return ("comparisons in a `where` condition do not chain: write `0 < age and age < 120`; "
+                "the check's own comparison comes once, after the condition")
+    if where and kind in ("_NL", "$END") and "COMPARATOR" in _accepted_names(error):
+        return "the check's own comparison follows the condition, as in `training rows where age < 0 == 0`"
+    first = statement.split(None, 1)[:1]
+    if first == ["metrics"] and "=" not in statement and "(" in logical.text[stop:stop + 200] + statement:
+        return 'declare a metrics source as `metrics monitoring = json("monitoring/prod.json")`'
+    return None
+
+
+def _accepted_names(error: UnexpectedInput) -> frozenset:
+    if isinstance(error, (UnexpectedToken, UnexpectedCharacters)) and getattr(error, "interactive_parser", None):
+        return _accepted(error)
+    return frozenset()
+
+
 def _end_of_statement(logical: LogicalLine, error: UnexpectedToken) -> tuple[int, int, int, bool]:
     """(line, column, offset, continued) of the place just past the statement's last character
     before the unexpected end: on a line of the statement, never on a line past the file. A
@@ -196,8 +233,10 @@ def _end_of_statement(logical: LogicalLine, error: UnexpectedToken) -> tuple[int
 
 
 def _expected_words(error: UnexpectedInput) -> set[str]:
-    names = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
-    if isinstance(error, UnexpectedToken):
+    names: set[str] | frozenset[str] = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
+    if isinstance(error, (UnexpectedToken, UnexpectedCharacters)) and getattr(error, "interactive_parser", None):
+        # What the parser accepts here; a character error's own `allowed` is what the lexer of a
+        # parser state shared by several rules accepts, a wider and misleading set.
         names = _accepted(error)
     words = set()
     for name in names:
@@ -216,40 +255,80 @@ def _expected_words(error: UnexpectedInput) -> set[str]:
 _ACCEPTED: dict[tuple, frozenset] = {}
 
 
-def _accepted(error: UnexpectedToken) -> frozenset:
+def _accepted(error: UnexpectedToken | UnexpectedCharacters) -> frozenset:
     """The terminals that would have advanced the parser. Lark finds them by feeding each
     candidate to a copy of the parser (~0.3 ms); the parser's state stack alone decides the
     answer, so it is cached by that stack: a file with thousands of the same mistake pays once."""
     interactive = error.interactive_parser
+    fallback = getattr(error, "expected", None) or getattr(error, "allowed", None) or ()
     if interactive is None:
-        return frozenset(error.expected)
+        return frozenset(fallback)
     key = tuple(interactive.parser_state.state_stack)
     if key not in _ACCEPTED:
         if len(_ACCEPTED) > 10_000:
             _ACCEPTED.clear()
-        _ACCEPTED[key] = frozenset(error.accepts or error.expected)
+        accepts = error.accepts if isinstance(error, UnexpectedToken) else interactive.accepts()
+        _ACCEPTED[key] = frozenset(accepts or fallback)
     return _ACCEPTED[key]
 
 
 _VALUE_WORDS = {"a number", "a percentage", "a duration such as `50ms`", "a name", "`(`", "`-`", "`baseline`"}
+_STRING = 'a quoted string such as "data/train.parquet"'
+_DATE = "a date such as `2026-01-31`"
+_LITERAL_WORDS = {_STRING, _DATE, "`true`", "`false`", "`null`"}
+_OPERAND_WORDS = _VALUE_WORDS | _LITERAL_WORDS | {"a `quoted name`"}
+_EXPRESSION = "a value such as `0.2`, `5%`, `250ms`, `production*1.1` or `baseline most_frequent`"
+_LITERAL = 'a value such as `"basic"`, `3`, `-1.5`, `true`, `null` or `2026-01-31`'
+_OPERAND = 'a column or a value such as `age`, `0`, `"US"`, `true`, `null` or `2026-01-31`'
+_CONDITION = 'a condition such as `age < 0`, `country in ("US", "CA")` or `email is null`'
+# Keywords of the rarer forms (issue 13): named only when nothing more common can follow, so the
+# hint for a common mistake stays short. `metrics` and `missing` are also names where a name is.
+_RARE = {"`where`", "`include`", "`exclude`", "`shares`", "`length`", "`type`", "`matches`", "`count`",
+         "`as`", "`up`", "`strictly`", "`unique`", "`metrics`", "`missing`", "`[`", "`{`"}
 
 
 def _join(items: list[str]) -> str:
-    if "`+` or `-`" in items and "`*` or `/`" in items:
+    present = set(items)
+    if "`+` or `-`" in present and "`*` or `/`" in present and "the end of the line" in present:
         # After a complete value: say what can follow it rather than list every token.
         return "an operator (`+ - * /`), an option such as `vs production`, or the end of the line"
     items = [w for w in items if w != "`rows/s`"] or items
-    if {"a number", "a percentage"} <= set(items):
-        # An expression is expected: one example says more than seven token names.
-        rest = [w for w in items if w not in _VALUE_WORDS]
-        items = ["a value such as `0.2`, `5%`, `250ms`, `production*1.1` or `baseline most_frequent`"] + rest
+    items = _values_in_words(items)
+    if "a name" in items:  # `metrics` and `missing` are names there too
+        items = [w for w in items if w not in ("`metrics`", "`missing`")]
+    if "`+` or `-`" in items and "`*` or `/`" in items:  # inside an expression or a condition
+        items = [w for w in items if w not in ("`+` or `-`", "`*` or `/`")] + ["an operator (`+ - * /`)"]
+    rare = set(items) & _RARE
+    if "`matches`" in items:  # after a feature's columns: the value tests are the rarer forms
+        rare |= set(items) & {"`in`", "`not`", "`is`"}
+    if "`-`" in items and "`,`" not in items:  # after a measure: `(` opens a key such as `(a, b)`
+        rare |= set(items) & {"`(`"}
+    if len(set(items) - rare) >= 2:
+        items = [w for w in items if w not in rare]
     # Put the most helpful things first: comparisons before punctuation.
-    order = sorted(items, key=lambda w: (not w.startswith("a "), w))
+    order = sorted(items, key=lambda w: (not w.startswith(("a ", "an ")), w))
     if len(order) > 6:
         order = order[:6] + ["…"]
     if len(order) == 1:
         return order[0]
     return ", ".join(order[:-1]) + " or " + order[-1]
+
+
+def _values_in_words(items: list[str]) -> list[str]:
+    """Where a value is expected, one example says more than seven token names; which example
+    depends on what the place accepts: a condition, a column or literal inside one, a right-hand
+    side (names and `baseline` too), a literal of a set, list or map, or an option's value."""
+    present = set(items)
+    if not {"a number", "a percentage"} <= present:
+        return items
+    if "a `quoted name`" in present:
+        phrase = _CONDITION if "`not`" in present else _OPERAND
+        return [phrase] + [w for w in items if w not in _OPERAND_WORDS and w != "`not`"]
+    if "`baseline`" in present:
+        return [_EXPRESSION] + [w for w in items if w not in _VALUE_WORDS | _LITERAL_WORDS]
+    if "`true`" in present:
+        return [_LITERAL] + [w for w in items if w not in _VALUE_WORDS | _LITERAL_WORDS]
+    return [_EXPRESSION] + [w for w in items if w not in _VALUE_WORDS and w != _DATE]
 
 
 __all__ = ["parse", "parser", "grammar_text", "LogicalLine", "ParseError"]

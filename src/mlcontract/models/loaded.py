@@ -15,8 +15,9 @@ probabilities finite, in [0, 1], one column per class, each row summing to 1 wit
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..plan import requests as rq
 from ..errors import CheckError, DataError, ModelError
 from ..escape import printable
+from ..plan import requests as rq
 from ..plan.measures import Measure
 from ..plan.observation import Observation, fetch
 from ..report.formatting import fmt
@@ -163,7 +163,7 @@ class ModelMetric(Measure):
         return (Probabilities if from_proba else Predictions)(self.model, self.data)
 
     def requests(self):
-        needed = (Truth(self.data), self._output_request())
+        needed: tuple[rq.Request, ...] = (Truth(self.data), self._output_request())
         if self.segment is not None:
             needed += (SegmentRows(self.data, self.segment),)
         return needed

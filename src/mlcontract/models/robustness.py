@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +101,7 @@ def synthesize(case: str, column: str, base, reference, seed: int = 0) -> list[V
     if case == "unseen categories":
         return [Variant("unseen categories", _with(base, column, _unseen(reference, len(base)), object))]
     if case == "out_of_range":
-        values = out_of_range_values(reference, integer=kind == "integer")
+        values: list = out_of_range_values(reference, integer=kind == "integer")  # numbers; other cases: text
         n = max(len(base), len(values))
         frame = _cycle(base, n)
         column_values = [values[i % len(values)] for i in range(n)]
@@ -170,7 +171,8 @@ def _nulls(base, column: str, kind: str) -> list[Variant]:
 
 def _unseen(reference, n: int) -> list[str]:
     seen = {str(v) for v in reference.dropna().unique().tolist()}
-    values, k = [], 0
+    values: list[str] = []
+    k = 0
     while len(values) < 3:
         candidate = f"{UNSEEN_PREFIX}{k}"
         if candidate not in seen:

@@ -17,8 +17,8 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from ..plan import requests as rq
 from ..errors import CheckError, DataError, ModelError
+from ..plan import requests as rq
 from ..plan.measures import Measure
 from ..plan.observation import Observation, fetch
 from ..report.formatting import fmt_duration
@@ -247,8 +247,8 @@ class Robustness(Measure):
 
 # ---- handlers (models/handlers.py lists them) -------------------------------------------------------
 def robustness_run(request: RobustnessRun, inputs: Inputs, got):
-    from . import robustness as rb
     from ..sources.http import HttpTransportError
+    from . import robustness as rb
 
     model = inputs.model(request.model)
     features = inputs.features(request.reference)
@@ -256,7 +256,7 @@ def robustness_run(request: RobustnessRun, inputs: Inputs, got):
     if request.case == "rows":
         variants = [rb.Variant(f"the rows of {_file_name(request.path)}", _file_rows(request.path, list(features.columns)))]
     else:
-        if request.feature not in features.columns:
+        if request.feature is None or request.feature not in features.columns:
             raise CheckError(f"`{request.feature}` is not fed to the model (it is the label or an ignored column)")
         try:
             variants = rb.synthesize(request.case, request.feature, base, features[request.feature], request.seed)
@@ -402,7 +402,7 @@ def _statistic(timing, model: str, statistic: str) -> float:
     return timing.statistic(model, "p50" if statistic == "median" else statistic)
 
 
-def _ratios(value: float, run: "LatencyRun", model: str, of) -> dict:
+def _ratios(value: float, run: LatencyRun, model: str, of) -> dict:
     """This model's value over each other model's in the same timing run (None where the other
     measured 0): how the two compare is what a comparison check reports."""
     ratios = {}

@@ -63,7 +63,9 @@ def plan(contract: CheckedContract) -> Plan:
     order = list(contract.datasets)
     scans: dict[tuple[int, str], Scan] = {}
     for request in data_requests:
-        key = (stage_of(request), home[request])
+        dataset = home[request]
+        assert dataset is not None  # data_requests: those with a home
+        key = (stage_of(request), dataset)
         scan = scans.setdefault(key, Scan(key[0], key[1], [], []))
         scan.requests.append(request)
         if request.column and request.column not in scan.columns:

@@ -91,6 +91,65 @@ class ValuesBetween(Measure):
 
 
 @dataclass(frozen=True)
+class ValueSet(Measure):
+    """`feature plan [not] in ("basic", "pro") [>= 99% | count >= 5]`, from the column's value
+    counts (shared with every other count statistic of the column, and served by profiles).
+
+    The values looked at are the present ones (neither null nor NaN: NaN is missing, as for
+    `null_rate`), and the missing rows too when the set lists `null`. A value passes `in` when it equals a listed
+    value, `not in` otherwise. `aggregate`: "all" (a verdict: every value passes; the value is
+    the share that does not), "rate" (the share that passes), "count" (the number that passes).
+    `values` holds (type name, value) pairs, so `1` and `true` stay different sets."""
+
+    dataset: str
+    column: str
+    values: tuple[tuple[str, object], ...]
+    negated: bool = False
+    aggregate: str = "all"  # all | rate | count
+
+    def requests(self):
+        return (rq.Counts(self.dataset, self.column),)
+
+    def compute(self, got):
+        counts = fetch(got, rq.Counts(self.dataset, self.column))
+        wanted = {value for _, value in self.values if value is not None}
+        with_nulls = any(value is None for _, value in self.values)
+        looked_at = counts.rows - (0 if with_nulls else counts.nulls)
+        matched = sum(count for key, count in zip(counts.keys.tolist(), counts.counts.tolist()) if key in wanted)
+        matched += counts.nulls if with_nulls else 0
+        passing = looked_at - matched if self.negated else matched
+        details = {"passing": int(passing), "values": int(looked_at)}
+        if self.aggregate == "count":
+            return Observation(passing, details=details)
+        if looked_at == 0:
+            raise CheckError(f"`{self.column}` has no {'rows' if with_nulls else 'non-null values'} in {self.dataset}")
+        if self.aggregate == "rate":
+            return Observation(passing / looked_at, details=details)
+        failing = looked_at - passing
+        if failing == 0:
+            return Observation(0.0, True, f"all {looked_at:,} values {self._relation()} the set", details=details)
+        return Observation(failing / looked_at, False,
+                           f"{failing:,} of {looked_at:,} values {self._relation(failed=True)} the set: "
+                           f"{self._offenders(counts, wanted, with_nulls)}", details=details)
+
+    def _relation(self, failed: bool = False) -> str:
+        return "in" if self.negated == failed else "not in"
+
+    def _offenders(self, counts, wanted: set, with_nulls: bool) -> str:
+        """The most frequent values that fail, with their counts (escaped: they come from data)."""
+        from ..escape import printable
+
+        failing = [(key, count) for key, count in zip(counts.keys.tolist(), counts.counts.tolist())
+                   if (key in wanted) == self.negated]
+        failing.sort(key=lambda kc: -kc[1])
+        shown = [f"{printable(repr(key), 60)} ({count:,})" for key, count in failing[:5]]
+        if counts.nulls and with_nulls and self.negated:
+            shown.append(f"null or NaN ({counts.nulls:,})")
+        more = len(failing) - 5
+        return ", ".join(shown) + (f" and {more:,} more distinct values" if more > 0 else "")
+
+
+@dataclass(frozen=True)
 class SchemaMatch(Measure):
     """`schema of A matches B`: the same feature columns with compatible types."""
 
@@ -136,6 +195,7 @@ class Difference(Measure):
 
     def compute(self, got):
         left, right = self.left.compute(got), self.right.compute(got)
+        assert left.value is not None and right.value is not None  # both sides are numeric measures
         return Observation(left.value - right.value, details={"left": left.value, "right": right.value})
 
 

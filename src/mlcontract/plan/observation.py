@@ -5,8 +5,9 @@ models/) and evaluate all speak it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .requests import Request
 

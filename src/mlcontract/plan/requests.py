@@ -30,7 +30,7 @@ class Request:
     def column(self) -> str | None:
         return None
 
-    def depends_on(self) -> tuple["Request", ...]:
+    def depends_on(self) -> tuple[Request, ...]:
         return ()
 
     @property

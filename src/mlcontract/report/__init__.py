@@ -19,15 +19,16 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, TextIO, Union
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from .results import RunResult
 
-Target = Union[str, Path, TextIO]  # a path (written atomically) or an open text stream
+Target = str | Path | TextIO  # a path (written atomically) or an open text stream
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,8 @@ class ReportContext:
     quiet: bool = False  # the verdict only (`--quiet`)
 
     @classmethod
-    def of(cls, result: "RunResult", contract: Any = None, path: str | Path | None = None,
-           verbose: bool = False, quiet: bool = False) -> "ReportContext":
+    def of(cls, result: RunResult, contract: Any = None, path: str | Path | None = None,
+           verbose: bool = False, quiet: bool = False) -> ReportContext:
         """The context of a run of `contract` (an api.Contract), compiled from `path`."""
         return cls(contract_path=str(path) if path is not None else result.path,
                    contract_text=contract.source.text if contract is not None else "",
@@ -66,16 +67,16 @@ class ReportFormat:
     flag: str  # the option of `mlc check`, e.g. "--junit"
     metavar: str  # what the option takes, e.g. "OUT.xml"
     help: str
-    write: Callable[["RunResult", Target, ReportContext], None]
+    write: Callable[[RunResult, Target, ReportContext], None]
     # The option's value when it is not given: None (the format is not written), or e.g. "-"
     # (the terminal report goes to stdout unless told otherwise).
-    default: Optional[str] = None
+    default: str | None = None
     # The option's value → the target (None: not written); a UsageError for a wrong value, raised
     # before the run. Default: a file path (`-` is stdout), checked by output.check_target.
-    choose: Optional[Callable[[str, str], Optional[Target]]] = None
+    choose: Callable[[str, str], Target | None] | None = None
     order: int = 50  # formats are written in this order (stdout ones last, the terminal's verdict at the end)
 
-    def target(self, value: str | None) -> Optional[Target]:
+    def target(self, value: str | None) -> Target | None:
         if value is None:
             return None
         return (self.choose or file_target)(value, self.flag)
@@ -130,7 +131,7 @@ def report_formats() -> dict[str, ReportFormat]:
     return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
 
 
-def write_reports(result: "RunResult", targets: Mapping[str, Optional[Target]], context: ReportContext) -> None:
+def write_reports(result: RunResult, targets: Mapping[str, Target | None], context: ReportContext) -> None:
     """Write `result` in every format given a target ({format name: target}), in the registry's
     order; the formats whose target is None are not written."""
     for name, entry in report_formats().items():

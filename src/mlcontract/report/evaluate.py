@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
-from ..resolve.contract import Arith, CheckedContract, CheckSpec, Compare, Const, Holds, InRange, MeasureRef, Negate
 from ..errors import CheckError
 from ..plan.observation import Observation
+from ..resolve.contract import Arith, CheckedContract, CheckSpec, Compare, Const, Holds, InRange, MeasureRef, Negate
 from .formatting import is_int, threshold_formatter, value_formatter
 
 if TYPE_CHECKING:
-    from .results import CheckResult, RunResult
+    from .results import CheckResult, RunResult, Status
 
 _OPS = {
     "<": operator.lt,
@@ -28,8 +29,8 @@ _OPS = {
 }
 
 
-def evaluate(contract: CheckedContract, got: Mapping, seconds: float = 0.0, *, fail_on: str = "fail",
-             **run: Any) -> "RunResult":
+def evaluate(contract: CheckedContract, got: Mapping, seconds: float = 0.0, *, fail_on: Literal["fail", "warn"] = "fail",
+             **run: Any) -> RunResult:
     """`fail_on="warn"`: a warning blocks the gate too. `run`: what the caller knows of the run
     (started_at, contract_sha256, durations), recorded in the result."""
     from .results import RunResult, blocks
@@ -49,7 +50,7 @@ def evaluate(contract: CheckedContract, got: Mapping, seconds: float = 0.0, *, f
     )
 
 
-def evaluate_check(check: CheckSpec, got: Mapping) -> "CheckResult":
+def evaluate_check(check: CheckSpec, got: Mapping) -> CheckResult:
     from .results import CheckResult
 
     base = dict(
@@ -67,7 +68,7 @@ def evaluate_check(check: CheckSpec, got: Mapping) -> "CheckResult":
         return CheckResult(**base, status="error", message=str(error))
     except Exception as error:  # a bug or an unexpected library error: still fail closed, say what
         return CheckResult(**base, status="error", message=f"internal error: {type(error).__name__}: {error}")
-    status = "pass" if status_passed else ("fail" if check.blocking else "warn")
+    status: Status = "pass" if status_passed else ("fail" if check.blocking else "warn")
     return CheckResult(
         **base, status=status, value=_json_number(observation.value), threshold=_json_number(threshold),
         comparator=comparator, message=message, details=_with_reference_plots({**observation.details, **details}),
@@ -103,6 +104,7 @@ def _test(check: CheckSpec, observation: Observation, got: Mapping):
     value, test = observation.value, check.test
     if isinstance(test, Holds):
         return bool(observation.passed), None, None, observation.message, {}
+    assert value is not None  # only a verdict measure (Holds) has no value
     if isinstance(test, InRange):
         held = test.low <= value <= test.high
         verb = "in" if held else "outside"

@@ -1,7 +1,7 @@
 """The result schema (pydantic): what `mlc check --json` writes and `Contract.run` returns."""
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -20,26 +20,26 @@ class CheckResult(BaseModel):
 
     index: int
     line: int
-    column: Optional[int] = Field(None, description="1-based column where the check starts on its line")
-    end_column: Optional[int] = Field(None, description="column just past the check, when it ends on its line")
+    column: int | None = Field(None, description="1-based column where the check starts on its line")
+    end_column: int | None = Field(None, description="column just past the check, when it ends on its line")
     source: str = Field(description="the contract line")
     kind: CheckKind = Field(description="what the check is about: data, model, curve, robustness or latency")
     status: Status
     blocking: bool = Field(description="false for `warn` checks: a failure does not fail the gate")
     subject: str = Field(description="the dataset, model or history the check is about")
-    feature: Optional[str] = None
+    feature: str | None = None
     statistic: str
     # Carried from the checked spec so that every report format shows them without re-deriving.
-    unit: Optional[str] = Field(None, description='the measure\'s unit: null, "s" (a duration) or "rows/s"')
-    display_unit: Optional[str] = Field(None, description='the unit the contract wrote the threshold in: null, "%", '
+    unit: str | None = Field(None, description='the measure\'s unit: null, "s" (a duration) or "rows/s"')
+    display_unit: str | None = Field(None, description='the unit the contract wrote the threshold in: null, "%", '
                                         '"µs", "ms", "s", "min" or "rows/s" (value and threshold are in the '
                                         'measure\'s unit whatever it is: 1% is 0.01, 250ms is 0.25)')
     from_selector: bool = Field(False, description="the feature was chosen by a selector, or the line expanded into "
                                 "several checks")
     # Union[int, float]: an int stays an int (an integer column's max of 2**53 + 1 keeps every digit)
-    value: Optional[Union[int, float]] = Field(None, description="the observed value")
-    threshold: Optional[Union[int, float]] = Field(None, description="the right-hand side, evaluated")
-    comparator: Optional[str] = None
+    value: int | float | None = Field(None, description="the observed value")
+    threshold: int | float | None = Field(None, description="the right-hand side, evaluated")
+    comparator: str | None = None
     message: str
     details: dict[str, Any] = Field(default_factory=dict)
 
@@ -47,10 +47,10 @@ class CheckResult(BaseModel):
 class RunResult(BaseModel):
     schema_version: int = SCHEMA_VERSION
     mlcontract_version: str = Field(default_factory=lambda: _version())
-    contract: Optional[str] = None
-    path: Optional[str] = None
-    contract_sha256: Optional[str] = Field(None, description="sha256 of the contract's text (UTF-8) as compiled")
-    started_at: Optional[str] = Field(None, description="when the run started, ISO 8601 in UTC")
+    contract: str | None = None
+    path: str | None = None
+    contract_sha256: str | None = Field(None, description="sha256 of the contract's text (UTF-8) as compiled")
+    started_at: str | None = Field(None, description="when the run started, ISO 8601 in UTC")
     passed: bool = Field(description="true when no blocking check failed or errored (and no warn, with fail_on warn)")
     fail_on: Literal["fail", "warn"] = Field("fail", description="`warn`: warnings block the gate too")
     counts: dict[str, int]

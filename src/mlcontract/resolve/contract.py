@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from ..grants import Grants
 from ..language.source import Span
@@ -25,8 +25,11 @@ class CheckKind(str, Enum):
     LATENCY = "latency"
 
     # The value, as a str: f"{CheckKind.DATA}" is `data` on every Python version.
-    __str__ = str.__str__
-    __format__ = str.__format__
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
 
 
 # ---- sources -------------------------------------------------------------------------------
@@ -83,16 +86,16 @@ class MeasureRef:
 @dataclass(frozen=True)
 class Arith:
     op: str  # + - * /
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
 
 @dataclass(frozen=True)
 class Negate:
-    operand: "Expr"
+    operand: Expr
 
 
-Expr = Union[Const, MeasureRef, Arith, Negate]
+Expr = Const | MeasureRef | Arith | Negate
 
 
 # ---- tests: how an observed value becomes pass / fail ------------------------------------------
@@ -116,7 +119,7 @@ class Holds:
     """The measure itself decides (schema matches, curve trend, robustness, values between)."""
 
 
-Test = Union[Compare, InRange, Holds]
+Test = Compare | InRange | Holds
 
 
 @dataclass(frozen=True)

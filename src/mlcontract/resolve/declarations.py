@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 import glob
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..errors import DataError, UsageError
 from ..grants import Grants, special_file
@@ -27,7 +29,7 @@ MODEL_OPTIONS = {
     "http": frozenset({"timeout", "format"}),
 }
 MODEL_KINDS = tuple(MODEL_OPTIONS)
-HISTORY_OPTIONS = {"csv": frozenset(), "json": frozenset()}
+HISTORY_OPTIONS: dict[str, frozenset[str]] = {"csv": frozenset(), "json": frozenset()}
 HISTORY_KINDS = tuple(HISTORY_OPTIONS)
 
 
@@ -56,12 +58,13 @@ def dataset(scope: Scope, node: ast.DatasetDecl) -> None:
         scope.error(node.source.span, "`table(...)` reads a catalog table: only the Spark engine reads those",
                     "run it with `--engine spark` (API: run(engine=\"spark\")), or declare the table's files")
     claim(scope, node.name, "dataset")
+    resolved = _local_path(scope.base_dir, path)
     scope.datasets[node.name.id] = DatasetSource(
-        node.name.id, source_format, _local_path(scope.base_dir, path), options, span=node.span, written=path
+        node.name.id, source_format, resolved, options, span=node.span, written=path
     )
     if scope.frames.get(node.name.id) is None:  # a frame passed in stands in for the file
         source = scope.datasets[node.name.id]
-        confine(scope, node.name.id, f"dataset `{node.name.id}`", source.path, path, glob_pattern(source))
+        confine(scope, node.name.id, f"dataset `{node.name.id}`", resolved, path, glob_pattern(source))
         remote = _remote_refusal(scope, path)
         if remote:
             scope.refused[node.name.id] = f"dataset `{node.name.id}`: refused to read {path}: {remote}"
@@ -113,9 +116,10 @@ def model(scope: Scope, node: ast.ModelDecl) -> None:
 def history(scope: Scope, node: ast.HistoryDecl) -> None:
     source_format, path, options = source_call(scope, node.source, HISTORY_KINDS, "history", HISTORY_OPTIONS)
     claim(scope, node.name, "history")
-    scope.histories[node.name.id] = HistorySource(node.name.id, source_format, resolve_path(scope.base_dir, path), span=node.span)
+    resolved = resolve_path(scope.base_dir, path)
+    scope.histories[node.name.id] = HistorySource(node.name.id, source_format, resolved, span=node.span)
     if scope.history_frames.get(node.name.id) is None:
-        confine(scope, node.name.id, f"history `{node.name.id}`", scope.histories[node.name.id].path, path)
+        confine(scope, node.name.id, f"history `{node.name.id}`", resolved, path)
 
 
 def label(scope: Scope, node: ast.LabelDecl) -> None:
@@ -130,7 +134,7 @@ def ignore(scope: Scope, node: ast.IgnoreDecl) -> None:
     scope.named_columns.extend(node.columns)
 
 
-DECLARE = {
+DECLARE: dict[type, Callable[[Scope, Any], None]] = {
     ast.ContractDecl: contract_name,
     ast.DatasetDecl: dataset,
     ast.ModelDecl: model,
@@ -180,7 +184,8 @@ def claim(scope: Scope, name: ast.Name, role: str) -> None:
     """Declare `name` as a dataset, model or history (`role`): one namespace for the three."""
     if name.id in scope.declared_at:
         other_role, where = scope.declared_at[name.id]
-        scope.fail(name.span, f"`{name.id}` is already declared as a {other_role} on line {where.line}",
+        at = f" on line {where.line}" if where is not None else ""  # None: passed in through the API
+        scope.fail(name.span, f"`{name.id}` is already declared as a {other_role}{at}",
                    "datasets, models and histories share one namespace: choose another name")
     scope.declared_at[name.id] = (role, name.span)
 
@@ -308,7 +313,7 @@ def replace_paths(module: ast.Module, paths: dict[str, str | Path], grants: Gran
     """The contract with the named declarations pointing at the given paths, and the grants
     extended to read exactly those paths. An unknown name, or an http() model (a URL, not a
     file), is a UsageError (exit 2) with a did-you-mean."""
-    declared = {s.name.id: s for s in module.statements if type(s) in _REPLACEABLE}
+    declared = {s.name.id: s for s in module.statements if isinstance(s, (ast.DatasetDecl, ast.ModelDecl, ast.HistoryDecl))}
     for name in paths:
         if name not in declared:
             raise UsageError(_unknown_input(name, declared))
@@ -318,8 +323,8 @@ def replace_paths(module: ast.Module, paths: dict[str, str | Path], grants: Gran
     granted = []
     statements = []
     for statement in module.statements:
-        name = getattr(getattr(statement, "name", None), "id", None)
-        if type(statement) in _REPLACEABLE and name in paths:
+        if isinstance(statement, (ast.DatasetDecl, ast.ModelDecl, ast.HistoryDecl)) and statement.name.id in paths:
+            name = statement.name.id
             target = _absolute_input(paths[name])
             special = special_file(target)
             if special:  # never an input, whoever names it: the command line is wrong (exit 2)

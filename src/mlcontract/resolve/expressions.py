@@ -121,7 +121,7 @@ def _unit_message(expected: str | None, got: str | None) -> str:
 def _unit_hint(unit: str | None, given: str | None = None) -> str | None:
     if unit is None:
         return {"s": "durations (`50ms`) are for latency checks only",
-                "rows/s": "rates (`1000 rows/s`) are for throughput checks only"}.get(given)
+                "rows/s": "rates (`1000 rows/s`) are for throughput checks only"}.get(given or "")
     return {
         "s": "latency takes a duration such as `250ms`, or another model: `prod*1.1`",
         "rows/s": "throughput takes a rate such as `1000 rows/s`",

@@ -51,7 +51,7 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
     if info.two_sample and reference is None:
         scope.fail(stat_name.span, f"`{info.name}` compares two datasets; say which is the reference",
                    f"add `vs {other_dataset(scope, subject)}`")
-    if reference is not None and not (info.two_sample or info.vs_optional):
+    if reference is not None and vs_name is not None and not (info.two_sample or info.vs_optional):
         scope.fail(vs_name.span, f"`{info.name}` describes one dataset; `vs` is for two-sample statistics",
                    f"to compare with {reference}, write `{info.name} <= {reference}*1.1`")
     if info.name == "out_of_range_rate" and low is None and reference is None:
@@ -79,7 +79,7 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
     else:
         test = None  # resolved per column below: the right-hand side names the same column
 
-    expanded = list(expand(scope, node.selector, subject, info.accepts, info.name))
+    expanded = list(expand(scope, node.selector, subject, info.accepts, info.name, booleans=info.name in BOOLEANS))
     if "bins" in options and not any(s.column_type == NUMERIC or s.problem for s in expanded):
         scope.fail(options["bins"].key_span, "`bins` applies to numeric columns",
                    "categorical columns get one bin per category")
@@ -87,8 +87,10 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
         bind_error = problem or reference_problem(scope, reference, column, column_type)
         measure = ms.FeatureStat(info.name, subject, column, column_type, reference, bins, low, high)
         column_test = test
-        if column_test is None:
-            rebind = lambda other, c=column, t=column_type: feature_rebind(scope, info, other, c, t, bins, low, high)
+        if column_test is None and isinstance(node.test, ast.Comparison):
+            def rebind(other, c=column, t=column_type):
+                return feature_rebind(scope, info, other, c, t, bins, low, high)
+
             column_test = compare(scope, node.test, None, rebind)
             bind_error = bind_error or rhs_problem(scope, column_test, column)
         scope.add(node, CheckKind.DATA, subject, column, info.name, measure, column_test, bind_error,
@@ -102,6 +104,7 @@ def values_between(scope: Scope, node: ast.FeatureCheck, subject: str, reference
         scope.fail(where, "`between` checks the subject's own values; drop `vs`")
     if "bins" in options:
         scope.fail(options["bins"].key_span, "`bins` does not apply to `between`")
+    assert isinstance(node.test, ast.Between)  # feature_check refused a comparison without a statistic
     low, high = between_range(scope, node.test)
     expanded = list(expand(scope, node.selector, subject, frozenset({NUMERIC}), "between"))
     for column, _, problem, from_group in expanded:
@@ -125,6 +128,10 @@ def feature_rebind(scope: Scope, info, other: ast.Name, column: str, column_type
     return ms.FeatureStat(info.name, dataset, column, column_type, None, bins, low, high)
 
 
+# Statistics that also take Boolean columns: `mean` (the share of true) and `true_rate`.
+BOOLEANS = frozenset({"mean", "true_rate"})
+
+
 class Selected(NamedTuple):
     """One column a selector chose (or, when it cannot be checked, the reason: `problem`)."""
 
@@ -134,8 +141,10 @@ class Selected(NamedTuple):
     from_group: bool = False  # chosen by `*`, `numeric` or `categorical`, not named
 
 
-def expand(scope: Scope, selector: ast.Selector, dataset: str, accepts: frozenset, statistic: str):
-    """Yield a `Selected` for each selected column, or report the selector."""
+def expand(scope: Scope, selector: ast.Selector, dataset: str, accepts: frozenset, statistic: str,
+           booleans: bool = False):
+    """Yield a `Selected` for each selected column, or report the selector. `booleans`: Boolean
+    columns are accepted too, whatever their kind."""
     if dataset in scope.schema_errors:
         # The data cannot be read: the checks still appear, as errors, so the gate fails closed.
         for item in selector.items:
@@ -178,9 +187,9 @@ def expand(scope: Scope, selector: ast.Selector, dataset: str, accepts: frozense
             yield Selected(_selector_text(selector), OTHER, f"the selector matches no column of dataset `{dataset}`")
             return
         scope.fail(selector.span, f"this selects no column of {dataset}")
-    wrong = [c for c in columns if schema[c][0] not in accepts]
+    wrong = [c for c in columns if schema[c][0] not in accepts and not (booleans and schema[c][1] == "Boolean")]
     if wrong and not scope.lenient:
-        needs = " or ".join(sorted(accepts))
+        needs = " or ".join(sorted(accepts) + (["Boolean"] if booleans else []))
         shown = ", ".join(f"{_column_shown(c)} ({schema[c][1]})" for c in wrong[:4]) + (" …" if len(wrong) > 4 else "")
         if set(wrong) <= explicit:
             usable = sorted(n for n, i in CATALOG.items() if schema[wrong[0]][0] in i.accepts)
@@ -194,7 +203,8 @@ def expand(scope: Scope, selector: ast.Selector, dataset: str, accepts: frozense
     for column in columns:
         problem = None
         if column in wrong:
-            problem = f"`{statistic}` needs a {' or '.join(sorted(accepts))} column; `{column}` is {schema[column][1]}"
+            needs = " or ".join(sorted(accepts) + (["Boolean"] if booleans else []))
+            problem = f"`{statistic}` needs a {needs} column; `{column}` is {schema[column][1]}"
         yield Selected(column, schema[column][0], problem, column in grouped and column not in explicit)
 
 

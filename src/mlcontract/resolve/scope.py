@@ -15,13 +15,22 @@ import dataclasses
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ..grants import Confinement, Grants
 from ..language import ast
 from ..language.diagnostics import did_you_mean
 from ..language.source import Diagnostic, SourceText, Span
-from .contract import CheckedContract, CheckKind, CheckSpec, Compare, DatasetSource, HistorySource, ModelSource, measures_in
+from .contract import (
+    CheckedContract,
+    CheckKind,
+    CheckSpec,
+    Compare,
+    DatasetSource,
+    HistorySource,
+    ModelSource,
+    measures_in,
+)
 from .options import OPTION_SPECS, Opt, OptionSpec, plain_value
 
 
@@ -51,7 +60,7 @@ class Scope:
         self.datasets: dict[str, DatasetSource] = {}
         self.models: dict[str, ModelSource] = {}
         self.histories: dict[str, HistorySource] = {}
-        self.declared_at: dict[str, tuple[str, Span]] = {}
+        self.declared_at: dict[str, tuple[str, Span | None]] = {}  # None: passed in through the API
         # Names whose declaration had an error: checks using them are skipped, not re-reported.
         self.broken: set[str] = set()
         self.named_columns: list[ast.Name] = []  # label and ignore columns, checked against the data
@@ -82,7 +91,7 @@ class Scope:
     def error(self, span: Span | None, message: str, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(span, message, hint))
 
-    def fail(self, span: Span | None, message: str, hint: str | None = None):
+    def fail(self, span: Span | None, message: str, hint: str | None = None) -> NoReturn:
         self.error(span, message, hint)
         raise Abort
 
@@ -191,7 +200,8 @@ class Scope:
 
     def expect(self, name: ast.Name, role: str) -> str:
         """The declared dataset, model or history (`role`) that `name` names."""
-        table = {"dataset": self.datasets, "model": self.models, "history": self.histories}[role]
+        tables: dict[str, dict] = {"dataset": self.datasets, "model": self.models, "history": self.histories}
+        table = tables[role]
         if name.id in table:
             return name.id
         if name.id in self.broken:
@@ -223,7 +233,7 @@ class Scope:
             found[key] = Opt(option.value, self.option_value(option, spec), option.span, option.key_span)
         return found
 
-    def unknown_option(self, option: ast.Option, allowed) -> None:
+    def unknown_option(self, option: ast.Option, allowed) -> NoReturn:
         shown = sorted(set(allowed) - {"vs", "on"})
         hint = did_you_mean(option.key, allowed) or (
             "options here: " + ", ".join(f"`{k}`" for k in shown) if shown else "this check takes no options")
@@ -283,11 +293,11 @@ def _names_used(measures) -> list[str]:
     names: list[str] = []
     from ..plan import requests_of
 
-    stack = requests_of(measures)
+    stack: list = requests_of(measures)  # requests, then the dataclasses in their fields
     seen: set[int] = set()
     while stack:
         request = stack.pop()
-        if id(request) in seen or not dataclasses.is_dataclass(request):
+        if id(request) in seen or not dataclasses.is_dataclass(type(request)):  # an instance (type() keeps its type)
             continue
         seen.add(id(request))
         stack.extend(request.depends_on())

@@ -167,6 +167,7 @@ def data_files(source: DatasetSource) -> list[Path]:
     pattern matches when the contract says `glob=true` (Python's glob: `*`, `?`, `[...]`, and
     `**` for any depth of folders; names starting with `.` only when the pattern says so)."""
     path = source.path
+    assert path is not None  # a dataset read from files (a frame passed in has none)
     what = f"dataset `{source.name}`"
     if _globbed(source):
         import glob
@@ -272,7 +273,7 @@ def _pattern(source: DatasetSource) -> str:
     import glob
 
     base = _base_folder(source)
-    return os.path.join(glob.escape(str(base)), source.written) if base is not None else str(source.path)
+    return os.path.join(glob.escape(str(base)), source.written) if base is not None and source.written else str(source.path)
 
 
 def _shown(file: Path, source: DatasetSource) -> str:

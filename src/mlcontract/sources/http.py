@@ -52,6 +52,8 @@ from ..grants import HOST_GRANT, Grants, is_loopback
 from ..models.loaded import Answer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..resolve.contract import ModelSource
 
 FORMATS = ("records", "mlflow")
@@ -118,7 +120,7 @@ class HttpEndpoint:
                              f"`{printable(self._host)}` only if the invocation allows it: {HOST_GRANT}")
         self._local = threading.local()
         self.classes: list | None = None  # learnt from the first answer that names them
-        self.on_classes = None  # called with the classes the first time an answer names them
+        self.on_classes: Callable[[list], None] | None = None  # called with the classes the first time an answer names them
 
     # ---- the three steps of a call (the latency harness times post + decode only) -------------
     def encode(self, frame) -> bytes:
@@ -158,7 +160,7 @@ class HttpEndpoint:
                     continue
                 raise HttpTransportError(f"model `{self.name}`: {self.shown_url} closed the connection without "
                                          f"answering ({type(error).__name__})") from error
-            except (socket.timeout, TimeoutError) as error:
+            except TimeoutError as error:
                 self._drop()
                 raise HttpTransportError(f"model `{self.name}`: no answer from {self.shown_url} within "
                                          f"{self.timeout:g}s (timeout={self.timeout:g} bounds the whole call)") from error
@@ -251,8 +253,11 @@ class HttpEndpoint:
         if not self._granted:
             # Connect to the loopback addresses checked here, whatever the name resolves to later.
             addresses = self._loopback_addresses()
-            connection._create_connection = functools.partial(_connect_first, addresses)  # http.client's own hook
-        connection.response_class = functools.partial(_BoundedResponse, deadline=self._remaining)
+            # http.client's own hook (typeshed leaves it out)
+            connection._create_connection = functools.partial(_connect_first, addresses)  # type: ignore[attr-defined]
+        # typeshed says a class; http.client only calls it, as response_class(sock, method=...)
+        connection.response_class = functools.partial(  # type: ignore[assignment]
+            _BoundedResponse, deadline=self._remaining)
         connection.connect()
         try:  # no Nagle delay on small requests (a latency test must not measure TCP's 40 ms stalls)
             connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -268,7 +273,7 @@ class HttpEndpoint:
         except socket.gaierror as error:
             raise HttpTransportError(f"model `{self.name}`: cannot resolve the host of {self.shown_url}: "
                                      f"{printable(error)}") from error
-        outside = sorted({info[4][0] for info in found if not is_loopback(info[4][0])})
+        outside = sorted({str(info[4][0]) for info in found if not is_loopback(str(info[4][0]))})
         if outside or not found:
             raise HttpError(f"model `{self.name}`: `{printable(self._host)}` resolves to addresses that are not "
                             f"loopback ({printable(', '.join(outside))}); a contract may reach them only if the "
@@ -312,8 +317,8 @@ class HttpEndpoint:
         if kind == "value":
             return Scored(_labels(predictions), None, classes)
         if kind == "list":
-            probabilities = self._matrix(predictions)
-            return Scored(_argmax_labels(probabilities, classes), probabilities, classes)
+            matrix = self._matrix(predictions)
+            return Scored(_argmax_labels(matrix, classes), matrix, classes)
         # objects
         has_label = ["label" in p for p in predictions]
         has_proba = ["probabilities" in p for p in predictions]
@@ -321,10 +326,10 @@ class HttpEndpoint:
             raise HttpAnswerError(f"model `{self.name}`: prediction objects from {self.shown_url} need a `label` or "
                                   "`probabilities` key (the same keys in every object)")
         probabilities = self._matrix([p["probabilities"] for p in predictions]) if all(has_proba) else None
-        if all(has_label):
-            labels = _labels([p["label"] for p in predictions])
-        else:
+        if probabilities is not None and not all(has_label):
             labels = _argmax_labels(probabilities, classes)
+        else:
+            labels = _labels([p["label"] for p in predictions])
         return Scored(labels, probabilities, classes)
 
     def _matrix(self, rows: list) -> np.ndarray:

@@ -51,6 +51,7 @@ def load_model(source: ModelSource, obj: Any = None, features: list[str] | None 
 def _require_file(source: ModelSource):
     from pathlib import Path
 
+    assert source.location is not None  # a model file's declaration names it
     path = Path(source.location)
     if not path.is_file():
         raise ModelError(f"model `{source.name}`: file not found: {printable(path)}")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import counts, histograms, quantiles, ranges, samples, summary
+from . import aggregates, counts, histograms, quantiles, ranges, samples, summary
 from .base import Statistic
 
-FAMILIES: tuple[ModuleType, ...] = (summary, counts, quantiles, ranges, samples, histograms)
+FAMILIES: tuple[ModuleType, ...] = (summary, counts, quantiles, ranges, samples, histograms, aggregates)
 
 CATALOG: dict[str, Statistic] = {entry.name: entry for family in FAMILIES for entry in family.STATISTICS}
 _FAMILY: dict[str, ModuleType] = {entry.name: family for family in FAMILIES for entry in family.STATISTICS}

@@ -7,6 +7,7 @@ and ±inf by the backend: distribution statistics use finite values only.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -145,18 +146,43 @@ _KS_EXACT_LIMIT = 10_000
 
 @dataclass(frozen=True)
 class Walk:
-    """The result of one merge walk over two sorted samples."""
+    """The result of one merge walk over two sorted samples. The Wasserstein distance is
+    `scaled_wasserstein` · 2**`exponent`: the exponent is 0 but for values near float64's limit,
+    where the distance itself may exceed float64 while its ratio to a std does not."""
 
     ks: float
-    wasserstein: float
+    scaled_wasserstein: float
+    exponent: int = 0
+
+    @property
+    def wasserstein(self) -> float:
+        """The distance; inf where it exceeds float64."""
+        return _times_power_of_two(self.scaled_wasserstein, self.exponent)
 
 
 def walk(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> Walk:
-    from .._kernels import ks_wasserstein
+    from .._kernels import ks_wasserstein_scaled
 
     _need_values(cur_sorted, ref_sorted)
-    d, w = ks_wasserstein(cur_sorted, ref_sorted)
-    return Walk(float(d), float(w))
+    d, w, exponent = ks_wasserstein_scaled(cur_sorted, ref_sorted)
+    return Walk(float(d), float(w), int(exponent))
+
+
+def wasserstein(walked: Walk) -> float:
+    """The Wasserstein distance of the walk; an error where it exceeds float64 (samples near
+    ±1.8e308 that lie apart)."""
+    value = walked.wasserstein
+    if math.isinf(value):
+        raise CheckError(f"the wasserstein distance exceeds the float64 range ({sys.float_info.max:.3g})")
+    return value
+
+
+def _times_power_of_two(value: float, exponent: int) -> float:
+    """value · 2**exponent, inf where it overflows (math.ldexp raises instead)."""
+    try:
+        return math.ldexp(value, exponent)
+    except OverflowError:
+        return math.copysign(math.inf, value)
 
 
 def ks_pvalue(cur_sorted: np.ndarray, ref_sorted: np.ndarray, d: float) -> float:
@@ -329,11 +355,17 @@ def _represented(sample: np.ndarray) -> int:
     return int(getattr(sample, "represented", sample.size))
 
 
-def normalised(distance: float, ref_std: float) -> float:
-    """wasserstein / std(ref), population std (ddof=0) as Evidently normalises it."""
+def normalised(walked: Walk, ref_summary) -> float:
+    """wasserstein / std(ref), population std (ddof=0) as Evidently normalises it: the ratio of
+    the scaled distance and std (NumericSummary.scaled_std), so that it is right wherever it is
+    finite, also when the distance or the std alone exceeds float64; an error where it does not."""
+    ref_std, std_exponent = ref_summary.scaled_std(0)
     if not ref_std > 0:
         raise CheckError("the reference's standard deviation is 0; wasserstein_norm is undefined")
-    return distance / ref_std
+    ratio = _times_power_of_two(walked.scaled_wasserstein / ref_std, walked.exponent - std_exponent)
+    if math.isinf(ratio):
+        raise CheckError(f"wasserstein_norm exceeds the float64 range ({sys.float_info.max:.3g})")
+    return ratio
 
 
 def quantile(sorted_values: np.ndarray, q: float) -> float:

@@ -33,8 +33,8 @@ def compute(stat, got) -> Observation:
     if s == "ks":
         return Observation(walk.ks)
     if s == "wasserstein":
-        return Observation(walk.wasserstein)
+        return Observation(formulas.wasserstein(walk))
     if s == "wasserstein_norm":
-        return Observation(formulas.normalised(walk.wasserstein, fetch(got, rq.Summary(ref, col)).std(0)))
+        return Observation(formulas.normalised(walk, fetch(got, rq.Summary(ref, col))))
     cur, base = fetch(got, rq.SortedValues(ds, col)), fetch(got, rq.SortedValues(ref, col))
     return Observation(formulas.ks_pvalue(cur, base, walk.ks))

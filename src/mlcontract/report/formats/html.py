@@ -20,7 +20,7 @@ import hashlib
 import html
 import json
 import math
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -167,7 +167,7 @@ def _e(value: object, limit: int = TEXT_LIMIT) -> str:
     return html.escape(printable(value, limit), quote=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _asset(name: str) -> str:
     text = (ASSETS / name).read_text(encoding="utf-8")
     # No source map: a browser's developer tools would ask for it (a request at view time).
@@ -177,7 +177,7 @@ def _asset(name: str) -> str:
     return text
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hash(script: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
 
