@@ -120,7 +120,8 @@ class Contract:
             # The columns may differ from the declared files' (new data, or another engine reading
             # the sources, with its own types and tables): resolve again against what will be read
             # (leniently: a column the new data lacks is an `error` result, not an exception).
-            engine_name, engine_settings = (name, settings) if other_engine else (self.engine, self.settings)
+            engine_name, engine_settings = (name, settings) if other_engine and isinstance(name, str) \
+                else (self.engine, self.settings)
             contract = Contract(self.source, self.base_dir, frames, objects, curves, lenient=True, grants=self.grants,
                                 paths=self.paths, engine=engine_name, settings=engine_settings)
         got = chosen.run(contract.plan, Inputs.of(contract.checked, frames, objects, curves))
@@ -278,10 +279,9 @@ def profile(data: Any, output: str | Path | None = None, *, name: str | None = N
     if chosen != DEFAULT_ENGINE:
         if chosen != "spark":
             raise UsageError(f"profiles are computed by the local or the Spark engine, not `{chosen}`")
-        from .engines import backend
-        from .engines.base import Settings
+        from .engines.spark import SparkBackend
 
-        built = backend("spark", settings if settings is not None else Settings(), progress).profile(data, name)
+        built = SparkBackend(settings, progress).profile(data, name)
         if output is not None:
             _write(write_profile, built, output)
         return built

@@ -278,7 +278,7 @@ def _engine_settings(engine: str, master: str | None, remote: str | None, conf: 
     from .engines.base import Settings
     from .engines.spark import parse_conf
 
-    options = {key: value for key, value in given.items() if value and key != "conf"}
+    options: dict[str, object] = {key: value for key, value in given.items() if value and key != "conf"}
     if conf:
         options["conf"] = parse_conf(conf)
     return Settings(options=options)

@@ -608,7 +608,8 @@ def _walk_offsets(totals, walked: list[int]):
     na = totals.column("na").to_numpy()[order].astype(np.int64)
     nb = totals.column("nb").to_numpy()[order].astype(np.int64)
     first = totals.column("first").to_numpy()[order].astype(np.float64)
-    before_a, before_b, next_first = np.zeros(len(p), np.int64), np.zeros(len(p), np.int64), [None] * len(p)
+    before_a, before_b = np.zeros(len(p), np.int64), np.zeros(len(p), np.int64)
+    next_first: list[float | None] = [None] * len(p)
     for pair in walked:
         rows = np.flatnonzero(p == pair)
         before_a[rows] = np.concatenate([[0], np.cumsum(na[rows])[:-1]])
@@ -1067,7 +1068,7 @@ class SparkBackend:
             raise DataError(f"dataset `{name}` has more than {MAX_COLLECT_ROWS:,} rows: model checks on the Spark "
                             f"engine read their dataset into the driver, up to {MAX_COLLECT_ROWS:,} rows "
                             "(mlcontract.engines.spark.MAX_COLLECT_ROWS); give them a sample of it")
-        collected = pl.from_arrow(table)
+        collected = pl.DataFrame(table)
         return collected.drop([c for c in index if c in collected.columns])
 
     # ---- profile datasets in a plan -------------------------------------------------------------------
@@ -1130,8 +1131,9 @@ class SparkBackend:
         if not batch:
             return
         what = ", ".join(f"`{r.name}`" for r, _, _ in batch) + f" in {batch[0][0].of}"
+        found: list[tuple[float, float] | CheckError]
         try:
-            found = sample_walks(runner, [(a, b) for _, a, b in batch], what)
+            found = list(sample_walks(runner, [(a, b) for _, a, b in batch], what))
         except CheckError as error:
             found = [error] * len(batch)
         for (request, _, _), value in zip(batch, found):
@@ -1335,7 +1337,8 @@ class _ScanWork:
                 needs.setdefault(request.column, []).append(request)
         if not needs:
             return
-        wanted, plans = [], {}
+        wanted: list[Wanted] = []
+        plans: dict[str, int] = {}
         for column, requests in needs.items():
             count = stats[column].count
             ranks, everything = [], False
@@ -1351,7 +1354,7 @@ class _ScanWork:
             if count == 0:
                 everything = True  # the empty sample
             all_ranks = None if everything else (np.unique(np.concatenate(ranks)) if ranks else np.empty(0, dtype=np.int64))
-            if everything or len(all_ranks):
+            if all_ranks is None or len(all_ranks):
                 plans[column] = len(wanted)
                 wanted.append(Wanted(self._column(column), count, stats[column].low if count else 0.0,
                                         stats[column].high if count else 0.0, all_ranks))
@@ -1407,8 +1410,8 @@ class _ScanWork:
             return
         for request, plan in plans.items():
             self.got[request] = _attempt(partial(_summary_of, stats[request.column], plan, found))
-        for request, edges, below, at in pending:
-            counts = [b if b is not None else int(found[a]) for b, a in zip(below, at)]
+        for request, _edges, below, at in pending:
+            counts = [_known_or_counted(b, found, a) for b, a in zip(below, at)]
             self.got[request] = np.diff(np.array([0, *counts, stats[request.column].count], dtype=np.int64))
 
 
@@ -1428,6 +1431,15 @@ def _stats_of(found: list, at: list[int], rows: int) -> ColumnStats:
     nulls, nans, pos_inf, neg_inf, count, low, high, shift = (found[i] for i in at)
     return ColumnStats(rows, int(nulls), int(nans), int(pos_inf), int(neg_inf), int(count), low, high,
                        None if shift is None else float(shift))
+
+
+def _known_or_counted(known: int | None, found: list, at: int | None) -> int:
+    """A count below an edge: known from the order statistics, else the aggregate at `at`."""
+    if known is not None:
+        return known
+    if at is None:
+        raise CheckError("a count below a bin edge was neither known nor counted")
+    return int(found[at])
 
 
 def _count_aggregates(aggregates: Aggregates, name: str, spark_type) -> tuple[int, int | None]:
@@ -1502,7 +1514,7 @@ def _value_counts(runner: Runner, frame, columns: list[str], types: dict, rows: 
     group = table.column("g").to_numpy()
     counts = table.column("n").to_numpy().astype(np.int64)
     full = (1 << len(columns)) - 1
-    results = {}
+    results: dict[str, Any] = {}
     for i, name in enumerate(columns):
         mine = group == (full ^ (1 << (len(columns) - 1 - i)))
         values = table.column(f"k{i}").filter(pa.array(mine)).to_pylist()
@@ -1540,12 +1552,12 @@ def _edges(selection: Selection, count: int, bins: int):
 def _quantile_ranks(plan, request, count: int) -> list[np.ndarray]:
     """The ranks the checks reading `request` (SortedValues) need: those of every pNN / median
     of that column in that dataset (plan.consumers → the checks' measures)."""
-    from ..statistics.quantiles import quantile_of
     from ..plan.measures import Difference, FeatureStat
     from ..statistics.formulas import quantile_positions
+    from ..statistics.quantiles import quantile_of
 
     checks = {check.index: check for check in plan.contract.checks}
-    wanted = set()
+    wanted: set[float] = set()
     for index in plan.consumers.get(request, []):
         stack = list(checks[index].measures()) if index in checks else []
         while stack:
@@ -1554,7 +1566,7 @@ def _quantile_ranks(plan, request, count: int) -> list[np.ndarray]:
                 stack += [measure.left, measure.right]
             elif (isinstance(measure, FeatureStat) and measure.dataset == request.of and measure.column == request.name
                   and quantile_of(measure.statistic) is not None):
-                wanted.add(quantile_of(measure.statistic))
+                wanted.add(quantile_of(measure.statistic) or 0.0)
     if not wanted:
         return []
     previous, following, _ = quantile_positions(count, np.array(sorted(wanted)))
@@ -1565,8 +1577,8 @@ def _quantile_ranks(plan, request, count: int) -> list[np.ndarray]:
 @dataclass
 class _MomentPlan:
     shift: float
-    first: ExactSum | None
-    second: ExactSum | None
+    first: ExactSum
+    second: ExactSum | None  # None: Σ(x − c)² overflows (m2 is inf)
     at_first: list[int]
     at_second: list[int]
     overflow: bool
@@ -1611,7 +1623,7 @@ def _summary_of(stats: ColumnStats, plan: _MomentPlan | None, found: list):
     mean_exact = total / n
     mean = float(mean_exact)
     mean_lo = float(mean_exact - Fraction(mean))
-    if plan.overflow:
+    if plan.overflow or plan.second is None:
         m2 = math.inf
     else:
         squares = plan.second.value([found[i] for i in plan.at_second])
@@ -1658,7 +1670,6 @@ class _FrameSide:
 def _profile(runner: Runner, frame, index, name: str, label: str | None):
     """profiles.profile_frame, computed by Spark: the same columns, counts, summaries, kept
     values, quantile grids and fine counts."""
-    from ..statistics.base import CATEGORICAL, NUMERIC
     from ..profiles import (
         GRID,
         ColumnProfile,
@@ -1667,6 +1678,7 @@ def _profile(runner: Runner, frame, index, name: str, label: str | None):
         _now,
         _summary_to_json,
     )
+    from ..statistics.base import CATEGORICAL, NUMERIC
     from ..statistics.formulas import interpolate, quantile_positions
 
     types = {f.name: f.dataType for f in frame.schema.fields if f.name not in index}
@@ -1683,13 +1695,13 @@ def _profile(runner: Runner, frame, index, name: str, label: str | None):
     rows = int(found[rows_at])
     stats = {c: _stats_of(found, at, rows) for c, at in stats_at.items()}
     categorical = [c for c, t in types.items() if column_kind(t) == CATEGORICAL]
-    too_many = {c: int(found[missing_at[c][1]]) for c in categorical
-                if missing_at[c][1] is not None and (found[missing_at[c][1]] or 0) > MAX_COUNTED_KEYS * 1.25}
+    approximate = {c: int(found[estimate] or 0) for c in categorical if (estimate := missing_at[c][1]) is not None}
+    too_many = {c: n for c, n in approximate.items() if n > MAX_COUNTED_KEYS * 1.25}
     if too_many:
         column = next(iter(too_many))
         raise _too_many_keys(column, name, too_many[column])
     counts = _value_counts(runner, frame, categorical, types, rows, name) if categorical else {}
-    for column, value in counts.items():
+    for value in counts.values():
         if isinstance(value, BaseException):
             raise value
     wanted, grids = [], {}
@@ -1731,11 +1743,11 @@ def _profile(runner: Runner, frame, index, name: str, label: str | None):
                                     summary=_summary_to_json(summary.to_dict()))
             if column in layouts:
                 grid, edges, below = layouts[column]
-                below = [b if b is not None else int(found_second[a]) for b, a in zip(below, fallback[column])]
+                below = [_known_or_counted(b, found_second, a) for b, a in zip(below, fallback[column])]
                 profile.quantiles, profile.edges = grid.tolist(), edges.tolist()
                 profile.counts = np.diff(np.array([0, *below, summary.count], dtype=np.int64)).tolist()
-            elif column in selections:
-                profile.values = selections[column].values.tolist()
+            elif column in selections and (kept := selections[column].values) is not None:
+                profile.values = kept.tolist()
             columns[column] = profile
         elif kind == CATEGORICAL:
             result = counts[column]
