@@ -49,11 +49,10 @@ def run_spark(contract, session=None, frames=None, **options):
 
 
 # ---- Spark sessions: one Spark Connect session and one classic session for the whole test run ------------
-# Starting Spark costs ~10-40 s. Both live in this process: `SparkSession.builder.remote("local[2]")`
-# starts a local Spark Connect server inside a classic session (pyspark's `_start_connect_server`),
-# which is the classic session the tests use. pyspark then considers the process a Connect one
-# (SPARK_CONNECT_MODE_ENABLED), which is why the engine builds SQL text and never uses
-# `pyspark.sql.functions`.
+# Starting Spark costs ~10-40 s. Both live in this process: a classic local session that runs a
+# Spark Connect server (the plugin `SparkSession.builder.remote("local[2]")` starts), and a Spark
+# Connect session to that server. The engine builds SQL text and never uses
+# `pyspark.sql.functions`, whose functions pick classic or Connect from the process.
 @pytest.fixture(scope="session")
 def spark_sessions():
     """{"classic": session, "connect": session}. Without Java or pyspark the Spark tests are
@@ -67,17 +66,32 @@ def spark_sessions():
     warnings.filterwarnings("ignore", message=".*pandas >= 3.0.0.*")
     from pyspark.sql import SparkSession
 
-    connect = (SparkSession.builder.remote("local[2]")
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    # What `SparkSession.builder.remote("local[2]")` does — a classic local session running the
+    # Spark Connect server as a plugin, and a Connect session to it — on a free port: the fixed
+    # default (15002) would make two test runs on one machine fail each other.
+    port = _free_port()
+    classic = (SparkSession.builder.master("local[2]").appName("mlcontract-tests")
+               .config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
+               .config("spark.connect.grpc.binding.port", str(port))
                .config("spark.sql.shuffle.partitions", "4").config("spark.ui.enabled", "false")
                .getOrCreate())
-    classic = SparkSession._instantiatedSession  # the classic session the Connect server runs in
     classic.sparkContext.setLogLevel("ERROR")
-    classic.conf.set("spark.sql.shuffle.partitions", "4")
+    connect = ConnectSession.builder.remote(f"sc://127.0.0.1:{port}").getOrCreate()
     yield {"classic": classic, "connect": connect}
     connect.stop()
     classic.stop()
     for name in set(os.environ) - set(before):  # SPARK_CONNECT_MODE_ENABLED, SPARK_REMOTE, ...: not for later tests
         del os.environ[name]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module", params=["classic", "connect"])
