@@ -733,28 +733,19 @@ def test_cli_check_on_spark(classic, datasets, tmp_path):
 
 
 def test_cli_profile_on_spark_writes_the_local_profile(classic, tmp_path):
-    """`mlc profile DATA --engine spark -o x.profile.json`, as a command (its own Spark): the
-    profile `mlc profile DATA` writes, the moments to 1e-12."""
+    """`mlc profile DATA --engine spark -o x.profile.json` (in this process: the session is the
+    test run's): the profile `mlc profile DATA` writes, the moments to 1e-12."""
     import json
-    import os
-    import subprocess
-    import sys
+
+    from mlcontract.cli import main
 
     rng = np.random.default_rng(21)
     n = 6000
     pl.DataFrame({"x": rng.lognormal(0, 1, n), "k": rng.integers(0, 9, n), "c": rng.choice(["u", "v", None], n).tolist()}) \
         .write_parquet(tmp_path / "d.parquet")
-    # The test run's own Spark Connect server marks this process as a Connect one (environment
-    # variables a child inherits): the command starts a plain local Spark, as it would in CI.
-    env = {k: v for k, v in os.environ.items() if k not in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE",
-                                                            "SPARK_LOCAL_REMOTE")}
-    env.update(PYTHONPATH=str(ROOT / "src"), SPARK_LOCAL_IP="127.0.0.1")
     for engine, out in (("local", "local.json"), ("spark", "spark.json")):
-        extra = ["--engine", "spark", "--spark-master", "local[1]", "--spark-conf", "spark.ui.enabled=false"] \
-            if engine == "spark" else []
-        done = subprocess.run([sys.executable, "-m", "mlcontract", "profile", str(tmp_path / "d.parquet"),
-                               "-o", str(tmp_path / out), *extra], capture_output=True, text=True, timeout=600, env=env)
-        assert done.returncode == 0, done.stderr[-2000:]
+        extra = ["--engine", "spark", "--spark-master", "local[2]"] if engine == "spark" else []
+        assert main(["profile", str(tmp_path / "d.parquet"), "-o", str(tmp_path / out), *extra]) == 0
     local, spark = (json.loads((tmp_path / f).read_text()) for f in ("local.json", "spark.json"))
     for name, column in local["columns"].items():
         for key in ("mean", "m2"):
