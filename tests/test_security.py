@@ -228,32 +228,35 @@ def test_plan_shows_refused_files(repo):
 
 def test_nothing_opens_a_refused_file(repo, monkeypatch):
     """Compile, plan and run a contract whose dataset, profile, history, model and rows file are
-    all outside: no reader (schema, scan, profile, history, model, rows) is ever called on them."""
-    import mlcontract.models.history
+    all outside: no reader (schema, scan, profile, history, model, rows) is ever called on them.
+    Every source is read through its source kind (sources.registry()): each kind's readers are
+    spied on."""
+    import dataclasses
+
     import mlcontract.models.robustness
     import mlcontract.profiles
-    import mlcontract.sources.datasets
-    import mlcontract.sources.models
+    from mlcontract import sources
 
     outside = repo.parent / "outside"
     for name in ("d.csv", "p.profile.json", "h.csv", "m.joblib", "rows.csv"):
         (outside / name).write_text("x\n1\n")
     opened = []
 
-    def spy(module, name):
-        real = getattr(module, name)
-
+    def wrapped(real):
         def wrapper(*args, **kwargs):
             opened.append(repr(args))
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(module, name, wrapper)
+        return wrapper
 
-    spy(mlcontract.sources.datasets, "open_lazy")  # schema_of and the backend open datasets through it
+    def spy(module, name):
+        monkeypatch.setattr(module, name, wrapped(getattr(module, name)))
+
+    registry = sources.registry()
+    for key, kind in list(registry.items()):
+        readers = {name: wrapped(getattr(kind, name)) for name in ("open", "schema", "load") if getattr(kind, name)}
+        monkeypatch.setitem(registry, key, dataclasses.replace(kind, **readers))
     spy(mlcontract.profiles, "load_profile")
-    spy(mlcontract.models.history, "curve_names")
-    spy(mlcontract.models.history, "load_source")
-    spy(mlcontract.sources.models, "load_model")
     spy(mlcontract.models.robustness, "read_rows")
     text = ('dataset mine = csv("data/mine.csv")\ndataset d = csv("../outside/d.csv")\n'
             'dataset p = profile("../outside/p.profile.json")\nhistory h = csv("../outside/h.csv")\n'
@@ -266,6 +269,7 @@ def test_nothing_opens_a_refused_file(repo, monkeypatch):
     assert [c.status for c in result.checks] == ["error"] * 6
     assert all("refused to read ../outside/" in c.message for c in result.checks)
     assert not [call for call in opened if "outside" in call], opened
+    assert any("mine.csv" in call for call in opened)  # the spies see what is read
 
 
 def test_api_text_contracts_are_confined_to_base_dir(repo):

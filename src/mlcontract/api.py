@@ -197,7 +197,8 @@ def compile(source: str | Path, *, datasets: dict[str, Any] | None = None, model
             histories: dict[str, Any] | None = None, base_dir: str | Path | None = None,
             allow_paths: list[str | Path] | None = None, allow_hosts: list[str] | None = None,
             allow_pickle: bool = False, paths: dict[str, str | Path] | None = None,
-            engine: str | None = None, settings: Settings | None = None, spark: Any = None) -> Contract:
+            mlflow_uri: str | None = None, engine: str | None = None, settings: Settings | None = None,
+            spark: Any = None) -> Contract:
     """Compile a contract from a path or from its text. Raises ContractError with located
     diagnostics when it is malformed. Frames and models given here stand in for declarations
     (an undeclared name becomes a dataset/model of the contract).
@@ -205,7 +206,9 @@ def compile(source: str | Path, *, datasets: dict[str, Any] | None = None, model
     The contract's privileges come from here, never from the contract (docs/security.md):
     `allow_paths` folders it may read outside its repository and the working directory,
     `allow_hosts` non-loopback hosts its http() models may reach, `allow_pickle` consent to
-    unpickle models (joblib/pickle, skops types outside the safe allowlist).
+    unpickle models (joblib/pickle, skops types outside the safe allowlist). `mlflow_uri`: the
+    MLflow tracking/registry server of mlflow("models:/...") models (default: the environment's
+    MLFLOW_TRACKING_URI); a contract cannot name one.
 
     `paths` ({NAME: PATH}, the CLI's `--input NAME=PATH`) points declared datasets, models and
     histories at other files for this compile, keeping their format: the invocation chose
@@ -214,7 +217,7 @@ def compile(source: str | Path, *, datasets: dict[str, Any] | None = None, model
     `engine` (default: local) is the engine the contract is compiled for and runs on, with
     `settings`; the Spark engine reads the schemas itself (Spark's types, `table(...)`
     datasets, URIs). `spark=session`, or a Spark DataFrame among `datasets`, chooses it."""
-    grants = Grants.of(allow_paths, allow_hosts, allow_pickle)
+    grants = Grants.of(allow_paths, allow_hosts, allow_pickle, mlflow_uri)
     name, settings = _engine_choice(engine, settings, spark, datasets or {}, DEFAULT_ENGINE)
     if not isinstance(name, str):
         raise UsageError("compile(engine=...) takes an engine's name; give an engine already built to run()")
@@ -273,7 +276,8 @@ def profile(data: Any, output: str | Path | None = None, *, name: str | None = N
     writes for the same rows (docs/spark.md)."""
     from .profiles import profile_frame, write_profile
     from .resolve.contract import DatasetSource
-    from .sources.datasets import check_rows, format_of_path, open_dataset
+    from .sources import format_of_path, open_dataset
+    from .sources.datasets import check_rows
 
     chosen, settings = _engine_choice(engine, settings, spark, {"data": data}, DEFAULT_ENGINE)
     if chosen != DEFAULT_ENGINE:
@@ -292,7 +296,7 @@ def profile(data: Any, output: str | Path | None = None, *, name: str | None = N
     else:
         source = DatasetSource(name or "data", "frame")
         opened, label = open_dataset(source, data), None
-    # A pandas index stored as a column is not data: a contract's checks leave it out (sources.index_columns).
+    # A pandas index stored as a column is not data: a contract's checks leave it out (sources.datasets.FileFormat.index).
     built = profile_frame(opened.lazy.drop(list(opened.index)), source.name, label, progress)
     check_rows(source, opened.rows, built.rows)
     if output is not None:

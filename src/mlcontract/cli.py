@@ -35,6 +35,9 @@ ALLOW_HOST = typer.Option(None, "--allow-host", metavar="HOST[:PORT]",
                           help="let http() models reach this non-loopback host (repeatable)")
 ALLOW_PICKLE = typer.Option(False, "--allow-pickle",
                             help="consent to unpickle models (joblib/pickle; skops types outside the safe allowlist)")
+# Where mlflow("models:/...") models come from: the invocation's, never the contract's.
+MLFLOW_URI = typer.Option(None, "--mlflow-uri", metavar="URI",
+                          help="the MLflow tracking/registry server of mlflow() models (default: $MLFLOW_TRACKING_URI)")
 # The engines come from the registry (engines.ENGINES); an unknown name is a usage error (exit 2).
 ENGINE = typer.Option(DEFAULT_ENGINE, "--engine", metavar="NAME",
                       help=f"the engine that computes the statistics: {', '.join(ENGINES)}")
@@ -110,6 +113,10 @@ def check(
     spark_master: str | None = SPARK_MASTER,
     spark_remote: str | None = SPARK_REMOTE,
     spark_conf: list[str] | None = SPARK_CONF,
+    mlflow_uri: str | None = MLFLOW_URI,
+    mlflow_log: str | None = typer.Option(
+        None, "--mlflow-log", metavar="RUN_OR_MODEL_URI",
+        help="record the verdict in MLflow: runs:/RUN_ID, models:/NAME/VERSION or models:/NAME@ALIAS"),
     reports: dict | None = None,
 ) -> None:
     """Compile CONTRACT, run it, write its reports (the terminal's by default; any combination of
@@ -122,15 +129,22 @@ def check(
     targets = {name: entry.target((reports or {}).get(name, entry.default)) for name, entry in report_formats().items()}
     if fail_on not in ("fail", "warn"):
         raise UsageError(f"--fail-on takes `fail` or `warn`, not {fail_on!r}")
-    settings = _engine_settings(engine, spark_master, spark_remote, spark_conf)
+    recorder = None
+    if mlflow_log is not None:
+        from .report.mlflow_log import Recorder
+
+        recorder = Recorder.of(mlflow_log, mlflow_uri)  # a malformed target fails now, not after the run
     compiled = mlcontract.compile(contract, allow_paths=allow_path, allow_hosts=allow_host, allow_pickle=allow_pickle,
-                                  paths=_input_paths(inputs), engine=engine, settings=settings)
+                                  paths=_input_paths(inputs), mlflow_uri=mlflow_uri, engine=engine,
+                                  settings=_engine_settings(engine, spark_master, spark_remote, spark_conf))
     _started()
     if not compiled.checks:
         raise UsageError(f"{contract} has no checks: a gate that checks nothing would always pass")
     _import_in_background("mlcontract.report.results", "rich.console", "rich.table")
     result = compiled.run(progress=None if quiet else _progress(), fail_on=fail_on)
     write_reports(result, targets, ReportContext.of(result, compiled, contract, verbose=verbose, quiet=quiet))
+    if recorder is not None:  # after the reports: a verdict that cannot be recorded fails the gate (MlcError: exit 1)
+        sys.stderr.write(printable(recorder.record(result), MESSAGE_LIMIT) + "\n")
     raise typer.Exit(EXIT_PASS if result.passed else EXIT_FAIL)
 
 
@@ -166,11 +180,13 @@ def plan(
     allow_path: list[Path] | None = ALLOW_PATH,
     allow_host: list[str] | None = ALLOW_HOST,
     allow_pickle: bool = ALLOW_PICKLE,
+    mlflow_uri: str | None = MLFLOW_URI,
 ) -> None:
     """Print the execution plan: scans, columns, statistics and the checks each serves."""
     import mlcontract
 
-    compiled = mlcontract.compile(contract, allow_paths=allow_path, allow_hosts=allow_host, allow_pickle=allow_pickle)
+    compiled = mlcontract.compile(contract, allow_paths=allow_path, allow_hosts=allow_host, allow_pickle=allow_pickle,
+                                  mlflow_uri=mlflow_uri)
     sys.stdout.write(compiled.explain(as_json=as_json))
 
 

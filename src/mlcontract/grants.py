@@ -36,10 +36,13 @@ class Grants:
     paths: tuple[Path, ...] = ()  # extra folders whose files a contract may read
     hosts: tuple[str, ...] = ()  # non-loopback hosts, `HOST` (any port) or `HOST:PORT`
     pickle: bool = False  # unpickling, and skops types outside the safe allowlist
+    # Not a privilege, but like them the invocation's alone: the MLflow tracking/registry server
+    # mlflow("models:/...") models come from (None: the environment's MLFLOW_TRACKING_URI).
+    mlflow_uri: str | None = None
 
     @classmethod
     def of(cls, allow_paths: Iterable[str | Path] | None = None, allow_hosts: Iterable[str] | None = None,
-           allow_pickle: bool = False) -> Grants:
+           allow_pickle: bool = False, mlflow_uri: str | None = None) -> Grants:
         """Grants from API / CLI arguments (paths are resolved now, against the working directory)."""
         from .errors import UsageError
 
@@ -57,7 +60,9 @@ class Grants:
             if not text or any(c.isspace() or c in "/@?#" for c in text):
                 raise UsageError(f"--allow-host takes HOST or HOST:PORT, not {host!r}")
             hosts.append(text)
-        return cls(tuple(paths), tuple(hosts), bool(allow_pickle))
+        if mlflow_uri is not None and (not isinstance(mlflow_uri, str) or not mlflow_uri.strip()):
+            raise UsageError(f"--mlflow-uri takes a tracking URI such as http://127.0.0.1:5000, not {mlflow_uri!r}")
+        return cls(tuple(paths), tuple(hosts), bool(allow_pickle), mlflow_uri.strip() if mlflow_uri else None)
 
     def allows_host(self, host: str, port: int | None) -> bool:
         """Loopback hosts always; any other host only when granted (as HOST or HOST:PORT)."""

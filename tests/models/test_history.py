@@ -23,7 +23,8 @@ import mlcontract
 from mlcontract.models import history as hs
 from mlcontract.resolve.contract import HistorySource
 from mlcontract.errors import CheckError, ContractError
-from mlcontract.models.quality import history_columns, trend
+from mlcontract.models.quality import trend
+from mlcontract.sources import history_curves, load_history
 
 
 def _check(tmp_path, declaration: str, line: str, **inputs):
@@ -188,7 +189,7 @@ KERAS = {"epoch": [0, 1, 2], "loss": [0.9, 0.7, 0.6], "val_loss": [0.95, 0.8, 0.
 
 def test_csv_keras_style(tmp_path):
     declaration = _csv(tmp_path, KERAS)
-    assert history_columns(HistorySource("run", "csv", tmp_path / "history.csv")) == [
+    assert history_curves(HistorySource("run", "csv", tmp_path / "history.csv")) == [
         "loss", "val_loss", "accuracy", "val_accuracy"]
     assert _check(tmp_path, declaration, "val_accuracy not decreasing").status == "pass"
     check = _check(tmp_path, declaration, "val_loss - loss <= 0.2")
@@ -219,13 +220,13 @@ def test_json_evals_result_of_lightgbm_and_xgboost(tmp_path):
     (tmp_path / "evals.json").write_text(json.dumps(evals))
     declaration = 'history run = json("evals.json")'
     source = HistorySource("run", "json", tmp_path / "evals.json")
-    assert history_columns(source) == ["training.binary_logloss", "valid_1.binary_logloss", "valid_1.auc",
+    assert history_curves(source) == ["training.binary_logloss", "valid_1.binary_logloss", "valid_1.auc",
                                        "validation_0.ndcg_5"]
     check = _check(tmp_path, declaration, "valid_1.binary_logloss not increasing")
     assert check.status == "fail" and check.details["violation_epoch"] == 4
     assert _check(tmp_path, declaration, "valid_1.auc not decreasing").status == "pass"
     assert _check(tmp_path, declaration, "validation_0.ndcg_5 not decreasing").status == "pass"
-    assert hs.load_source(source).origin["validation_0.ndcg_5"] == "validation_0.ndcg@5"
+    assert load_history(source).origin["validation_0.ndcg_5"] == "validation_0.ndcg@5"
 
 
 @pytest.mark.parametrize("kind", ["pandas", "polars", "records", "dict"])

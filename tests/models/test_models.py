@@ -21,7 +21,8 @@ from mlcontract.resolve.contract import ModelSource
 from mlcontract.errors import ModelError
 from mlcontract.grants import PICKLE_GRANT
 from mlcontract.models.loaded import LOW_PRECISION_TOLERANCE, PROBABILITY_TOLERANCE, wrap_object
-from mlcontract.sources.models import load_model, unsafe_skops_types
+from mlcontract.sources import load_model
+from mlcontract.sources.skops import unsafe_skops_types
 
 FEATURES = ["age", "income", "plan"]
 

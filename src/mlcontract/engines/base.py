@@ -128,11 +128,11 @@ class Inputs:
 
     # ---- datasets ------------------------------------------------------------------------------
     def opened(self, name: str) -> Opened:
-        """The dataset opened lazily with Polars and checked (sources.open_dataset), once per run."""
-        from ..sources import datasets as sources
+        """The dataset opened lazily with Polars and checked (sources.open_dataset → its source
+        kind), once per run."""
+        from ..sources import open_dataset
 
-        return self._once(("opened", name), lambda: sources.open_dataset(self.datasets[name],
-                                                                         self.dataset_objects.get(name)))
+        return self._once(("opened", name), lambda: open_dataset(self.datasets[name], self.dataset_objects.get(name)))
 
     def frame(self, name: str):
         """The whole dataset as a Polars DataFrame, read once per run by the engine's reader."""
@@ -147,9 +147,7 @@ class Inputs:
     def feature_columns(self, name: str) -> list[str]:
         """The dataset's columns minus the label, the ignored columns and a pandas index stored
         as a column (a model was not fitted on it)."""
-        from ..sources.datasets import index_columns
-
-        index = () if name in self.dataset_objects else index_columns(self.datasets[name])
+        index = () if name in self.dataset_objects else self._once(("index", name), lambda: _index_columns(self, name))
         excluded = {self.label, *self.ignored, *index}
         return [c for c in self.frame(name).columns if c not in excluded]
 
@@ -171,17 +169,17 @@ class Inputs:
     # ---- models and histories ------------------------------------------------------------------
     def model(self, name: str):
         """The loaded model (models.loaded.LoadedModel), loaded once per run."""
-        from ..sources.models import load_model
+        from ..sources import load_model
 
         return self._once(("model", name), lambda: load_model(self.models[name], self.model_objects.get(name),
                                                               grants=self.grants))
 
     def history(self, name: str):
         """The training history (models.history.History), read once per run."""
-        from ..models.history import load_source
+        from ..sources import load_history
 
-        return self._once(("history", name), lambda: load_source(self.histories[name],
-                                                                 self.history_objects.get(name)))
+        return self._once(("history", name), lambda: load_history(self.histories[name],
+                                                                  self.history_objects.get(name)))
 
     def _once(self, key: tuple, compute: Callable[[], Any]) -> Any:
         """compute() the first time; its value (or the CheckError it raised) every time."""
@@ -191,6 +189,17 @@ class Inputs:
         if isinstance(value, BaseException):
             raise value
         return value
+
+
+def _index_columns(inputs: Inputs, name: str) -> tuple[str, ...]:
+    """The columns a dataset's pandas metadata marks as its index (file metadata only, through
+    its source kind); none when the metadata cannot be read (reading the dataset says why)."""
+    from ..sources import schema_of
+
+    try:
+        return schema_of(inputs.datasets[name]).index
+    except CheckError:
+        return ()
 
 
 def read_with_polars(inputs: Inputs, name: str):

@@ -38,6 +38,7 @@ class LocalBackend:
 
     def run(self, plan: Plan, inputs: Inputs) -> dict[rq.Request, Any]:
         self.inputs = inputs
+        self.releases = _Releases(plan)
         got: dict[rq.Request, Any] = {}
         prepared = {id(scan): self._prepare(scan, got) for scan in plan.scans if scan.mode != "profile"}
         self._read_first_early(list(prepared.values()))
@@ -75,9 +76,22 @@ class LocalBackend:
                                 if name not in opened.index}
         todo = [r for r in scan.requests if r not in got]
         coded = self._dictionary_columns(source, scan.dataset, schema, todo)
-        return _ScanWork(scan, source, opened.lazy, [c for c in scan.columns if c in schema and c not in coded],
+        work = _ScanWork(scan, source, opened.lazy, [c for c in scan.columns if c in schema and c not in coded],
                          [r for r in todo if r.column not in coded], coded, [r for r in todo if r.column in coded],
                          rows=opened.rows)
+        work.by_column = self._reads_by_column(work, scan.dataset)
+        return work
+
+    def _reads_by_column(self, work: _ScanWork, dataset: str) -> bool:
+        """Whether the scan reads its columns one at a time, each by the thread that computes it,
+        instead of all at once: when it sorts columns (the sorted copies are what stays alive, so
+        holding every column read next to them would double the memory), and only from a columnar
+        file (parquet, IPC), where reading one column reads only its pages."""
+        if work.streamed or len(work.present) < 2 or work.rows is None:
+            return False
+        if work.source.format not in ("parquet", "ipc") or self.inputs.dataset_objects.get(dataset) is not None:
+            return False
+        return any(COLUMN_WORK[type(r)].sorts for r in work.todo if type(r) in COLUMN_WORK)
 
     def _read_first_early(self, prepared: list) -> None:
         """Start reading the first in-memory scan in a thread, then import what the column work
@@ -85,13 +99,15 @@ class LocalBackend:
         overlap instead of adding up."""
         if not any(prepared):
             return
-        first = next((w for w in prepared if w is not None and w.todo and not w.streamed), None)
+        first = next((w for w in prepared if w is not None and w.todo and not w.streamed and not w.by_column), None)
         if first is not None:
             first.frame = _in_background(_read_frame, first.lazy, first.present)
-        import pyarrow.parquet  # noqa: F401
+        if any(w is not None and (w.coded or any(r.column is not None for r in w.todo)) for w in prepared):
+            # Only column work needs them: a contract of row counts and schemas imports none (~0.2 s).
+            import pyarrow.parquet  # noqa: F401
 
-        from .. import _kernels  # noqa: F401
-        from . import columns  # noqa: F401
+            from .. import _kernels  # noqa: F401
+            from . import columns  # noqa: F401
 
     def _finish(self, work: _ScanWork, got: dict) -> None:
         counting = _in_background(self._count_dictionaries, work.source.path, work.coded) if work.coded else None
@@ -114,6 +130,8 @@ class LocalBackend:
         try:
             if work.streamed:
                 self._stream(work, got)
+            elif work.by_column:
+                self._by_column(work, got)
             else:
                 self._in_memory(work, got)
         except CheckError as error:
@@ -182,14 +200,54 @@ class LocalBackend:
             got[request] = _dataset_level(request, rows)
 
         def column_work(column: str) -> None:
-            memo = _column_memo(by_column[column], frame[column], got)
-            for request in by_column[column]:
-                got[request] = _attempt(lambda: _column_request(request, frame[column], got, scan.dataset, memo))  # noqa: B023 (called at once)
+            self._column_requests(by_column[column], frame[column], got, scan.dataset)
 
         self._parallel(column_work, list(by_column))
         if self.progress:
             self.progress.advance(rows)
             self.progress.finish()
+
+    def _by_column(self, work: _ScanWork, got: dict) -> None:
+        """The scan's columns read one at a time, each by the thread that computes its requests,
+        then dropped: at any moment only the columns being computed are in memory (plus what
+        the requests keep, e.g. sorted copies). Each column's rows are compared with the rows
+        the files record; one column that cannot be read, or reads short, makes every request
+        of the scan an error, as a failed read of all columns at once does."""
+        scan, todo, rows = work.scan, work.todo, work.rows
+        assert rows is not None  # _reads_by_column: the files record their rows
+        if self.progress:
+            self.progress.start(f"reading {scan.dataset}", None)
+        by_column = _group_by_column(todo)
+        dataset_level = by_column.pop(None, [])
+
+        def column_work(column: str) -> None:
+            try:
+                series = _read_frame(work.lazy, [column])[column]
+            except engine_failures() as error:
+                raise DataError(f"dataset `{scan.dataset}`: cannot read it: {_first_line(error)}") from error
+            sources.check_rows(work.source, rows, series.len())
+            self._column_requests(by_column.get(column, []), series, got, scan.dataset)
+
+        try:
+            self._parallel(column_work, work.present)
+        except CheckError as error:  # no request of a scan that read wrong keeps a value
+            for request in todo:
+                got[request] = error
+            return
+        finally:
+            if self.progress:
+                self.progress.advance(rows)
+                self.progress.finish()
+        for request in dataset_level:
+            got[request] = _dataset_level(request, rows)
+
+    def _column_requests(self, requests: list, series, got: dict, dataset: str) -> None:
+        """One column's requests (a whole column), then the sorted copies of other datasets
+        that its walks were the last to need are let go (_Releases)."""
+        memo = _column_memo(requests, series, got)
+        for request in requests:
+            got[request] = _attempt(lambda: _column_request(request, series, got, dataset, memo))  # noqa: B023 (called at once)
+        self.releases.done(requests, got)
 
     def _stream(self, work: _ScanWork, got: dict) -> None:
         """Every request here merges over batches: read the dataset batch by batch. The rows read
@@ -197,7 +255,8 @@ class LocalBackend:
         a reader thread ends the batches without an exception) must not look like a short file."""
         scan, lazy, present, todo = work.scan, work.lazy, work.present, work.todo
         if self.progress:
-            total = sources.row_count_hint(self.inputs.datasets[scan.dataset], self.inputs.dataset_objects.get(scan.dataset))
+            total = work.rows if work.rows is not None else sources.row_count_hint(
+                self.inputs.datasets[scan.dataset], self.inputs.dataset_objects.get(scan.dataset))
             self.progress.start(f"scanning {scan.dataset}", total)
         by_column = _group_by_column(todo)
         dataset_level = by_column.pop(None, [])
@@ -255,10 +314,42 @@ class _ScanWork:
     coded_todo: list = field(default_factory=list)  # the requests on those
     frame: Any = None  # a Future of the in-memory read, when it was started early
     rows: int | None = None  # the rows the dataset's files record (None: not recorded)
+    by_column: bool = False  # read one column at a time (LocalBackend._reads_by_column)
 
     @property
     def streamed(self) -> bool:
         return self.scan.streamed and bool(self.present)
+
+
+class _Releases:
+    """Sorted copies that only walks read: a column's `SortedValues` of the reference dataset is
+    computed in the reference's scan and read by the walks of the later scans. When no check
+    reads it itself (a pNN does; ks, ks_pvalue and wasserstein read the walk), it is dropped
+    from the results as soon as the last walk that needs it ran, so the sorted copies of every
+    column do not all stay alive until the end of the run."""
+
+    def __init__(self, plan: Plan):
+        import threading
+
+        read_by_checks = {r for check in plan.contract.checks if not check.bind_error
+                          for measure in check.measures() for r in measure.requests()}
+        self.waiting: dict[rq.Request, int] = {}
+        for request in plan.requests:
+            for needed in request.depends_on():
+                if isinstance(needed, rq.SortedValues) and needed not in read_by_checks:
+                    self.waiting[needed] = self.waiting.get(needed, 0) + 1
+        self.lock = threading.Lock()
+
+    def done(self, computed: list, got: dict) -> None:
+        for request in computed:
+            for needed in request.depends_on():
+                with self.lock:
+                    if needed not in self.waiting:
+                        continue
+                    self.waiting[needed] -= 1
+                    if self.waiting[needed] == 0:
+                        del self.waiting[needed]
+                        got.pop(needed, None)
 
 
 def _read_frame(lazy, present: list[str]):

@@ -893,9 +893,12 @@ def index_columns(source, frame) -> tuple[str, ...]:
     metadata, or pandas' reserved `__index_level_N__` names."""
     found: list[str] = []
     if source is not None and source.format == "parquet" and source.path is not None and not _URI.match(source.written or ""):
-        from ..sources.datasets import index_columns as local_index
+        from ..sources import schema_of
 
-        found = [c for c in local_index(source) if c in frame.columns]
+        try:
+            found = [c for c in schema_of(source).index if c in frame.columns]
+        except CheckError:  # metadata that cannot be read locally: only pandas' reserved names
+            found = []
     return tuple(found + [c for c in frame.columns if _INDEX.fullmatch(c) and c not in found])
 
 
@@ -987,15 +990,17 @@ class SparkBackend:
     # ---- compiling: the schemas as Spark reads them --------------------------------------------------
     reads_tables: ClassVar[bool] = True  # table("catalog.schema.name") datasets (resolve.declarations)
 
-    def schema_of(self, source, frame: Any = None) -> dict[str, tuple[str, str]]:
-        """{column: (column type, dtype name)} of a dataset as this engine reads it: Spark's
-        types under the local engine's names (frame_schema), without reading the rows. A
-        profile's schema is its own. DataError when Spark cannot read the source."""
-        if source.format == "profile" and frame is None:
-            from ..sources.datasets import schema_of
+    def schema_of(self, source, frame: Any = None):
+        """The sources.base.Schema of a dataset as this engine reads it: Spark's types under the
+        local engine's names (frame_schema), and its pandas-index columns, without reading the
+        rows. A profile's schema is its own. DataError when Spark cannot read the source."""
+        from ..sources import schema_of
+        from ..sources.base import Schema
 
+        if source.format == "profile" and frame is None:
             return schema_of(source)
-        return frame_schema(read_source(self.session, source, frame))
+        spark_frame = read_source(self.session, source, frame)
+        return Schema(frame_schema(spark_frame), () if frame is not None else index_columns(source, spark_frame))
 
     # ---- session ---------------------------------------------------------------------------------
     @property
@@ -1165,7 +1170,7 @@ class SparkBackend:
 def _source_of(data, name: str | None):
     """A DatasetSource for a path or URI given to `mlc profile`."""
     from ..resolve.contract import DatasetSource
-    from ..sources.datasets import format_of_path
+    from ..sources import format_of_path
 
     text = str(data)
     if _URI.match(text):

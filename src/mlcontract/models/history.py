@@ -1,6 +1,8 @@
-"""Training histories: per-epoch curves (losses, metrics) read from what training tools write.
+"""Training histories: per-epoch curves (losses, metrics) from what training tools write. The
+files are read by the history source kinds (sources/csv.py, sources/json_history.py), which
+build a History with `from_columns` / `from_object`.
 
-Formats (docs/model-quality.md):
+Shapes (docs/model-quality.md):
 - CSV, as Keras' CSVLogger writes it: an optional `epoch` column and one column per curve.
 - JSON, a list of per-epoch records: `[{"epoch": 0, "loss": 0.7, "val_loss": 0.8}, ...]`.
 - JSON, a dict of lists: `{"loss": [...], "val_loss": [...]}` (Keras `history.history`), or
@@ -16,11 +18,8 @@ makes any check that needs that epoch an error.
 """
 from __future__ import annotations
 
-import json
-import math
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..errors import CheckError, DataError
@@ -85,79 +84,6 @@ class History:
         return f" in {self.where}" if self.where else ""
 
 
-def load(name: str, source_format: str, path: Path | None, obj: Any = None) -> History:
-    """Read a history source (format csv | json | frame), or wrap an object passed through the API."""
-    if obj is not None:
-        return from_object(name, obj)
-    if path is None:
-        raise DataError(f"history `{name}` was declared without a file; pass it to run(histories=...)")
-    from ..sources.files import check_readable
-
-    path = Path(path)
-    check_readable(path, f"history `{name}`")  # missing, a folder, a FIFO, /proc: an error, never read
-    if source_format == "csv":
-        return _from_csv(name, path)
-    if source_format == "json":
-        return from_object(name, read_json(name, path), path.name)
-    raise DataError(f"history `{name}`: unknown format {source_format}")
-
-
-def read_json(name: str, path: Path) -> Any:
-    """The JSON document of a history file. What a training tool cannot have written is a
-    DataError naming the file: nesting deeper than Python's recursion allows, a number beyond
-    float64 (`1e999999`, an integer of a million digits, which Python would refuse to convert
-    after scanning it). `NaN` and `Infinity`, which Python's json writes for a diverged loss,
-    are read as those values: a check that needs them is an error naming the epoch."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise DataError(f"history `{name}`: cannot read {path.name}: {getattr(error, 'strerror', None) or error}") \
-            from error
-    try:
-        return json.loads(text, parse_int=_json_integer, parse_float=_json_float)
-    except RecursionError:
-        raise DataError(f"history `{name}`: cannot read {path.name} as JSON: it is nested too deeply (a history "
-                        "is a list of per-epoch records or a dict of lists)") from None
-    except _OutOfRange as error:
-        raise DataError(f"history `{name}`: cannot read {path.name} as JSON: the number {error} is out of the "
-                        "range of a 64-bit float") from None
-    except ValueError as error:
-        raise DataError(f"history `{name}`: cannot read {path.name} as JSON: {error}") from error
-
-
-class _OutOfRange(ValueError):
-    """A JSON number no float64 can hold; its text (shortened) is the message."""
-
-    def __init__(self, text: str):
-        super().__init__(text if len(text) <= 24 else f"{text[:12]}…{text[-8:]} ({len(text):,} characters)")
-
-
-# float64 holds integers up to ~1.8e308: 309 digits. Longer ones are refused before any
-# conversion (int() of a huge string is quadratic, and Python refuses beyond 4,300 digits).
-_MAX_INTEGER_DIGITS = 309
-
-
-def _json_integer(text: str) -> int | float:
-    digits = len(text) - text.startswith("-")
-    if digits > _MAX_INTEGER_DIGITS:
-        raise _OutOfRange(text)
-    if digits <= 15:  # exact as a float64 too; keep the int (epoch numbers)
-        return int(text)
-    return _json_float(text)
-
-
-def _json_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise _OutOfRange(text)
-    return value
-
-
-def load_source(source, obj: Any = None) -> History:
-    """From a contract.HistorySource."""
-    return load(source.name, source.format, source.path, obj)
-
-
 def from_object(name: str, obj: Any, where: str = "the history passed in") -> History:
     """A pandas/Polars frame, a list of per-epoch records or a dict of lists."""
     try:
@@ -174,9 +100,9 @@ def _from_object(name: str, obj: Any, where: str) -> History:
     if isinstance(obj, pl.LazyFrame):
         obj = obj.collect()
     if isinstance(obj, pl.DataFrame):
-        return _from_columns(name, {c: obj[c] for c in obj.columns}, where)
+        return from_columns(name, {c: obj[c] for c in obj.columns}, where)
     if type(obj).__module__.startswith("pandas") and hasattr(obj, "columns"):
-        return _from_columns(name, {str(c): pl.Series(str(c), obj[c].to_numpy()) for c in obj.columns}, where)
+        return from_columns(name, {str(c): pl.Series(str(c), obj[c].to_numpy()) for c in obj.columns}, where)
     if isinstance(obj, list):
         return _from_records(name, obj, where)
     if isinstance(obj, dict):
@@ -185,28 +111,9 @@ def _from_object(name: str, obj: Any, where: str) -> History:
                     "a dict of lists, or a DataFrame")
 
 
-def curve_names(source, obj: Any = None) -> list[str] | None:
-    """The curve names a history offers, or None when it cannot be read. Reads only the names
-    (a CSV's header, a JSON document's keys): the checker calls this at compile time."""
-    try:
-        names = _raw_names(source, obj)
-    except Exception:
-        return None
-    found: dict[str, None] = {}
-    for name in names:
-        if name.strip().lower() != EPOCH_COLUMN:
-            found.setdefault(safe_name(name))
-    return list(found)
-
-
-def _raw_names(source, obj: Any) -> list[str]:
-    if obj is None:
-        path = Path(source.path)
-        if source.format == "csv":
-            import polars as pl
-
-            return pl.scan_csv(path, glob=False).collect_schema().names()
-        obj = read_json(source.name, path)
+def object_names(obj: Any) -> list[str]:
+    """The raw curve names of a history object: the JSON shapes' keys (nested dicts as
+    `outer.inner`), or a DataFrame's columns."""
     if isinstance(obj, list):
         return list(dict.fromkeys(str(k) for record in obj for k in record))
     if isinstance(obj, dict):
@@ -217,17 +124,17 @@ def _raw_names(source, obj: Any) -> list[str]:
     return [str(c) for c in obj.columns]
 
 
+def curve_names(names: list[str]) -> list[str]:
+    """The curve names a history offers, from its raw column or key names (the epoch column is
+    not a curve; names are made writable, `safe_name`)."""
+    found: dict[str, None] = {}
+    for name in names:
+        if name.strip().lower() != EPOCH_COLUMN:
+            found.setdefault(safe_name(name))
+    return list(found)
+
+
 # ---- formats ---------------------------------------------------------------------------------
-def _from_csv(name: str, path: Path) -> History:
-    import polars as pl
-
-    try:
-        frame = pl.read_csv(path, infer_schema_length=None, glob=False)
-    except Exception as error:  # polars raises many types for unreadable files
-        raise DataError(f"history `{name}`: cannot read {path.name} as CSV: {_first_line(error)}") from error
-    return _from_columns(name, {c: frame[c] for c in frame.columns}, path.name)
-
-
 def _from_records(name: str, records: list, where: str) -> History:
     import polars as pl
 
@@ -239,7 +146,7 @@ def _from_records(name: str, records: list, where: str) -> History:
         keys.update(dict.fromkeys(str(k) for k in record))
     columns = {k: pl.Series(k, [_cell(r.get(k)) for r in records], strict=False)
                for k in keys}
-    return _from_columns(name, columns, where)
+    return from_columns(name, columns, where)
 
 
 def _from_dict(name: str, document: dict, where: str) -> History:
@@ -255,7 +162,7 @@ def _from_dict(name: str, document: dict, where: str) -> History:
     length = max((len(v) for v in flat.values()), default=0)
     columns = {k: pl.Series(k, [_cell(x) for x in v] + [None] * (length - len(v)), strict=False)
                for k, v in flat.items()}
-    return _from_columns(name, columns, where)
+    return from_columns(name, columns, where)
 
 
 def _as_list(name: str, key: str, value: Any, where: str) -> list:
@@ -278,7 +185,7 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _from_columns(name: str, columns: dict, where: str) -> History:
+def from_columns(name: str, columns: dict, where: str) -> History:
     """Turn named columns (Polars Series) into a History."""
     import numpy as np
 
@@ -357,8 +264,3 @@ def safe_name(name: str) -> str:
 def _epoch_text(epoch) -> str:
     value = float(epoch)
     return str(int(value)) if value == int(value) else f"{value:g}"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

@@ -1,7 +1,7 @@
 """Calling models the same way whatever their format, and validating what they answer before
-any metric sees it. The model files and endpoints are loaded by sources/models.py and
-sources/http.py; through the API any fitted estimator or a predict callable is wrapped here
-(`wrap_object`).
+any metric sees it. The model files and endpoints are loaded by the model source kinds
+(sources/sklearn.py, skops.py, onnx.py, http.py, ...); through the API any fitted estimator or
+a predict callable is wrapped here (`wrap_object`).
 
 A model is fed the dataset's columns minus the label and the ignored columns, as a pandas
 DataFrame with the column names kept (what scikit-learn pipelines with ColumnTransformer expect).
@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..escape import printable
+from .answer import Answer
 
 # Probability rows must sum to 1 and lie in [0, 1] within this much (float64 outputs) ...
 PROBABILITY_TOLERANCE = 1e-6
@@ -40,15 +41,6 @@ class ModelOutputError(ModelError):
         super().__init__(message)
         self.problem = problem
         self.row = row
-
-
-@dataclass
-class Answer:
-    """What one serving call gives: labels (or values) and, when the model sends them,
-    probabilities (an HTTP answer carries both; so does a predict derived from predict_proba)."""
-
-    labels: Any
-    probabilities: Any = None
 
 
 @dataclass

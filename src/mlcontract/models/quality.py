@@ -405,13 +405,6 @@ def trend_measure(history: str, column: str, direction: str, negated: bool, last
     return CurveTrend(history, column, direction, negated, last, float(tolerance))
 
 
-def history_columns(source: Any, frame: Any = None) -> list[str] | None:
-    """The curve names a history offers, or None when it cannot be read at compile time."""
-    from .history import curve_names
-
-    return curve_names(source, frame)
-
-
 # ---- handlers: computed outside the data scans (models/handlers.py lists them) ----------------------
 def truth(request: Truth, inputs: Inputs, got):
     return inputs.labels(request.data)
@@ -427,7 +420,8 @@ def predictions(request: Predictions, inputs: Inputs, got):
 def probabilities(request: Probabilities, inputs: Inputs, got):
     model = inputs.model(request.model)
     if not model.has_proba:
-        raise ModelError(f"model `{request.model}` has no predict_proba, so it gives no probabilities; "
+        raise ModelError(model.extra.get("no_probabilities")  # why, when its loader knows (an MLflow pyfunc model)
+                         or f"model `{request.model}` has no predict_proba, so it gives no probabilities; "
                          "auc, pr_auc, logloss and brier need them")
     features = inputs.features(request.data)
     # LoadedModel validates the output: finite, in [0, 1], one column per class, rows summing to 1.

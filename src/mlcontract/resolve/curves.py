@@ -2,9 +2,10 @@
 [tolerance T]`, and the curve names a history offers (read once per history at compile time)."""
 from __future__ import annotations
 
+from .. import sources
 from ..language import ast
 from ..language.diagnostics import did_you_mean
-from ..models.quality import TREND_OPTIONS, history_columns, trend_measure
+from ..models.quality import TREND_OPTIONS, trend_measure
 from .contract import CheckKind, Holds
 from .scope import Scope
 
@@ -17,7 +18,8 @@ def curve_column(scope: Scope, history: str, column: ast.Name) -> None:
     if history in scope.refused:
         scope.history_columns[history] = None  # unknown: its checks are errors (_add)
     if history not in scope.history_columns:
-        scope.history_columns[history] = history_columns(scope.histories[history], scope.history_frames.get(history))
+        scope.history_columns[history] = sources.history_curves(scope.histories[history],
+                                                                 scope.history_frames.get(history))
     columns = scope.history_columns[history]
     if columns is not None and column.id not in columns:
         scope.fail(column.span, f"unknown curve `{column.id}` in history `{history}`",

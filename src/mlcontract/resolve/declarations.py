@@ -1,6 +1,10 @@
 """Declarations: `contract`, `dataset`, `model`, `history`, `label`, `ignore`; the sources the
 API passes in; the schemas read from the data (metadata only); and path confinement — a source
-outside what the invocation grants is recorded as refused, never opened (grants.py)."""
+outside what the invocation grants is recorded as refused, never opened (grants.py).
+
+A source call `FORMAT("...", key=value)` is checked against the source-kind registry
+(sources/__init__.py) and nothing else: the kind's name for its role, its options and their
+types, the example its hints show, and whether it takes a path (confined) or a URL/URI."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,27 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .. import sources
 from ..errors import DataError, UsageError
 from ..grants import Grants, special_file
 from ..language import ast
 from ..language.diagnostics import did_you_mean
-from ..sources.datasets import DATASET_KINDS, DATASET_OPTIONS, glob_pattern, index_columns, schema_of
+from ..sources.base import SourceKind
+from ..sources.datasets import glob_pattern
 from ..sources.files import resolve_path
 from .contract import DatasetSource, HistorySource, ModelSource
 from .options import plain_value
 from .scope import Abort, Scope, column_ref
-
-# The model and history source kinds, and the keyword options each takes (the dataset kinds and
-# theirs are next to the readers, in sources.datasets).
-MODEL_OPTIONS = {
-    "sklearn": frozenset(),
-    "skops": frozenset({"trusted"}),
-    "onnx": frozenset(),
-    "http": frozenset({"timeout", "format"}),
-}
-MODEL_KINDS = tuple(MODEL_OPTIONS)
-HISTORY_OPTIONS: dict[str, frozenset[str]] = {"csv": frozenset(), "json": frozenset()}
-HISTORY_KINDS = tuple(HISTORY_OPTIONS)
 
 
 def declare(scope: Scope, node) -> None:
@@ -52,15 +46,15 @@ def contract_name(scope: Scope, node: ast.ContractDecl) -> None:
 
 
 def dataset(scope: Scope, node: ast.DatasetDecl) -> None:
-    source_format, path, options = source_call(scope, node.source, DATASET_KINDS, "dataset", DATASET_OPTIONS)
-    if source_format == "table" and scope.frames.get(node.name.id) is None and \
+    kind, path, options = source_call(scope, node.source, "dataset")
+    if kind.name == "table" and scope.frames.get(node.name.id) is None and \
             not getattr(scope.engine, "reads_tables", False):
         scope.error(node.source.span, "`table(...)` reads a catalog table: only the Spark engine reads those",
                     "run it with `--engine spark` (API: run(engine=\"spark\")), or declare the table's files")
     claim(scope, node.name, "dataset")
     resolved = _local_path(scope.base_dir, path)
     scope.datasets[node.name.id] = DatasetSource(
-        node.name.id, source_format, resolved, options, span=node.span, written=path
+        node.name.id, kind.name, resolved, options, span=node.span, written=path
     )
     if scope.frames.get(node.name.id) is None:  # a frame passed in stands in for the file
         source = scope.datasets[node.name.id]
@@ -101,25 +95,44 @@ def _local_path(base_dir: Path, written: str) -> Path:
 
 
 def model(scope: Scope, node: ast.ModelDecl) -> None:
-    source_format, location, options = source_call(scope, node.source, MODEL_KINDS, "model", MODEL_OPTIONS)
-    if source_format == "http":
-        if not location.startswith(("http://", "https://")):
-            scope.fail(node.source.args[0].span, "http() takes a URL such as \"http://127.0.0.1:8000/predict\"")
-    else:
+    kind, location, options = source_call(scope, node.source, "model")
+    if not _is_url(scope, kind, location, node.source.args[0].span, "model"):
         written, location = location, str(resolve_path(scope.base_dir, location))
         if scope.objects.get(node.name.id) is None:
             confine(scope, node.name.id, f"model `{node.name.id}`", Path(location), written)
     claim(scope, node.name, "model")
-    scope.models[node.name.id] = ModelSource(node.name.id, source_format, location, options, span=node.span)
+    scope.models[node.name.id] = ModelSource(node.name.id, kind.name, location, options, span=node.span)
 
 
 def history(scope: Scope, node: ast.HistoryDecl) -> None:
-    source_format, path, options = source_call(scope, node.source, HISTORY_KINDS, "history", HISTORY_OPTIONS)
+    kind, path, _ = source_call(scope, node.source, "history")
     claim(scope, node.name, "history")
     resolved = resolve_path(scope.base_dir, path)
-    scope.histories[node.name.id] = HistorySource(node.name.id, source_format, resolved, span=node.span)
+    scope.histories[node.name.id] = HistorySource(node.name.id, kind.name, resolved, span=node.span)
     if scope.history_frames.get(node.name.id) is None:
         confine(scope, node.name.id, f"history `{node.name.id}`", resolved, path)
+
+
+def _is_url(scope: Scope, kind: SourceKind, location: str, span, role) -> bool:
+    """Whether `location` is one of the kind's URLs or URIs (never opened as a file, never
+    confined); a path otherwise. What is wrong with it fails the declaration: a URL kind given
+    something else, a URI its kind refuses, another kind's URI given to a path kind."""
+    problem = kind.check_location(location) if kind.check_location is not None else None
+    if kind.location == "url":
+        if not kind.claims(location):
+            scope.fail(span, f'{kind.name}() takes a URL such as "{kind.example}"')
+        return True
+    if kind.location == "uri" and (kind.claims(location) or problem):
+        if problem:
+            scope.fail(span, problem, f'e.g. {kind.name}("{kind.example}")')
+        return True
+    if problem:
+        scope.fail(span, problem, f'e.g. {kind.name}("{kind.example}")')
+    other = next((k for k in sources.kinds(role) if k.location == "uri" and k.claims(location)), None)
+    if other is not None:
+        scope.fail(span, f"`{location}` is {other.uri_name or 'a URI'}, not a file",
+                   f'declare it as {other.name}("{location}")')
+    return False
 
 
 def label(scope: Scope, node: ast.LabelDecl) -> None:
@@ -152,32 +165,35 @@ def confine(scope: Scope, name: str, what: str, path: Path, written: str, patter
         scope.refused[name] = f"{what}: refused to read {written}: {reason}"
 
 
-def source_call(scope: Scope, call: ast.SourceCall, formats, what: str, allowed_options: dict):
-    """(format, path or URL, options) of `FORMAT("...", key=value)`, checked against `formats`."""
-    source_format = call.format.id
-    if source_format not in formats:
-        hint = did_you_mean(source_format, formats) or "one of " + ", ".join(f"`{k}(...)`" for k in formats)
-        scope.fail(call.format.span, f"unknown {what} source `{source_format}(...)`", hint)
+def source_call(scope: Scope, call: ast.SourceCall, role) -> tuple[SourceKind, str, tuple]:
+    """(kind, path or URL, options) of `FORMAT("...", key=value)`, checked against the kinds of
+    `role` in the source-kind registry."""
+    known = sources.kinds(role)
+    names = [k.name for k in known]
+    if call.format.id not in names:
+        hint = did_you_mean(call.format.id, names) or "one of " + ", ".join(f"`{k}(...)`" for k in names)
+        scope.fail(call.format.span, f"unknown {role} source `{call.format.id}(...)`", hint)
+    kind = sources.kind(role, call.format.id)
     if len(call.args) != 1:
-        scope.fail(call.span, f"`{source_format}(...)` takes one quoted {'URL' if source_format == 'http' else 'path'}",
-                   f'e.g. {source_format}("{_example_path(source_format)}")')
+        scope.fail(call.span, f"`{kind.name}(...)` takes one quoted {kind.what}", f'e.g. {kind.name}("{kind.example}")')
     options = []
     for key, value in call.kwargs:
-        if key.id not in allowed_options.get(source_format, ()):
-            known = sorted(allowed_options.get(source_format, ()))
-            hint = did_you_mean(key.id, known) or (
-                "it accepts " + ", ".join(f"`{k}=`" for k in known) if known
-                else f"`{source_format}(...)` takes no options"
+        option = kind.options.get(key.id)
+        if option is None:
+            accepted = sorted(kind.options)
+            hint = did_you_mean(key.id, accepted) or (
+                "it accepts " + ", ".join(f"`{k}=`" for k in accepted) if accepted
+                else f"`{kind.name}(...)` takes no options"
             )
-            scope.error(key.span, f"unknown option `{key.id}` for `{source_format}(...)`", hint)
+            scope.error(key.span, f"unknown option `{key.id}` for `{kind.name}(...)`", hint)
             continue
         plain = plain_value(value)
-        problem = _source_option_problem(key.id, plain)
+        problem = option.problem(plain)
         if problem:
             scope.error(value.span if hasattr(value, "span") else key.span, f"`{key.id}=` {problem}")
             continue
         options.append((key.id, plain))
-    return source_format, call.args[0].value, tuple(options)
+    return kind, call.args[0].value, tuple(options)
 
 
 def claim(scope: Scope, name: ast.Name, role: str) -> None:
@@ -223,13 +239,14 @@ def read_schemas(scope: Scope) -> None:
             scope.schema_errors[name] = scope.refused[name]
             continue
         try:
-            reader = getattr(scope.engine, "schema_of", None) or schema_of  # the engine's types, if its own
-            scope.schemas[name] = reader(source, scope.frames.get(name))
+            reader = getattr(scope.engine, "schema_of", None) or sources.schema_of  # the engine's types, if its own
+            schema = reader(source, scope.frames.get(name))
         except DataError as error:
             scope.schema_errors[name] = str(error)
             continue
+        scope.schemas[name] = schema.columns
         if scope.frames.get(name) is None:
-            scope.index_columns[name] = index_columns(source)
+            scope.index_columns[name] = schema.index
             if source.format == "csv":
                 unnamed_csv_columns(scope, source)
 
@@ -249,41 +266,6 @@ def unnamed_csv_columns(scope: Scope, source: DatasetSource) -> None:
             scope.error(source.span, f"the column `{column}` of {source.written} looks like a pandas index written "
                         "by `to_csv`, which would be checked and fed to models as a feature",
                         f"add the line  ignore {column_ref(column)}  or write the file with `to_csv(index=False)`")
-
-
-_SOURCE_OPTION_TYPES = {
-    "separator": ("one character", lambda v: isinstance(v, str) and len(v) == 1),
-    "quote_char": ("one character", lambda v: isinstance(v, str) and len(v) <= 1),
-    "has_header": ("`true` or `false`", lambda v: isinstance(v, bool)),
-    "glob": ("`true` or `false`", lambda v: isinstance(v, bool)),
-    "decimal_comma": ("`true` or `false`", lambda v: isinstance(v, bool)),
-    "skip_rows": ("a whole number of at least 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
-    "infer_schema_length": ("a whole number of at least 0",
-                            lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
-    "null_values": ("a string", lambda v: isinstance(v, str)),
-    "encoding": ('"utf8" or "utf8-lossy"', lambda v: v in ("utf8", "utf8-lossy")),
-    "timeout": ("a positive number of seconds or a duration", lambda v: isinstance(v, (int, float)) and v > 0),
-    "format": ('"records" or "mlflow"', lambda v: v in ("records", "mlflow")),
-    "trusted": ("a comma-separated string of type names", lambda v: isinstance(v, str)),
-}
-
-
-def _source_option_problem(key: str, value) -> str | None:
-    """What is wrong with a source option's value, if anything (checked before any data is read)."""
-    expected = _SOURCE_OPTION_TYPES.get(key)
-    if expected is None or expected[1](value):
-        return None
-    return f"takes {expected[0]}, not {value!r}"
-
-
-def _example_path(source_format: str) -> str:
-    return {
-        "parquet": "data/train.parquet", "csv": "data/train.csv", "ipc": "data/train.arrow",
-        "ndjson": "data/train.ndjson", "profile": "prod.profile.json", "table": "main.sales.orders",
-        "sklearn": "models/model.joblib",
-        "skops": "models/model.skops", "onnx": "models/model.onnx", "http": "http://127.0.0.1:8000/predict",
-        "json": "runs/history.json",
-    }.get(source_format, "path")
 
 
 # ---- `mlc check --input NAME=PATH`: the invocation points a declaration at another file ---------
@@ -317,8 +299,9 @@ def replace_paths(module: ast.Module, paths: dict[str, str | Path], grants: Gran
     for name in paths:
         if name not in declared:
             raise UsageError(_unknown_input(name, declared))
-        if declared[name].source.format.id == "http":
-            raise UsageError(f"--input {name}=...: `{name}` is an http() model; --input replaces the path of a "
+        kind = sources.registry().get((_REPLACEABLE[type(declared[name])], declared[name].source.format.id))
+        if kind is not None and kind.location == "url":
+            raise UsageError(f"--input {name}=...: `{name}` is an {kind.name}() model; --input replaces the path of a "
                              "dataset, model or history file, not a URL")
     granted = []
     statements = []

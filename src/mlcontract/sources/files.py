@@ -110,3 +110,20 @@ def first_line(error: BaseException) -> str:
     """The first line of an error's message (engines put a backtrace under it)."""
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
+
+
+def model_file(name: str, location: str, kind: str) -> Path:
+    """The file of model `name`, declared as the model kind `kind`; a ModelError when there is
+    none, or when its first bytes show another kind's file (sources/sniff.py: before anything
+    loads it, so no consent is asked for a file that is no pickle)."""
+    from ..errors import ModelError
+    from ..escape import printable
+    from .sniff import other_format
+
+    path = Path(location)
+    mismatch = other_format(name, path, kind)
+    if mismatch:
+        raise ModelError(mismatch)
+    if not path.is_file():
+        raise ModelError(f"model `{name}`: file not found: {printable(path)}")
+    return path

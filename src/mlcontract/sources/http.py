@@ -33,7 +33,6 @@ ModelError naming the URL: `HttpTransportError` when no answer came (refused, re
 from __future__ import annotations
 
 import functools
-import http.client
 import io
 import json
 import math
@@ -44,15 +43,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import numpy as np
-
 from ..errors import ModelError
 from ..escape import printable
 from ..grants import HOST_GRANT, Grants, is_loopback
-from ..models.loaded import Answer
+from ..models.answer import Answer
+from .base import OptionType, SourceKind
 
 if TYPE_CHECKING:
+    import http.client
     from collections.abc import Callable
+
+    import numpy as np
 
     from ..resolve.contract import ModelSource
 
@@ -135,6 +136,8 @@ class HttpEndpoint:
     def post(self, body: bytes) -> bytes:
         """POST one body; the answer's body (HTTP 200 only). The whole call, retry included,
         ends within `timeout` seconds."""
+        import http.client
+
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         self._local.deadline = time.monotonic() + self.timeout
         for attempt in (1, 2):
@@ -244,6 +247,8 @@ class HttpEndpoint:
         return remaining
 
     def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
+        import http.client
+
         connection = getattr(self._local, "connection", None)
         if connection is not None and connection.sock is not None:
             return connection, True
@@ -257,7 +262,7 @@ class HttpEndpoint:
             connection._create_connection = functools.partial(_connect_first, addresses)  # type: ignore[attr-defined]
         # typeshed says a class; http.client only calls it, as response_class(sock, method=...)
         connection.response_class = functools.partial(  # type: ignore[assignment]
-            _BoundedResponse, deadline=self._remaining)
+            _bounded_response(), deadline=self._remaining)
         connection.connect()
         try:  # no Nagle delay on small requests (a latency test must not measure TCP's 40 ms stalls)
             connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -337,6 +342,8 @@ class HttpEndpoint:
         if -1 in widths or len(widths) > 1:
             raise HttpAnswerError(f"model `{self.name}`: the probability lists from {self.shown_url} are not all "
                                   "lists of the same length")
+        import numpy as np
+
         try:
             return np.array([[np.nan if v is None else v for v in r] for r in rows], dtype=np.float64).reshape(
                 len(rows), widths.pop() if rows else 0)
@@ -367,12 +374,18 @@ class _DeadlineReader(io.RawIOBase):
         super().close()
 
 
-class _BoundedResponse(http.client.HTTPResponse):
-    """An HTTPResponse whose status line, headers and body are read within the call's deadline."""
+@functools.cache
+def _bounded_response() -> type:
+    """An HTTPResponse whose status line, headers and body are read within the call's deadline
+    (a class made on first use: http.client, and ssl with it, load only for http() models)."""
+    import http.client
 
-    def __init__(self, sock, *args, deadline, **kwargs):
-        super().__init__(sock, *args, **kwargs)
-        self.fp = io.BufferedReader(_DeadlineReader(self.fp.detach(), sock, deadline))
+    class _BoundedResponse(http.client.HTTPResponse):
+        def __init__(self, sock, *args, deadline, **kwargs):
+            super().__init__(sock, *args, **kwargs)
+            self.fp = io.BufferedReader(_DeadlineReader(self.fp.detach(), sock, deadline))
+
+    return _BoundedResponse
 
 
 def _connect_first(addresses: list[tuple], address, timeout=None, source_address=None):
@@ -405,6 +418,8 @@ def http_model(source: ModelSource, grants: Grants | None = None):
                          extra={"endpoint": endpoint, "url": endpoint.url, "format": endpoint.format})
 
     def learn(classes: list) -> None:
+        import numpy as np
+
         if loaded.classes is None:
             loaded.classes = np.asarray(classes)
 
@@ -422,6 +437,8 @@ def to_records(frame) -> list[dict]:
 
 def json_value(value: Any, column: str = "") -> Any:
     """One cell as a JSON value: NaN/None/NA/NaT → None, numpy → Python, dates → ISO text."""
+    import numpy as np
+
     if value is None or isinstance(value, (str, bool)):
         return value
     if isinstance(value, int):
@@ -471,6 +488,8 @@ def _element_kind(prediction: Any) -> str:
 
 def _labels(values: list) -> np.ndarray:
     """Numbers, texts or booleans keep their NumPy type; mixed kinds or nulls stay Python objects."""
+    import numpy as np
+
     kinds = {bool if isinstance(v, bool) else (float if isinstance(v, (int, float)) else type(v)) for v in values}
     if len(kinds) == 1 and kinds <= {bool, float, str}:
         return np.asarray(values)
@@ -480,6 +499,8 @@ def _labels(values: list) -> np.ndarray:
 
 
 def _argmax_labels(probabilities: np.ndarray, classes: list | None) -> np.ndarray:
+    import numpy as np
+
     if probabilities.shape[1] == 0:
         return np.asarray([None] * len(probabilities), dtype=object)
     filled = np.where(np.isnan(probabilities), -np.inf, probabilities)
@@ -487,3 +508,16 @@ def _argmax_labels(probabilities: np.ndarray, classes: list | None) -> np.ndarra
     if classes is not None and len(classes) == probabilities.shape[1]:
         return np.asarray(classes)[index]
     return index
+
+
+def _valid_timeout(value) -> bool:
+    return isinstance(value, (int, float)) and value > 0
+
+
+KINDS = (
+    SourceKind("http", "model", summary="a model served over HTTP (loopback hosts unless --allow-host)",
+               example="http://127.0.0.1:8000/predict", location="url", schemes=("http://", "https://"), rank=40,
+               options={"timeout": OptionType("a positive number of seconds or a duration", _valid_timeout),
+                        "format": OptionType('"records" or "mlflow"', lambda value: value in FORMATS)},
+               load=http_model),
+)

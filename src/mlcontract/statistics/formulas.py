@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -148,11 +148,17 @@ _KS_EXACT_LIMIT = 10_000
 class Walk:
     """The result of one merge walk over two sorted samples. The Wasserstein distance is
     `scaled_wasserstein` · 2**`exponent`: the exponent is 0 but for values near float64's limit,
-    where the distance itself may exceed float64 while its ratio to a std does not."""
+    where the distance itself may exceed float64 while its ratio to a std does not.
+
+    It also carries what ks_pvalue needs, so that neither sample has to outlive the walk: the
+    number of values each stands for, and the samples themselves only where scipy's exact
+    small-sample p-value reads them (both small, neither a profile's grid)."""
 
     ks: float
     scaled_wasserstein: float
     exponent: int = 0
+    sizes: tuple[int, int] = (0, 0)  # values the current and the reference sample stand for
+    samples: tuple[np.ndarray, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
     @property
     def wasserstein(self) -> float:
@@ -165,7 +171,9 @@ def walk(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> Walk:
 
     _need_values(cur_sorted, ref_sorted)
     d, w, exponent = ks_wasserstein_scaled(cur_sorted, ref_sorted)
-    return Walk(float(d), float(w), int(exponent))
+    sizes = (_represented(cur_sorted), _represented(ref_sorted))
+    exact = _exact_ks(cur_sorted, ref_sorted)
+    return Walk(float(d), float(w), int(exponent), sizes, (cur_sorted, ref_sorted) if exact else None)
 
 
 def wasserstein(walked: Walk) -> float:
@@ -190,12 +198,30 @@ def ks_pvalue(cur_sorted: np.ndarray, ref_sorted: np.ndarray, d: float) -> float
     distribution for small samples; for large ones, the same kstwo approximation scipy uses,
     evaluated on `d`, the D of our merge walk (walk()), so the samples are not walked twice."""
     _need_values(cur_sorted, ref_sorted)
-    n1, n2 = _represented(cur_sorted), _represented(ref_sorted)
-    from_profile = n1 != cur_sorted.size or n2 != ref_sorted.size
-    if max(n1, n2) <= _KS_EXACT_LIMIT and not from_profile:
+    if _exact_ks(cur_sorted, ref_sorted):
         from scipy.stats import ks_2samp
 
         return float(ks_2samp(cur_sorted, ref_sorted).pvalue)
+    return _large_sample_pvalue(d, _represented(cur_sorted), _represented(ref_sorted))
+
+
+def walk_pvalue(walked: Walk) -> float:
+    """ks_pvalue of the walk's samples (walk() kept what it needs)."""
+    if walked.samples is not None:
+        return ks_pvalue(*walked.samples, walked.ks)
+    if min(walked.sizes) < 1:  # an engine that built its Walk without the sizes: no guess
+        raise CheckError("the KS walk does not say how many values each sample has; cannot compute its p-value")
+    return _large_sample_pvalue(walked.ks, *walked.sizes)
+
+
+def _exact_ks(cur_sorted: np.ndarray, ref_sorted: np.ndarray) -> bool:
+    """Whether scipy's exact small-sample distribution applies (never to a profile's grid)."""
+    n1, n2 = _represented(cur_sorted), _represented(ref_sorted)
+    from_profile = n1 != cur_sorted.size or n2 != ref_sorted.size
+    return max(n1, n2) <= _KS_EXACT_LIMIT and not from_profile
+
+
+def _large_sample_pvalue(d: float, n1: int, n2: int) -> float:
     effective_n = round(n1 * n2 / (n1 + n2))
     return kstwo_sf(d, effective_n)
 

@@ -18,8 +18,6 @@ STATISTICS = (
 def requests(stat) -> tuple[rq.Request, ...]:
     ds, col, ref = stat.dataset, stat.column, stat.reference
     walk = rq.SampleWalk(ds, col, ref)
-    if stat.statistic == "ks_pvalue":  # small samples: scipy's exact p-value needs the samples themselves
-        return (walk, rq.SortedValues(ds, col), rq.SortedValues(ref, col))
     if stat.statistic == "wasserstein_norm":
         return (walk, rq.Summary(ref, col))
     return (walk,)
@@ -36,5 +34,4 @@ def compute(stat, got) -> Observation:
         return Observation(formulas.wasserstein(walk))
     if s == "wasserstein_norm":
         return Observation(formulas.normalised(walk, fetch(got, rq.Summary(ref, col))))
-    cur, base = fetch(got, rq.SortedValues(ds, col)), fetch(got, rq.SortedValues(ref, col))
-    return Observation(formulas.ks_pvalue(cur, base, walk.ks))
+    return Observation(formulas.walk_pvalue(walk))  # the walk carries its samples' sizes (and small samples)

@@ -18,7 +18,6 @@ import re
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
-from xml.sax.saxutils import escape
 
 from ...escape import MESSAGE_LIMIT, printable
 from .. import ReportContext, ReportFormat, Target, emit
@@ -77,6 +76,8 @@ def _properties(result: RunResult, context: ReportContext) -> list[str]:
 
 
 def _testcase(check: CheckResult, result: RunResult, suite_name: str, name: str) -> list[str]:
+    from xml.sax.saxutils import escape  # here: it loads urllib, http and ssl (~30 ms) into every run
+
     head = f"    <testcase{_attributes(name=_text(name, NAME_LIMIT), classname=f'{suite_name}.{check.kind}')}>\n"
     message = _text(check.message, MESSAGE_LIMIT)
     if result.blocks(check):
@@ -91,6 +92,8 @@ def _testcase(check: CheckResult, result: RunResult, suite_name: str, name: str)
 
 
 def _attributes(**values) -> str:
+    from xml.sax.saxutils import escape
+
     return "".join(f' {key}="{escape(str(value), _QUOTE)}"' for key, value in values.items())
 
 

@@ -1,0 +1,55 @@
+"""Start-up cost of `mlc check` (issue 15): a contract pays for the libraries its checks use,
+not for every library mlcontract can use. Guarded by the set of modules a run imports (CPU time
+is too noisy for a test; bench/startup.py times it)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import polars as pl
+import pytest
+
+# What a contract of row counts and schemas never needs: NumPy, pyarrow and the kernels serve
+# column statistics (~0.2 s of imports together), the others serve models and reports.
+HEAVY = ("numpy", "pyarrow", "pandas", "scipy", "sklearn", "mlcontract._kernels", "xml.sax", "urllib.request")
+
+
+def _modules_imported_by_check(contract, *args: str) -> set[str]:
+    code = textwrap.dedent(f"""
+        import json, sys
+        from mlcontract.cli import main
+        code = main(["check", "-q", {str(contract)!r}, *{list(args)!r}])
+        print(json.dumps({{"code": code, "modules": sorted(sys.modules)}}))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(),
+                          timeout=120)
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["code"] == 0, done.stderr
+    return set(answer["modules"])
+
+
+def _heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+
+
+@pytest.mark.guard
+@pytest.mark.parametrize("check", ["d rows >= 1", "schema of d matches d"])
+def test_a_contract_without_column_statistics_imports_no_heavy_library(tmp_path, check):
+    pl.DataFrame({"x": [1.0, 2.0, 3.0], "s": ["a", "b", "c"]}).write_parquet(tmp_path / "d.parquet")
+    contract = tmp_path / "one.mlc"
+    contract.write_text(f'dataset d = parquet("d.parquet")\n{check}\n')
+    assert _heavy(_modules_imported_by_check(contract)) == []
+
+
+@pytest.mark.guard
+def test_a_column_statistic_still_gets_its_kernels(tmp_path):
+    """The other side of the guard: a column statistic imports what computes it (the lazy
+    imports moved, they did not disappear)."""
+    pl.DataFrame({"x": [1.0, 2.0, 3.0]}).write_parquet(tmp_path / "d.parquet")
+    contract = tmp_path / "one.mlc"
+    contract.write_text('dataset d = parquet("d.parquet")\nd rows >= 1\nfeature x mean <= 5\n')
+    modules = _modules_imported_by_check(contract)
+    assert {"numpy", "mlcontract._kernels"} <= modules
