@@ -1117,7 +1117,7 @@ class SparkBackend:
     def _walks(self, runner: Runner, requests: list, got: dict) -> None:
         """KS D and W1 of each SampleWalk: on the driver with the local kernel when both samples
         are small (WALK_COLLECT), otherwise by Spark, every pair of the scan in two queries."""
-        from ..statistics.formulas import Walk, walk
+        from ..statistics.formulas import walk
 
         batch = []
         for request in requests:
@@ -1130,7 +1130,7 @@ class SparkBackend:
                 if mine.count <= WALK_COLLECT and theirs.count <= WALK_COLLECT:
                     got[request] = walk(mine.values(runner, what), theirs.values(runner, what))
                 else:
-                    batch.append((request, mine.side(runner), theirs.side(runner)))
+                    batch.append((request, mine, theirs))
             except CheckError as error:
                 got[request] = error
         if not batch:
@@ -1138,11 +1138,12 @@ class SparkBackend:
         what = ", ".join(f"`{r.name}`" for r, _, _ in batch) + f" in {batch[0][0].of}"
         found: list[tuple[float, float] | CheckError]
         try:
-            found = list(sample_walks(runner, [(a, b) for _, a, b in batch], what))
+            found = list(sample_walks(runner, [(a.side(runner), b.side(runner)) for _, a, b in batch], what))
         except CheckError as error:
             found = [error] * len(batch)
-        for (request, _, _), value in zip(batch, found):
-            got[request] = value if isinstance(value, BaseException) else Walk(*value)
+        for (request, mine, theirs), value in zip(batch, found):
+            got[request] = value if isinstance(value, BaseException) else \
+                _attempt(partial(_walk_of, value, mine, theirs, runner, f"`{request.name}` in {request.of}"))
 
     # ---- profiles ---------------------------------------------------------------------------------------
     def profile(self, data: Any, name: str | None = None):
@@ -1637,15 +1638,29 @@ def _summary_of(stats: ColumnStats, plan: _MomentPlan | None, found: list):
 
 
 # ---- sides of a walk -------------------------------------------------------------------------------------
+def _walk_of(found: tuple[float, float], mine, theirs, runner: Runner, what: str):
+    """The statistics.formulas.Walk of a walk Spark computed: D and W1, the sizes the samples
+    stand for, and — where scipy's exact small-sample KS p-value applies (both samples of at
+    most 10,000 values, neither a profile's grid) — the two samples, collected (bounded)."""
+    from ..statistics.formulas import _KS_EXACT_LIMIT, Walk
+
+    sizes = (mine.represented, theirs.represented)
+    exact = max(sizes) <= _KS_EXACT_LIMIT and sizes == (mine.count, theirs.count)
+    samples = (np.asarray(mine.values(runner, what)), np.asarray(theirs.values(runner, what))) if exact else None
+    return Walk(found[0], found[1], 0, sizes, samples)
+
+
 class _ArraySide:
     """A sample already on the driver (collected, or a profile's grid)."""
 
     def __init__(self, values):
+        self.sample = values  # as served: a profile's grid (profiles.ProfileSample) keeps what it stands for
         self.array = np.asarray(values, dtype=np.float64)
         self.count = int(self.array.size)
+        self.represented = int(getattr(values, "represented", self.count))
 
     def values(self, runner, what):
-        return self.array
+        return self.sample
 
     def side(self, runner) -> Side:
         import pyarrow as pa
@@ -1660,7 +1675,7 @@ class _FrameSide:
 
     def __init__(self, frame, column: NumericColumn, stats: ColumnStats):
         self.frame, self.column, self.stats = frame, column, stats
-        self.count = stats.count
+        self.count = self.represented = stats.count
 
     def values(self, runner, what):
         wanted = Wanted(self.column, self.count, self.stats.low, self.stats.high, None)
