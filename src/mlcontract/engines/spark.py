@@ -1198,6 +1198,8 @@ _PENDING = object()
 
 
 # ---- one scan -------------------------------------------------------------------------------------------
+_COMPUTED = (rq.RowCount, rq.SchemaOf, rq.Summary, rq.Counts, rq.SortedValues, rq.Edges, rq.Histogram,
+             rq.SampleWalk, rq.OutsideCount, rq.OutsideRange)
 _NUMERIC_WORK = (rq.Summary, rq.SortedValues, rq.Edges, rq.Histogram, rq.SampleWalk, rq.OutsideCount, rq.OutsideRange)
 
 
@@ -1248,7 +1250,10 @@ class _ScanWork:
         todo = []
         for request in self.scan.requests:
             column = request.column
-            if column is not None and column not in self.types:
+            if type(request) not in _COMPUTED:  # a request type added since: an error that says so, never a guess
+                self.got[request] = CheckError(f"the Spark engine does not compute {request.describe()} yet; "
+                                               "run this check on the local engine")
+            elif column is not None and column not in self.types:
                 self.got[request] = DataError(f"column `{column}` is missing in dataset `{self.dataset}`")
             elif isinstance(request, rq.SchemaOf):
                 self.got[request] = {name: (column_kind(t), dtype_name(t)) for name, t in self.types.items()
