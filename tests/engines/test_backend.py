@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 import mlcontract
-from mlcontract import engines
+from mlcontract import engines, references
 from mlcontract.engines import local
 from mlcontract.engines import profile as profile_engine
 from mlcontract.engines.base import Backend, Inputs, Settings
@@ -190,7 +190,7 @@ def _request_classes(module) -> set[type]:
 
 
 def test_every_model_request_has_its_handler_in_the_table():
-    assert set(HANDLERS) == _request_classes(quality) | _request_classes(serving)
+    assert set(HANDLERS) == _request_classes(quality) | _request_classes(serving) | _request_classes(references)
     assert not hasattr(rq, "HANDLERS") and not hasattr(rq, "handles")  # no registration by import
 
 
@@ -281,7 +281,8 @@ def test_a_baseline_that_fails_fails_every_case_that_needs_it():
 
 # ---- the request algebra and the per-request tables ---------------------------------------------------
 DATA_REQUESTS = [rq.RowCount, rq.SchemaOf, rq.Summary, rq.Counts, rq.SortedValues, rq.Edges, rq.Histogram,
-                 rq.SampleWalk, rq.OutsideCount, rq.OutsideRange]
+                 rq.SampleWalk, rq.OutsideCount, rq.OutsideRange, rq.KeyDuplicates, rq.ValueTest, rq.TemporalRange,
+                 rq.TemporalOutside]
 
 
 def test_each_data_request_declares_its_place_and_is_in_every_table():

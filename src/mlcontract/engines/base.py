@@ -132,7 +132,8 @@ class Inputs:
         kind), once per run."""
         from ..sources import open_dataset
 
-        return self._once(("opened", name), lambda: open_dataset(self.datasets[name], self.dataset_objects.get(name)))
+        source = self.datasets[name]  # a view (`training where ...`) reads the frame passed for its base
+        return self._once(("opened", name), lambda: open_dataset(source, self.dataset_objects.get(source.base or name)))
 
     def frame(self, name: str):
         """The whole dataset as a Polars DataFrame, read once per run by the engine's reader."""
@@ -152,8 +153,15 @@ class Inputs:
         return [c for c in self.frame(name).columns if c not in excluded]
 
     def features(self, name: str):
-        """What a model is fed: the feature columns as a pandas DataFrame, names kept."""
-        return self._once(("features", name), lambda: self.frame(name).select(self.feature_columns(name)).to_pandas())
+        """What a model is fed: the feature columns as a pandas DataFrame, names kept; a column of
+        images (nested lists or arrays) holds one NumPy array per cell (models/images.py)."""
+        def read():
+            from ..models.images import with_image_arrays
+
+            frame = self.frame(name).select(self.feature_columns(name))
+            return with_image_arrays(frame, frame.to_pandas())
+
+        return self._once(("features", name), read)
 
     def labels(self, name: str):
         """The label column of a dataset as a NumPy array."""
@@ -209,7 +217,14 @@ def read_with_polars(inputs: Inputs, name: str):
     from ..sources.files import engine_failures
 
     source = inputs.datasets[name]
-    opened = inputs.opened(name)
+    if source.missing:  # models are fed the data as it is, not with the contract's missing values as null
+        from dataclasses import replace
+
+        from ..sources import open_dataset
+
+        opened = open_dataset(replace(source, missing=()), inputs.dataset_objects.get(name))
+    else:
+        opened = inputs.opened(name)
     try:
         frame = opened.lazy.collect()
     except engine_failures() as error:

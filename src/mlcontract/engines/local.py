@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar, NamedTuple
 
 from ..errors import CheckError, DataError
@@ -150,11 +151,14 @@ class LocalBackend:
         counted from the codes of the file's dictionary pages (_count_dictionaries)."""
         import polars as pl
 
-        if source.format != "parquet" or self.inputs.dataset_objects.get(dataset) is not None or not is_file(source.path):
+        if source.format != "parquet" or source.inner is not None or self.inputs.dataset_objects.get(dataset) is not None \
+                or not is_file(source.path):
             return []
         by_column = _group_by_column(todo)
+        keyed = {c for r in todo for c in getattr(r, "key", ())}  # a key (KeyDuplicates) reads the column too
+        keyed |= {c for c, _ in source.missing}  # the file's codes do not know the contract's missing values
         return [c for c, requests in by_column.items() if c is not None and schema.get(c) == pl.String
-                and all(isinstance(r, rq.Counts) for r in requests)]
+                and all(isinstance(r, rq.Counts) for r in requests) and c not in keyed]
 
     @staticmethod
     def _count_dictionaries(path, columns: list[str]) -> dict:
@@ -197,7 +201,7 @@ class LocalBackend:
         sources.check_rows(work.source, work.rows, rows)
         by_column = _group_by_column(todo)
         for request in by_column.pop(None, []):
-            got[request] = _dataset_level(request, rows)
+            got[request] = _attempt(partial(_dataset_level, request, rows, frame))
 
         def column_work(column: str) -> None:
             self._column_requests(by_column[column], frame[column], got, scan.dataset)
@@ -367,9 +371,28 @@ def _in_background(function: Callable, *args):
     return future
 
 
-def _dataset_level(request: rq.Request, rows: int):
-    """A request about the dataset as a whole (no column): its row count."""
-    return rows if isinstance(request, rq.RowCount) else CheckError(f"cannot compute {request.describe()}")
+def _dataset_level(request: rq.Request, rows: int, frame=None):
+    """A request about the dataset as a whole (no column): its row count, or how its keys repeat."""
+    if isinstance(request, rq.RowCount):
+        return rows
+    if isinstance(request, rq.KeyDuplicates) and frame is not None:
+        return key_duplicates(frame, request.key)
+    return CheckError(f"cannot compute {request.describe()}")
+
+
+def key_duplicates(frame, key: tuple[str, ...], shown: int = 5):
+    """(rows, distinct keys, [(key values, rows), ...] of the `shown` most repeated keys)."""
+    import polars as pl
+
+    missing = [c for c in key if c not in frame.columns]
+    if missing:
+        raise DataError(f"column `{missing[0]}` is missing")
+    # NaN is missing, like null: the two are one group
+    columns = [pl.col(c).fill_nan(None) if frame.schema[c].is_float() else pl.col(c) for c in key]
+    groups = frame.select(columns).group_by(list(key)).len(name="__rows")
+    repeated = groups.filter(pl.col("__rows") > 1).sort("__rows", descending=True, maintain_order=True).head(shown)
+    top = [(tuple(row[:-1]), int(row[-1])) for row in repeated.iter_rows()]
+    return frame.height, groups.height, top
 
 
 def _group_by_column(requests: list) -> dict:
@@ -480,6 +503,23 @@ def _fuse_outside_range(request: rq.OutsideRange, got: dict) -> Fusable | None:
     return Fusable("range", (bounds.min, bounds.max)) if bounds.count else None
 
 
+def _value_test(request: rq.ValueTest, series, got: dict, memo: dict):
+    from .patterns import pass_counts
+
+    return pass_counts(series, request.test)
+
+
+def _temporal_range(request: rq.TemporalRange, series, got: dict, memo: dict):
+    return series.min(), series.max(), series.len() - series.null_count()
+
+
+def _temporal_outside(request: rq.TemporalOutside, series, got: dict, memo: dict):
+    present = series.drop_nulls()
+    if getattr(present.dtype, "time_zone", None):  # instants: compared in UTC, as the bounds are
+        present = present.dt.convert_time_zone("UTC")
+    return int(((present < request.low) | (present > request.high)).sum()), present.len()
+
+
 COLUMN_WORK: dict[type, ColumnWork] = {
     rq.Summary: ColumnWork(lambda request, series, got, memo: _summary(series, memo),
                            fuse=lambda request, got: Fusable("summary")),
@@ -490,6 +530,9 @@ COLUMN_WORK: dict[type, ColumnWork] = {
     rq.SampleWalk: ColumnWork(_sample_walk, sorts=True),
     rq.OutsideCount: ColumnWork(_outside_count, fuse=lambda request, got: Fusable("range", (request.low, request.high))),
     rq.OutsideRange: ColumnWork(_outside_range, fuse=_fuse_outside_range),
+    rq.ValueTest: ColumnWork(_value_test, numeric=False),
+    rq.TemporalRange: ColumnWork(_temporal_range, numeric=False),
+    rq.TemporalOutside: ColumnWork(_temporal_outside, numeric=False),
 }
 
 

@@ -109,6 +109,11 @@ def _outside(profile: Profile, column: ColumnProfile, request) -> str:
     return "counts of values outside a range (between, out_of_range_rate)"
 
 
+def _values_needed(profile: Profile, column: ColumnProfile | None, request) -> str:
+    """Keys, value tests and temporal ranges need the values themselves, which a profile does not keep."""
+    return request.describe()
+
+
 # ---- values -------------------------------------------------------------------------------------
 def _sample(profile: Profile, column: ColumnProfile, name: str) -> np.ndarray:
     """The kept values themselves, or the quantile grid standing in for them."""
@@ -183,4 +188,8 @@ SERVE: dict[type, Way] = {
     rq.SampleWalk: Way(_can, _walk),
     rq.OutsideCount: Way(_outside, _never),
     rq.OutsideRange: Way(_outside, _never),
+    rq.KeyDuplicates: Way(_values_needed, _never, whole_dataset=True),
+    rq.ValueTest: Way(_values_needed, _never),
+    rq.TemporalRange: Way(_values_needed, _never),
+    rq.TemporalOutside: Way(_values_needed, _never),
 }

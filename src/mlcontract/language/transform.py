@@ -71,7 +71,10 @@ def _to_ast(source: SourceText) -> ast.Module:
         raise ContractError(problems, source)
     metrics = {s.name.id for s in statements if isinstance(s, ast.MetricsDecl)}
     if metrics:
-        statements = [_metric_refs(s, metrics) for s in statements]
+        # Only statements whose text names `NAME.` can hold a reference: the others are not walked.
+        heads = tuple(f"{name}." for name in metrics)
+        statements = [_metric_refs(s, metrics) if any(h in source.text[s.span.start:s.span.end] for h in heads) else s
+                      for s in statements]
     return ast.Module(tuple(statements), span=Span(1, 1, max(1, len(source.lines)), 1, 0, len(source.text)))
 
 
@@ -346,7 +349,9 @@ class _Builder:
         )
 
     def image_size(self, token: lark.Token) -> ast.ImageSize:
-        width, height = (int(n) for n in str(token).split("x"))
+        # A side of more than 9 digits is beyond any image (and int() refuses 4,300 digits): kept as
+        # 10**9, which the resolver reports as too large.
+        width, height = (int(n) if len(n) <= 9 else 10**9 for n in str(token).split("x"))
         return ast.ImageSize(width, height, span=self.span(token))
 
     # ---- pieces ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from .. import references
 from ..errors import CheckError
 from . import quality, serving
 
@@ -34,6 +35,7 @@ HANDLERS: dict[type, Handler] = {
     serving.RobustnessBaseline: serving.robustness_baseline,
     serving.RobustnessRun: serving.robustness_run,
     serving.LatencyRun: serving.latency_run,
+    references.ReferenceFile: references.read_reference_file,  # `metrics NAME = json(...)`
 }
 
 

@@ -15,9 +15,15 @@ or `.` becomes `_` (`valid_0.ndcg@5` → `valid_0.ndcg_5`), and a leading digit 
 Epochs are the `epoch` column's values when there is one (they must increase), else 1, 2, 3, ...
 A missing value (an empty CSV cell, a `nan`, a key absent from a record) is recorded as NaN and
 makes any check that needs that epoch an error.
+
+Where early stopping chose its best round, a history says so (`up to best epoch` reads it):
+`best_iteration` (a number at the top of a dict-of-lists JSON: the 0-based row, as XGBoost's
+`best_iteration` counts) or `best_epoch` (a number at the top of the JSON, or a column whose last
+value counts: an epoch as the history numbers them). Neither is a curve.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +31,11 @@ from typing import Any
 from ..errors import CheckError, DataError
 
 EPOCH_COLUMN = "epoch"
+# Where early stopping's best round is recorded (`up to best epoch`); never a curve.
+BEST_ITERATION, BEST_EPOCH = "best_iteration", "best_epoch"
+BEST_KEYS = (BEST_ITERATION, BEST_EPOCH)
+# Scalars a dict-of-lists history may hold beside its curves (XGBoost's `best_score` too).
+_SCALAR_KEYS = (*BEST_KEYS, "best_score")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -39,6 +50,7 @@ class History:
     epoch_problem: str | None = None
     origin: dict[str, str] = field(default_factory=dict)  # curve name → name in the file, when renamed
     where: str = ""  # the file it was read from (or "the history passed in"), named in errors
+    best: dict[str, Any] = field(default_factory=dict)  # best_iteration / best_epoch as recorded
 
     @property
     def names(self) -> list[str]:
@@ -47,9 +59,10 @@ class History:
     def __len__(self) -> int:
         return len(self.epochs)
 
-    def curve(self, name: str, last: int | None = None) -> tuple[Any, Any, int]:
-        """(epochs, values, offset) of a curve — its last `last` epochs when given; `offset` is
-        the row of the first returned epoch. Raises CheckError for anything unusable."""
+    def curve(self, name: str, last: int | None = None, until: int | None = None) -> tuple[Any, Any, int]:
+        """(epochs, values, offset) of a curve — only its rows up to `until` (inclusive) when
+        given, then the last `last` of them; `offset` is the row of the first returned epoch.
+        Raises CheckError for anything unusable."""
         import numpy as np
 
         if name in self.problems:
@@ -61,14 +74,17 @@ class History:
             raise CheckError(f"history `{self.name}`: {self.epoch_problem}")
         if len(self.epochs) == 0:
             raise CheckError(f"history `{self.name}` has no epochs")
-        values = self.curves[name]
+        values, epochs = self.curves[name], self.epochs
+        if until is not None:
+            values, epochs = values[:until + 1], epochs[:until + 1]
         offset = 0
         if last is not None:
             if len(values) < last:
+                upto = f" up to its best epoch {_epoch_text(epochs[-1])}" if until is not None else ""
                 raise CheckError(f"`over last {last} epochs` needs {last} epochs; history `{self.name}` has "
-                                 f"{len(values)}")
+                                 f"{len(values)}{upto}")
             offset = len(values) - last
-        epochs, values = self.epochs[offset:], values[offset:]
+        epochs, values = epochs[offset:], values[offset:]
         missing = np.flatnonzero(np.isnan(values))
         if missing.size:
             where = ", ".join(_epoch_text(epochs[i]) for i in missing[:5]) + (" …" if missing.size > 5 else "")
@@ -82,6 +98,41 @@ class History:
 
     def _in(self) -> str:
         return f" in {self.where}" if self.where else ""
+
+    def best_row(self, name: str, lowest: bool) -> tuple[int, str]:
+        """The row of early stopping's best round and where it came from: `best_iteration` (a
+        0-based row), else `best_epoch` (an epoch label), else the curve's own best value (its
+        first minimum when `lowest`, else its first maximum). Raises CheckError when the recorded
+        best is not a row of this history."""
+        import numpy as np
+
+        unusable = next((v for k, v in self.best.items() if k in BEST_KEYS and isinstance(v, Unusable)), None)
+        if unusable is not None:  # only `up to best epoch` needs it: the other checks of the history run
+            raise CheckError(f"history `{self.name}`: {unusable.problem}")
+        if BEST_ITERATION in self.best:
+            value = self.best[BEST_ITERATION]
+            if not _whole(value) or not 0 <= value < len(self.epochs):
+                raise CheckError(f"history `{self.name}`: `{BEST_ITERATION}` {_value_text(value)}{self._in()} is not a "
+                                 f"row of its {len(self.epochs)} epochs (it counts from 0, as XGBoost's does)")
+            return int(value), f"`{BEST_ITERATION}` {int(value)}"
+        if BEST_EPOCH in self.best:
+            value = self.best[BEST_EPOCH]
+            rows = np.flatnonzero(self.epochs == value) if _number(value) else np.array([])
+            if rows.size == 0:
+                raise CheckError(f"history `{self.name}`: `{BEST_EPOCH}` {_value_text(value)}{self._in()} is none of "
+                                 f"its epochs ({_epoch_text(self.epochs[0])}–{_epoch_text(self.epochs[-1])})"
+                                 if len(self.epochs) else f"history `{self.name}` has no epochs")
+            return int(rows[0]), f"`{BEST_EPOCH}` {_value_text(value)}"
+        _, values, _ = self.curve(name)  # a missing value could hide the best one: an error
+        row = int(np.argmin(values) if lowest else np.argmax(values))
+        return row, f"the {'lowest' if lowest else 'highest'} `{name}`"
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """A recorded best round that cannot be used, and why (an error only for `up to best epoch`)."""
+
+    problem: str
 
 
 def from_object(name: str, obj: Any, where: str = "the history passed in") -> History:
@@ -116,9 +167,10 @@ def object_names(obj: Any) -> list[str]:
     `outer.inner`), or a DataFrame's columns."""
     if isinstance(obj, list):
         return list(dict.fromkeys(str(k) for record in obj for k in record))
-    if isinstance(obj, dict):
+    if isinstance(obj, dict):  # scalars beside the curves (`best_iteration`) are not curves
         return [f"{k}.{inner}" if isinstance(v, dict) else str(k)
-                for k, v in obj.items() for inner in (v if isinstance(v, dict) else [None])]
+                for k, v in obj.items() for inner in (v if isinstance(v, dict) else [None])
+                if not (str(k) in _SCALAR_KEYS and not isinstance(v, (list, tuple, dict)))]
     if hasattr(obj, "collect_schema"):
         return obj.collect_schema().names()
     return [str(c) for c in obj.columns]
@@ -126,10 +178,10 @@ def object_names(obj: Any) -> list[str]:
 
 def curve_names(names: list[str]) -> list[str]:
     """The curve names a history offers, from its raw column or key names (the epoch column is
-    not a curve; names are made writable, `safe_name`)."""
+    not a curve, nor is a recorded best round; names are made writable, `safe_name`)."""
     found: dict[str, None] = {}
     for name in names:
-        if name.strip().lower() != EPOCH_COLUMN:
+        if name.strip().lower() not in (EPOCH_COLUMN, *BEST_KEYS):
             found.setdefault(safe_name(name))
     return list(found)
 
@@ -153,8 +205,11 @@ def _from_dict(name: str, document: dict, where: str) -> History:
     import polars as pl
 
     flat: dict[str, list] = {}
+    best: dict[str, Any] = {}
     for key, value in document.items():
-        if isinstance(value, dict):  # evals_result: {"valid_0": {"l2": [...]}}
+        if str(key) in _SCALAR_KEYS and not isinstance(value, (list, tuple, dict)):
+            best[str(key)] = _scalar(str(key), value, where)  # beside the curves: not a curve
+        elif isinstance(value, dict):  # evals_result: {"valid_0": {"l2": [...]}}
             for inner, series in value.items():
                 flat[f"{key}.{inner}"] = _as_list(name, f"{key}.{inner}", series, where)
         else:
@@ -162,7 +217,17 @@ def _from_dict(name: str, document: dict, where: str) -> History:
     length = max((len(v) for v in flat.values()), default=0)
     columns = {k: pl.Series(k, [_cell(x) for x in v] + [None] * (length - len(v)), strict=False)
                for k, v in flat.items()}
-    return from_columns(name, columns, where)
+    history = from_columns(name, columns, where)
+    history.best.update({k: v for k, v in best.items() if k in BEST_KEYS})
+    return history
+
+
+def _scalar(key: str, value: Any, where: str) -> Any:
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()
+    if not _number(value):
+        return Unusable(f"`{key}` in {where} is {_value_text(value)}, not a number")
+    return value
 
 
 def _as_list(name: str, key: str, value: Any, where: str) -> list:
@@ -214,8 +279,12 @@ def from_columns(name: str, columns: dict, where: str) -> History:
                 epochs = epochs.astype(np.int64)
     else:
         epochs = np.arange(1, rows + 1)
+    best: dict[str, Any] = {}
     for key, series in columns.items():
         if key == epoch_key:
+            continue
+        if key.strip().lower() in BEST_KEYS:  # a running best: its last value is the best round
+            best[key.strip().lower()] = _last_value(key, series, where)
             continue
         safe = safe_name(key)
         if safe in curves or safe in problems:
@@ -230,7 +299,21 @@ def from_columns(name: str, columns: dict, where: str) -> History:
         if len(values) < rows:
             values = np.concatenate([values, np.full(rows - len(values), np.nan)])
         curves[safe] = values
-    return History(name, epochs, curves, problems, epoch_problem, origin, where)
+    return History(name, epochs, curves, problems, epoch_problem, origin, where, best)
+
+
+def _last_value(key: str, series, where: str) -> Any:
+    """The last non-missing value of a `best_epoch` / `best_iteration` column (or why there is none)."""
+    import numpy as np
+
+    values = _numeric(series)
+    if values is None:
+        return Unusable(f"the `{key}` column of {where} is not numeric")
+    present = values[~np.isnan(values)]
+    if present.size == 0:
+        return Unusable(f"the `{key}` column of {where} has no value")
+    value = float(present[-1])
+    return int(value) if value.is_integer() else value
 
 
 def _numeric(series) -> Any:
@@ -259,6 +342,20 @@ def safe_name(name: str) -> str:
     if not parts[0][0].isalpha() and parts[0][0] != "_":
         parts[0] = "_" + parts[0]
     return ".".join(parts)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _whole(value: Any) -> bool:
+    return _number(value) and float(value).is_integer()
+
+
+def _value_text(value: Any) -> str:
+    from ..escape import printable
+
+    return printable(repr(value), 40)
 
 
 def _epoch_text(epoch) -> str:

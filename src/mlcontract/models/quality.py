@@ -213,9 +213,10 @@ class CrossValidated(Measure):
         scores = np.asarray(result["scores"], dtype=float)
         mean, std = float(scores.mean()), float(scores.std())
         value = mean if self.aggregate == "mean" else std
+        fixed = result["setup"].get("early_stopping")
         return Observation(
             value,
-            message=f"{self.folds} folds: mean {_number(mean)}, std {_number(std)}",
+            message=f"{self.folds} folds: mean {_number(mean)}, std {_number(std)}" + (f"; {fixed}" if fixed else ""),
             details={"model": self.model, "dataset": self.data, "folds": [float(s) for s in scores], "mean": mean,
                      "std": std, "splitter": result["splitter"], **result["setup"]},
         )
@@ -270,12 +271,16 @@ class CurveValue(Measure):
 
 @dataclass(frozen=True)
 class CurveTrend(Measure):
-    """`val_loss not increasing [over last N epochs] [tolerance T]` and its three siblings.
+    """`val_loss not increasing [up to best epoch] [over last N epochs] [tolerance T]` and its
+    three siblings.
 
     Running-best semantics (docs/model-quality.md): for `not increasing`, every epoch j of the
     window satisfies  v[j] - min(v[i] for i < j in the window) <= T; `decreasing` is the strict
-    form (< T); `not decreasing` / `increasing` mirror them with the running maximum. The
-    observed value is the largest excursion against the claim (positive = it went the wrong way).
+    form (< T); `not decreasing` / `increasing` mirror them with the running maximum. A relative
+    tolerance (`tolerance 2%`, `relative`) allows T times the running best's value instead.
+    `up to best epoch` ends the curve at early stopping's best round (History.best_row) before
+    the window is taken. The observed value is the largest excursion against the claim
+    (positive = it went the wrong way), as a share of the running best when relative.
     """
 
     verdict: ClassVar[bool] = True
@@ -285,6 +290,8 @@ class CurveTrend(Measure):
     negated: bool
     last: int | None = None
     tolerance: float = 0.0
+    relative: bool = False
+    up_to_best: bool = False
 
     @property
     def claim(self) -> str:
@@ -295,22 +302,35 @@ class CurveTrend(Measure):
 
     def compute(self, got):
         history = fetch(got, HistoryData(self.history))
-        epochs, values, offset = history.curve(self.column, self.last)
+        extra: dict[str, Any] = {"history": self.history, "window": self.last}
+        best = None
+        if self.up_to_best:
+            # the claims that forbid rises (`not increasing`, `decreasing`) are about losses: best is lowest
+            best, source = history.best_row(self.column, lowest=(self.direction == "increasing") == self.negated)
+            extra.update({"best_epoch": _plain(history.epochs[best]), "best_row": best, "best_from": source})
+        epochs, values, offset = history.curve(self.column, self.last, until=best)
         if len(values) < 2:
+            upto = f" up to its best epoch ({extra['best_from']})" if best is not None else ""
             raise CheckError(f"`{self.column} {self.claim}` needs at least two epochs; history `{self.history}` "
-                             f"has {len(values)}")
-        observation = trend(self.column, self.claim, epochs, values, self.tolerance, offset,
-                            {"history": self.history, "window": self.last})
+                             f"has {len(values)}{upto}")
+        observation = trend(self.column, self.claim, epochs, values, self.tolerance, offset, extra, self.relative)
+        if best is not None:
+            from dataclasses import replace
+
+            observation = replace(observation, message=f"{observation.message}; up to best epoch "
+                                                       f"{_plain(history.epochs[best])} (from {extra['best_from']})")
         from ..report import plotdata  # the whole curve, the window and the epoch where the claim broke
 
         observation.details["plot"] = plotdata.curve(
             self.column, history.epochs, history.curves[self.column], observation.details["violation_epoch"],
-            _plain(epochs[0]) if self.last is not None else None)
+            _plain(epochs[0]) if self.last is not None or best is not None else None)
         return observation
 
 
-def trend(column: str, claim: str, epochs, values, tolerance: float, offset: int = 0, extra: dict | None = None):
-    """Evaluate a trend claim on a curve (see CurveTrend)."""
+def trend(column: str, claim: str, epochs, values, tolerance: float, offset: int = 0, extra: dict | None = None,
+          relative: bool = False):
+    """Evaluate a trend claim on a curve (see CurveTrend). With `relative`, `tolerance` is a
+    share of the running best value, which needs a curve of positive values."""
     import numpy as np
 
     negated = claim.startswith("not ")
@@ -318,7 +338,14 @@ def trend(column: str, claim: str, epochs, values, tolerance: float, offset: int
     # sign +1: the claim forbids rises (`not increasing`, `decreasing`); -1: it forbids falls.
     sign = 1.0 if (direction == "increasing") == negated else -1.0
     strict = not negated
-    w = sign * np.asarray(values, dtype=float)
+    values = np.asarray(values, dtype=float)
+    if relative and not (values > 0).all():
+        k = int(np.flatnonzero(values <= 0)[0])
+        raise CheckError(f"a relative tolerance (`tolerance {_percent(tolerance)}`) is a share of the best value so far, "
+                         f"so it needs a curve of positive values; `{column}` is {_number(values[k])} at epoch "
+                         f"{_plain(epochs[k])}: write the allowed change as an absolute number "
+                         f"(`tolerance {_number(tolerance)}` means {_number(tolerance)} in the curve's units)")
+    w = sign * values
     n = len(w)
     excursions = np.empty(n - 1)
     best_rows = np.empty(n - 1, dtype=np.int64)
@@ -328,10 +355,13 @@ def trend(column: str, claim: str, epochs, values, tolerance: float, offset: int
         best_rows[j - 1] = best
         if w[j] < w[best]:
             best = j
-    bad = excursions >= tolerance if strict else excursions > tolerance
-    worst = int(np.argmax(excursions))
+    # what the tolerance bounds: the excursion itself, or its share of the running best's value
+    scores = excursions / values[best_rows] if relative else excursions
+    bad = scores >= tolerance if strict else scores > tolerance
+    worst = int(np.argmax(scores))
     rose, above, lowest = ("rose", "above", "lowest") if sign > 0 else ("fell", "below", "highest")
-    values = np.asarray(values, dtype=float)
+    show = _percent if relative else _number
+    allowed = f"{_percent(tolerance)} of it" if relative else _number(tolerance)
 
     def at(k):
         return f"{_number(values[k])} at epoch {_plain(epochs[k])}"
@@ -342,6 +372,7 @@ def trend(column: str, claim: str, epochs, values, tolerance: float, offset: int
         **(extra or {}),
         "claim": claim,
         "tolerance": float(tolerance),
+        "tolerance_kind": "relative" if relative else "absolute",
         "epochs": int(n),
         "from_epoch": _plain(epochs[0]),
         "last_epoch": _plain(epochs[-1]),
@@ -352,37 +383,40 @@ def trend(column: str, claim: str, epochs, values, tolerance: float, offset: int
         "violation_epoch": None if first is None else _plain(epochs[first + 1]),
         "violation_row": None if first is None else int(offset + first + 1),
     }
+    if relative:
+        details["largest_relative_excursion"] = float(scores[worst])
     if first is None:
         if strict and tolerance:
-            head = f"{column} stayed less than {_number(tolerance)} {above} its {lowest} earlier value"
+            head = f"{column} stayed less than {allowed} {above} its {lowest} earlier value"
         elif strict:
             head = f"{column} kept {'falling below its lowest' if sign > 0 else 'rising above its highest'} earlier value"
         else:
-            limit = f"more than {_number(tolerance)} " if tolerance else ""
+            limit = f"more than {allowed} " if tolerance else ""
             head = f"{column} never {rose} {limit}{above} its {lowest} earlier value"
-        amount, where = excursions[worst], _plain(epochs[worst + 1])
+        amount, where = scores[worst], _plain(epochs[worst + 1])
         if amount < 0:
             note = f"every epoch {'below the lowest' if sign > 0 else 'above the highest'} before it by at least " \
-                   f"{_number(-amount)}"
+                   f"{show(-amount)}"
         elif amount == 0:
             note = f"no change at epoch {where}"
         else:
-            note = f"largest {'rise' if sign > 0 else 'fall'} {_number(amount)} at epoch {where}"
+            note = f"largest {'rise' if sign > 0 else 'fall'} {show(amount)} at epoch {where}"
         message = f"{head} over epochs {_plain(epochs[0])}–{_plain(epochs[-1])} ({note}); last {at(n - 1)}"
-        return Observation(float(excursions[worst]), True, message, details)
+        return Observation(float(scores[worst]), True, message, details)
     j, b = worst + 1, int(best_rows[worst])
     amount = excursions[worst]
     if amount > 0:
-        event = f"{rose} to {at(j)}, {_number(amount)} {above} its {lowest} earlier value {at(b)}"
+        share = f" ({_percent(scores[worst])})" if relative else ""
+        event = f"{rose} to {at(j)}, {_number(amount)}{share} {above} its {lowest} earlier value {at(b)}"
     else:
         event = f"did not {'fall' if sign > 0 else 'rise'} at epoch {_plain(epochs[j])}: {_number(values[j])} after its " \
                 f"{lowest} earlier value {at(b)}"
-    message = f"{column} {event} (tolerance {_number(tolerance)})"
+    message = f"{column} {event} (tolerance {allowed})"
     if first != worst:
         message += f"; first at epoch {_plain(epochs[first + 1])}"
     if bad.sum() > 1:
         message += f"; {int(bad.sum())} epochs break `{claim}`"
-    return Observation(float(amount), False, message, details)
+    return Observation(float(scores[worst]), False, message, details)
 
 
 # ---- the checker's entry points ----------------------------------------------------------------
@@ -401,8 +435,9 @@ def curve_measure(history: str, column: str):
     return CurveValue(history, column)
 
 
-def trend_measure(history: str, column: str, direction: str, negated: bool, last: int | None, tolerance: float):
-    return CurveTrend(history, column, direction, negated, last, float(tolerance))
+def trend_measure(history: str, column: str, direction: str, negated: bool, last: int | None, tolerance: float,
+                  relative: bool = False, up_to_best: bool = False):
+    return CurveTrend(history, column, direction, negated, last, float(tolerance), relative, up_to_best)
 
 
 # ---- handlers: computed outside the data scans (models/handlers.py lists them) ----------------------
@@ -485,6 +520,9 @@ def cross_validation(request: CrossValidation, inputs: Inputs, got):
     except Exception as error:
         raise ModelError(f"cross-validation cannot clone `{request.model}` ({type(model.estimator).__name__}): "
                          f"{printable(error)}") from error
+    from .early_stopping import fix_rounds
+
+    early_stopping = fix_rounds(model.estimator, estimator, request.model)  # XGBoost / LightGBM: rounds fixed
     features, labels = inputs.features(request.data), inputs.labels(request.data)
     setup = metrics.resolve(request.metric, labels, request.params)
     classification = setup.task == "classification"
@@ -519,7 +557,7 @@ def cross_validation(request: CrossValidation, inputs: Inputs, got):
     return {
         "scores": np.asarray(result["test_score"], dtype=float),
         "splitter": f"{splitter_type.__name__}(n_splits={request.folds}, shuffle=True, random_state={request.seed})",
-        "setup": setup.describe(),
+        "setup": {**setup.describe(), **({"early_stopping": early_stopping} if early_stopping else {})},
     }
 
 
@@ -637,3 +675,7 @@ def _key_text(key: Any) -> str:
 
 def _number(value: float) -> str:
     return fmt(float(value))
+
+
+def _percent(share: float) -> str:
+    return f"{float(share) * 100:.4g}%"

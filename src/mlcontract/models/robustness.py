@@ -87,17 +87,22 @@ def _rng(seed: int, case: str, column: str | None) -> np.random.Generator:
 
 
 # ---- case synthesis ----------------------------------------------------------------------------------
-def synthesize(case: str, column: str, base, reference, seed: int = 0) -> list[Variant]:
-    """The variants of `case` for `column`. `reference` is the column over the whole reference
-    dataset (pandas Series): its values decide what is unseen or out of range."""
+def synthesize(case: str, column: str, base, reference, seed: int = 0, chosen: tuple[str, ...] = ()) -> list[Variant]:
+    """The variants of `case` for `column` (only the `chosen` ones when given: `nan`, `none`,
+    `missing key` for nulls). `reference` is the column over the whole reference dataset (pandas
+    Series): its values decide what is unseen or out of range."""
     import pandas as pd
 
     if column not in base.columns:
         raise KeyError(column)
+    from .images import IMAGE_CASES
+
+    if case in IMAGE_CASES:
+        return _images(case, base, column, chosen)
     series = base[column]
     kind = column_type(series)
     if case == "nulls":
-        return _nulls(base, column, kind)
+        return _nulls(base, column, kind, chosen)
     if case == "unseen categories":
         return [Variant("unseen categories", _with(base, column, _unseen(reference, len(base)), object))]
     if case == "out_of_range":
@@ -156,17 +161,38 @@ def _cycle(base, n: int):
     return base.iloc[index].reset_index(drop=True).copy()
 
 
-def _nulls(base, column: str, kind: str) -> list[Variant]:
+def _nulls(base, column: str, kind: str, chosen: tuple[str, ...] = ()) -> list[Variant]:
+    """Without `chosen`: NaN and None (numbers: NaN first). With it: those variants, in the
+    order written; `missing key` sends the rows without the column, which is what an HTTP model's
+    records then lack and what `pandas.DataFrame(records)` builds when no record has the key."""
     n = len(base)
-    if kind in ("float", "integer"):
-        return [
-            Variant("NaN", _with(base, column, [np.nan] * n, np.float64)),
-            Variant("None (an object column, as JSON null arrives)", _with(base, column, [None] * n, object)),
-        ]
-    return [
-        Variant("None", _with(base, column, [None] * n, object)),
-        Variant("NaN", _with(base, column, [np.nan] * n, object)),
-    ]
+    numeric = kind in ("float", "integer")
+    made = {
+        "nan": Variant("NaN", _with(base, column, [np.nan] * n, np.float64 if numeric else object)),
+        "none": Variant("None (an object column, as JSON null arrives)" if numeric else "None",
+                        _with(base, column, [None] * n, object)),
+        "missing key": Variant("missing key (no such column; HTTP records without the key)",
+                               base.drop(columns=[column])),
+    }
+    return [made[name] for name in (chosen or (("nan", "none") if numeric else ("none", "nan")))]
+
+
+def _images(case: str, base, column: str, sizes: tuple[str, ...]) -> list[Variant]:
+    """The base rows with each image changed (models/images.py); `sizes` for `image sizes`."""
+    from . import images
+
+    originals = [images.pixels(cell, f"`{column}` in row {i} of the base rows") for i, cell in enumerate(base[column])]
+    out = []
+    for name, changed in images.variants(case, originals, sizes):
+        frame = base.copy()
+        cells = np.empty(len(changed), dtype=object)
+        for i, image in enumerate(changed):  # one array per cell (assigning the list would broadcast)
+            cells[i] = image
+        import pandas as pd
+
+        frame[column] = pd.Series(cells, index=frame.index, dtype=object)
+        out.append(Variant(name, frame))
+    return out
 
 
 def _unseen(reference, n: int) -> list[str]:
@@ -430,6 +456,9 @@ def row_json(frame, index: int | None) -> dict:
     row = {}
     for column in frame.columns:
         value = frame[column].iloc[i]
+        if isinstance(value, np.ndarray) and value.ndim >= 2:  # an image: its shape, not its pixels
+            row[str(column)] = f"array of shape {tuple(int(n) for n in value.shape)}, {value.dtype}"
+            continue
         try:
             shown = json_value(value, str(column))
         except ValueError:

@@ -41,8 +41,17 @@ ROBUSTNESS_CASES = {
     "long text": "strings of 0 to 100,000 characters in each selected text/categorical feature",
     "type drift": "numbers arriving as strings and integers arriving as floats",
     "rows": 'the rows of a user-provided file: `handles rows from "edge_cases.parquet"`',
+    "image sizes": "images resized to each size given: `handles image sizes 8x8, 224x224, 1024x768`",
+    "grayscale": "images with one channel (height × width, and height × width × 1)",
+    "rgba": "images with four channels (an alpha channel added)",
 }
 ROBUSTNESS_OPTIONS = frozenset({"on", "seed", "rows"})
+# `handles nulls as VARIANT, ...`: the forms of a null a serving layer produces (robustness.py).
+NULL_VARIANTS = {
+    "nan": "NaN (a float NaN; over HTTP, JSON null)",
+    "none": "None (an object column, as a JSON null arrives in pandas)",
+    "missing key": "the feature absent (no column; over HTTP, the key left out of each record)",
+}
 
 PRECISION = 0.05
 EXTENSION = 10
@@ -64,8 +73,8 @@ def latency_measure(statistic: str, model: str, dataset: str, settings: dict, gr
 
 
 def robustness_measure(model: str, case: str, column: str | None, dataset: str, path: str | None, seed: int,
-                       base_rows: int):
-    return Robustness(RobustnessRun(model, case, column, dataset, path, int(seed), int(base_rows)))
+                       base_rows: int, variants: tuple[str, ...] = ()):
+    return Robustness(RobustnessRun(model, case, column, dataset, path, int(seed), int(base_rows), tuple(variants)))
 
 
 # ---- requests --------------------------------------------------------------------------------------
@@ -127,6 +136,7 @@ class RobustnessRun(rq.Request):
     path: str | None = None
     seed: int = 0
     rows: int = 20
+    variants: tuple[str, ...] = ()  # the chosen variants (`as nan, none`); () = the case's default ones
 
     @property
     def dataset(self) -> None:
@@ -145,7 +155,8 @@ class RobustnessRun(rq.Request):
 
             what = f"rows of {Path(self.path).name if self.path else '?'}"
         else:
-            what = f"{self.case} in {self.feature}"
+            chosen = (" " if self.case == "image sizes" else " as ") + ", ".join(self.variants) if self.variants else ""
+            what = f"{self.case}{chosen} in {self.feature}"
         return f"robustness({self.model}: {what}; {self.rows} base rows of {self.reference}, seed {self.seed})"
 
 
@@ -259,7 +270,8 @@ def robustness_run(request: RobustnessRun, inputs: Inputs, got):
         if request.feature is None or request.feature not in features.columns:
             raise CheckError(f"`{request.feature}` is not fed to the model (it is the label or an ignored column)")
         try:
-            variants = rb.synthesize(request.case, request.feature, base, features[request.feature], request.seed)
+            variants = rb.synthesize(request.case, request.feature, base, features[request.feature], request.seed,
+                                     request.variants)
         except ValueError as error:
             raise DataError(f"`{request.feature}` in `{request.reference}`: {error}") from error
     serve = _server(model)
@@ -469,6 +481,9 @@ def _case_words(case: str, where: str) -> str:
         "long text": f"long text in {where}",
         "type drift": f"drifted types in {where}",
         "rows": f"the rows of {where}",
+        "image sizes": f"images of other sizes in {where}",
+        "grayscale": f"grayscale images in {where}",
+        "rgba": f"RGBA images in {where}",
     }.get(case, f"{case} in {where}")
 
 

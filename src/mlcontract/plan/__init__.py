@@ -68,8 +68,9 @@ def plan(contract: CheckedContract) -> Plan:
         key = (stage_of(request), dataset)
         scan = scans.setdefault(key, Scan(key[0], key[1], [], []))
         scan.requests.append(request)
-        if request.column and request.column not in scan.columns:
-            scan.columns.append(request.column)
+        for column in [request.column] if request.column else getattr(request, "key", ()):
+            if column not in scan.columns:  # a key (KeyDuplicates) reads several columns
+                scan.columns.append(column)
     ordered = sorted(scans.values(), key=lambda s: (s.stage, order.index(s.dataset) if s.dataset in order else 0))
     for scan in ordered:
         scan.requests.sort(key=_request_order)

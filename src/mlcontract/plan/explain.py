@@ -21,7 +21,7 @@ def _source_text(plan: Plan, dataset: str) -> str:
         shown = os.path.relpath(source.path, plan.contract.base_dir)
     except ValueError:
         shown = str(source.path)
-    return f"{source.format}({Path(shown).as_posix()})"
+    return f"{source.format}({Path(shown).as_posix()})" + (source.name[len(source.base):] if source.base else "")
 
 
 def _lines(plan: Plan, request) -> list[int]:

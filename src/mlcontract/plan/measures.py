@@ -3,8 +3,9 @@ their computed values into one observation. Measures never read data themselves.
 """
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..errors import CheckError
 from ..report.formatting import fmt_exact
@@ -150,6 +151,301 @@ class ValueSet(Measure):
 
 
 @dataclass(frozen=True)
+class ValuesPass(Measure):
+    """`feature email matches "REGEX"`, `feature day is date "%Y-%m-%d" >= 99%`, `feature id is
+    uuid count == 0`: the present values of a string column that pass a value test
+    (requests.ValueTest). `aggregate` as for ValueSet: "all" (a verdict), "rate", "count"."""
+
+    dataset: str
+    column: str
+    test: tuple
+    aggregate: str = "all"
+
+    def requests(self):
+        return (rq.ValueTest(self.dataset, self.column, self.test),)
+
+    def compute(self, got):
+        from ..escape import printable
+
+        counts = fetch(got, rq.ValueTest(self.dataset, self.column, self.test))
+        details = {"passing": int(counts.passing), "values": int(counts.present)}
+        if self.aggregate == "count":
+            return Observation(counts.passing, details=details)
+        if counts.present == 0:
+            raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
+        if self.aggregate == "rate":
+            return Observation(counts.passing / counts.present, details=details)
+        failing = counts.present - counts.passing
+        what = f"match {self.test[1]!r}" if self.test[0] == "matches" else f"are {self.test[1]}"
+        if failing == 0:
+            return Observation(0.0, True, f"all {counts.present:,} values {what}", details=details)
+        shown = ", ".join(printable(repr(v), 60) for v in counts.failing_examples)
+        return Observation(failing / counts.present, False,
+                           printable(f"{failing:,} of {counts.present:,} values do not {what.replace('are ', 'parse as ')}"
+                                     f": {shown}", None), details=details)
+
+
+@dataclass(frozen=True)
+class StatedShares(Measure):
+    """`feature plan shares {"basic": 0.6, "pro": 0.4} psi < 0.1`: a histogram statistic of the
+    column's present values, one bin per value, against stated shares (a value the contract does
+    not state has share 0). `chi2_pvalue` is the goodness-of-fit test (scipy.stats.chisquare)
+    of the counts against n × the shares; a count in a bin of share 0 makes it 0."""
+
+    statistic: str
+    dataset: str
+    column: str
+    shares: tuple[tuple[Any, float], ...]
+
+    def requests(self):
+        return (rq.Counts(self.dataset, self.column),)
+
+    def compute(self, got):
+        import numpy as np
+
+        from ..statistics import formulas
+
+        counts = fetch(got, rq.Counts(self.dataset, self.column)).values
+        stated = dict(self.shares)
+        keys = list(dict.fromkeys([*stated, *counts]))
+        observed = np.array([counts.get(k, 0) for k in keys], dtype=np.float64)
+        weights = np.array([stated.get(k, 0.0) for k in keys], dtype=np.float64)
+        if observed.sum() == 0:
+            raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
+        details = {"values": int(observed.sum()), "unstated": int(observed[weights == 0].sum())}
+        if self.statistic != "chi2_pvalue":
+            return Observation(getattr(formulas, self.statistic)(observed, weights), details=details)
+        if observed[weights == 0].sum() > 0:
+            return Observation(0.0, details=details)  # impossible under the stated shares
+        from scipy.stats import chisquare
+
+        present = weights > 0
+        if present.sum() < 2:
+            return Observation(1.0, details=details)  # one stated value: nothing can differ
+        expected = weights[present] * observed.sum()
+        return Observation(float(chisquare(observed[present], expected).pvalue), details=details)
+
+
+@dataclass(frozen=True)
+class MostCommon(Measure):
+    """`feature plan most_common == "basic"` (`!=`): the value with the most rows among the present
+    ones, from the shared value counts. With a tie, `==` passes when the value is one of the tied
+    ones and `!=` when it is none of them. The observed value is the most common value's rows."""
+
+    dataset: str
+    column: str
+    expected: Any
+    negated: bool = False
+
+    def requests(self):
+        return (rq.Counts(self.dataset, self.column),)
+
+    def compute(self, got):
+        from ..escape import printable
+
+        counts = fetch(got, rq.Counts(self.dataset, self.column)).values
+        if not counts:
+            raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
+        top = max(counts.values())
+        leaders = [key for key, count in counts.items() if count == top]
+        found = any(key == self.expected and isinstance(key, bool) == isinstance(self.expected, bool) for key in leaders)
+        shown = ", ".join(printable(repr(k), 60) for k in leaders[:5]) + (" …" if len(leaders) > 5 else "")
+        what = f"most common: {shown} ({top:,} of {sum(counts.values()):,} values)"
+        return Observation(top, found != self.negated, what, details={"rows": top, "tied": len(leaders)})
+
+
+@dataclass(frozen=True)
+class KeyDuplicates(Measure):
+    """`training unique (customer_id, day)` (verdict: no key repeats) and `training
+    duplicate_count (customer_id, day)` (the number of rows whose key repeats an earlier row's:
+    rows − distinct keys). Missing values in a key equal each other."""
+
+    dataset: str
+    key: tuple[str, ...]
+    verdict_form: bool = False
+
+    def requests(self):
+        return (rq.KeyDuplicates(self.dataset, self.key),)
+
+    def compute(self, got):
+        from ..escape import printable
+
+        rows, distinct, top = fetch(got, rq.KeyDuplicates(self.dataset, self.key))
+        duplicates = rows - distinct
+        details = {"rows": int(rows), "distinct": int(distinct)}
+        if not self.verdict_form:
+            return Observation(duplicates, details=details)
+        if rows == 0:
+            raise CheckError(f"{self.dataset} has no rows")
+        name = ", ".join(self.key)
+        if duplicates == 0:
+            return Observation(0, True, f"all {rows:,} rows have distinct ({name})", details=details)
+        shown = "; ".join(f"{printable(_key_text(key), 120)} × {count:,}" for key, count in top)
+        return Observation(duplicates, False, f"{duplicates:,} of {rows:,} rows repeat a ({name}) of an earlier "
+                           f"row: {shown}", details=details)
+
+
+def _key_text(key: tuple) -> str:
+    return "(" + ", ".join("null" if v is None else repr(v) for v in key) + ")"
+
+
+@dataclass(frozen=True)
+class ColumnType(Measure):
+    """`feature age type Int64`: the column's dtype, as the run finds it, is the one named — by
+    family (`integer`: any of `expected`), by name (`Datetime`: any time unit and zone), or
+    exactly (`Datetime(time_unit='us', time_zone='UTC')`)."""
+
+    dataset: str
+    column: str
+    how: str  # family | base | exact
+    expected: tuple[str, ...]
+    written: str = ""
+
+    def requests(self):
+        return (rq.SchemaOf(self.dataset),)
+
+    def compute(self, got):
+        schema = fetch(got, rq.SchemaOf(self.dataset))
+        if self.column not in schema:
+            raise CheckError(f"column `{self.column}` is missing in dataset `{self.dataset}`")
+        dtype = schema[self.column][1]
+        found = dtype if self.how == "exact" else dtype.split("(")[0]
+        if found in self.expected:
+            return Observation(0.0, True, f"`{self.column}` is {dtype}")
+        return Observation(1.0, False, f"`{self.column}` is {dtype}, not {self.written}")
+
+
+@dataclass(frozen=True)
+class ColumnCount(Measure):
+    """`training columns == 12`: the number of the dataset's columns (all of them: the label
+    and ignored columns too; a pandas index stored as columns is not one)."""
+
+    dataset: str
+
+    def requests(self):
+        return (rq.SchemaOf(self.dataset),)
+
+    def compute(self, got):
+        return Observation(len(fetch(got, rq.SchemaOf(self.dataset))))
+
+
+@dataclass(frozen=True)
+class ColumnSet(Measure):
+    """`training columns include (a, b)` / `exclude (c)`: those columns are (are not) in it."""
+
+    dataset: str
+    op: str  # include | exclude
+    names: tuple[str, ...]
+
+    def requests(self):
+        return (rq.SchemaOf(self.dataset),)
+
+    def compute(self, got):
+        from ..escape import printable
+
+        schema = fetch(got, rq.SchemaOf(self.dataset))
+        wrong = [n for n in self.names if (n in schema) != (self.op == "include")]
+        listed = ", ".join(f"`{printable(n, 80)}`" for n in wrong)
+        if not wrong:
+            return Observation(0, True, f"{len(self.names)} columns {'present' if self.op == 'include' else 'absent'}")
+        verb = "missing in" if self.op == "include" else "present in"
+        return Observation(len(wrong), False, f"{listed} {verb} {self.dataset}", details={"columns": wrong})
+
+
+@dataclass(frozen=True)
+class Freshness(Measure):
+    """`freshness of production [by COLUMN] <= 1d [as of 2026-01-31T00:00Z]`: seconds from the
+    newest value of a Date or Datetime column to the run's clock (or the `as of` instant). A
+    value without a time zone is read as UTC; a Date as its midnight, UTC."""
+
+    unit: ClassVar[str | None] = "s"
+    dataset: str
+    column: str
+    as_of: Any = None  # a date or datetime from the contract, or None: now
+
+    def requests(self):
+        return (rq.TemporalRange(self.dataset, self.column),)
+
+    def compute(self, got):
+        _oldest, newest, present = fetch(got, rq.TemporalRange(self.dataset, self.column))
+        if newest is None:
+            raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
+        clock = _instant(self.as_of) if self.as_of is not None else datetime.datetime.now(datetime.timezone.utc)
+        age = (clock - _instant(newest)).total_seconds()
+        return Observation(age, details={"newest": str(newest), "as_of": clock.isoformat(), "values": int(present)})
+
+
+def _instant(value) -> datetime.datetime:
+    """A date or datetime as an aware datetime: naive ones are UTC, a date is its midnight UTC."""
+    if not isinstance(value, datetime.datetime):
+        return datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=datetime.timezone.utc)
+
+
+@dataclass(frozen=True)
+class TemporalBetween(Measure):
+    """`feature signup between 2026-01-01 and 2026-06-30`: every present value of a Date or
+    Datetime column lies in the range (inclusive); the value is the share outside it."""
+
+    dataset: str
+    column: str
+    low: Any
+    high: Any
+
+    def requests(self):
+        return (rq.TemporalOutside(self.dataset, self.column, self.low, self.high),)
+
+    def compute(self, got):
+        outside, present = fetch(got, rq.TemporalOutside(self.dataset, self.column, self.low, self.high))
+        if present == 0:
+            raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
+        span = f"[{_iso(self.low)}, {_iso(self.high)}]"
+        if outside == 0:
+            return Observation(0.0, True, f"all {present:,} non-null values in {span}")
+        return Observation(outside / present, False, f"{outside:,} of {present:,} values outside {span}",
+                           details={"outside": int(outside), "values": int(present)})
+
+
+@dataclass(frozen=True)
+class TemporalBound(Measure):
+    """`feature signup max >= 2026-01-01`: the oldest (`min`) or newest (`max`) value of a Date
+    or Datetime column compared with a date or datetime."""
+
+    dataset: str
+    column: str
+    statistic: str  # min | max
+    op: str
+    bound: Any
+
+    def requests(self):
+        return (rq.TemporalRange(self.dataset, self.column),)
+
+    def compute(self, got):
+        import operator
+
+        oldest, newest, _present = fetch(got, rq.TemporalRange(self.dataset, self.column))
+        value = oldest if self.statistic == "min" else newest
+        if value is None:
+            raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
+        ops = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+               "!=": operator.ne}
+        holds = ops[self.op](_comparable(value, self.bound), _comparable(self.bound, value))
+        verb = self.op if holds else f"is not {self.op}"
+        return Observation(None, holds, f"{self.statistic} {_iso(value)} {verb} {_iso(self.bound)}")
+
+
+def _iso(value) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _comparable(value, other):
+    """An aware datetime as an instant in UTC, so naive-vs-aware never meets (the resolver checks)."""
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return value.astimezone(datetime.timezone.utc)
+    return value
+
+
+@dataclass(frozen=True)
 class SchemaMatch(Measure):
     """`schema of A matches B`: the same feature columns with compatible types."""
 
@@ -157,6 +453,7 @@ class SchemaMatch(Measure):
     dataset: str
     reference: str
     excluded: tuple[str, ...] = ()
+    strict: bool = False  # `strictly`: identical dtypes, in the same order
 
     def requests(self):
         return (rq.SchemaOf(self.dataset), rq.SchemaOf(self.reference))
@@ -171,11 +468,17 @@ class SchemaMatch(Measure):
             problems.append(f"missing in {self.dataset}: {', '.join(missing)}")
         if extra:
             problems.append(f"missing in {self.reference}: {', '.join(extra)}")
-        for column in mine:
-            if column in theirs and not _compatible(mine[column], theirs[column]):
+        for column in [c for c in mine if c in theirs]:
+            same = mine[column] == theirs[column] if self.strict else _compatible(mine[column], theirs[column])
+            if not same:
                 problems.append(f"`{column}` is {mine[column][1]} in {self.dataset} but {theirs[column][1]} in {self.reference}")
+        if self.strict and not missing and not extra and list(mine) != list(theirs):
+            problems.append(f"the columns are in another order: {', '.join(mine)} in {self.dataset}, "
+                            f"{', '.join(theirs)} in {self.reference}")
         if problems:
             return Observation(float(len(problems)), False, "; ".join(problems), details={"problems": problems})
+        if self.strict:
+            return Observation(0.0, True, f"{len(mine)} feature columns with the same types in the same order")
         return Observation(0.0, True, f"{len(mine)} feature columns with compatible types")
 
 

@@ -238,3 +238,88 @@ class OutsideRange(ColumnRequest):
     def describe(self) -> str:
         return f"outside({self.name}, {self.bounds.of}'s range)"
 
+
+
+@dataclass(frozen=True)
+class KeyDuplicates(Request):
+    """How often the rows' keys (the values of `key`, several columns) repeat: (rows, distinct
+    keys, the most repeated keys with their counts). Missing values equal each other, as in a
+    GROUP BY. It needs every row at once, so its scan is read in memory."""
+
+    of: str
+    key: tuple[str, ...]
+
+    order: ClassVar[int] = 10
+
+    @property
+    def dataset(self) -> str:
+        return self.of
+
+    @property
+    def mergeable(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        return f"duplicates({', '.join(self.key)})"
+
+
+@dataclass(frozen=True)
+class ValueTest(ColumnRequest):
+    """How many present values of a string column pass a value test (values.PassCounts):
+    `test` is ("matches", REGEX) or ("format", NAME, ARGUMENT or "")."""
+
+    order: ClassVar[int] = 11
+
+    test: tuple = ()
+
+    def merge(self, left, right):
+        return left.merge(right)
+
+    def empty(self, got: dict):
+        from .values import PassCounts
+
+        return PassCounts.empty()
+
+    def describe(self) -> str:
+        if self.test[0] == "matches":
+            return f"matches({self.name}, {self.test[1]!r})"
+        return f"is {self.test[1]}({self.name}{', ' + repr(self.test[2]) if self.test[2] else ''})"
+
+
+@dataclass(frozen=True)
+class TemporalRange(ColumnRequest):
+    """(oldest, newest, present values) of a Date or Datetime column, as Python dates/datetimes."""
+
+    order: ClassVar[int] = 12
+
+    def merge(self, left, right):
+        def pick(a, b, choose):
+            return a if b is None else b if a is None else choose(a, b)
+
+        return (pick(left[0], right[0], min), pick(left[1], right[1], max), left[2] + right[2])
+
+    def empty(self, got: dict):
+        return (None, None, 0)
+
+    def describe(self) -> str:
+        return f"range({self.name})"
+
+
+@dataclass(frozen=True)
+class TemporalOutside(ColumnRequest):
+    """(values outside [low, high], present values) of a Date or Datetime column; the bounds
+    are dates or datetimes (an aware one compared as an instant)."""
+
+    order: ClassVar[int] = 13
+
+    low: Any = None
+    high: Any = None
+
+    def merge(self, left, right):
+        return (left[0] + right[0], left[1] + right[1])
+
+    def empty(self, got: dict):
+        return (0, 0)
+
+    def describe(self) -> str:
+        return f"outside({self.name}, [{self.low}, {self.high}])"

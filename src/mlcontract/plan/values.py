@@ -39,3 +39,23 @@ def key_array(keys: list) -> np.ndarray:
     array = np.empty(len(keys), dtype=object)
     array[:] = keys
     return array
+
+
+@dataclass
+class PassCounts:
+    """How many present values of a column pass a value test (`matches`, `is FORMAT`), out of
+    how many, with a few that do not (for the report)."""
+
+    passing: int
+    present: int
+    failing_examples: tuple = ()
+
+    EXAMPLES = 5
+
+    def merge(self, other: PassCounts) -> PassCounts:
+        examples = tuple(dict.fromkeys(self.failing_examples + other.failing_examples))[:self.EXAMPLES]
+        return PassCounts(self.passing + other.passing, self.present + other.present, examples)
+
+    @staticmethod
+    def empty() -> PassCounts:
+        return PassCounts(0, 0)

@@ -5,7 +5,7 @@ the order a reader wants (problems first), the summary's words.
 
 A check's numbers are shown by two facts the resolver carried forward (never re-derived from
 the check's words): `unit`, the measure's unit (None | "s" | "rows/s"), and `display_unit`, the
-unit the contract wrote its threshold in (None | "%" | "µs" | "ms" | "s" | "min" | "rows/s").
+unit the contract wrote its threshold in (None | "%" | "µs" | "ms" | "s" | "min" | "h" | "d" | "rows/s").
 A threshold prints as written (`<= 1%`, `<= 250ms`, `>= 1,000 rows/s`); an observed value in
 the same unit when that unit is a share or a rate (`1.23%`), and a duration in the unit that
 suits its size (`12.3ms`: a latency may be orders of magnitude off its threshold).
@@ -34,7 +34,7 @@ GROUP_NAMES = dict(GROUPS)
 STATUS_ORDER = {"fail": 0, "error": 1, "warn": 2, "pass": 3}
 STATUS_WORDS = {"pass": "passed", "fail": "failed", "warn": "warning", "error": "error"}
 # A duration literal's unit → seconds (the resolver records `us` as `µs`).
-DURATION_UNITS = {"µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0}
+DURATION_UNITS = {"µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 # ---- numbers -----------------------------------------------------------------------------------
@@ -57,10 +57,15 @@ def fmt(value: float | None) -> str:
 
 
 def fmt_duration(seconds: float | None) -> str:
-    """A duration in s, ms or µs, 3 significant digits."""
+    """A duration in d, h, s, ms or µs, 3 significant digits (days and hours from an hour on:
+    the freshness of a dataset)."""
     if seconds is None:
         return "—"
     magnitude = abs(seconds)
+    if magnitude >= 86400:
+        return f"{seconds / 86400:.3g}d"
+    if magnitude >= 3600:
+        return f"{seconds / 3600:.3g}h"
     if magnitude >= 1 or magnitude == 0:
         return f"{seconds:.3g}s"
     if magnitude >= 1e-3:

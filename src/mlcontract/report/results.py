@@ -32,7 +32,7 @@ class CheckResult(BaseModel):
     # Carried from the checked spec so that every report format shows them without re-deriving.
     unit: str | None = Field(None, description='the measure\'s unit: null, "s" (a duration) or "rows/s"')
     display_unit: str | None = Field(None, description='the unit the contract wrote the threshold in: null, "%", '
-                                        '"µs", "ms", "s", "min" or "rows/s" (value and threshold are in the '
+                                        '"µs", "ms", "s", "min", "h", "d" or "rows/s" (value and threshold are in the '
                                         'measure\'s unit whatever it is: 1% is 0.01, 250ms is 0.25)')
     from_selector: bool = Field(False, description="the feature was chosen by a selector, or the line expanded into "
                                 "several checks")

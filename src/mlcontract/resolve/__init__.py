@@ -20,7 +20,7 @@ from ..errors import ContractError
 from ..grants import Grants
 from ..language import ast
 from ..language.source import SourceText
-from . import curves, declarations, features, measures, pending, robustness, value_tests
+from . import curves, declarations, features, keys, measures, pending, robustness, types, value_tests
 from .contract import CheckedContract
 from .scope import Abort, Scope
 
@@ -31,10 +31,9 @@ DISPATCH: dict[type, Callable[[Scope, Any], None]] = {
     ast.CompareCheck: measures.compare_check,
     ast.TrendCheck: curves.trend_check,
     ast.HandlesCheck: robustness.handles_check,
-    # Parsed, not resolved yet (pending.py): each is one diagnostic until its family resolves it.
-    ast.BetweenCheck: pending.not_yet,
-    ast.ColumnsCheck: pending.not_yet,
-    ast.UniqueCheck: pending.not_yet,
+    ast.BetweenCheck: measures.compare_check,
+    ast.ColumnsCheck: types.columns_check,
+    ast.UniqueCheck: keys.unique_check,
 }
 
 
@@ -62,6 +61,7 @@ def resolve(
     declarations.declare_api_inputs(scope)
     declarations.read_schemas(scope)
     declarations.label_and_ignored_columns_exist(scope)
+    declarations.missing_values(scope)
     for statement in module.statements:
         check = DISPATCH.get(type(statement))
         if check is None or (check is not pending.not_yet and pending.rejected(scope, statement)):

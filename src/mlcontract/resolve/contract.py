@@ -41,9 +41,22 @@ class DatasetSource:
     options: tuple[tuple[str, Any], ...] = ()
     span: Span | None = field(default=None, compare=False, hash=False)
     written: str | None = field(default=None, compare=False, hash=False)  # the path as the contract says it
+    # A view of the source `inner`, whose root is the declared dataset `base`: its rows for which
+    # `where` (an ast.Condition, turned into a Polars expression when the data is opened:
+    # sources/conditions.py) is true, or (`lengths`) its string columns as their values' lengths
+    # in characters. Its name is the inner one plus ` where CONDITION` (as written) or
+    # ` (string lengths)`.
+    base: str | None = None
+    where: Any = None
+    lengths: bool = False
+    inner: DatasetSource | None = None
+    # `missing age = (-1, "NA")`: (column, values) that data checks read as null (not what models
+    # are fed: engines.base.read_with_polars opens the dataset without them).
+    missing: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     def describe(self) -> str:
-        return f"{self.format}({self.written or self.path})" if self.path else f"{self.format} passed to run()"
+        shown = f"{self.format}({self.written or self.path})" if self.path else f"{self.format} passed to run()"
+        return shown + (self.name[len(self.base):] if self.base else "")  # `where ...`, `(string lengths)`
 
 
 @dataclass(frozen=True)
@@ -141,7 +154,7 @@ class CheckSpec:
     bind_error: str | None = None
     unit: str | None = None  # the measure's unit: None | "s" | "rows/s"
     # The unit the contract wrote the threshold in, which reports print it in (`<= 1%`, `<= 250ms`):
-    # None | "%" | "µs" | "ms" | "s" | "min" | "rows/s". Values stay in the measure's unit.
+    # None | "%" | "µs" | "ms" | "s" | "min" | "h" | "d" | "rows/s". Values stay in the measure's unit.
     display_unit: str | None = None
     # The feature was chosen by a selector (`*`, `numeric`, `categorical`), or the line expanded
     # into several checks: a report shows the feature beside the line.

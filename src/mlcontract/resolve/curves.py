@@ -1,10 +1,13 @@
-"""Training-curve checks: `[HISTORY] CURVE [not] increasing|decreasing [over last N epochs]
-[tolerance T]`, and the curve names a history offers (read once per history at compile time)."""
+"""Training-curve checks: `[HISTORY] CURVE [not] increasing|decreasing [up to best epoch]
+[over last N epochs] [tolerance T]`, and the curve names a history offers (read once per history
+at compile time). `tolerance 0.02` is absolute (in the curve's units), `tolerance 2%` relative
+(a share of the best value so far); any other unit is a diagnostic."""
 from __future__ import annotations
 
 from .. import sources
 from ..language import ast
 from ..language.diagnostics import did_you_mean
+from ..models.history import BEST_KEYS
 from ..models.quality import TREND_OPTIONS, trend_measure
 from .contract import CheckKind, Holds
 from .scope import Scope
@@ -21,6 +24,9 @@ def curve_column(scope: Scope, history: str, column: ast.Name) -> None:
         scope.history_columns[history] = sources.history_curves(scope.histories[history],
                                                                  scope.history_frames.get(history))
     columns = scope.history_columns[history]
+    if columns is not None and column.id.lower() in BEST_KEYS:
+        scope.fail(column.span, f"`{column.id}` is where early stopping's best round is recorded, not a curve",
+                   "`CURVE not increasing up to best epoch` reads it, e.g. `val_loss not increasing up to best epoch`")
     if columns is not None and column.id not in columns:
         scope.fail(column.span, f"unknown curve `{column.id}` in history `{history}`",
                    did_you_mean(column.id, columns) or f"its columns: {', '.join(columns)}")
@@ -34,9 +40,25 @@ def trend_check(scope: Scope, node: ast.TrendCheck) -> None:
                    "e.g. `val_loss not increasing`")
     history = scope.history(subject_name, node.span)
     curve_column(scope, history, words[0])
+    tolerance_unit(scope, node.options)
     options = scope.options(node.options, TREND_OPTIONS, node)
     last = int(options["last"].number) if "last" in options else None
     tolerance = options["tolerance"].number if "tolerance" in options else 0.0
-    measure = trend_measure(history, words[0].id, node.direction, node.negated, last, tolerance)
+    relative = "tolerance" in options and getattr(options["tolerance"].value, "unit", None) == "%"
+    measure = trend_measure(history, words[0].id, node.direction, node.negated, last, tolerance, relative,
+                            node.up_to_best is not None)
     statistic = ("not " if node.negated else "") + node.direction
     scope.add(node, CheckKind.CURVE, history, words[0].id, statistic, measure, Holds())
+
+
+def tolerance_unit(scope: Scope, options: tuple[ast.Option, ...]) -> None:
+    """A tolerance is a plain number (absolute) or a percentage (relative); a duration or a rate
+    (`tolerance 5ms`) says neither."""
+    for option in options:
+        value = option.value
+        if option.key == "tolerance" and isinstance(value, ast.Neg):
+            scope.fail(value.span, "`tolerance` must be at least 0", "it bounds how far the curve may go the wrong way")
+        if option.key == "tolerance" and isinstance(value, ast.Number) and value.unit not in (None, "%"):
+            scope.fail(value.span, f"a tolerance is a number or a percentage, not `{value.text}`",
+                       "`tolerance 0.02` allows a change of 0.02 in the curve's units; `tolerance 2%` allows 2% "
+                       "of the best value so far")

@@ -113,6 +113,60 @@ def history(scope: Scope, node: ast.HistoryDecl) -> None:
         confine(scope, node.name.id, f"history `{node.name.id}`", resolved, path)
 
 
+def metrics(scope: Scope, node: ast.MetricsDecl) -> None:
+    """`metrics monitoring = json("monitoring/prod.json")`: named numbers, read when the contract runs."""
+    call = node.source
+    if call.format.id != "json":
+        scope.fail(call.format.span, f"unknown metrics source `{call.format.id}(...)`", "metrics are read from `json(...)`")
+    if len(call.args) != 1 or call.kwargs:
+        scope.fail(call.span, "`json(...)` takes one quoted path", 'e.g. json("monitoring/prod.json")')
+    claim(scope, node.name, "metrics")
+    path = resolve_path(scope.base_dir, call.args[0].value)
+    scope.metrics[node.name.id] = path
+    confine(scope, node.name.id, f"metrics `{node.name.id}`", path, call.args[0].value)
+
+
+def missing(scope: Scope, node: ast.MissingDecl) -> None:
+    """`missing income, age = (-1, "NA")`: recorded here, applied once the schemas are read
+    (missing_values)."""
+    scope.missing_decls.append(node)
+
+
+def missing_values(scope: Scope) -> None:
+    """Give each dataset the values its columns declare missing, checked against its dtypes."""
+    from dataclasses import replace
+
+    from .literals import literal, mismatch
+
+    per_dataset: dict[str, dict[str, list]] = {}
+    for node in scope.missing_decls:
+        try:
+            values = [literal(scope, item) for item in node.values.items]
+            for column in node.columns:
+                found = False
+                for name, source in scope.datasets.items():
+                    schema = scope.schemas.get(name)
+                    if schema is None or column.id not in schema:
+                        continue
+                    found = True
+                    if source.format == "profile":
+                        scope.fail(column.span, f"`{name}` is a profile, computed without `{column.id}`'s missing "
+                                   "values", "profile the data with those values as null, or use the raw data")
+                    for item, value in zip(node.values.items, values):
+                        wrong = mismatch(column.id, schema[column.id][1], item, value)
+                        if wrong:
+                            scope.fail(item.span, *wrong)
+                    listed = per_dataset.setdefault(name, {}).setdefault(column.id, [])
+                    listed.extend(v for v in values if v is not None and v not in listed)
+                if not found and not scope.lenient and scope.schemas:
+                    scope.fail(column.span, f"no dataset has a column `{column.id}`")
+        except Abort:
+            continue
+    for name, columns in per_dataset.items():
+        scope.datasets[name] = replace(scope.datasets[name],
+                                       missing=tuple((c, tuple(v)) for c, v in columns.items() if v))
+
+
 def _is_url(scope: Scope, kind: SourceKind, location: str, span, role) -> bool:
     """Whether `location` is one of the kind's URLs or URIs (never opened as a file, never
     confined); a path otherwise. What is wrong with it fails the declaration: a URL kind given
@@ -152,6 +206,8 @@ DECLARE: dict[type, Callable[[Scope, Any], None]] = {
     ast.DatasetDecl: dataset,
     ast.ModelDecl: model,
     ast.HistoryDecl: history,
+    ast.MetricsDecl: metrics,
+    ast.MissingDecl: missing,
     ast.LabelDecl: label,
     ast.IgnoreDecl: ignore,
 }

@@ -41,7 +41,7 @@ def _numbers(node):
 def _written_unit(number: ast.Number) -> str | None:
     if number.unit != "s":
         return number.unit  # None | "%" | "rows/s"
-    suffix = next(u for u in ("us", "µs", "ms", "min", "s") if number.text.endswith(u))
+    suffix = next(u for u in ("us", "µs", "ms", "min", "s", "h", "d") if number.text.endswith(u))
     return "µs" if suffix == "us" else suffix
 
 
@@ -54,6 +54,8 @@ def expression(scope: Scope, node, rebind):
         return Negate(expression(scope, node.operand, rebind))
     if isinstance(node, ast.BinOp):
         return Arith(node.op, expression(scope, node.left, rebind), expression(scope, node.right, rebind))
+    if isinstance(node, ast.MetricRef):
+        return reference_number(scope, node)
     if isinstance(node, ast.Baseline):
         baseline = getattr(rebind, "baseline", None) if rebind else None
         if baseline is None:
@@ -70,6 +72,19 @@ def expression(scope: Scope, node, rebind):
                        "that dataset or model, e.g. `production*1.1`")
         return MeasureRef(rebind(node.name), node.name.id)
     raise AssertionError(f"unexpected expression {node!r}")
+
+
+def reference_number(scope: Scope, node: ast.MetricRef) -> MeasureRef:
+    """`monitoring.auc`: a number of a `metrics` declaration (references.py)."""
+    from ..references import ReferenceNumber
+
+    name = node.source.id
+    if name in scope.broken:
+        from .scope import Abort
+
+        raise Abort
+    label = ".".join([name, *(p.id for p in node.path)])
+    return MeasureRef(ReferenceNumber(name, str(scope.metrics[name]), tuple(p.id for p in node.path)), label)
 
 
 def unit_of(scope: Scope, value, lhs_unit: str | None, node) -> str | None:

@@ -10,20 +10,24 @@ from ..plan import measures as ms
 from ..statistics import CATALOG, statistic
 from ..statistics.base import NUMERIC, OTHER
 from ..statistics.quantiles import quantile_of
+from .conditions import data_view, length_columns
 from .contract import CheckKind, Holds, InRange, measures_in
 from .expressions import compare, display_unit
 from .scope import Scope, column_ref
 
 
 def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
-    subject = scope.dataset(node.subject, node.span)
+    declared = scope.dataset(node.subject, node.span)
+    if node.length is not None:
+        length_columns(scope, node.selector, declared)
+    subject = data_view(scope, declared, node)
     options = scope.options(node.options, frozenset({"vs", "bins"}), node)
     vs_name = node.vs
     if "vs" in options:
         if vs_name is not None:
             scope.fail(options["vs"].span, "`vs` is given twice")
         vs_name = options["vs"].value
-    reference = scope.expect(vs_name, "dataset") if vs_name is not None else None
+    reference = data_view(scope, scope.expect(vs_name, "dataset"), node) if vs_name is not None else None
 
     if node.statistic is None:
         if isinstance(node.test, ast.Comparison):
@@ -62,7 +66,7 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
                    "`out_of_range_rate(18, 100)` checks fixed bounds; `vs production` checks production's "
                    "values against the subject's own range")
     q = quantile_of(info.name)
-    source = scope.datasets[subject]
+    source = scope.datasets.get(subject) or scope.views[subject]
     if q is not None and source.format == "profile" and subject not in scope.schema_errors:
         from ..profiles import GRID
 
@@ -89,7 +93,7 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
         column_test = test
         if column_test is None and isinstance(node.test, ast.Comparison):
             def rebind(other, c=column, t=column_type):
-                return feature_rebind(scope, info, other, c, t, bins, low, high)
+                return feature_rebind(scope, info, other, c, t, bins, low, high, node)
 
             column_test = compare(scope, node.test, None, rebind)
             bind_error = bind_error or rhs_problem(scope, column_test, column)
@@ -120,11 +124,13 @@ def between_range(scope: Scope, between: ast.Between) -> tuple[float, float]:
     return low, high
 
 
-def feature_rebind(scope: Scope, info, other: ast.Name, column: str, column_type: str, bins, low, high):
-    """`production` on the right of `feature income mean <= production*1.1`."""
+def feature_rebind(scope: Scope, info, other: ast.Name, column: str, column_type: str, bins, low, high,
+                   node: ast.FeatureCheck):
+    """`production` on the right of `feature income mean <= production*1.1` (the same statistic of
+    the same column there, of the rows the same `where` picks, as lengths after `length`)."""
     if info.two_sample:
         scope.fail(other.span, f"`{info.name}` already compares two datasets; the right-hand side must be a number")
-    dataset = scope.expect(other, "dataset")
+    dataset = data_view(scope, scope.expect(other, "dataset"), node)
     return ms.FeatureStat(info.name, dataset, column, column_type, None, bins, low, high)
 
 
@@ -250,7 +256,8 @@ def schema_check(scope: Scope, node: ast.SchemaCheck) -> None:
     scope.options(node.options, frozenset(), node)
     problem = scope.schema_errors.get(subject) or scope.schema_errors.get(reference)
     excluded = tuple([scope.label] if scope.label else []) + tuple(scope.ignored)
-    scope.add(node, CheckKind.DATA, subject, None, "schema", ms.SchemaMatch(subject, reference, excluded), Holds(), problem)
+    measure = ms.SchemaMatch(subject, reference, excluded, strict=node.strictly is not None)
+    scope.add(node, CheckKind.DATA, subject, None, "schema", measure, Holds(), problem)
 
 
 def _column_shown(column: str) -> str:

@@ -13,10 +13,12 @@ from ..models.quality import BASELINE_STRATEGIES, baseline_measure, curve_measur
 from ..models.serving import LATENCY_OPTIONS, LATENCY_STATISTICS, latency_measure
 from ..plan import measures as ms
 from ..statistics.quantiles import quantile_of
-from .contract import CheckKind
+from .conditions import view
+from .contract import CheckKind, InRange
 from .curves import curve_column, curve_names
-from .expressions import compare, refs
+from .expressions import compare, display_unit, refs
 from .features import known_column
+from .options import Opt
 from .scope import Abort, Scope, list_hint
 
 
@@ -34,10 +36,16 @@ class Resolved:
     rebind: Any
 
 
-def compare_check(scope: Scope, node: ast.CompareCheck) -> None:
-    options = scope.options(node.options, None, node)
+def compare_check(scope: Scope, node: ast.CompareCheck | ast.BetweenCheck) -> None:
+    """`MEASURE CMP EXPR`, and `MEASURE between LO and HI` (inclusive; the bounds are numbers in
+    the measure's unit: `p95 latency between 10ms and 50ms`)."""
+    as_of = next((o for o in node.options if o.key == "as_of"), None)
+    options = scope.options(tuple(o for o in node.options if o is not as_of), None, node)
+    if as_of is not None and isinstance(as_of.value, ast.Temporal):  # the grammar gives `as of` a date
+        options["as_of"] = Opt(as_of.value, as_of.value.value, as_of.span, as_of.key_span)
     # Models named on the right are timed together with the subject (latency checks).
-    rhs_models = tuple(r.name.id for r in refs(node.comparison.rhs) if r.name.id in scope.models)
+    rhs = node.comparison.rhs if isinstance(node, ast.CompareCheck) else None
+    rhs_models = tuple(r.name.id for r in refs(rhs) if r.name.id in scope.models) if rhs is not None else ()
     if isinstance(node.lhs, ast.Gap):
         left = resolve_measure(scope, node.lhs.left, options, rhs_models)
         right = resolve_measure(scope, node.lhs.right, options, rhs_models)
@@ -50,12 +58,35 @@ def compare_check(scope: Scope, node: ast.CompareCheck) -> None:
     else:
         resolved = resolve_measure(scope, node.lhs, options, rhs_models)
     _allowed_options(scope, options, resolved)
-    test = compare(scope, node.comparison, resolved.unit, resolved.rebind)
+    if isinstance(node, ast.BetweenCheck):
+        test: Any = between_test(scope, node.between, resolved.unit)
+    else:
+        test = compare(scope, node.comparison, resolved.unit, resolved.rebind)
     problem = None
-    if isinstance(resolved.measure, ms.Rows):
+    if isinstance(resolved.measure, (ms.Rows, ms.KeyDuplicates, ms.ColumnCount)):
         problem = scope.schema_errors.get(resolved.subject)
     scope.add(node, resolved.kind, resolved.subject, resolved.feature, resolved.statistic, resolved.measure, test, problem,
               unit=resolved.unit)
+
+
+def between_test(scope: Scope, between: ast.Between, unit: str | None) -> InRange:
+    """The inclusive range of `between LO and HI` after a measure, each bound a number in its unit."""
+    bounds = []
+    for bound, end in ((between.low, "low"), (between.high, "high")):
+        number = bound.operand if isinstance(bound, ast.Neg) else bound
+        if not isinstance(number, ast.Number):
+            scope.fail(bound.span, f"the {end} end of `between` must be a number")
+        given = number.unit if number.unit in ("s", "rows/s") else None
+        if given != unit:
+            scope.fail(bound.span, f"the {end} end of `between`: expected {_unit_words(unit)}, got {_unit_words(given)}")
+        bounds.append(-number.value if isinstance(bound, ast.Neg) else number.value)
+    if bounds[0] > bounds[1]:
+        scope.fail(between.span, f"the range [{bounds[0]:g}, {bounds[1]:g}] is empty", "write the smaller number first")
+    return InRange(bounds[0], bounds[1], display_unit(between.low, between.high))
+
+
+def _unit_words(unit: str | None) -> str:
+    return {"s": "a duration", "rows/s": "a rate in rows/s", None: "a plain number"}[unit]
 
 
 def resolve_measure(scope: Scope, measure: ast.MeasurePhrase, options: dict, rhs_models: tuple[str, ...] = ()) -> Resolved:
@@ -71,8 +102,22 @@ def resolve_measure(scope: Scope, measure: ast.MeasurePhrase, options: dict, rhs
                    did_you_mean(words[0].id, scope.declared_at) or list_hint("name", scope.declared_at))
     head = [w.id for w in words]
     span = measure.span
+    if "as_of" in options and head != ["freshness"]:
+        scope.fail(options["as_of"].span, "`as of` sets the clock of `freshness` checks only")
+    if measure.columns and head != ["duplicate_count"]:
+        scope.fail(_columns_span(measure.columns), "a key `(a, b)` follows `duplicate_count` only",
+                   "e.g. `training duplicate_count (customer_id, day) == 0`")
     if head == ["rows"]:
         return _rows(scope, subject_name, measure, span)
+    if head == ["columns"]:
+        return _columns(scope, subject_name, measure, span)
+    if head == ["freshness"]:
+        return _freshness(scope, subject_name, measure, options, span)
+    if head == ["duplicate_count"] and measure.columns:
+        return _key_duplicates(scope, subject_name, measure, span)
+    if measure.where is not None:
+        scope.fail(measure.where.span, "`where` picks rows for data checks: `training rows where ...` and "
+                   "feature checks", "e.g. `training rows where age < 0 == 0`")
     if len(head) == 2 and head[1] == "latency":
         return _latency(scope, subject_name, words[0], measure, options, rhs_models)
     if head == ["throughput"]:
@@ -93,12 +138,76 @@ def resolve_measure(scope: Scope, measure: ast.MeasurePhrase, options: dict, rhs
 def _rows(scope: Scope, subject_name, measure: ast.MeasurePhrase, span) -> Resolved:
     if measure.on is not None or measure.by is not None:
         scope.fail(span, "`rows` counts a dataset's rows: write `holdout rows >= 1000`")
+    dataset = view(scope, scope.dataset(subject_name, span), measure.where)
+
+    def rebind(other: ast.Name):  # the same rows of another dataset: its rows the same `where` picks
+        return ms.Rows(view(scope, scope.expect(other, "dataset"), measure.where))
+
+    return Resolved(ms.Rows(dataset), CheckKind.DATA, dataset, None, "rows", None, rebind)
+
+
+def _columns(scope: Scope, subject_name, measure: ast.MeasurePhrase, span) -> Resolved:
+    if measure.on is not None or measure.by is not None or measure.where is not None:
+        scope.fail(span, "`columns` counts a dataset's columns: write `training columns == 12`")
     dataset = scope.dataset(subject_name, span)
 
     def rebind(other: ast.Name):
-        return ms.Rows(scope.expect(other, "dataset"))
+        return ms.ColumnCount(scope.expect(other, "dataset"))
 
-    return Resolved(ms.Rows(dataset), CheckKind.DATA, dataset, None, "rows", None, rebind)
+    return Resolved(ms.ColumnCount(dataset), CheckKind.DATA, dataset, None, "columns", None, rebind)
+
+
+def _freshness(scope: Scope, subject_name, measure: ast.MeasurePhrase, options: dict, span) -> Resolved:
+    if measure.on is not None or measure.where is not None:
+        scope.fail(span, "`freshness` is a dataset's: write `freshness of production [by COLUMN] <= 1d`")
+    dataset = scope.dataset(subject_name, span)
+    as_of = options["as_of"].number if "as_of" in options else None
+    column = _timestamp_column(scope, dataset, measure.by, span)
+
+    def rebind(other: ast.Name):  # the freshness of the same column in another dataset
+        return ms.Freshness(scope.expect(other, "dataset"), column, as_of)
+
+    return Resolved(ms.Freshness(dataset, column, as_of), CheckKind.DATA, dataset, column, "freshness", "s", rebind)
+
+
+def _timestamp_column(scope: Scope, dataset: str, by: ast.Name | None, span) -> str:
+    """The Date or Datetime column a freshness reads: the one named by `by`, or the only one."""
+    if dataset in scope.schema_errors:
+        return by.id if by is not None else "?"
+    schema = scope.schemas[dataset]
+    temporal = [c for c, (_, dtype) in schema.items() if dtype.split("(")[0] in ("Date", "Datetime")]
+    if by is not None:
+        known_column(scope, by, dataset, schema)
+        if by.id in schema and by.id not in temporal:
+            scope.fail(by.span, f"`freshness` reads a Date or Datetime column; `{by.id}` is {schema[by.id][1]}")
+        return by.id
+    if len(temporal) != 1:
+        listed = ", ".join(temporal[:6]) or "none"
+        scope.fail(span, f"say which column dates `{dataset}`'s rows: its Date and Datetime columns: {listed}",
+                   f"e.g. `freshness of {dataset} by {temporal[0] if temporal else 'updated_at'} <= 1d`")
+    return temporal[0]
+
+
+def _key_duplicates(scope: Scope, subject_name, measure: ast.MeasurePhrase, span) -> Resolved:
+    from .keys import key_columns
+
+    if measure.on is not None or measure.by is not None:
+        scope.fail(span, "`duplicate_count (...)` counts a dataset's rows: write `training duplicate_count (a, b) == 0`")
+    dataset = view(scope, scope.dataset(subject_name, span), measure.where)
+    key, _problem = key_columns(scope, dataset, measure.columns)
+
+    def rebind(other: ast.Name):  # the same key in another dataset (its rows the same `where` picks)
+        return ms.KeyDuplicates(view(scope, scope.expect(other, "dataset"), measure.where), key)
+
+    return Resolved(ms.KeyDuplicates(dataset, key), CheckKind.DATA, dataset, ", ".join(key), "duplicate_count",
+                    None, rebind)
+
+
+def _columns_span(columns):
+    from ..language.source import Span
+
+    first, last = columns[0].span, columns[-1].span
+    return Span(first.line, first.column, last.end_line, last.end_column, first.start, last.end)
 
 
 def _metric(scope: Scope, subject_name, words, measure: ast.MeasurePhrase, options: dict, cv: bool) -> Resolved:
@@ -235,7 +344,7 @@ def _allowed_options(scope: Scope, options: dict, resolved: Resolved) -> None:
         CheckKind.CURVE: frozenset(),
     }[resolved.kind]
     for key, opt in options.items():
-        if key not in allowed:
+        if key not in allowed and key != "as_of":
             shown = sorted(set(allowed) - {"on"})
             scope.fail(opt.key_span, f"option `{key}` does not apply to {resolved.statistic}",
                        did_you_mean(key, allowed) or ("options here: " + ", ".join(f"`{k}`" for k in shown)

@@ -32,6 +32,8 @@ def plain_value(value) -> Any:
         return {"true": True, "false": False}.get(value.name.id, value.name.id)
     if isinstance(value, ast.Neg):
         return -plain_value(value.operand)
+    if isinstance(value, ast.ListLiteral):  # `null_values=["NA", "?"]`: a tuple, so the source stays hashable
+        return tuple(ast.literal_value(item) for item in value.items)
     return value
 
 
@@ -56,6 +58,6 @@ OPTION_SPECS: dict[str, OptionSpec] = {
     "calls": OptionSpec("int", 1, "timed calls per model (default 200)", maximum=1_000_000),
     "warmup": OptionSpec("int", 0, "untimed calls per model before timing (default 20)", maximum=100_000),
     "last": OptionSpec("int", 2, "only the last N epochs", maximum=1e9),
-    "tolerance": OptionSpec("number", 0, "noise tolerance: allowed rise (or fall) per epoch", maximum=1e300),
+    "tolerance": OptionSpec("number", 0, "allowed rise (or fall): absolute, or relative as a %", maximum=1e300),
     "rows": OptionSpec("int", 1, "reference rows the cases are built from (default 20)", maximum=1_000_000),
 }

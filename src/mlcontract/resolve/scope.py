@@ -71,6 +71,11 @@ class Scope:
         self.schema_errors: dict[str, str] = {}
         self.history_columns: dict[str, list[str] | None] = {}
         self.checks: list[CheckSpec] = []
+        # Views (`training where age < 0`: resolve/conditions.py), datasets of their own to the
+        # planner but not names a contract can use.
+        self.views: dict[str, DatasetSource] = {}
+        self.metrics: dict[str, Path] = {}  # `metrics NAME = json(PATH)`: references.py
+        self.missing_decls: list[ast.MissingDecl] = []  # applied once the schemas are read
 
     def contract(self) -> CheckedContract:
         """The checked contract built from everything resolved (once there is no diagnostic)."""
@@ -78,7 +83,7 @@ class Scope:
             name=self.name,
             path=Path(self.source.path) if self.source.path != "<contract>" else None,
             base_dir=self.base_dir,
-            datasets=self.datasets,
+            datasets={**self.datasets, **self.views},
             models=self.models,
             histories=self.histories,
             label=self.label,

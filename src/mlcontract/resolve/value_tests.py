@@ -8,31 +8,101 @@ dtype here, at compile time: a set that cannot match the column is a diagnostic,
 from __future__ import annotations
 
 from ..language import ast
+from ..language.diagnostics import did_you_mean
 from ..plan import measures as ms
 from ..statistics.base import CATEGORICAL, NUMERIC
+from .conditions import data_view
 from .contract import CheckKind, Holds, InRange
 from .expressions import compare, display_unit
 from .features import between_range, expand, feature_check as statistic_check
+from .literals import literal, mismatch
 from .scope import Scope
-
-# What the language calls the literals, and which columns can hold them (by Polars dtype name).
-_LITERAL_KIND = {ast.String: "a string", ast.Number: "a number", ast.Neg: "a number", ast.Bool: "a boolean"}
-_STRING_DTYPES = ("String", "Categorical", "Enum")
 
 
 def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
     """A feature check: its value test here, a statistic or `between` in features.py."""
-    if not isinstance(node.test, ast.InSet):
+    if node.shares is not None:
+        from .shares import shares_check
+
+        shares_check(scope, node, data_view(scope, scope.dataset(node.subject, node.span), node))
+        return
+    from .dates import is_temporal_check, temporal_check
+
+    if is_temporal_check(node):
+        temporal_check(scope, node, data_view(scope, scope.dataset(node.subject, node.span), node))
+        return
+    if node.statistic is not None and node.statistic.name.id == "most_common":
+        most_common_check(scope, node, data_view(scope, scope.dataset(node.subject, node.span), node))
+        return
+    if not isinstance(node.test, (ast.InSet, ast.Matches, ast.IsFormat, ast.TypeIs)):
         statistic_check(scope, node)
         return
-    subject = scope.dataset(node.subject, node.span)
+    subject = data_view(scope, scope.dataset(node.subject, node.span), node)
     options = scope.options(node.options, frozenset({"vs", "bins"}), node)
     if node.vs is not None or "vs" in options:
         scope.fail(node.vs.span if node.vs is not None else options["vs"].span,
                    "a value test checks the subject's own values; drop `vs`")
     if "bins" in options:
         scope.fail(options["bins"].key_span, "`bins` does not apply to a value test")
-    value_set_check(scope, node, subject)
+    if isinstance(node.test, ast.TypeIs):
+        from .types import type_check
+
+        if node.where is not None:
+            scope.fail(node.where.span, "`type` is the column's, whatever the rows: drop `where`")
+        type_check(scope, node, subject)
+    elif isinstance(node.test, ast.InSet):
+        value_set_check(scope, node, subject)
+    else:
+        string_test_check(scope, node, subject)
+
+
+def string_test_check(scope: Scope, node: ast.FeatureCheck, subject: str) -> None:
+    """`matches "REGEX"` and `is FORMAT ["ARGUMENT"]`, on string columns."""
+    from ..engines.patterns import FORMATS, FORMATS_WITH_ARGUMENT, regex_problem
+
+    test = node.test
+    assert isinstance(test, (ast.Matches, ast.IsFormat))  # feature_check sends only these here
+    if isinstance(test, ast.Matches):
+        problem = regex_problem(test.pattern.value)
+        if problem:
+            scope.fail(test.pattern.span, problem, "regexes follow Rust's syntax (the `regex` crate, as Polars)")
+        spec: tuple = ("matches", test.pattern.value)
+        label = "matches"
+    else:
+        name = test.format.id
+        if name not in FORMATS:
+            scope.fail(test.format.span, f"unknown format `{name}`",
+                       did_you_mean(name, FORMATS) or "formats: " + ", ".join(FORMATS))
+        if test.argument is not None and name not in FORMATS_WITH_ARGUMENT:
+            scope.fail(test.argument.span, f"`is {name}` takes no argument")
+        argument = test.argument.value if test.argument is not None else ""
+        if test.argument is not None and argument:
+            _check_time_format(scope, test.argument, name)
+        spec = ("format", name, argument)
+        label = f"is {name}"
+    aggregate, check_test = rate_test(scope, test.rate)
+    expanded = list(expand(scope, node.selector, subject, frozenset({CATEGORICAL}), label))
+    for column, _column_type, problem, from_group in expanded:
+        if problem is None and scope.schemas[subject][column][1] == "Boolean":
+            if not scope.lenient:
+                scope.fail(node.selector.span, f"`{label}` needs string columns; `{column}` is Boolean")
+            problem = f"`{column}` is Boolean, not a string column"
+        statistic = {"all": "", "rate": "share ", "count": "count "}[aggregate] + label
+        scope.add(node, CheckKind.DATA, subject, column, statistic, ms.ValuesPass(subject, column, spec, aggregate),
+                  check_test, problem, from_selector=from_group or len(expanded) > 1)
+
+
+def _check_time_format(scope: Scope, argument: ast.String, name: str) -> None:
+    """A strptime format Polars rejects is a diagnostic at the format."""
+    import polars as pl
+
+    dtype = pl.Date if name == "date" else pl.Datetime("us")
+    try:
+        pl.Series(["2026-01-31"]).str.strptime(dtype, argument.value, strict=False)
+    except pl.exceptions.PolarsError as error:
+        first = next((line for line in str(error).splitlines() if line.strip()), "invalid")
+        scope.fail(argument.span, f"invalid {name} format: {first.strip()}",
+                   "e.g. `is date \"%Y-%m-%d\"` or `is datetime \"%Y-%m-%d %H:%M:%S\"`")
 
 
 def value_set_check(scope: Scope, node: ast.FeatureCheck, subject: str) -> None:
@@ -44,26 +114,14 @@ def value_set_check(scope: Scope, node: ast.FeatureCheck, subject: str) -> None:
         if problem is None:
             dtype = scope.schemas[subject][column][1]
             for item, value in zip(test.values.items, values):
-                mismatch = _mismatch(column, dtype, item, value)
-                if mismatch and not scope.lenient:
-                    scope.fail(item.span, *mismatch)
-                problem = problem or (mismatch[0] if mismatch else None)
+                mismatch_found = mismatch(column, dtype, item, value)
+                if mismatch_found and not scope.lenient:
+                    scope.fail(item.span, *mismatch_found)
+                problem = problem or (mismatch_found[0] if mismatch_found else None)
         measure = ms.ValueSet(subject, column, _tagged(values), test.negated, aggregate)
         statistic = {"all": "", "rate": "share ", "count": "count "}[aggregate] + ("not in set" if test.negated else "in set")
         scope.add(node, CheckKind.DATA, subject, column, statistic, measure, check_test, problem,
                   from_selector=from_group or len(expanded) > 1)
-
-
-def literal(scope: Scope, item):
-    """The Python value of a literal of a value set; dates are not resolved yet."""
-    if isinstance(item, ast.Temporal):
-        scope.fail(item.span, "dates and datetimes are not supported yet")
-    if isinstance(item, ast.Number) and item.unit == "s":
-        scope.fail(item.span, "a duration cannot be a value of a column", "write the number itself")
-    value = ast.literal_value(item)
-    if isinstance(value, float) and value != value:  # pragma: no cover - the grammar has no NaN literal
-        scope.fail(item.span, "NaN is never a value of a set")
-    return value
 
 
 def rate_test(scope: Scope, rate: ast.RateTest | None):
@@ -75,40 +133,29 @@ def rate_test(scope: Scope, rate: ast.RateTest | None):
     return rate.aggregate, compare(scope, rate.test, None, None)
 
 
-def _mismatch(column: str, dtype: str, item, value) -> tuple[str, str] | None:
-    """(message, hint) when the literal can never equal a value of a column of this dtype."""
-    if value is None:
-        return None
-    base = dtype.split("(")[0]
-    if base == "Boolean":
-        fits = isinstance(value, bool)
-    elif base in _STRING_DTYPES:
-        fits = isinstance(value, str)
-    else:  # a numeric dtype
-        fits = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if fits and isinstance(value, float) and not value.is_integer() and base.startswith(("Int", "UInt")):
-            return (f"`{column}` holds whole numbers ({dtype}); `{item_text(item)}` is never one of them",
-                    "a set of an integer column lists whole numbers")
-    if fits:
-        return None
-    holds = {"Boolean": "`true` and `false`"}.get(base) or ("strings" if base in _STRING_DTYPES else "numbers")
-    kind = _LITERAL_KIND.get(type(item), "this value")
-    return (f"`{column}` holds {holds} ({dtype}); `{item_text(item)}` is {kind}",
-            f"write the values as {holds}" + (': `"3"`' if holds == "strings" and kind == "a number" else ""))
-
-
-def item_text(item) -> str:
-    if isinstance(item, ast.String):
-        return repr(item.value).replace("'", '"') if '"' not in item.value else repr(item.value)
-    if isinstance(item, ast.Bool):
-        return "true" if item.value else "false"
-    if isinstance(item, ast.Neg):
-        return "-" + item_text(item.operand)
-    if isinstance(item, ast.Number):
-        return item.text
-    return "null"
-
-
 def _tagged(values: tuple) -> tuple[tuple[str, object], ...]:
     """The values with their type, so `1` and `true` (equal in Python) stay different sets."""
     return tuple(dict.fromkeys((type(v).__name__, v) for v in values))
+
+
+def most_common_check(scope: Scope, node: ast.FeatureCheck, subject: str) -> None:
+    """`feature plan most_common == "basic"` / `!= "trial"`: a value on the right, not a number."""
+    test = node.test
+    has_args = node.statistic is not None and bool(node.statistic.args)
+    if not isinstance(test, ast.Comparison) or test.op not in ("==", "!=") or has_args \
+            or not isinstance(test.rhs, (ast.String, ast.Number, ast.Neg, ast.Bool)):
+        scope.fail(test.span, "`most_common` is compared with a value by `==` or `!=`",
+                   'e.g. `feature plan most_common == "basic"`')
+    options = scope.options(node.options, frozenset({"vs"}), node)
+    if node.vs is not None or "vs" in options:
+        scope.fail(node.vs.span if node.vs is not None else options["vs"].span, "`most_common` is of one dataset: drop `vs`")
+    expected = literal(scope, test.rhs)
+    expanded = list(expand(scope, node.selector, subject, frozenset({NUMERIC, CATEGORICAL}), "most_common"))
+    for column, _column_type, problem, from_group in expanded:
+        if problem is None and not scope.lenient:
+            wrong = mismatch(column, scope.schemas[subject][column][1], test.rhs, expected)
+            if wrong:
+                scope.fail(test.rhs.span, *wrong)
+        scope.add(node, CheckKind.DATA, subject, column, "most_common",
+                  ms.MostCommon(subject, column, expected, test.op == "!="), Holds(), problem,
+                  from_selector=from_group or len(expanded) > 1)

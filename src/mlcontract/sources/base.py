@@ -41,6 +41,8 @@ TRUE_OR_FALSE = OptionType("`true` or `false`", lambda value: isinstance(value, 
 WHOLE_NUMBER = OptionType("a whole number of at least 0", _whole)
 ONE_CHARACTER = OptionType("one character", lambda value: isinstance(value, str) and len(value) == 1)
 TEXT = OptionType("a string", lambda value: isinstance(value, str))
+TEXTS = OptionType("a string or a list of strings", lambda value: isinstance(value, str) or (
+    isinstance(value, tuple) and all(isinstance(v, str) for v in value)))
 TYPE_NAMES = OptionType("a comma-separated string of type names", lambda value: isinstance(value, str))
 
 

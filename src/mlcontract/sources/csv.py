@@ -11,13 +11,13 @@ import re
 from pathlib import Path
 
 from ..errors import DataError
-from .base import ONE_CHARACTER, TEXT, TRUE_OR_FALSE, WHOLE_NUMBER, OptionType, SourceKind
+from .base import ONE_CHARACTER, TEXTS, TRUE_OR_FALSE, WHOLE_NUMBER, OptionType, SourceKind
 from .datasets import GLOB, FileFormat, one_or_many
 
 OPTIONS = {
     "separator": ONE_CHARACTER,
     "has_header": TRUE_OR_FALSE,
-    "null_values": TEXT,
+    "null_values": TEXTS,  # `null_values=["NA", "?"]` or one string
     "quote_char": OptionType("one character", lambda value: isinstance(value, str) and len(value) <= 1),
     "skip_rows": WHOLE_NUMBER,
     "infer_schema_length": WHOLE_NUMBER,
@@ -30,13 +30,18 @@ OPTIONS = {
 def _scan(files: list[Path], folder: Path | None, options: dict):
     import polars as pl
 
-    return pl.scan_csv(one_or_many(files), glob=False, **options)
+    return pl.scan_csv(one_or_many(files), glob=False, **_polars_options(options))
 
 
 def _file_schema(file: Path, options: dict) -> dict:
     import polars as pl
 
-    return dict(pl.scan_csv(str(file), glob=False, **options).collect_schema())
+    return dict(pl.scan_csv(str(file), glob=False, **_polars_options(options)).collect_schema())
+
+
+def _polars_options(options: dict) -> dict:
+    """The options as Polars takes them: a list where the contract gave one (kept as a tuple)."""
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in options.items()}
 
 
 def _no_repeated_header(lazy, source, what: str) -> None:
