@@ -59,7 +59,7 @@ def spec_dir() -> Path:
 def api_corpus(total: int, seed: int, conformance: Path) -> list[tuple[str, str, Path, bool]]:
     """(origin, text, base folder, run it?) — about half demo mutants, a third conformance mutants
     (one in three run: they train models), the rest truncations and targeted inputs."""
-    demo = (DEMO_DIR / "demo.mlc").read_text(encoding="utf-8")
+    demo = (DEMO_DIR / "data_gate.mlc").read_text(encoding="utf-8")  # demo.mlc trains and times models
     conf = (spec_dir() / "churn.mlc").read_text(encoding="utf-8")
     cases = [("demo-truncation", t, DEMO_DIR, True) for t in fuzzgen.truncations(demo, 3)]
     cases += [("conformance-truncation", t, conformance, False) for t in fuzzgen.truncations(conf, 11)]
@@ -189,7 +189,7 @@ json.dump(results, open(sys.argv[2], "w", encoding="utf-8"))
 
 
 def run_cli(count: int, seed: int, hang: float, folder: Path) -> tuple[Counter, list[dict], Counter, int]:
-    demo = (DEMO_DIR / "demo.mlc").read_text(encoding="utf-8")
+    demo = (DEMO_DIR / "data_gate.mlc").read_text(encoding="utf-8")  # demo.mlc trains and times models
     texts = fuzzgen.mutants(demo, seed + 5, count - count // 10) + fuzzgen.targeted(demo, seed + 6, count // 10)
     shutil.copytree(DEMO_DIR / "data", folder / "data")
     shutil.copytree(DEMO_DIR / "runs", folder / "runs")

@@ -8,7 +8,7 @@ Runs the check REPEATS times (default 20) in two scenarios on the conformance fi
           The check must fail every time.
 
 usage: python bench/latency_noise.py [--model prod|candidate] [--repeats 20] [--fixture DIR]
-       [--calls 200] [--scenario same|slower|both] [--fixed] [--burn N]
+       [--calls 200] [--scenario same|slower|both|demos] [--fixed] [--burn N]
 
 --model picks the fixture's model file used as prod: `prod` (a 300-tree random forest, ~25 ms
 per 1-row call) or `candidate` (a logistic-regression pipeline, ~5 ms: relatively noisier).
@@ -16,6 +16,10 @@ Without --fixture the fixture is built in a temporary folder with make_fixture.p
 off the extension of compared runs (exactly --calls calls per model), for comparison. --burn N
 starts N CPU-burning processes for the duration of the bench: a reproducible noisy machine.
 It prints one line per run and a summary; exit status 0 when both targets are met.
+
+--scenario demos runs the line of the bundled example contracts instead (contracts/, skops
+models, issue 16): `demo` (contracts/demo.mlc's candidate against prod: must pass every time) and
+`rejected` (contracts/rejected.mlc's candidate against prod: must fail every time).
 """
 from __future__ import annotations
 
@@ -73,10 +77,31 @@ def make_fixture(folder: Path) -> None:
     sys.exit("make_fixture.py not found (../shared/spec or tests/spec)")
 
 
-def one_run(fixture: Path, model_file: str, calls: int, slower: bool) -> dict:
-    models = {"candidate": Twice(joblib.load(fixture / "models" / f"{model_file}.joblib"))} if slower else None
-    contract = mlcontract.compile(contract_text(model_file, calls), base_dir=fixture, models=models,
-                                  allow_pickle=True)  # the fixture's models are joblib files
+TREES = 'trusted="numpy.dtype,sklearn.tree._tree.Tree"'
+
+
+def demo_contract_text(rejected: bool, calls: int) -> str:
+    """The latency line of contracts/demo.mlc (rejected=False) or contracts/rejected.mlc."""
+    option = f" with {calls} calls" if calls != 200 else ""
+    candidate = f'skops("models/rejected.skops", {TREES})' if rejected else \
+        'skops("models/candidate.skops", trusted="numpy.dtype")'
+    return (
+        f'dataset training = parquet("data/{"train_export" if rejected else "train"}.parquet")\n'
+        f"model candidate = {candidate}\n"
+        f'model prod = skops("models/prod.skops", {TREES})\n'
+        "label churned\n"
+        "ignore customer_id\n"
+        f"p95 latency <= prod * 1.1{option}\n"
+    )
+
+
+def one_run(fixture: Path, model_file: str, calls: int, slower: bool, demo: bool = False) -> dict:
+    if demo:  # the bundled skops models: no pickle
+        contract = mlcontract.compile(demo_contract_text(slower, calls), base_dir=ROOT / "contracts")
+    else:
+        models = {"candidate": Twice(joblib.load(fixture / "models" / f"{model_file}.joblib"))} if slower else None
+        contract = mlcontract.compile(contract_text(model_file, calls), base_dir=fixture, models=models,
+                                      allow_pickle=True)  # the fixture's models are joblib files
     started = time.perf_counter()
     result = contract.run()
     check = result.checks[0]
@@ -93,13 +118,18 @@ def one_run(fixture: Path, model_file: str, calls: int, slower: bool) -> dict:
     }
 
 
-def scenario(fixture: Path, model_file: str, calls: int, repeats: int, slower: bool) -> list[dict]:
-    name = "slower (candidate does the work twice)" if slower else "same (candidate is the same model file)"
-    print(f"\n== {name}: p95 latency <= prod*1.1, prod = models/{model_file}.joblib, {repeats} runs", flush=True)
+def scenario(fixture: Path, model_file: str, calls: int, repeats: int, slower: bool, demo: bool = False) -> list[dict]:
+    if demo:
+        name = "rejected (contracts/rejected.mlc's candidate)" if slower else "demo (contracts/demo.mlc's candidate)"
+        model_file = "prod.skops"
+    else:
+        name = "slower (candidate does the work twice)" if slower else "same (candidate is the same model file)"
+        model_file += ".joblib"
+    print(f"\n== {name}: p95 latency <= prod*1.1, prod = models/{model_file}, {repeats} runs", flush=True)
     print(f"{'run':>3}  {'status':6}  {'cand p95':>9}  {'prod p95':>9}  {'ratio':>6}  {'calls':>6}  {'time':>6}")
     runs = []
     for i in range(1, repeats + 1):
-        run = one_run(fixture, model_file, calls, slower)
+        run = one_run(fixture, model_file, calls, slower, demo)
         runs.append(run)
         if run["status"] == "error":
             print(f"{i:>3}  error   {run['message']}", flush=True)
@@ -121,7 +151,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--fixture", type=Path)
-    parser.add_argument("--scenario", choices=("same", "slower", "both"), default="both")
+    parser.add_argument("--scenario", choices=("same", "slower", "both", "demos"), default="both")
     parser.add_argument("--fixed", action="store_true", help="exactly --calls calls: no extension")
     parser.add_argument("--burn", type=int, default=0, help="CPU-burning neighbour processes to start")
     args = parser.parse_args()
@@ -144,6 +174,8 @@ def main() -> int:
 
 
 def run_scenarios(args) -> int:
+    if args.scenario == "demos":
+        return run_demos(args)
     with tempfile.TemporaryDirectory() as tmp:
         fixture = args.fixture or Path(tmp)
         if args.fixture is None:
@@ -161,6 +193,18 @@ def run_scenarios(args) -> int:
             print(f"target: all {args.repeats} fail -> {'MET' if failed == args.repeats else 'MISSED'}")
             ok &= failed == args.repeats
     return 0 if ok else 1
+
+
+def run_demos(args) -> int:
+    """The bundled example contracts' line: the demo's candidate must pass every run, the
+    rejected candidate fail every run."""
+    runs = scenario(ROOT / "contracts", "", args.calls, args.repeats, slower=False, demo=True)
+    passed = sum(r["status"] == "pass" for r in runs)
+    print(f"target: all {args.repeats} pass -> {'MET' if passed == args.repeats else 'MISSED'}")
+    runs = scenario(ROOT / "contracts", "", args.calls, args.repeats, slower=True, demo=True)
+    failed = sum(r["status"] == "fail" for r in runs)
+    print(f"target: all {args.repeats} fail -> {'MET' if failed == args.repeats else 'MISSED'}")
+    return 0 if passed == args.repeats and failed == args.repeats else 1
 
 
 if __name__ == "__main__":

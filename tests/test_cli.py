@@ -13,6 +13,8 @@ import mlcontract
 from conftest import FIXTURES, ROOT, run_cli, run_json
 
 EXAMPLES = sorted((ROOT / "contracts").glob("*.mlc"))
+# Examples of a candidate the gate must stop (tests/test_demo.py checks each expected failure).
+REJECTED_EXAMPLES = {"rejected"}
 
 
 def test_there_are_example_contracts():
@@ -28,6 +30,9 @@ def test_example_contract_runs_through_the_cli(contract, tmp_path):
     blocking_problems = [c for c in document["checks"] if c["status"] in ("fail", "error")]
     assert code == (1 if blocking_problems else 0)
     assert document["passed"] == (code == 0)
+    if contract.stem in REJECTED_EXAMPLES:  # it must fail, and only by measured failures, never errors
+        assert blocking_problems and all(c["status"] == "fail" for c in blocking_problems), blocking_problems
+        return
     # The examples are meant to pass: a failing example is a broken example.
     assert not blocking_problems, [(c["line"], c["message"]) for c in blocking_problems]
 

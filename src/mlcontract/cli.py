@@ -230,6 +230,39 @@ def profile_command(
 
 
 @app.command()
+def suggest(
+    data: Path = typer.Argument(..., help="the data to calibrate on (e.g. the training data)"),
+    vs: Path | None = typer.Option(None, "--vs", metavar="PRODUCTION", help="data DATA is compared with"),
+    model: Path | None = typer.Option(None, "--model", metavar="PATH", help="a model: adds metric checks"),
+    holdout: Path | None = typer.Option(None, "--holdout", metavar="DATA", help="labelled data the model never saw"),
+    label: str | None = typer.Option(None, "--label", help="the label column (default: the one DATA has and --vs lacks)"),
+    ignore: list[str] | None = typer.Option(None, "--ignore", metavar="COLUMN", help="not a feature (repeatable)"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="write the contract here (default: print it)"),
+    splits: int = typer.Option(199, "--splits", help="random halves to calibrate drift thresholds on"),
+    seed: int = typer.Option(0, "--seed", help="seed of the random halves"),
+    allow_path: list[Path] | None = ALLOW_PATH,
+    allow_pickle: bool = ALLOW_PICKLE,
+) -> None:
+    """Write a starter contract for DATA whose thresholds are calibrated on the data."""
+    from .suggest import suggest as suggest_contract
+
+    _started()
+    if output is not None:
+        from .output import check_target
+
+        check_target(output, "-o")  # a wrong target fails now, not after the calibration
+    made = suggest_contract(data, vs=vs, model=model, holdout=holdout, label=label, ignore=tuple(ignore or ()),
+                            output=output, splits=splits, seed=seed, allow_paths=allow_path, allow_pickle=allow_pickle)
+    from .report import emit
+
+    emit(made.text, sys.stdout if output is None else output, "-o")
+    where = "" if output is None else f" into {printable(output)}"
+    broken = f"; {len(made.warned)} already broken today, written as `warn`" if made.warned else ""
+    sys.stderr.write(f"suggested {made.checks} checks for {printable(data)}{where}{broken}; "
+                     "the contract passes on the data it was suggested from\n")
+
+
+@app.command()
 def statistics() -> None:
     """List the statistics, metrics and robustness cases the language knows."""
     from .models.metrics import METRICS

@@ -130,3 +130,19 @@ def test_thresholds_print_in_the_unit_the_contract_wrote(result):
     assert share.display_unit == "%" and "in [0%, 5%]" in share.message
     plain = by_source["auc on holdout >= 0.5"]
     assert plain.display_unit is None and threshold_text(plain) == ">= 0.5"
+
+
+def test_observed_values_say_what_they_are(result):
+    """Issue 16: the report's observed column says what each number counts and where."""
+    from mlcontract.report.formatting import observed_text
+
+    by_source = {c.source: c for c in result.checks}
+    assert observed_text(by_source["schema of training matches holdout"]) == "0 columns"
+    mismatch = by_source["schema of training matches export"]
+    assert observed_text(mismatch) == "2 columns" and mismatch.message.startswith("2 mismatching columns: ")
+    assert mismatch.details["mismatching_columns"] == ["plan", "income"]
+    between = by_source["feature age between 18 and 100"]
+    assert observed_text(between) == "2%" and "4 of 200 values outside [18, 100]" in between.message
+    assert observed_text(by_source["val_loss not increasing"]) == "0.05 at epoch 7"
+    assert observed_text(by_source["train_loss not increasing"]) == "-0.03 at epoch 8"
+    assert {observed_text(c) for c in result.checks if c.kind == "robustness"} == {"0 failed calls"}

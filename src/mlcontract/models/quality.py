@@ -368,6 +368,11 @@ def trend(column: str, claim: str, epochs, values, tolerance: float, offset: int
 
     first = int(np.flatnonzero(bad)[0]) if bad.any() else None
     details = {
+        # The value is the largest excursion (a share of the running best with a relative
+        # tolerance): the report shows its epoch beside it.
+        "observed": f"largest {'rise above the lowest' if sign > 0 else 'fall below the highest'} earlier value"
+                    f"{', as a share of that value' if relative else ''} (negative: every epoch improved)",
+        "observed_at": f"epoch {_plain(epochs[worst + 1])}",
         "curve": column,
         **(extra or {}),
         "claim": claim,
@@ -385,6 +390,7 @@ def trend(column: str, claim: str, epochs, values, tolerance: float, offset: int
     }
     if relative:
         details["largest_relative_excursion"] = float(scores[worst])
+        details["observed_unit"] = "%"
     if first is None:
         if strict and tolerance:
             head = f"{column} stayed less than {allowed} {above} its {lowest} earlier value"
@@ -394,13 +400,15 @@ def trend(column: str, claim: str, epochs, values, tolerance: float, offset: int
             limit = f"more than {allowed} " if tolerance else ""
             head = f"{column} never {rose} {limit}{above} its {lowest} earlier value"
         amount, where = scores[worst], _plain(epochs[worst + 1])
+        # The observed value is this largest excursion: say so, also when it is negative or 0.
+        largest = f"largest {'rise' if sign > 0 else 'fall'} {show(amount)} at epoch {where}"
         if amount < 0:
-            note = f"every epoch {'below the lowest' if sign > 0 else 'above the highest'} before it by at least " \
-                   f"{show(-amount)}"
+            note = f"{largest}: every epoch {'fell below the lowest' if sign > 0 else 'rose above the highest'} " \
+                   f"before it, by at least {show(-amount)}"
         elif amount == 0:
-            note = f"no change at epoch {where}"
+            note = f"{largest}: no change"
         else:
-            note = f"largest {'rise' if sign > 0 else 'fall'} {show(amount)} at epoch {where}"
+            note = largest
         message = f"{head} over epochs {_plain(epochs[0])}–{_plain(epochs[-1])} ({note}); last {at(n - 1)}"
         return Observation(float(scores[worst]), True, message, details)
     j, b = worst + 1, int(best_rows[worst])

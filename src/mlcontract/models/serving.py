@@ -233,7 +233,7 @@ class Robustness(Measure):
         details = {
             "case": run.case, "feature": run.feature, "model": run.model, "reference": run.reference,
             "seed": run.seed, "rows": outcome.rows, "calls": outcome.calls, "failed_calls": outcome.failed_calls,
-            "variants": outcome.variants,
+            "variants": outcome.variants, "observed": "number of calls that failed", "observed_unit": "failed calls",
         }
         if outcome.passed:
             message = (f"{outcome.rows} row{'s' if outcome.rows != 1 else ''} with {_case_words(run.case, where)} "

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import CheckError
-from ..report.formatting import fmt_exact
+from ..report.formatting import fmt_exact, fmt_percent
 from ..statistics import family_of
 from ..statistics.base import CATEGORICAL, NUMERIC, non_missing
 from . import requests as rq
@@ -80,14 +80,18 @@ class ValuesBetween(Measure):
         if total == 0:
             raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
         lo, hi = fmt_exact(self.low), fmt_exact(self.high)
+        share = outside / total
+        # The value is the share outside: the report shows it as a percentage; the message gives the count.
+        details = {"observed": f"share of the non-null values outside [{lo}, {hi}]", "observed_unit": "%",
+                   "outside": int(outside), "values": int(total), "share_outside": share}
         if outside == 0:
-            return Observation(0.0, True, f"all {total:,} non-null values in [{lo}, {hi}]")
-        extremes = _extremes(summary)
+            return Observation(0.0, True, f"all {total:,} non-null values in [{lo}, {hi}]: 0 outside", details)
         return Observation(
-            outside / total,
+            share,
             False,
-            f"{outside:,} of {total:,} values outside [{lo}, {hi}]{extremes}",
-            details={"outside": int(outside), "values": int(total)},
+            f"{outside:,} of {total:,} values outside [{lo}, {hi}]{_extremes(summary)}: "
+            f"{fmt_percent(share)} of the non-null values",
+            details,
         )
 
 
@@ -461,25 +465,28 @@ class SchemaMatch(Measure):
     def compute(self, got):
         mine = _features(fetch(got, rq.SchemaOf(self.dataset)), self.excluded)
         theirs = _features(fetch(got, rq.SchemaOf(self.reference)), self.excluded)
-        problems = []
         missing = [c for c in theirs if c not in mine]
         extra = [c for c in mine if c not in theirs]
-        if missing:
-            problems.append(f"missing in {self.dataset}: {', '.join(missing)}")
-        if extra:
-            problems.append(f"missing in {self.reference}: {', '.join(extra)}")
-        for column in [c for c in mine if c in theirs]:
-            same = mine[column] == theirs[column] if self.strict else _compatible(mine[column], theirs[column])
-            if not same:
-                problems.append(f"`{column}` is {mine[column][1]} in {self.dataset} but {theirs[column][1]} in {self.reference}")
-        if self.strict and not missing and not extra and list(mine) != list(theirs):
+        same = (lambda c: mine[c] == theirs[c]) if self.strict else (lambda c: _compatible(mine[c], theirs[c]))
+        retyped = [c for c in mine if c in theirs and not same(c)]
+        problems = [f"missing in {self.dataset}: {', '.join(missing)}"] if missing else []
+        problems += [f"missing in {self.reference}: {', '.join(extra)}"] if extra else []
+        problems += [f"`{c}` is {mine[c][1]} in {self.dataset} but {theirs[c][1]} in {self.reference}" for c in retyped]
+        # `strictly`, the same columns: those not where the reference has them are out of place.
+        misplaced = [c for c, t in zip(mine, theirs) if c != t] if self.strict and not missing and not extra else []
+        if misplaced:
             problems.append(f"the columns are in another order: {', '.join(mine)} in {self.dataset}, "
                             f"{', '.join(theirs)} in {self.reference}")
+        # The value is the number of mismatching columns, each named in the message and the details.
+        mismatching = missing + extra + retyped + [c for c in misplaced if c not in retyped]
+        columns = "column" if len(mismatching) == 1 else "columns"
+        details = {"observed": "number of mismatching columns", "observed_unit": columns,
+                   "mismatching_columns": mismatching}
         if problems:
-            return Observation(float(len(problems)), False, "; ".join(problems), details={"problems": problems})
-        if self.strict:
-            return Observation(0.0, True, f"{len(mine)} feature columns with the same types in the same order")
-        return Observation(0.0, True, f"{len(mine)} feature columns with compatible types")
+            return Observation(float(len(mismatching)), False, f"{len(mismatching)} mismatching {columns}: "
+                               f"{'; '.join(problems)}", {**details, "problems": problems})
+        kept = "the same types in the same order" if self.strict else "compatible types"
+        return Observation(0.0, True, f"0 mismatching columns: {len(mine)} feature columns with {kept}", details)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ import numbers
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..escape import printable
+
 if TYPE_CHECKING:
     from .results import CheckResult, RunResult
 
@@ -117,10 +119,18 @@ def threshold_formatter(unit: str | None, display_unit: str | None = None) -> Ca
 
 
 def observed_text(check: CheckResult) -> str:
-    """The observed value as a report shows it ("" for a check that errored without one)."""
+    """The observed value as a report shows it ("" for a check that errored without one), with
+    what its measure recorded of it: `details["observed_unit"]` (`%` for a share, or what is
+    counted: `3 columns`) and `details["observed_at"]` (where: `0.05 at epoch 7`)."""
     if check.value is None and check.status == "error":
         return ""
-    return value_formatter(check.unit, check.display_unit)(check.value)
+    unit, at = check.details.get("observed_unit"), check.details.get("observed_at")
+    if unit == "%":
+        text = fmt_percent(check.value)
+    else:
+        text = value_formatter(check.unit, check.display_unit)(check.value)
+        text += f" {printable(unit, 40)}" if unit else ""
+    return text + (f" at {printable(at, 40)}" if at else "")
 
 
 def threshold_text(check: CheckResult) -> str:
