@@ -295,6 +295,8 @@ def same_results(contract, local_got, spark_got) -> None:
     """Every check: the same status, the same value (exact or within the stated tolerance)."""
     local, spark = evaluate(contract.checked, local_got, 0.0), evaluate(contract.checked, spark_got, 0.0)
     for a, b in zip(local.checks, spark.checks):
+        if a.kind == "latency":  # timings of this machine, whatever the engine
+            continue
         assert a.status == b.status, (a.source, a.status, b.status, a.message, b.message)
         if a.value is None or b.value is None:
             assert a.value == b.value and a.message == b.message, (a.source, a.message, b.message)
@@ -364,7 +366,8 @@ def test_small_samples_use_the_exact_ks_pvalue(classic, tmp_path, walked_by, mon
 
 # ---- the demo and the conformance contracts --------------------------------------------------------------
 def test_demo_contract(spark):
-    """The demo contract's data checks and its training-history checks (run on the driver)."""
+    """The demo contract: its data checks on Spark; its model, robustness and training-history
+    checks on the driver, on the datasets collected from Spark (latencies are timings)."""
     compare(mlcontract.compile(ROOT / "contracts" / "demo.mlc"), spark)
 
 
@@ -639,6 +642,8 @@ def same_run_results(local, spark) -> None:
     """Two RunResults of one contract: the same statuses, the same values (stated tolerances)."""
     assert [c.source for c in local.checks] == [c.source for c in spark.checks]
     for a, b in zip(local.checks, spark.checks):
+        if a.kind == "latency":  # timings of this machine, whatever the engine
+            continue
         assert a.status == b.status, (a.source, a.message, b.message)
         if a.value is None or b.value is None:
             assert a.value == b.value, (a.source, a.message, b.message)
