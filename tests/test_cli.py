@@ -353,3 +353,32 @@ def test_lint_compiles_without_running(tmp_path):
     missing_data = tmp_path / "data.mlc"
     missing_data.write_text('dataset d = parquet("nothing.parquet")\nd rows >= 1\n', encoding="utf-8")
     assert run_cli("lint", str(missing_data)).returncode == 0
+
+
+def test_table_on_the_local_engine_is_a_diagnostic(tmp_path):
+    """The Spark engine's `table(...)` on the local engine (issue 11; no Spark needed): a compile-time diagnostic, located, naming the flag; `mlc check` exits 2."""
+    from mlcontract.cli import main
+    from mlcontract.errors import ContractError
+
+    (tmp_path / "t.mlc").write_text('dataset cur = table("main.sales.orders")\ncur rows >= 1\n')
+    with pytest.raises(ContractError) as raised:
+        mlcontract.compile(tmp_path / "t.mlc")
+    rendered = raised.value.render()
+    assert "t.mlc:1:15" in rendered and "--engine spark" in rendered and "catalog table" in rendered
+    assert main(["check", str(tmp_path / "t.mlc")]) == 2
+
+def test_spark_options_without_the_spark_engine_are_usage_errors(tmp_path, capsys):
+    """Issue 11, no Spark needed: --spark-* without --engine spark, a --spark-conf without `=`: exit 2."""
+    from mlcontract.cli import main
+
+    (tmp_path / "c.mlc").write_text('dataset d = parquet("d.parquet")\nd rows >= 1\n')
+    import polars as pl
+
+    pl.DataFrame({"x": [1.0]}).write_parquet(tmp_path / "d.parquet")
+    assert main(["check", str(tmp_path / "c.mlc"), "--spark-master", "local[2]"]) == 2
+    assert "--engine spark" in capsys.readouterr().err
+    assert main(["check", str(tmp_path / "c.mlc"), "--engine", "spark", "--spark-conf", "novalue"]) == 2
+    assert "key=value" in capsys.readouterr().err
+    assert main(["check", str(tmp_path / "c.mlc"), "--engine", "spark", "--spark-master", "local[1]",
+                 "--spark-remote", "sc://localhost:15002"]) == 2
+    assert main(["profile", str(tmp_path / "d.parquet"), "--spark-remote", "sc://x:1"]) == 2

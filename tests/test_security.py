@@ -621,3 +621,18 @@ def test_library_warnings_are_escaped():
                           env={**os.environ, "PYTHONWARNINGS": "default"})
     assert "pwned" in done.stderr
     assert_log_safe(done.stderr)
+
+
+def test_a_remote_uri_needs_its_host_granted(tmp_path):
+    """Issue 11: the Spark engine reads URIs (s3a://BUCKET/..., hdfs://HOST/...). A contract
+    cannot choose to read another bucket or cluster: the host is granted by the invocation, as
+    an http() model's is (--allow-host); file: URIs are judged as paths. (No Spark needed: the
+    refusal is decided when the contract compiles, on any engine.)"""
+    text = 'dataset d = parquet("s3a://other-bucket/secrets/x.parquet")\nd rows >= 1\n'
+    refused = mlcontract.compile(text, base_dir=tmp_path).run()
+    assert refused.checks[0].status == "error" and "refused to read s3a://other-bucket" in refused.checks[0].message
+    assert "--allow-host" in refused.checks[0].message
+    granted = mlcontract.compile(text, base_dir=tmp_path, allow_hosts=["other-bucket"]).run()
+    assert granted.checks[0].status == "error" and "refused" not in granted.checks[0].message
+    outside = mlcontract.compile('dataset d = parquet("file:///etc/hostname")\nd rows >= 1\n', base_dir=tmp_path).run()
+    assert "refused to read file:///etc/hostname" in outside.checks[0].message

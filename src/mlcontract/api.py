@@ -31,8 +31,13 @@ class Contract:
     """A compiled contract: its checks are resolved and its plan is built; nothing ran yet."""
 
     def __init__(self, source: SourceText, base_dir: Path, datasets=None, models=None, histories=None,
-                 lenient: bool = False, grants: Grants | None = None, paths: dict[str, str | Path] | None = None):
+                 lenient: bool = False, grants: Grants | None = None, paths: dict[str, str | Path] | None = None,
+                 engine: str = DEFAULT_ENGINE, settings: Settings | None = None):
         started = time.perf_counter()
+        # The engine the contract is compiled for (run() uses it unless told otherwise). An engine
+        # that reads sources its own way (Spark: catalog tables, URIs, its types) reads the schemas.
+        self.engine, self.settings = engine, settings
+        reader = _schema_reader(engine, settings)
         self.source = source
         self.base_dir = base_dir
         self.grants = grants or Grants()
@@ -46,7 +51,7 @@ class Contract:
         self._inputs = (dict(datasets or {}), dict(models or {}), dict(histories or {}))
         with no_cyclic_gc():  # a contract of 200,000 checks: half of resolve's time was the collector's
             self.checked: CheckedContract = resolve(self.ast, source, base_dir, *self._inputs, lenient=lenient,
-                                                    grants=self.grants)
+                                                    grants=self.grants, engine=reader)
             self.plan: Plan = make_plan(self.checked)
         self.compile_seconds = time.perf_counter() - started
 
@@ -72,14 +77,17 @@ class Contract:
 
     def run(self, datasets: dict[str, Any] | None = None, models: dict[str, Any] | None = None,
             histories: dict[str, Any] | None = None, progress: Progress | None = None, *,
-            engine: str | Backend = DEFAULT_ENGINE, settings: Settings | None = None,
+            engine: str | Backend | None = None, settings: Settings | None = None, spark: Any = None,
             fail_on: str = "fail") -> RunResult:
         """Run the plan. Frames, models and histories given here replace declared sources
-        (pandas or Polars frames; fitted estimators or predict callables; history frames).
+        (pandas, Polars or Spark DataFrames; fitted estimators or predict callables; history frames).
 
-        `engine` names the engine that computes the statistics (`mlcontract.engines.ENGINES`),
-        built with `settings` (engines.base.Settings: chunk rows, threads, engine options) and
-        reporting to `progress`; or it is an engine already built (then give neither).
+        `engine` names the engine that computes the statistics (`mlcontract.engines.ENGINES`;
+        default: the one the contract was compiled for), built with `settings`
+        (engines.base.Settings: chunk rows, threads, engine options) and reporting to `progress`;
+        or it is an engine already built (then give neither). `spark=session` (a SparkSession,
+        classic or Connect) runs on the Spark engine with that session, as a Spark DataFrame
+        among `datasets` does (docs/spark.md).
         `fail_on="warn"`: warnings block the gate too (`passed` is false when one warns)."""
         import datetime
 
@@ -90,7 +98,10 @@ class Contract:
             raise UsageError(f"fail_on takes `fail` or `warn`, not {fail_on!r}")
         started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
         started = time.perf_counter()
-        chosen = _engine(engine, settings, progress)
+        name, settings = _engine_choice(engine, settings, spark, datasets or {}, self.engine)
+        if name == self.engine and settings is None:
+            settings = self.settings
+        chosen = _engine(name, settings, progress)
         frames, objects, curves = (dict(self._inputs[0]), dict(self._inputs[1]), dict(self._inputs[2]))
         contract = self
         if datasets or models or histories:
@@ -103,10 +114,16 @@ class Contract:
             frames.update(datasets or {})
             objects.update(models or {})
             curves.update(histories or {})
-            # The columns may differ from the declared files': resolve again against the new data
+        other_engine = isinstance(name, str) and (name, settings) != (self.engine, self.settings) and \
+            (_reads_schemas(name) or _reads_schemas(self.engine))
+        if datasets or models or histories or other_engine:
+            # The columns may differ from the declared files' (new data, or another engine reading
+            # the sources, with its own types and tables): resolve again against what will be read
             # (leniently: a column the new data lacks is an `error` result, not an exception).
+            engine_name, engine_settings = (name, settings) if other_engine and isinstance(name, str) \
+                else (self.engine, self.settings)
             contract = Contract(self.source, self.base_dir, frames, objects, curves, lenient=True, grants=self.grants,
-                                paths=self.paths)
+                                paths=self.paths, engine=engine_name, settings=engine_settings)
         got = chosen.run(contract.plan, Inputs.of(contract.checked, frames, objects, curves))
         executed = time.perf_counter()
         durations = {"compile": round(self.compile_seconds, 4), "execute": round(executed - started, 4)}
@@ -115,6 +132,50 @@ class Contract:
                           started_at=started_at, contract_sha256=self.sha256, durations=durations)
         result.durations["evaluate"] = round(time.perf_counter() - executed, 4)
         return result
+
+
+def _is_spark_frame(frame: Any) -> bool:
+    """A DataFrame of a classic or a Spark Connect session (told without importing pyspark)."""
+    return type(frame).__module__.startswith("pyspark.sql") and hasattr(frame, "sparkSession")
+
+
+def _engine_choice(engine: str | Backend | None, settings: Settings | None, spark: Any, frames: dict,
+                   default: str) -> tuple[str | Backend, Settings | None]:
+    """(the engine's name, or an engine already built; its settings). A Spark session given as
+    `spark=`, or a Spark DataFrame among the datasets, chooses the Spark engine with that session."""
+    if spark is None:
+        spark = next((f.sparkSession for f in frames.values() if _is_spark_frame(f)), None)
+    if engine is None:
+        engine = "spark" if spark is not None else default
+    if spark is not None:
+        if engine != "spark":
+            shown = engine if isinstance(engine, str) else type(engine).__name__
+            raise UsageError(f"a Spark session or Spark DataFrame runs on the Spark engine, not on `{shown}`: "
+                             "give engine=\"spark\" (or leave engine out)")
+        from dataclasses import replace
+
+        from .engines.base import Settings
+
+        base = settings if settings is not None else Settings()
+        settings = replace(base, options={**base.options, "session": spark})
+    return engine, settings
+
+
+def _reads_schemas(name: str | None) -> bool:
+    """Whether the engine `name` reads the sources' schemas itself (not with Polars)."""
+    return name is not None and name != DEFAULT_ENGINE
+
+
+def _schema_reader(name: str, settings: Settings | None):
+    """The engine that reads the schemas of a contract compiled for `name`, when it reads them
+    itself (the Spark engine); None for the local engine (sources.datasets, Polars)."""
+    if not _reads_schemas(name):
+        return None
+    from .engines import backend
+    from .engines.base import Settings
+
+    built = backend(name, settings if settings is not None else Settings())
+    return built if callable(getattr(built, "schema_of", None)) else None
 
 
 def _engine(engine: str | Backend, settings: Settings | None, progress: Progress | None) -> Backend:
@@ -136,7 +197,8 @@ def compile(source: str | Path, *, datasets: dict[str, Any] | None = None, model
             histories: dict[str, Any] | None = None, base_dir: str | Path | None = None,
             allow_paths: list[str | Path] | None = None, allow_hosts: list[str] | None = None,
             allow_pickle: bool = False, paths: dict[str, str | Path] | None = None,
-            mlflow_uri: str | None = None) -> Contract:
+            mlflow_uri: str | None = None, engine: str | None = None, settings: Settings | None = None,
+            spark: Any = None) -> Contract:
     """Compile a contract from a path or from its text. Raises ContractError with located
     diagnostics when it is malformed. Frames and models given here stand in for declarations
     (an undeclared name becomes a dataset/model of the contract).
@@ -150,8 +212,15 @@ def compile(source: str | Path, *, datasets: dict[str, Any] | None = None, model
 
     `paths` ({NAME: PATH}, the CLI's `--input NAME=PATH`) points declared datasets, models and
     histories at other files for this compile, keeping their format: the invocation chose
-    these files, so they are readable wherever they are (special files are still refused)."""
+    these files, so they are readable wherever they are (special files are still refused).
+
+    `engine` (default: local) is the engine the contract is compiled for and runs on, with
+    `settings`; the Spark engine reads the schemas itself (Spark's types, `table(...)`
+    datasets, URIs). `spark=session`, or a Spark DataFrame among `datasets`, chooses it."""
     grants = Grants.of(allow_paths, allow_hosts, allow_pickle, mlflow_uri)
+    name, settings = _engine_choice(engine, settings, spark, datasets or {}, DEFAULT_ENGINE)
+    if not isinstance(name, str):
+        raise UsageError("compile(engine=...) takes an engine's name; give an engine already built to run()")
     text, path = _read(source)
     folder = Path(base_dir) if base_dir is not None else (path.parent if path else Path.cwd())
     if "\x00" in str(folder):
@@ -161,7 +230,7 @@ def compile(source: str | Path, *, datasets: dict[str, Any] | None = None, model
         # \n file stays a stray character, reported where it is.)
         text = text.replace("\r", "\n")
     return Contract(SourceText(text, str(path) if path else "<contract>"), folder.resolve(), datasets, models, histories,
-                    grants=grants, paths=paths)
+                    grants=grants, paths=paths, engine=name, settings=settings)
 
 
 def check(source: str | Path, **inputs) -> RunResult:
@@ -197,14 +266,29 @@ def _read_file(path: Path) -> str:
         raise UsageError(f"{path} is not UTF-8 text: {error}") from error
 
 
-def profile(data: Any, output: str | Path | None = None, *, name: str | None = None, progress=None):
+def profile(data: Any, output: str | Path | None = None, *, name: str | None = None, progress=None,
+            engine: str | None = None, settings: Settings | None = None, spark: Any = None):
     """Profile a dataset (a data file path, or a pandas / Polars frame) and, when `output` is
-    given, write it atomically as JSON. Returns the Profile."""
+    given, write it atomically as JSON. Returns the Profile.
+
+    On the Spark engine (`engine="spark"`, `spark=session`, or a Spark DataFrame as `data`) the
+    data may also be a URI or a folder of parquet files; the profile is the one the local engine
+    writes for the same rows (docs/spark.md)."""
     from .profiles import profile_frame, write_profile
     from .resolve.contract import DatasetSource
     from .sources import format_of_path, open_dataset
     from .sources.datasets import check_rows
 
+    chosen, settings = _engine_choice(engine, settings, spark, {"data": data}, DEFAULT_ENGINE)
+    if chosen != DEFAULT_ENGINE:
+        if chosen != "spark":
+            raise UsageError(f"profiles are computed by the local or the Spark engine, not `{chosen}`")
+        from .engines.spark import SparkBackend
+
+        built = SparkBackend(settings, progress).profile(data, name)
+        if output is not None:
+            _write(write_profile, built, output)
+        return built
     if isinstance(data, (str, Path)):
         path = Path(data)
         source = DatasetSource(name or path.stem, format_of_path(path), path, written=str(data))

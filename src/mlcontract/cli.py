@@ -41,6 +41,13 @@ MLFLOW_URI = typer.Option(None, "--mlflow-uri", metavar="URI",
 # The engines come from the registry (engines.ENGINES); an unknown name is a usage error (exit 2).
 ENGINE = typer.Option(DEFAULT_ENGINE, "--engine", metavar="NAME",
                       help=f"the engine that computes the statistics: {', '.join(ENGINES)}")
+# The Spark engine's session (docs/spark.md): a local Spark (local[*]) unless one of these says otherwise.
+SPARK_MASTER = typer.Option(None, "--spark-master", metavar="URL", rich_help_panel="Spark",
+                            help="with --engine spark: the master to start Spark with (default local[*])")
+SPARK_REMOTE = typer.Option(None, "--spark-remote", metavar="sc://HOST:PORT", rich_help_panel="Spark",
+                            help="with --engine spark: a Spark Connect server to run on")
+SPARK_CONF = typer.Option(None, "--spark-conf", metavar="KEY=VALUE", rich_help_panel="Spark",
+                          help="with --engine spark: a Spark setting, e.g. spark.executor.memory=8g (repeatable)")
 
 
 def _version(show: bool) -> None:
@@ -103,6 +110,9 @@ def check(
     allow_host: list[str] | None = ALLOW_HOST,
     allow_pickle: bool = ALLOW_PICKLE,
     engine: str = ENGINE,
+    spark_master: str | None = SPARK_MASTER,
+    spark_remote: str | None = SPARK_REMOTE,
+    spark_conf: list[str] | None = SPARK_CONF,
     mlflow_uri: str | None = MLFLOW_URI,
     mlflow_log: str | None = typer.Option(
         None, "--mlflow-log", metavar="RUN_OR_MODEL_URI",
@@ -125,12 +135,13 @@ def check(
 
         recorder = Recorder.of(mlflow_log, mlflow_uri)  # a malformed target fails now, not after the run
     compiled = mlcontract.compile(contract, allow_paths=allow_path, allow_hosts=allow_host, allow_pickle=allow_pickle,
-                                  paths=_input_paths(inputs), mlflow_uri=mlflow_uri)
+                                  paths=_input_paths(inputs), mlflow_uri=mlflow_uri, engine=engine,
+                                  settings=_engine_settings(engine, spark_master, spark_remote, spark_conf))
     _started()
     if not compiled.checks:
         raise UsageError(f"{contract} has no checks: a gate that checks nothing would always pass")
     _import_in_background("mlcontract.report.results", "rich.console", "rich.table")
-    result = compiled.run(progress=None if quiet else _progress(), engine=engine, fail_on=fail_on)
+    result = compiled.run(progress=None if quiet else _progress(), fail_on=fail_on)
     write_reports(result, targets, ReportContext.of(result, compiled, contract, verbose=verbose, quiet=quiet))
     if recorder is not None:  # after the reports: a verdict that cannot be recorded fails the gate (MlcError: exit 1)
         sys.stderr.write(printable(recorder.record(result), MESSAGE_LIMIT) + "\n")
@@ -184,6 +195,10 @@ def profile_command(
     inputs: list[str] = typer.Argument(..., metavar="DATA... | merge PROFILE...",
                                        help="a data file to profile, or `merge` followed by profiles"),
     output: Path | None = typer.Option(None, "--output", "-o", help="where to write the profile"),
+    engine: str = ENGINE,
+    spark_master: str | None = SPARK_MASTER,
+    spark_remote: str | None = SPARK_REMOTE,
+    spark_conf: list[str] | None = SPARK_CONF,
 ) -> None:
     """Save what contracts need of a dataset (`mlc profile prod.parquet -o prod.profile.json`),
     or merge profiles of parts of one dataset (`mlc profile merge a.json b.json -o all.json`)."""
@@ -202,11 +217,14 @@ def profile_command(
         return
     if len(inputs) != 1:
         raise UsageError("mlc profile takes one data file (or `merge` and several profiles)")
+    settings = _engine_settings(engine, spark_master, spark_remote, spark_conf)
+    if output is None and "://" in inputs[0]:
+        raise UsageError("profiling a URI needs -o: where to write the profile")
     target = output or Path(inputs[0]).with_suffix(".profile.json")
     from .output import check_target
 
     check_target(target, "-o")  # a wrong target fails now, not after profiling
-    done = profile(inputs[0], target, progress=_progress())
+    done = profile(inputs[0], target, progress=_progress(), engine=engine, settings=settings)
     sys.stderr.write(f"profiled {done.rows:,} rows × {len(done.columns)} columns of {printable(inputs[0])} "
                      f"into {printable(target)}\n")
 
@@ -293,6 +311,26 @@ def _import_in_background(*modules: str) -> None:
                 return
 
     threading.Thread(target=load, name="mlc-imports", daemon=True).start()
+
+
+def _engine_settings(engine: str, master: str | None, remote: str | None, conf: list[str] | None):
+    """The engine's Settings from the --spark-* options (None when none is given); they are
+    the Spark engine's, so with another engine they are a usage error."""
+    given = {"master": master, "remote": remote, "conf": conf}
+    if not any(v for v in given.values()):
+        return None
+    flag = next(f"--spark-{k}" for k, v in given.items() if v)
+    if engine != "spark":
+        raise UsageError(f"{flag} sets up the Spark engine: add --engine spark")
+    if master and remote:
+        raise UsageError("--spark-master and --spark-remote both say where Spark runs: give one")
+    from .engines.base import Settings
+    from .engines.spark import parse_conf
+
+    options: dict[str, object] = {key: value for key, value in given.items() if value and key != "conf"}
+    if conf:
+        options["conf"] = parse_conf(conf)
+    return Settings(options=options)
 
 
 def _input_paths(inputs: list[str] | None) -> dict[str, str]:

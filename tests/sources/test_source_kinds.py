@@ -155,7 +155,7 @@ def test_a_new_kind_is_checked_like_the_others(toy_kinds, tmp_path):
         ("`rule(...)` takes one quoted path", 'e.g. rule("models/rule.json")'),
         ("`cut=` takes a number, not 'high'", None),
         ("unknown dataset source `excel(...)`",
-         "one of `parquet(...)`, `csv(...)`, `ipc(...)`, `ndjson(...)`, `profile(...)`, `tsv(...)`"),
+         "one of `parquet(...)`, `csv(...)`, `ipc(...)`, `ndjson(...)`, `profile(...)`, `table(...)`, `tsv(...)`"),
     ]
 
 

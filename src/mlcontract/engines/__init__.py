@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 ENGINES: dict[str, str] = {
     "local": "mlcontract.engines.local:LocalBackend",  # Polars + the Cython kernels, in this process
+    "spark": "mlcontract.engines.spark:SparkBackend",  # Spark SQL on a Spark session or Spark Connect (docs/spark.md)
 }
 DEFAULT_ENGINE = "local"
 

@@ -46,13 +46,15 @@ def resolve(
     histories: dict[str, Any] | None = None,
     lenient: bool = False,
     grants: Grants | None = None,
+    engine: Any = None,
 ) -> CheckedContract:
     """Resolve a contract. `frames`/`objects`/`histories` are data, models and training
     histories passed in through the API; they override or stand in for declarations.
     `lenient`: columns the data lacks become `error` results instead of diagnostics (used when
     run() receives data other than what the contract was compiled against).
-    `grants`: what the invocation allows beyond the safe defaults (grants.py)."""
-    scope = Scope(source, base_dir, frames or {}, objects or {}, histories or {}, lenient, grants or Grants())
+    `grants`: what the invocation allows beyond the safe defaults (grants.py).
+    `engine`: the engine built for the run when it reads schemas itself (`engine.schema_of`)."""
+    scope = Scope(source, base_dir, frames or {}, objects or {}, histories or {}, lenient, grants or Grants(), engine)
     for statement in module.statements:
         if type(statement) not in DISPATCH and not pending.rejected(scope, statement):
             declarations.declare(scope, statement)

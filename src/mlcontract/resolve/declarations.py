@@ -47,14 +47,51 @@ def contract_name(scope: Scope, node: ast.ContractDecl) -> None:
 
 def dataset(scope: Scope, node: ast.DatasetDecl) -> None:
     kind, path, options = source_call(scope, node.source, "dataset")
+    if kind.name == "table" and scope.frames.get(node.name.id) is None and \
+            not getattr(scope.engine, "reads_tables", False):
+        scope.error(node.source.span, "`table(...)` reads a catalog table: only the Spark engine reads those",
+                    "run it with `--engine spark` (API: run(engine=\"spark\")), or declare the table's files")
     claim(scope, node.name, "dataset")
-    resolved = resolve_path(scope.base_dir, path)
+    resolved = _local_path(scope.base_dir, path)
     scope.datasets[node.name.id] = DatasetSource(
         node.name.id, kind.name, resolved, options, span=node.span, written=path
     )
     if scope.frames.get(node.name.id) is None:  # a frame passed in stands in for the file
         source = scope.datasets[node.name.id]
         confine(scope, node.name.id, f"dataset `{node.name.id}`", resolved, path, glob_pattern(source))
+        remote = _remote_refusal(scope, path)
+        if remote:
+            scope.refused[node.name.id] = f"dataset `{node.name.id}`: refused to read {path}: {remote}"
+
+
+def _remote_refusal(scope: Scope, written: str) -> str | None:
+    """Why a URI other than file: (s3a://BUCKET/..., hdfs://HOST:PORT/..., read by the Spark
+    engine) may not be read: its host or bucket must be granted like an http() model's host."""
+    match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)", written)
+    if not match or match.group(1).lower() == "file":
+        return None
+    from urllib.parse import urlsplit
+
+    from ..grants import HOST_GRANT
+
+    try:
+        parts = urlsplit(written)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return f"`{match.group(2)}` is not a host"
+    if scope.grants.allows_host(host, port):
+        return None
+    return f"`{host or match.group(2)}` is not granted; grant it with {HOST_GRANT}"
+
+
+def _local_path(base_dir: Path, written: str) -> Path:
+    """The file a dataset's path names: a `file:` URI's path (judged by confinement like any
+    path; the Spark engine reads URIs), else the path against the contract's folder."""
+    if written.startswith("file:"):
+        from urllib.parse import unquote, urlparse
+
+        return Path(unquote(urlparse(written).path))
+    return resolve_path(base_dir, written)
 
 
 def model(scope: Scope, node: ast.ModelDecl) -> None:
@@ -258,7 +295,8 @@ def read_schemas(scope: Scope) -> None:
             scope.schema_errors[name] = scope.refused[name]
             continue
         try:
-            schema = sources.schema_of(source, scope.frames.get(name))
+            reader = getattr(scope.engine, "schema_of", None) or sources.schema_of  # the engine's types, if its own
+            schema = reader(source, scope.frames.get(name))
         except DataError as error:
             scope.schema_errors[name] = str(error)
             continue

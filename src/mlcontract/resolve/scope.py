@@ -15,7 +15,7 @@ import dataclasses
 import math
 import re
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ..grants import Confinement, Grants
 from ..language import ast
@@ -40,8 +40,11 @@ class Abort(Exception):
 
 class Scope:
     def __init__(self, source: SourceText, base_dir: Path, frames: dict, objects: dict, histories: dict,
-                 lenient: bool = False, grants: Grants | None = None):
+                 lenient: bool = False, grants: Grants | None = None, engine: Any = None):
         self.source = source
+        # The engine the contract is compiled for, when it reads sources its own way (the Spark
+        # engine: catalog tables, URIs, Spark's types); None: the local engine (sources.datasets).
+        self.engine = engine
         self.grants = grants or Grants()
         self._confinement: Confinement | None = None
         # Sources whose file the contract may not read (grants.py): name → the refusal. Every
