@@ -276,10 +276,18 @@ def test_duplicate_count_distinct_rate_and_null_count_match_the_oracle(seed, dty
 def test_duplicate_count_and_distinct_rate_on_empty_and_all_null_columns():
     for values in ([], [None, None]):
         frame = pl.DataFrame({"x": pl.Series(values, dtype=pl.String)})
-        assert one("feature x duplicate_count == 0", frame).status == "pass"
-        assert one("feature x null_count == 0", frame).value == len(values)
         check = one("feature x distinct_rate <= 1", frame)
         assert check.status == "error" and "no non-null values" in check.message
+    # all null: the counts are computed on rows that exist
+    nulls = pl.DataFrame({"x": pl.Series([None, None], dtype=pl.String)})
+    assert one("feature x duplicate_count == 0", nulls).status == "pass"
+    assert one("feature x null_count == 2", nulls).status == "pass"
+    # empty: a count of no rows checked nothing, so it is an error, never a pass
+    for dtype in (pl.String, pl.Int64, pl.Float64):
+        empty = pl.DataFrame({"x": pl.Series([], dtype=dtype)})
+        for line in ("feature x duplicate_count == 0", "feature x null_count == 0"):
+            check = one(line, empty)
+            assert check.status == "error" and "has no rows" in check.message, (line, dtype)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -501,7 +509,7 @@ def test_unique_keys_pass_and_name_the_repeated_keys_escaped():
 def test_keys_on_empty_and_all_null_data():
     empty = pl.DataFrame({"a": pl.Series([], dtype=pl.Int64), "b": pl.Series([], dtype=pl.String)})
     assert one("d unique (a, b)", empty).status == "error"
-    assert one("d duplicate_count (a, b) == 0", empty).status == "pass"
+    assert one("d duplicate_count (a, b) == 0", empty).status == "error"  # nothing checked, as for unique
     nulls = pl.DataFrame({"a": pl.Series([None, None, None], dtype=pl.Int64), "b": pl.Series([None] * 3, dtype=pl.String)})
     assert one("d duplicate_count (a, b) == 2", nulls).status == "pass"  # missing values equal each other
 

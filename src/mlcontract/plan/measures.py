@@ -277,10 +277,10 @@ class KeyDuplicates(Measure):
         rows, distinct, top = fetch(got, rq.KeyDuplicates(self.dataset, self.key))
         duplicates = rows - distinct
         details = {"rows": int(rows), "distinct": int(distinct)}
+        if rows == 0:  # no key repeats among no rows: nothing was checked, as for `unique`
+            raise CheckError(f"{self.dataset} has no rows")
         if not self.verdict_form:
             return Observation(duplicates, details=details)
-        if rows == 0:
-            raise CheckError(f"{self.dataset} has no rows")
         name = ", ".join(self.key)
         if duplicates == 0:
             return Observation(0, True, f"all {rows:,} rows have distinct ({name})", details=details)

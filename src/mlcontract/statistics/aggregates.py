@@ -33,9 +33,12 @@ def compute(stat, got) -> Observation:
         return _sum(fetch(got, rq.Summary(ds, col)), col, ds)
     if s == "null_count" and stat.column_type == NUMERIC:
         summary = fetch(got, rq.Summary(ds, col))
+        _has_rows(summary.rows, ds)
         return Observation(summary.nulls + summary.nans)
     counts = fetch(got, rq.Counts(ds, col))
     present = int(counts.counts.sum())
+    if s in ("null_count", "duplicate_count"):
+        _has_rows(present + counts.nulls, ds)
     if s == "null_count":
         return Observation(counts.nulls)
     if s == "duplicate_count":
@@ -44,6 +47,12 @@ def compute(stat, got) -> Observation:
         return Observation(rate(len(counts.keys), present, f"`{col}` in {ds}", "no non-null values"),
                            details={"values": present, "distinct": len(counts.keys)})
     return true_rate(counts, col, ds)
+
+
+def _has_rows(rows: int, ds: str) -> None:
+    """A count of an empty dataset is nothing computed: `null_count == 0` must not pass on no rows."""
+    if rows == 0:
+        raise CheckError(f"{ds} has no rows")
 
 
 def true_rate(counts, col: str, ds: str) -> Observation:
