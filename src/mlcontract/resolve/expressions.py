@@ -24,18 +24,19 @@ def display_unit(*nodes) -> str | None:
     """The unit the contract wrote its literals in — `%`, a duration's `ms` / `s` / `µs` / `min`,
     `rows/s` — when they agree (`baseline + 2%`, `between 1% and 5%`); None when there is none or
     they disagree (`1s + 500ms`). Reports print the threshold in it (report/formatting.py)."""
-    units = {_written_unit(number) for node in nodes for number in _numbers(node)} - {None}
+    units = {_written_unit(number) for node in nodes for number in leaves(node, ast.Number)} - {None}
     return units.pop() if len(units) == 1 else None
 
 
-def _numbers(node):
-    if isinstance(node, ast.Number):
+def leaves(node, kind: type):
+    """Every leaf of type `kind` in a right-hand side AST (through arithmetic and negation)."""
+    if isinstance(node, kind):
         yield node
     elif isinstance(node, ast.BinOp):
-        yield from _numbers(node.left)
-        yield from _numbers(node.right)
+        yield from leaves(node.left, kind)
+        yield from leaves(node.right, kind)
     elif isinstance(node, ast.Neg):
-        yield from _numbers(node.operand)
+        yield from leaves(node.operand, kind)
 
 
 def _written_unit(number: ast.Number) -> str | None:
@@ -112,13 +113,7 @@ def unit_of(scope: Scope, value, lhs_unit: str | None, node) -> str | None:
 
 def refs(node):
     """Every `Ref` in a right-hand side AST."""
-    if isinstance(node, ast.Ref):
-        yield node
-    elif isinstance(node, ast.BinOp):
-        yield from refs(node.left)
-        yield from refs(node.right)
-    elif isinstance(node, ast.Neg):
-        yield from refs(node.operand)
+    return leaves(node, ast.Ref)
 
 
 def is_zero(value) -> bool:
