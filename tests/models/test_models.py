@@ -8,6 +8,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from model_sources import churn_frame
 from sklearn import metrics as skm
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
@@ -39,14 +40,8 @@ class Doubler(TransformerMixin, BaseEstimator):
 
 
 def _frame(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    age = rng.normal(40, 10, n)
-    age[rng.random(n) < 0.05] = np.nan
-    income = rng.lognormal(10, 0.4, n)
-    plan = rng.choice(["basic", "plus", "pro"], n, p=[0.5, 0.3, 0.2])
-    logit = -0.05 * (np.nan_to_num(age, nan=40) - 40) + np.where(plan == "basic", 0.8, -0.4) \
-        - 0.6 * (np.log(income) - 10) + rng.normal(0, 0.5, n)
-    return pd.DataFrame({"age": age, "income": income, "plan": plan, "y": (logit > 0.2).astype(np.int64)})
+    """The churn data of the model-source tests, with its binary label only."""
+    return churn_frame(n, seed)[["age", "income", "plan", "y"]]
 
 
 def _pipeline(extra=None):
