@@ -474,10 +474,10 @@ def _buckets_sql(groups: list[Group], frame_of, parts: int, columns: list[tuple[
         f"SELECT *, 0 AS sgn, 0L AS dmax, 0L AS lb, 0 AS keep_walk FROM ({level})"
     keep = ["nxt IS NULL", "keep_walk = 1"]
     for side in (0, 1):
-        wanted = [g for g in groups if side < len(g.ranks) and g.ranks[side] is not None and len(g.ranks[side])]
+        wanted = [(g, ranks) for g in groups if side < len(g.ranks) and (ranks := g.ranks[side]) is not None and len(ranks)]
         if wanted:  # the ranks within each group's interval
-            cases = " ".join(f"WHEN {g.index} THEN array({', '.join(f'{int(r) - g.below[side]}L' for r in g.ranks[side])})"
-                             for g in wanted)
+            cases = " ".join(f"WHEN {g.index} THEN array({', '.join(f'{int(r) - g.below[side]}L' for r in ranks)})"
+                             for g, ranks in wanted)
             keep.append(f"exists(CASE g {cases} END, r -> r >= c{side} AND r < c{side} + n{side})")
     select = ", ".join(_as("0" if name == "kind" else name, kind, name) for name, kind in columns)
     return f"SELECT {select} FROM ({level}) WHERE {' OR '.join(keep)}"

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import CheckError
 from .buckets import Rounds, Sample
 from .reading import column_kind, dtype_name, numeric_column
 from .relations import Relation
 from .scan import (
     MAX_COUNTED_KEYS,
     _count_aggregates,
+    _count_at,
     _moments_of,
     _stats_aggregates,
     _stats_of,
@@ -69,7 +69,7 @@ def profile_of(runner: Runner, frame, index, name: str, label: str | None):
             ranks = np.unique(np.concatenate([grids[column][0], grids[column][1]]))
         selections[column] = rounds.ranks(sample, ranks, moments[column])
     rounds.run()
-    layouts = {}
+    layouts: dict[str, tuple] = {}
     fallback = Aggregates()
     for column, (previous, following, gamma) in grids.items():
         selection = selections[column]
@@ -79,11 +79,11 @@ def profile_of(runner: Runner, frame, index, name: str, label: str | None):
         edges = np.unique(grid[1:GRID])
         first_at = {e: i for i, e in reversed(list(enumerate(grid.tolist()))) if 0 < i < GRID}
         at = [first_at[e] for e in edges.tolist()]
-        below = buckets_counts_below(edges, previous[at], following[at], selection)
+        known = buckets_counts_below(edges, previous[at], following[at], selection)
         column_sql = numeric_column(ident(column), types[column])
-        counted = [None if b is not None else fallback.add(f"count_if({column_sql.finite} AND {column_sql.value} < {double(e)})")
-                   for e, b in zip(edges.tolist(), below)]
-        layouts[column] = (grid, edges, below, counted)
+        below_sql = [f"count_if({column_sql.finite} AND {column_sql.value} < {double(e)})" for e in edges.tolist()]
+        positions = [None if b is not None else fallback.add(sql) for sql, b in zip(below_sql, known)]
+        layouts[column] = (grid, edges, known, positions)
     found_fallback = fallback.run(runner, frame, f"the counts below bin edges of {name}") if fallback.expressions else []
     columns: dict[str, ColumnProfile] = {}
     for column, spark_type in types.items():
@@ -93,8 +93,8 @@ def profile_of(runner: Runner, frame, index, name: str, label: str | None):
             profile = ColumnProfile(kind, dtype, rows, summary.nulls + summary.nans,
                                     summary=_summary_to_json(summary.to_dict()))
             if column in layouts:
-                grid, edges, below, counted = layouts[column]
-                below = [b if b is not None else _counted(found_fallback, a) for b, a in zip(below, counted)]
+                grid, edges, known, positions = layouts[column]
+                below = [b if b is not None else _count_at(found_fallback, a) for b, a in zip(known, positions)]
                 profile.quantiles, profile.edges = grid.tolist(), edges.tolist()
                 profile.counts = np.diff(np.array([0, *below, summary.count], dtype=np.int64)).tolist()
             elif column in selections and (kept := selections[column].values) is not None:
@@ -107,9 +107,3 @@ def profile_of(runner: Runner, frame, index, name: str, label: str | None):
         else:
             columns[column] = ColumnProfile(kind, dtype, rows, int(found[missing_at[column][0]]))
     return Profile(name, rows, columns, True, label, _now())
-
-
-def _counted(found: list, at: int | None) -> int:
-    if at is None:
-        raise CheckError("a count below a bin edge was neither known nor counted")
-    return int(found[at])

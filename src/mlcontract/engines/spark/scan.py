@@ -224,10 +224,10 @@ class ScanWork:
                   or (isinstance(request, rq.Histogram) and request.edges.of != request.of)
                   or (isinstance(request, rq.ValueTest) and request.test[1] not in _PER_VALUE_TESTS)}
             found = first.run(self.runner, frame, f"the counts and extremes of {self.what}")
-            for name, index in rows_at.items():
-                self.rows[name] = int(found[index] or 0)
-            for key, index in stats_at.items():
-                self.stats[key] = _stats_of(found, index, self.rows[key[0]])
+            for name, position in rows_at.items():
+                self.rows[name] = int(found[position] or 0)
+            for key, positions in stats_at.items():
+                self.stats[key] = _stats_of(found, positions, self.rows[key[0]])
                 self.backend.stats[key] = self.stats[key]
             self.sizes.update({key: (int(found[i] or 0), None if j is None else int(found[j] or 0))
                                for key, (i, j) in sizes_at.items()})
@@ -439,7 +439,7 @@ class ScanWork:
                     self.got[request] = error
                 continue
             for request, below, at in positions:
-                counts = [b if b is not None else int(found[a]) for b, a in zip(below, at)]
+                counts = [b if b is not None else _count_at(found, a) for b, a in zip(below, at)]
                 total = self.stats[(request.dataset, request.column)].count
                 self.got[request] = np.diff(np.array([0, *counts, total], dtype=np.int64))
 
@@ -854,9 +854,18 @@ def array_side(values) -> WalkSide:
     return WalkSide(count, int(getattr(values, "represented", count)), low, high, values)
 
 
+def _count_at(found: list, at: int | None) -> int:
+    """A count below a bin edge that the order statistics did not give: the aggregate at `at`."""
+    if at is None:
+        raise CheckError("a count below a bin edge was neither known nor counted")
+    return int(found[at])
+
+
 def _driver_walk(mine: Selection, theirs: WalkSide):
     from ...statistics.formulas import walk
 
+    if mine.values is None:
+        raise CheckError("the values of the walk were not copied")
     return walk(mine.values, theirs.array)
 
 
