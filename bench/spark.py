@@ -3,6 +3,7 @@
     python bench/spark.py --rows 10000000            # 10M rows x 25 columns per side
     python bench/spark.py --rows 1000000 --rss-only  # driver RSS of the Spark engine alone
     python bench/spark.py --rows 20000000 --rss-only
+    python bench/spark.py --rows 1000000 --variants spark --verbose   # the engine's queries, jobs and times
 
 Data: bench/peers/gen_drift_data.py (20 float columns with 1% NaN, 5 string columns of 50 Zipf
 categories), written under bench/data/spark-N/ once. The contract: psi on all 25 columns
@@ -100,7 +101,8 @@ def run_engine(folder: Path, engine: str, driver_memory: str) -> dict:
         started = time.perf_counter()  # the session start is reported apart
         backend = SparkBackend(Settings(options={"session": spark}))
         got = backend.run(contract.plan, inputs)
-        extra = {"queries": backend.queries, "jvm_peak_mb": jvm_peak_mb()}
+        extra = {"queries": backend.queries, "jobs": backend.jobs, "scans": backend.scans, "log": backend.log,
+                 "jvm_peak_mb": jvm_peak_mb()}
     wall = time.perf_counter() - started
     result = evaluate(contract.checked, got, wall)
     values = {c.source: c.value for c in result.checks}
@@ -157,7 +159,7 @@ def measure(variant: str, folder: Path, driver_memory: str) -> dict:
     started = time.perf_counter()
     done = subprocess.run([sys.executable, __file__, "--child", variant, "--folder", str(folder),
                            "--driver-memory", driver_memory], capture_output=True, text=True, check=False)
-    line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
+    line = next((text for text in done.stdout.splitlines() if text.startswith("RESULT ")), None)
     if line is None:
         raise SystemExit(f"{variant} failed:\n{done.stderr[-3000:]}")
     result = json.loads(line[len("RESULT "):])
@@ -184,6 +186,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--rss-only", action="store_true", help="only the Spark engine (driver RSS at this size)")
+    parser.add_argument("--variants", default="local,spark,pyspark", help="which variants to run (comma-separated)")
+    parser.add_argument("--verbose", action="store_true", help="every Spark query of the engine, with its jobs and time")
     parser.add_argument("--driver-memory", default="6g", help="spark.driver.memory of the local[2] JVM")
     parser.add_argument("--child")
     parser.add_argument("--folder")
@@ -194,15 +198,21 @@ def main() -> None:
         child(args)
         return
     folder = data_folder(args.rows)
-    variants = ["spark"] if args.rss_only else ["local", "spark", "pyspark"]
+    variants = ["spark"] if args.rss_only else args.variants.split(",")
     results = {v: measure(v, folder, args.driver_memory) for v in variants}
     print(f"{args.rows:,} rows x 25 columns per side, {len(contract_text().splitlines()) - 2} checks; "
           f"Spark: local[2], spark.driver.memory={args.driver_memory}")
-    print(f"{'variant':<10}{'run wall':>10}{'process':>10}{'driver RSS':>12}{'JVM RSS':>10}  queries")
+    print(f"{'variant':<10}{'run wall':>10}{'process':>10}{'driver RSS':>12}{'JVM RSS':>10}  queries (Spark jobs)")
     for name, result in results.items():
         jvm = f"{result['jvm_peak_mb']:,.0f} MB" if "jvm_peak_mb" in result else "-"
+        queries = f"{result['queries']} ({result['jobs']})" if "queries" in result else "-"
         print(f"{name:<10}{result['wall']:>9.1f}s{result['process_wall']:>9.1f}s{result['driver_peak_mb']:>9,.0f} MB"
-              f"{jvm:>10}  {result.get('queries', '-')}")
+              f"{jvm:>10}  {queries}")
+        for dataset, count, jobs, seconds in result.get("scans", []):
+            print(f"   scan of {dataset}: {count} queries, {jobs} Spark jobs, {seconds:.1f}s")
+        if args.verbose:
+            for what, jobs, seconds in result.get("log", []):
+                print(f"      {seconds:7.1f}s {jobs:3d} jobs  {what}")
         if result["errors"]:
             print("   errors:", result["errors"][:3])
     if "local" in results:

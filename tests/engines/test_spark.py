@@ -114,6 +114,9 @@ def tiny(monkeypatch):
     monkeypatch.setattr(buckets, "GATHER_BUDGET", 8_000)
     monkeypatch.setattr(buckets, "MIN_BUCKETS", 4)
     monkeypatch.setattr(buckets, "MAX_BUCKETS", 128)
+    monkeypatch.setattr(buckets, "MAX_WALK_BUCKETS", 128)
+    monkeypatch.setattr(buckets, "MAX_INTERVALS", 3)
+    monkeypatch.setattr(buckets, "MANY_KEYS", 5)
     monkeypatch.setattr(buckets, "BUCKET_VALUES", 400)
     monkeypatch.setattr(buckets, "WALK_BUCKET_VALUES", 400)
     monkeypatch.setattr(scan, "WALK_COLLECT", 0)
@@ -480,6 +483,74 @@ def test_a_scan_combines_its_work_into_few_queries(classic, datasets):
                                   "cur rows >= 1\n", base_dir=datasets)
     backend, _ = compare(contract, classic)
     assert backend.queries == 2
+
+
+def _drift_frame(n: int, seed: int, shift: float) -> pl.DataFrame:
+    """bench/spark.py's data, smaller: normal columns with 1% NaN, Zipf categories."""
+    rng = np.random.default_rng(seed)
+    columns: dict = {}
+    for i in range(6):
+        x = rng.normal(shift * (i % 3 == 0), 1 + 0.1 * i, n)
+        x[rng.random(n) < 0.01] = np.nan
+        columns[f"num_{i}"] = x
+    levels = np.array([f"c{j}" for j in range(50)])
+    p = np.arange(1, 51, dtype=float) ** -1.0
+    for i in range(2):
+        columns[f"cat_{i}"] = levels[rng.choice(50, n, p=p / p.sum())]
+    return pl.DataFrame(columns, nan_to_null=False)
+
+
+def test_a_drift_contract_takes_a_few_queries_per_scan(classic, tmp_path):
+    """bench/spark.py's contract (psi of every column, mean, std, p95, KS and Wasserstein of
+    some): each scan is its aggregates, its value counts and at most two bucket rounds — the
+    KS/Wasserstein walks ride on the current's bucket round — and a current scan of histograms
+    on the reference's edges is one query (issue 11: one job per scan where the plan allows)."""
+    _drift_frame(30_000, 1, 0.0).write_parquet(tmp_path / "ref.parquet")
+    _drift_frame(25_000, 2, 0.1).write_parquet(tmp_path / "cur.parquet")
+    header = 'dataset current = parquet("cur.parquet")\ndataset reference = parquet("ref.parquet")\n'
+    checks = [f"feature num_{i} psi < 10 vs reference" for i in range(6)]
+    detailed = [line for i in (0, 1) for line in (f"feature num_{i} mean <= 100", f"feature num_{i} std <= 100",
+                f"feature num_{i} p95 <= 100", f"feature num_{i} ks <= 1 vs reference",
+                f"feature num_{i} wasserstein <= 100 vs reference")]
+    categorical = [f"feature cat_{i} psi < 10 vs reference" for i in range(2)]
+    backend, _ = compare(mlcontract.compile(header + "\n".join(checks + detailed + categorical) + "\n",
+                                            base_dir=tmp_path), classic)
+    queries = {dataset: count for dataset, count, _, _ in backend.scans}
+    assert queries == {"reference": 4, "current": 4}, backend.log
+    backend, _ = compare(mlcontract.compile(header + "\n".join(checks) + "\n", base_dir=tmp_path), classic)
+    queries = {dataset: count for dataset, count, _, _ in backend.scans}
+    assert queries == {"reference": 3, "current": 1}, backend.log  # aggregates, bucket round, copied values
+
+
+def test_walks_against_the_local_merge_walk(spark, tiny):
+    """KS D and W1 by bucket rounds against the local kernel's merge walk, on samples built to
+    defeat buckets: identical samples (a sign change in every bucket), ties across the samples,
+    one constant sample, values near float64's limit (W1 beyond it), subnormals."""
+    from mlcontract.engines.spark import buckets, describe_error, scan, sql as sq
+    from mlcontract.statistics.formulas import walk
+
+    rng = np.random.default_rng(13)
+    same = rng.normal(0, 1, 3000)
+    cases = {
+        "identical": (same, same.copy()),
+        "shifted": (rng.normal(0, 1, 3000), rng.normal(0.1, 1, 2500)),
+        "ties": (rng.integers(0, 6, 3000).astype(float), rng.integers(0, 5, 2000).astype(float)),
+        "constant": (np.full(1500, 2.5), rng.normal(2.5, 1, 1800)),
+        "huge": (rng.uniform(-1.7e308, 1.7e308, 1200), rng.uniform(-1.6e308, 1.6e308, 1300)),
+        "subnormal": (rng.integers(1, 50, 1500) * 5e-324, rng.integers(0, 60, 1600) * 5e-324),
+    }
+    runner = sq.Runner(spark, describe_error)
+    for name, (a, b) in cases.items():
+        a, b = np.sort(a), np.sort(b)
+        mine, theirs = scan.array_side(a), scan.array_side(b)
+        rounds = buckets.Rounds(runner, name)
+        pair = rounds.walk(mine.sample(runner), theirs.sample(runner))
+        rounds.run()
+        found, expected = scan.spark_walk(pair, mine, theirs, None), walk(a, b)
+        assert found.ks == expected.ks, (name, found.ks, expected.ks)
+        assert found.exponent == expected.exponent, name
+        assert math.isclose(found.scaled_wasserstein, expected.scaled_wasserstein, rel_tol=W1_BOUND, abs_tol=0), \
+            (name, found.scaled_wasserstein, expected.scaled_wasserstein)
 
 
 # ---- sources --------------------------------------------------------------------------------------------

@@ -53,7 +53,8 @@ class SparkBackend:
         self.progress = progress
         self.queries = 0  # Spark SQL queries run (the tests check that a scan's work is combined)
         self.jobs = 0  # Spark jobs they started (a classic session)
-        self.log: list[tuple[str, int]] = []  # (what, jobs) of every query
+        self.log: list[tuple[str, int, float]] = []  # (what, Spark jobs, seconds) of every query
+        self.scans: list[tuple[str, int, int, float]] = []  # (dataset, queries, Spark jobs, seconds) of every scan
         self.computed = 0  # requests computed (as the local engine counts them)
         self.inputs: Inputs = Inputs({})
         self._opened: dict[str, Any] = {}
@@ -100,10 +101,13 @@ class SparkBackend:
             return {request: failure for request in plan.requests}
         try:
             for scan in plan.scans:
+                before = len(runner.log)
                 if scan.mode == "profile":
                     self._serve_profile(scan, got, runner)
                 else:
                     ScanWork(self, plan, list(scan.requests), runner, got, scan.dataset).compute()
+                mine = runner.log[before:]
+                self.scans.append((scan.dataset, len(mine), sum(j for _, j, _ in mine), sum(t for _, _, t in mine)))
                 self.computed += len(scan.requests)
             if plan.other:
                 from ...models.handlers import run_handlers
@@ -186,7 +190,7 @@ class SparkBackend:
         if table.num_rows > MAX_COLLECT_ROWS:
             raise DataError(f"dataset `{name}` has more than {MAX_COLLECT_ROWS:,} rows: model checks on the Spark "
                             f"engine read their dataset into the driver, up to {MAX_COLLECT_ROWS:,} rows "
-                            "(mlcontract.engines.spark.MAX_COLLECT_ROWS); give them a sample of it")
+                            "(mlcontract.engines.spark.backend.MAX_COLLECT_ROWS); give them a sample of it")
         collected = pl.DataFrame(table)
         return collected.drop([c for c in index if c in collected.columns])
 

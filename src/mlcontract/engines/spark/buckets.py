@@ -31,13 +31,15 @@ from ...errors import CheckError
 from .sql import LIMBS, ExactSum, NumericColumn, Runner, bigint, double, exponent_above, scaled
 
 MIN_BUCKETS = 16
-MAX_BUCKETS = 65_536
+MAX_BUCKETS = 65_536  # buckets of one column's split for its order statistics (only those holding ranks return)
+MAX_WALK_BUCKETS = 1 << 22  # buckets of a KS pair's split: few enough values each that few change sign
 BUCKET_VALUES = 64  # values per bucket the first split aims at: the buckets holding wanted ranks are then copied
 WALK_BUCKET_VALUES = 16  # the same for a walk: its ECDF difference then rarely changes sign inside a bucket
 GATHER_MAX = 65_536  # values of one bucket copied to the driver; a larger bucket is split again
 GATHER_BUDGET = 4_000_000  # values copied to the driver per round, over every column
-MAX_ROUNDS = 64  # a bucket strictly shrinks each round; this only stops a runaway
-KEY_STRIDE = 1 << 20  # > MAX_BUCKETS: a branch's key = group * KEY_STRIDE + bucket
+MAX_ROUNDS = 1_000  # a bucket strictly shrinks each round; this only stops a runaway
+KEY_STRIDE = 1 << 32  # > every bucket count: a branch's key = group * KEY_STRIDE + bucket
+MAX_INTERVALS = 256  # groups of one family in one round (a CASE over their intervals); more wait for the next round
 UNIT = 1200  # exact arithmetic of the walk in units of 2**-UNIT (below every double and digit weight)
 
 
@@ -178,14 +180,34 @@ class _Split:
         h = double(self.half)
         offset = f"({v} * {h} - {double(self.low * self.half)})"
         position = f"({scaled(offset, self.power)} * {double(self.scale)})"
-        return f"LEAST({self.buckets - 1}, GREATEST(0, CAST(FLOOR({position}) AS INT)))"
+        # clamped before the cast: a value outside the interval (where the caller's filter has not
+        # been applied yet) is a bucket at an end, never an overflow
+        return f"CAST(FLOOR(LEAST({double(self.buckets - 1)}, GREATEST(0.0D, {position}))) AS INT)"
 
     def member_sql(self, v: str) -> str:
         return f"({v} >= {double(self.low)} AND {v} <= {double(self.high)})"
 
 
-def bucket_count(count: int, per_bucket: int) -> int:
-    return int(min(MAX_BUCKETS, max(MIN_BUCKETS, math.ceil(count / per_bucket))))
+def _this_round(groups: list[Group]) -> list[Group]:
+    """At most MAX_INTERVALS groups of a family (one branch's CASE over their intervals); the
+    others wait for a later round."""
+    taken: dict[int, int] = {}
+    chosen = []
+    for group in groups:
+        if taken.get(group.family, 0) < MAX_INTERVALS:
+            taken[group.family] = taken.get(group.family, 0) + 1
+            chosen.append(group)
+    return chosen
+
+
+def bucket_count(count: int, per_bucket: int, most: int | None = None) -> int:
+    return int(min(MAX_BUCKETS if most is None else most, max(MIN_BUCKETS, math.ceil(count / per_bucket))))
+
+
+def walk_bucket_count(count: int) -> int:
+    """A walk's buckets: WALK_BUCKET_VALUES values each, so that its ECDF difference — which wanders
+    ~sqrt(n) from zero — rarely changes sign within one (they never come to the driver whole)."""
+    return bucket_count(count, WALK_BUCKET_VALUES, max(MAX_BUCKETS, MAX_WALK_BUCKETS))
 
 
 # ---- the rounds -------------------------------------------------------------------------------------------
@@ -238,7 +260,7 @@ class Rounds:
                              "integer range of the Spark engine")
         pair = Walking(a, b)
         self.walks.append(pair)
-        group = self._group((a, b), bucket_count(a.count + b.count, WALK_BUCKET_VALUES), moments)
+        group = self._group((a, b), walk_bucket_count(a.count + b.count), moments)
         group.walk = pair
         group.ranks = tuple(None if r is None else np.unique(np.asarray(r, dtype=np.int64)) for r in ranks)
         group.selections = selections
@@ -256,6 +278,7 @@ class Rounds:
     # ---- running ---------------------------------------------------------------------------------------
     def run(self) -> None:
         groups, gathers = self.groups, self.gathers
+        waiting: list[Group] = []
         for _ in range(MAX_ROUNDS):
             if not groups and not gathers:
                 break
@@ -267,7 +290,9 @@ class Rounds:
             rows = _rows_by_group(table)
             for group in groups:
                 self._take_buckets(group, rows.get(group.index), following, next_gathers)
-            groups, gathers = following, next_gathers
+            groups, gathers = _this_round(following + waiting), next_gathers
+            chosen = {id(g) for g in groups}
+            waiting = [g for g in following + waiting if id(g) not in chosen]
         else:
             raise CheckError(f"the order statistics of {self.what} did not converge in {MAX_ROUNDS} rounds")
         for pair in self.walks:
@@ -290,20 +315,28 @@ class Rounds:
                 frames[id(sample.frame)] = (f"f{len(frames)}", sample.frame)
             return frames[id(sample.frame)][0]
 
+        def keys_table(keys: list[int]) -> str:
+            """Many bucket keys as a small DataFrame (a semi-join) rather than a list in the text."""
+            import pyarrow as pa
+
+            table = self.runner.frame(pa.table({"k": pa.array(keys, pa.int64())}))
+            frames[id(table)] = (f"k{len(frames)}", table)
+            return frames[id(table)][0]
+
         for index, group in enumerate(groups):
             group.index = index
-        parts = LIMBS + 1 if any(g.sums for g in groups) else 0
-        columns = _result_columns(parts)
+        summed = _summed(groups)
+        columns = _result_columns(summed)
         pieces = []
         if groups:
-            pieces.append(_buckets_sql(groups, frame_of, parts, columns))
+            pieces.append(_buckets_sql(groups, frame_of, summed, columns))
         self.gathered: list[tuple[Sample, list[Gather]]] = []
         if gathers:
             by_sample: dict[int, tuple[Sample, list[Gather]]] = {}
             for gather in gathers:
                 by_sample.setdefault(id(gather.sample), (gather.sample, []))[1].append(gather)
             self.gathered = list(by_sample.values())
-            pieces.append(_gathers_sql(self.gathered, frame_of, columns))
+            pieces.append(_gathers_sql(self.gathered, frame_of, columns, keys_table))
         what = f"bucket counts of {self.what}" if groups else f"the values near the wanted ranks of {self.what}"
         return self.runner.table(" UNION ALL ".join(pieces), what, **{name: frame for name, frame in frames.values()})
 
@@ -416,7 +449,7 @@ class Rounds:
                         gathers.append(Gather(group.sides[side], float(rows[f"lo{side}"][at]), float(rows[f"hi{side}"][at]),
                                               count, group, int(rows["k"][at]), segment=(segment, side)))
             else:
-                child = Group(group.family, group.sides, low, high, (n0, n1), bucket_count(n0 + n1, WALK_BUCKET_VALUES),
+                child = Group(group.family, group.sides, low, high, (n0, n1), walk_bucket_count(n0 + n1),
                               (i, j), (None, None), (None, None), (None, None))
                 child.walk, child.end = pair, end
                 following.append(child)
@@ -430,18 +463,28 @@ class Rounds:
 
 
 # ---- SQL pieces --------------------------------------------------------------------------------------------
-def _result_columns(parts: int) -> list[tuple[str, str]]:
+def _summed(groups: list[Group]) -> list[tuple[str, int]]:
+    """The sums a round computes: ("a", side) the values' digits (moments, walks), ("q", side)
+    the squared deviations' (moments); each as LIMBS digit columns and a residual."""
+    found = {("a", side) for g in groups for side in range(len(g.sides)) if g.digits(side)}
+    found |= {("q", side) for g in groups for side, m in enumerate(g.moments) if m is not None and m.second is not None}
+    return sorted(found)
+
+
+def _summed_columns(summed: list[tuple[str, int]]) -> list[str]:
+    return [f"{x}{side}_{j}" for x, side in summed for j in range(LIMBS + 1)]
+
+
+def _result_columns(summed: list[tuple[str, int]]) -> list[tuple[str, str]]:
     """The columns of a round's result, (name, SQL type): bucket rows (kind 0) and copied values
     (kind 1: g the sample, lo0 the value)."""
     columns = [("kind", "INT"), ("g", "INT"), ("k", "INT")]
     for side in (0, 1):
         columns += [(f"n{side}", "BIGINT"), (f"lo{side}", "DOUBLE"), (f"hi{side}", "DOUBLE"), (f"c{side}", "BIGINT")]
     columns += [("nxt", "DOUBLE"), ("sgn", "INT"), ("dmax", "BIGINT"), ("lb", "BIGINT")]
-    for x in ("a", "q"):
-        for side in (0, 1):
-            for j in range(parts):
-                kind = "DOUBLE" if j == parts - 1 else "BIGINT"
-                columns += [(f"{x}{side}_{j}", kind), (f"c{x}{side}_{j}", kind)]
+    for name in _summed_columns(summed):
+        kind = "DOUBLE" if name.endswith(f"_{LIMBS}") else "BIGINT"
+        columns += [(name, kind), (f"c{name}", kind)]
     return columns
 
 
@@ -449,27 +492,30 @@ def _as(expression: str, kind: str, name: str) -> str:
     return f"CAST({expression} AS {kind}) AS {name}"
 
 
-def _buckets_sql(groups: list[Group], frame_of, parts: int, columns: list[tuple[str, str]]) -> str:
+def _buckets_sql(groups: list[Group], frame_of, summed: list[tuple[str, int]], columns: list[tuple[str, str]]) -> str:
     """The bucket table of every group (one GROUP BY over one branch per sample and family), its
     running sums in bucket order, and the rows the driver needs."""
     families: dict[tuple[int, int], list[Group]] = {}
     for group in groups:
         for side in range(len(group.sides)):
             families.setdefault((group.family, side), []).append(group)
-    branches = [_branch_sql(members[0].sides[side], side, members, frame_of(members[0].sides[side]), parts)
+    branches = [_branch_sql(members[0].sides[side], side, members, frame_of(members[0].sides[side]), summed)
                 for (_, side), members in families.items()]
     aggregates = [f"CAST(gk DIV {KEY_STRIDE} AS INT) AS g", f"CAST(gk % {KEY_STRIDE} AS INT) AS k"]
     for side in (0, 1):
         aggregates += [f"count(v{side}) AS n{side}", f"min(v{side}) AS lo{side}", f"max(v{side}) AS hi{side}"]
-        aggregates += [f"sum({x}{side}_{j}) AS {x}{side}_{j}" for x in ("a", "q") for j in range(parts)]
+    aggregates += [f"sum({name}) AS {name}" for name in _summed_columns(summed)]
     table = f"SELECT {', '.join(aggregates)} FROM ({' UNION ALL '.join(branches)}) GROUP BY gk"
     ordered = "PARTITION BY g ORDER BY k"
     running = f"{ordered} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
-    summed = [f"{x}{s}_{j}" for x in ("a", "q") for s in (0, 1) for j in range(parts)]
-    cumulative = [f"sum(n{s}) OVER ({running}) - n{s} AS c{s}" for s in (0, 1)]
-    cumulative += [f"sum({x}) OVER ({running}) - {x} AS c{x}" for x in summed]
-    level = f"SELECT b.*, {', '.join(cumulative)}, lead(least(lo0, lo1)) OVER ({ordered}) AS nxt FROM ({table}) b"
     walks = [g for g in groups if g.walk is not None]
+    cumulative = [f"sum(n{s}) OVER ({running}) - n{s} AS c{s}" for s in (0, 1)]
+    for name in _summed_columns(summed):
+        # the sums before each bucket where a walk integrates runs of buckets; else the group's
+        # total less the bucket's own (what the moments read off the last bucket)
+        frame = running if walks and name.startswith("a") else "PARTITION BY g"
+        cumulative.append(f"sum({name}) OVER ({frame}) - {name} AS c{name}")
+    level = f"SELECT b.*, {', '.join(cumulative)}, lead(least(lo0, lo1)) OVER ({ordered}) AS nxt FROM ({table}) b"
     level = _walk_status_sql(level, walks, ordered) if walks else \
         f"SELECT *, 0 AS sgn, 0L AS dmax, 0L AS lb, 0 AS keep_walk FROM ({level})"
     keep = ["nxt IS NULL", "keep_walk = 1"]
@@ -483,9 +529,10 @@ def _buckets_sql(groups: list[Group], frame_of, parts: int, columns: list[tuple[
     return f"SELECT {select} FROM ({level}) WHERE {' OR '.join(keep)}"
 
 
-def _branch_sql(sample: Sample, side: int, groups: list[Group], frame: str, parts: int) -> str:
+def _branch_sql(sample: Sample, side: int, groups: list[Group], frame: str, summed: list[tuple[str, int]]) -> str:
     """One sample's values in the round's groups of one family: group and bucket key, value, and
-    the digits of the sums the group wants."""
+    the digits of the sums the group wants (the same columns in the same order in every branch:
+    UNION ALL matches them by position)."""
     if len(groups) == 1 and groups[0].low <= sample.low and groups[0].high >= sample.high:
         key = f"{groups[0].index} * {KEY_STRIDE} + {groups[0].split.bucket_sql('v')}"
     else:
@@ -495,21 +542,19 @@ def _branch_sql(sample: Sample, side: int, groups: list[Group], frame: str, part
     inner = f"SELECT CAST({key} AS BIGINT) AS gk, v FROM ({sample.column.values_sql(frame)})"
     group, other = groups[0], 1 - side
     moments = group.moments[side] if side < len(group.moments) else None
-    if parts and moments is not None and moments.second is not None:
-        c = double(moments.shift)
+    squares = moments is not None and moments.second is not None and ("q", side) in summed
+    if squares:
+        c = double(moments.shift)  # type: ignore[union-attr]
         inner = f"SELECT gk, v, (v - {c}) * (v - {c}) AS w FROM ({inner})"
-    # the same columns in the same order in every branch (UNION ALL matches them by position)
     values = {side: "v", other: "CAST(NULL AS DOUBLE)"}
     columns = ["gk", f"{values[0]} AS v0", f"{values[1]} AS v1"]
-    if parts:
-        found = {("a", side): ExactSum(sample.exponent).parts("v") if group.digits(side) else [],
-                 ("q", side): moments.second.parts("w") if moments is not None and moments.second is not None else []}
-        for x in ("a", "q"):
-            for s in (0, 1):
-                for j in range(parts):
-                    zero = "0.0D" if j == parts - 1 else "0L"
-                    mine = found.get((x, s), [])
-                    columns.append(f"{_pad(mine, j, parts) if mine else zero} AS {x}{s}_{j}")
+    found = {("a", side): ExactSum(sample.exponent).parts("v") if group.digits(side) else [],
+             ("q", side): moments.second.parts("w") if squares else []}  # type: ignore[union-attr]
+    for x, s in summed:
+        mine = found.get((x, s), [])
+        for j in range(LIMBS + 1):
+            zero = "0.0D" if j == LIMBS else "0L"
+            columns.append(f"{_pad(mine, j, LIMBS + 1) if mine else zero} AS {x}{s}_{j}")
     return f"SELECT {', '.join(columns)} FROM ({inner}) WHERE gk IS NOT NULL"
 
 
@@ -549,16 +594,21 @@ def _walk_status_sql(level: str, walks: list[Group], ordered: str) -> str:
     return f"SELECT *, {keep} AS keep_walk FROM ({level})"
 
 
-def _gathers_sql(gathered: list[tuple[Sample, list[Gather]]], frame_of, columns: list[tuple[str, str]]) -> str:
+def _gathers_sql(gathered: list[tuple[Sample, list[Gather]]], frame_of, columns: list[tuple[str, str]],
+                 keys_table) -> str:
     values = {"kind": "1", "g": "s", "lo0": "v"}
     select = ", ".join(_as(values.get(name, "NULL"), kind, name) for name, kind in columns)
-    parts = [f"SELECT {number} AS s, v FROM ({sample.column.values_sql(frame_of(sample))}) WHERE {_gather_condition(members)}"
-             for number, (sample, members) in enumerate(gathered)]
+    parts = [f"SELECT {number} AS s, v FROM ({sample.column.values_sql(frame_of(sample))}) "
+             f"WHERE {_gather_condition(members, keys_table)}" for number, (sample, members) in enumerate(gathered)]
     return f"SELECT {select} FROM ({' UNION ALL '.join(parts)})"
 
 
-def _gather_condition(gathers: list[Gather]) -> str:
-    """The rows of the copied buckets: by value range for a few, by bucket key (a hash set) for many."""
+MANY_KEYS = 2_000  # bucket keys beyond which a round reads them from a small DataFrame
+
+
+def _gather_condition(gathers: list[Gather], keys_table) -> str:
+    """The rows of the copied buckets: by value range for a few, by bucket key (a hash set) for
+    many, from a small DataFrame (a semi-join) for very many."""
     if any(g.parent is None for g in gathers):
         return "TRUE"
     by_parent: dict[int, tuple[Group, list[Gather]]] = {}
@@ -570,8 +620,9 @@ def _gather_condition(gathers: list[Gather]) -> str:
         if len(members) <= 8:
             conditions += [f"(v >= {double(g.low)} AND v <= {double(g.high)})" for g in members]
         else:
-            keys = ", ".join(str(k) for k in sorted({g.bucket for g in members}))
-            conditions.append(f"({parent.split.member_sql('v')} AND {parent.split.bucket_sql('v')} IN ({keys}))")
+            keys = sorted({g.bucket for g in members})
+            listed = f"SELECT k FROM {{{keys_table(keys)}}}" if len(keys) > MANY_KEYS else ", ".join(str(k) for k in keys)
+            conditions.append(f"({parent.split.member_sql('v')} AND {parent.split.bucket_sql('v')} IN ({listed}))")
     return " OR ".join(conditions)
 
 

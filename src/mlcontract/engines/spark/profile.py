@@ -9,14 +9,12 @@ from .buckets import Rounds, Sample
 from .reading import column_kind, dtype_name, numeric_column
 from .relations import Relation
 from .scan import (
-    MAX_COUNTED_KEYS,
-    _count_aggregates,
     _count_at,
+    _missing_aggregate,
     _moments_of,
     _stats_aggregates,
     _stats_of,
     _summary_of,
-    _too_many_keys,
     _value_counts,
     buckets_counts_below,
 )
@@ -38,17 +36,12 @@ def profile_of(runner: Runner, frame, index, name: str, label: str | None):
     for column, spark_type in types.items():
         if column_kind(spark_type) == NUMERIC:
             stats_at[column] = _stats_aggregates(first, numeric_column(ident(column), spark_type))
-        else:
-            missing_at[column] = _count_aggregates(first, relation, column)
+        elif column_kind(spark_type) != CATEGORICAL:
+            missing_at[column] = _missing_aggregate(first, relation, column)
     found = first.run(runner, frame, f"the counts and extremes of {name}")
     rows = int(found[rows_at])
     stats = {c: _stats_of(found, at, rows) for c, at in stats_at.items()}
     categorical = [c for c, t in types.items() if column_kind(t) == CATEGORICAL]
-    approximate = {c: int(found[estimate] or 0) for c in categorical if (estimate := missing_at[c][1]) is not None}
-    too_many = {c: n for c, n in approximate.items() if n > MAX_COUNTED_KEYS * 1.25}
-    if too_many:
-        column = next(iter(too_many))
-        raise _too_many_keys(column, name, too_many[column])
     counted = _value_counts(runner, frame, [(relation, c) for c in categorical], {name: rows}, name) if categorical else {}
     counts = {column: value for (_, column), value in counted.items()}
     for value in counts.values():
@@ -105,5 +98,5 @@ def profile_of(runner: Runner, frame, index, name: str, label: str | None):
             categories = [[_json_key(k), int(n)] for k, n in zip(result.keys.tolist(), result.counts.tolist())]
             columns[column] = ColumnProfile(kind, dtype, rows, result.nulls, categories=categories)
         else:
-            columns[column] = ColumnProfile(kind, dtype, rows, int(found[missing_at[column][0]]))
+            columns[column] = ColumnProfile(kind, dtype, rows, int(found[missing_at[column]]))
     return Profile(name, rows, columns, True, label, _now())

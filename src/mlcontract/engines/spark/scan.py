@@ -131,7 +131,6 @@ class ScanWork:
         self.relations: dict[str, Relation] = {}
         self.stats: dict[tuple[str, str], ColumnStats] = {}
         self.rows: dict[str, int] = {}
-        self.sizes: dict[tuple[str, str], tuple[int, int | None]] = {}
         self.unresolved: list = []  # histograms on own edges that one more query counts
 
     def compute(self) -> None:
@@ -212,13 +211,7 @@ class ScanWork:
                     needs[key] = max(needs.get(key, 0), _STATS_NEEDED.get(type(request), 1))
                     if isinstance(request, rq.Histogram) and request.edges.of == request.of:
                         needs[key] = max(needs[key], 2)
-            stats_at = {key: _stats_aggregates(first, self._column(*key), need) for key, need in needs.items()}
-            sizes_at = {}
-            for request in requests:
-                if _counted(request):
-                    key = (request.dataset, request.column)
-                    if key not in sizes_at:
-                        sizes_at[key] = _count_aggregates(first, self.relations[key[0]], key[1])
+            stats_at = {key: _stats_aggregates(first, self._column(*key), need, key) for key, need in needs.items()}
             at = {request: attempt(partial(self._aggregate, first, request)) for request in requests
                   if isinstance(request, (rq.OutsideCount, rq.OutsideRange, rq.TemporalRange, rq.TemporalOutside))
                   or (isinstance(request, rq.Histogram) and request.edges.of != request.of)
@@ -229,8 +222,6 @@ class ScanWork:
             for key, positions in stats_at.items():
                 self.stats[key] = _stats_of(found, positions, self.rows[key[0]])
                 self.backend.stats[key] = self.stats[key]
-            self.sizes.update({key: (int(found[i] or 0), None if j is None else int(found[j] or 0))
-                               for key, (i, j) in sizes_at.items()})
             for request in requests:
                 if isinstance(request, rq.RowCount):
                     self.got[request] = self.rows[request.dataset]
@@ -249,12 +240,14 @@ class ScanWork:
             else:
                 low, high = request.low, request.high
             return first.add(_outside_count(self._column(request.dataset, request.column),
-                                            relation.type(request.column), low, high))
-        if isinstance(request, rq.Histogram):
+                                            relation.type(request.column), low, high), (request.dataset, request.column))
+        if isinstance(request, rq.Histogram):  # the finite values below each edge: NaN is above every edge, -inf below
             edges = np.asarray(_fetch(self.got, request.edges), dtype=np.float64)
             column = self._column(request.dataset, request.column)
-            return first.add_all([column.count_if(f"{column.finite} AND {column.value} < {double(e)}")
-                                  for e in edges.tolist()])
+            group = (request.dataset, request.column)
+            below = first.add_all([column.count_if(f"{column.value} < {double(e)}") for e in edges.tolist()], group)
+            minus = first.add(column.count_if(f"{column.raw} = -{INFINITY}"), group) if column.floating else None
+            return below, minus
         column_sql = relation.sql(request.column)
         if isinstance(request, rq.TemporalRange):
             kept = f"CASE WHEN {both(relation.where, 'TRUE')} THEN {column_sql} END"
@@ -271,7 +264,9 @@ class ScanWork:
         if isinstance(request, (rq.OutsideCount, rq.OutsideRange)):
             return int(found[at] or 0)
         if isinstance(request, rq.Histogram):
-            below = [int(found[i]) for i in at]
+            positions, minus = at
+            infinite = int(found[minus] or 0) if minus is not None else 0
+            below = [int(found[i] or 0) - infinite for i in positions]
             return np.diff(np.array([0, *below, self.stats[(request.dataset, request.column)].count], dtype=np.int64))
         if isinstance(request, rq.TemporalRange):
             low, high, count = (found[i] for i in at)
@@ -291,13 +286,8 @@ class ScanWork:
             return
         keys = list(dict.fromkeys((r.dataset, r.column) for r in counted))
         results: dict[tuple[str, str], Any] = {}
-        for key in keys:
-            approx = self.sizes[key][1]
-            if approx is not None and approx > MAX_COUNTED_KEYS * 1.25:
-                results[key] = _too_many_keys(key[1], key[0], approx)
-        wanted = [k for k in keys if k not in results]
         by_frame: dict[int, tuple[Any, list]] = {}
-        for key in wanted:
+        for key in keys:
             frame = self.relations[key[0]].frame
             by_frame.setdefault(id(frame), (frame, []))[1].append(key)
         for frame, frame_keys in by_frame.values():
@@ -534,7 +524,7 @@ _STATS_NEEDED = {rq.Summary: 3, rq.SortedValues: 2, rq.Edges: 2, rq.SampleWalk: 
                  rq.OutsideCount: 1, rq.OutsideRange: 1}
 
 
-def _stats_aggregates(aggregates: Aggregates, column: NumericColumn, need: int = 3) -> list[int]:
+def _stats_aggregates(aggregates: Aggregates, column: NumericColumn, need: int = 3, group: object = None) -> list[int]:
     """The aggregates of one numeric column's ColumnStats (those `need` asks for; 0 for the others)."""
     raw, finite = column.raw, column.finite
     kept = both(column.where, "TRUE")
@@ -546,7 +536,7 @@ def _stats_aggregates(aggregates: Aggregates, column: NumericColumn, need: int =
              column.count_if(f"{raw} = -{INFINITY}") if everything else "0",
              f"count_if({finite})", f"min({exact})" if need >= 2 else "NULL", f"max({exact})" if need >= 2 else "NULL",
              f"avg({column.when_finite(column.value)})" if need >= 3 else "NULL"]
-    return aggregates.add_all(parts)
+    return aggregates.add_all(parts, group)
 
 
 def _stats_of(found: list, at: list[int], rows: int) -> ColumnStats:
@@ -555,16 +545,11 @@ def _stats_of(found: list, at: list[int], rows: int) -> ColumnStats:
                        None if shift is None else float(shift))
 
 
-def _count_aggregates(aggregates: Aggregates, relation: Relation, name: str) -> tuple[int, int | None]:
-    """The missing values (null, or NaN in a float column) and a cheap estimate of the distinct
-    values, which decides whether the counts come to the driver (MAX_COUNTED_KEYS)."""
+def _missing_aggregate(aggregates: Aggregates, relation: Relation, name: str) -> int:
+    """The missing values of a column: null, or NaN in a float column."""
     raw, spark_type = relation.sql(name), relation.type(name)
     floating = type(spark_type).__name__ in ("FloatType", "DoubleType")
-    missing = aggregates.add(relation.count_if(f"{raw} IS NULL OR isnan({raw})" if floating else f"{raw} IS NULL"))
-    if type(spark_type).__name__ == "BooleanType":
-        return missing, None
-    kept = raw if relation.where is None else f"CASE WHEN {relation.where} THEN {raw} END"
-    return missing, aggregates.add(f"approx_count_distinct({kept})")
+    return aggregates.add(relation.count_if(f"{raw} IS NULL OR isnan({raw})" if floating else f"{raw} IS NULL"))
 
 
 def _outside_count(column: NumericColumn, spark_type, low, high) -> str:
@@ -645,8 +630,8 @@ def _tested_values(counts, test: tuple):
     return PassCounts(int(numbers[passed].sum()), int(numbers.sum()), tuple(failing))
 
 
-def _too_many_keys(column: str, dataset: str, approx: int) -> CheckError:
-    return CheckError(f"`{column}` in {dataset} has about {approx:,} distinct values; the Spark engine brings value "
+def _too_many_keys(column: str, dataset: str, found: int) -> CheckError:
+    return CheckError(f"`{column}` in {dataset} has {found:,} distinct values or more; the Spark engine brings value "
                       f"counts to the driver only for columns with at most {MAX_COUNTED_KEYS:,} "
                       "(mlcontract.engines.spark.scan.MAX_COUNTED_KEYS)")
 
@@ -654,7 +639,8 @@ def _too_many_keys(column: str, dataset: str, approx: int) -> CheckError:
 def _value_counts(runner: Runner, frame, keys: list[tuple[Relation, str]], rows: dict, what: str) -> dict:
     """CountsResult of each (relation, column), from one GROUPING SETS query (each its own group;
     a view's rows flagged by its condition): keys are the non-null, non-NaN values; nulls counts
-    null and NaN, as the local engine."""
+    null and NaN, as the local engine. A column with more than MAX_COUNTED_KEYS distinct values
+    sends one row (its number of groups), not its counts: a CheckError that says so."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -673,12 +659,23 @@ def _value_counts(runner: Runner, frame, keys: list[tuple[Relation, str]], rows:
         marks.append(f"grouping(k{i}) AS z{i}")
     flags = [f"f{i}" for i, (relation, _) in enumerate(keys) if relation.where is not None]
     names = ", ".join([f"k{i}" for i in range(len(keys))] + flags)
-    table = runner.table(f"SELECT {names}, count(1) AS n, {', '.join(marks)} FROM (SELECT {', '.join(selects)} FROM {{frame}}) "
-                         f"GROUP BY GROUPING SETS ({', '.join(sets)})", f"the value counts of {what}", frame=frame)
+    grouped = (f"SELECT {names}, count(1) AS n, {', '.join(marks)} FROM (SELECT {', '.join(selects)} FROM {{frame}}) "
+               f"GROUP BY GROUPING SETS ({', '.join(sets)})")
+    sets_of = ", ".join(f"z{i}" for i in range(len(keys)))
+    limit = 3 * MAX_COUNTED_KEYS + 3  # a view's groups: each key with its condition true, false or unknown
+    sized = (f"SELECT *, count(1) OVER (PARTITION BY {sets_of}) AS groups, "
+             f"row_number() OVER (PARTITION BY {sets_of} ORDER BY n DESC) AS place FROM ({grouped})")
+    table = runner.table(f"SELECT * FROM ({sized}) WHERE groups <= {limit} OR place = 1", f"the value counts of {what}",
+                         frame=frame)
     counts = table.column("n").to_numpy(zero_copy_only=False).astype(np.int64)
+    groups = table.column("groups").to_numpy(zero_copy_only=False).astype(np.int64)
     results: dict[tuple[str, str], Any] = {}
     for i, (relation, name) in enumerate(keys):
         mine = pc.equal(table.column(f"z{i}"), 0)
+        found = groups[np.asarray(mine.to_numpy(zero_copy_only=False), dtype=bool)]
+        if len(found) and found[0] > limit:
+            results[(relation.name, name)] = _too_many_keys(name, relation.name, int(found[0]) // (3 if relation.where else 1))
+            continue
         if relation.where is not None:
             mine = pc.and_(mine, pc.fill_null(pc.equal(table.column(f"f{i}"), True), False))
         mine_np = np.asarray(mine.to_numpy(zero_copy_only=False), dtype=bool)
