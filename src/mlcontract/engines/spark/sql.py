@@ -269,6 +269,8 @@ class Aggregates:
     """Aggregate expressions collected from several requests and run together: one query, or a
     few of at most AGGREGATES_PER_QUERY aggregates when there are many (a column's stay together)."""
 
+    CONSTANTS = {"0": 0, "NULL": None}  # placeholders of aggregates a column does not need: not sent
+
     def __init__(self) -> None:
         self.expressions: list[str] = []
         self.groups: list[object] = []
@@ -278,6 +280,11 @@ class Aggregates:
         self.groups.append(group)
         return len(self.expressions) - 1
 
+    @property
+    def sent(self) -> int:
+        """The aggregates a query computes (the placeholders are not sent)."""
+        return sum(e not in self.CONSTANTS for e in self.expressions)
+
     def add_all(self, expressions: list[str], group: object = None) -> list[int]:
         return [self.add(e, group) for e in expressions]
 
@@ -285,7 +292,8 @@ class Aggregates:
         """The positions of each query's aggregates: groups kept whole, in order of appearance."""
         by_group: dict[object, list[int]] = {}
         for position, group in enumerate(self.groups):
-            by_group.setdefault(group if group is not None else ("position", position), []).append(position)
+            if self.expressions[position] not in self.CONSTANTS:
+                by_group.setdefault(group if group is not None else ("position", position), []).append(position)
         chunks: list[list[int]] = [[]]
         for positions in by_group.values():
             if chunks[-1] and len(chunks[-1]) + len(positions) > AGGREGATES_PER_QUERY:
@@ -296,8 +304,10 @@ class Aggregates:
     def run(self, runner: Runner, frame, what: str) -> list:
         if not self.expressions:
             return []
-        found: list = [None] * len(self.expressions)
+        found: list = [self.CONSTANTS.get(e) for e in self.expressions]
         for chunk in self.chunks():
+            if not chunk:
+                continue
             select = ", ".join(f"{self.expressions[i]} AS a{i}" for i in chunk)
             for position, value in zip(chunk, runner.row(f"SELECT {select} FROM {{frame}}", what, frame=frame)):
                 found[position] = value
