@@ -43,12 +43,18 @@ class LocalBackend:
         got: dict[rq.Request, Any] = {}
         prepared = {id(scan): self._prepare(scan, got) for scan in plan.scans if scan.mode != "profile"}
         self._read_first_early(list(prepared.values()))
+        works = [work for work in prepared.values() if work is not None]
+        following = dict(zip(map(id, works), works[1:]))
         for scan in plan.scans:
             if scan.mode == "profile":
                 from .profile import serve_scan
 
                 self.computed += serve_scan(inputs.datasets[scan.dataset], scan, got)
             elif (work := prepared[id(scan)]) is not None:
+                if (after := following.get(id(work))) is not None and after.streamed:
+                    # The next scan streams in bounded memory: it starts reading while this one
+                    # is computed (Polars reads without the GIL, in its own threads).
+                    self._start_stream(after)
                 self._finish(work, got)
         if plan.other:
             from ..models.handlers import run_handlers
@@ -103,12 +109,20 @@ class LocalBackend:
         first = next((w for w in prepared if w is not None and w.todo and not w.streamed and not w.by_column), None)
         if first is not None:
             first.frame = _in_background(_read_frame, first.lazy, first.present)
+        leading = next((w for w in prepared if w is not None and w.todo), None)
+        if leading is not None and leading.streamed:
+            self._start_stream(leading)
         if any(w is not None and (w.coded or any(r.column is not None for r in w.todo)) for w in prepared):
             # Only column work needs them: a contract of row counts and schemas imports none (~0.2 s).
             import pyarrow.parquet  # noqa: F401
 
             from .. import _kernels  # noqa: F401
             from . import columns  # noqa: F401
+
+    def _start_stream(self, work: _ScanWork) -> None:
+        """Start reading a streamed scan's batches (Polars reads ahead a few batches, no more)."""
+        if work.batches is None and work.todo:
+            work.batches = _batches(work.lazy, work.present, self.settings.chunk_rows)
 
     def _finish(self, work: _ScanWork, got: dict) -> None:
         counting = _in_background(self._count_dictionaries, work.source.path, work.coded) if work.coded else None
@@ -267,7 +281,8 @@ class LocalBackend:
         states: dict = {}
         rows = 0
         try:
-            batches = lazy.select(present).collect_batches(chunk_size=self.settings.chunk_rows, maintain_order=False)
+            batches = work.batches if work.batches is not None else _batches(lazy, present, self.settings.chunk_rows)
+            work.batches = None
             for batch in batches:
                 rows += batch.height
 
@@ -317,6 +332,7 @@ class _ScanWork:
     coded: list[str] = field(default_factory=list)  # parquet string columns counted from dictionary codes
     coded_todo: list = field(default_factory=list)  # the requests on those
     frame: Any = None  # a Future of the in-memory read, when it was started early
+    batches: Any = None  # the streamed read's batches, when it was started early
     rows: int | None = None  # the rows the dataset's files record (None: not recorded)
     by_column: bool = False  # read one column at a time (LocalBackend._reads_by_column)
 
@@ -361,6 +377,23 @@ def _read_frame(lazy, present: list[str]):
     import polars as pl
 
     return lazy.select(present).collect() if present else lazy.select(pl.len()).collect()
+
+
+def _batches(lazy, present: list[str], chunk_rows: int):
+    """The streamed read's batches. In file order: summaries merge batch by batch and chunk by
+    chunk, and floating-point sums depend on that order; in whatever order the reader threads
+    finish, a mean could differ in its last bit from one run to the next (the order costs no
+    measurable time). A query that fails to start raises where the batches are read."""
+    try:
+        return lazy.select(present).collect_batches(chunk_size=chunk_rows, maintain_order=True)
+    except BaseException as error:  # noqa: BLE001 - a Rust panic too: raised again when read
+        failed = error
+
+    def raising():
+        raise failed
+        yield  # a generator: it raises on the first batch asked for
+
+    return raising()
 
 
 def _in_background(function: Callable, *args):
@@ -434,8 +467,7 @@ def _summary(series, memo: dict):
     from . import columns as col
 
     if "summary" not in memo:
-        fused = [v for r, v in memo.get("fused", {}).items() if isinstance(r, rq.Summary)]
-        memo["summary"] = fused[0] if fused else col.summarize(series)
+        memo["summary"] = col.summarize(series)
     return memo["summary"]
 
 
@@ -453,8 +485,11 @@ def _edges(request: rq.Edges, series, got: dict, memo: dict):
     from . import columns as col
 
     if "sorted" not in memo and not memo.get("sorts"):
-        # Bin edges alone need ~18 order statistics, not a sorted copy (columns.quantile_edges).
-        return col.quantile_edges(series, request.bins, _summary(series, memo))
+        # Bin edges alone need ~18 order statistics, not a sorted copy (columns.quantile_edges);
+        # the selection is kept: it gives the histogram on these edges without another pass.
+        edges, memo.setdefault("selections", {})[request] = col.quantile_selection(
+            series, request.bins, _summary(series, memo), memo.get("buckets"))
+        return edges
     from ..statistics.formulas import quantile_edges
 
     return quantile_edges(_sorted(series, memo), request.bins)
@@ -468,7 +503,9 @@ def _histogram(request: rq.Histogram, series, got: dict, memo: dict):
         from .._kernels import searchsorted_counts
 
         return searchsorted_counts(memo["sorted"], edges)
-    return col.histogram(series, edges)
+    selection = memo.get("selections", {}).get(request.edges) if request.edges.of == request.of else None
+    counts = selection.histogram(edges) if selection is not None else None
+    return counts if counts is not None else col.histogram(series, edges)
 
 
 def _sample_walk(request: rq.SampleWalk, series, got: dict, memo: dict):
@@ -551,21 +588,29 @@ def _column_request(request: rq.Request, series, got: dict, dataset: str, memo: 
 
 
 def _column_memo(requests: list, series, got: dict) -> dict:
-    """What the requests on one column share: the fused pass, and whether the column gets
-    sorted anyway (then its bin edges are read off the sorted copy)."""
-    return {"fused": _fused(requests, series, got),
-            "sorts": any(COLUMN_WORK[type(r)].sorts for r in requests if type(r) in COLUMN_WORK)}
+    """What the requests on one column share: whether the column gets sorted anyway (then its
+    bin edges are read off the sorted copy), the fused pass and its summary and bucket counts."""
+    memo: dict[str, Any] = {"sorts": any(COLUMN_WORK[type(r)].sorts for r in requests if type(r) in COLUMN_WORK)}
+    memo["fused"] = _fused(requests, series, got, memo)
+    return memo
 
 
-def _fused(requests: list, series, got: dict) -> dict:
+def _fused(requests: list, series, got: dict, memo: dict) -> dict:
     """One scan_numeric pass for a numeric column's Summary, OutsideCount, OutsideRange and
-    Histogram-on-another-dataset's-edges requests, when there are two or more. A request whose
-    input failed, or a pass that raises, is left to _column_request, which reports the error."""
+    Histogram-on-another-dataset's-edges requests, when there are two or more, or when the
+    column's bin edges are selected (Edges without a sorted copy): then the pass also counts
+    the selection's buckets (memo["buckets"]) and takes the summary the edges need. The pass's
+    summary is memo["summary"]. A request whose input failed, or a pass that raises, is left to
+    _column_request, which reports the error."""
+    import numpy as np
+
     from ..statistics.base import NUMERIC
     from . import columns as col
 
     if column_type(series.dtype) != NUMERIC:
         return {}
+    selecting = not memo["sorts"] and any(isinstance(r, rq.Edges) for r in requests)
+    placed = col.bucket_range(series) if selecting else None
     wanted: list[tuple[rq.Request, str]] = []
     edges, ranges = [], []
     for request in requests:
@@ -583,12 +628,14 @@ def _fused(requests: list, series, got: dict) -> dict:
         elif part.part == "range":
             ranges.append(part.argument)
         wanted.append((request, part.part))
-    if len(wanted) < 2:
+    if len(wanted) < 2 and placed is None:
         return {}
+    buckets = (*placed, np.zeros(col.SELECT_BUCKETS, dtype=np.int64)) if placed is not None else None
     try:
-        summary, hists, outside = col.fused_pass(series, edges, ranges)
+        summary, hists, outside = col.fused_pass(series, edges, ranges, buckets)
     except engine_failures():
         return {}
+    memo["summary"], memo["buckets"] = summary, buckets
     results = {"edges": iter(hists), "range": iter(outside)}
     return {r: summary if part == "summary" else next(results[part]) for r, part in wanted}
 
