@@ -191,7 +191,11 @@ def sorted_finite(series) -> np.ndarray:
     filtering first: NaN (and nulls, which become NaN) sort last, -inf first, +inf before NaN."""
     import polars as pl
 
-    values = np.sort(series.cast(pl.Float64).to_numpy())  # numpy's SIMD quicksort, on a copy
+    values = series.cast(pl.Float64).to_numpy()
+    if values.flags.writeable:  # Polars copied it (several chunks, nulls): it is ours to sort
+        values.sort()
+    else:  # a read-only view of Polars' own buffer
+        values = np.sort(values)  # numpy's SIMD quicksort, on a copy
     start = int(np.searchsorted(values, -np.inf, side="right"))
     stop = int(np.searchsorted(values, np.inf, side="left"))
     return values[start:stop]
