@@ -1692,3 +1692,23 @@ def test_bucket_range_places_the_buckets_over_a_sample():
     assert columns.bucket_range(pl.Series("x", np.full(100_000, np.nan))) is None
     nulls = pl.Series("x", [None] * 60_000 + list(range(60_000)), dtype=pl.Int64)
     assert columns.bucket_range(nulls) is not None  # the null slots' values only move the guess
+
+
+@pytest.mark.parametrize("chunks, nulls", [(1, False), (3, False), (1, True), (3, True)])
+def test_sorted_finite_sorts_a_copy_never_the_column(chunks, nulls):
+    """sorted_finite sorts in place the array to_numpy copied (several chunks, nulls); a
+    read-only view of Polars' own buffer is copied first. The column is never reordered."""
+    from mlcontract.engines import columns
+
+    rng = np.random.default_rng(9)
+    values = rng.normal(size=30_000)
+    values[::11], values[5], values[6] = np.nan, np.inf, -np.inf
+    parts = np.array_split(values, chunks)
+    series = pl.concat([pl.Series("x", p) for p in parts], rechunk=False)
+    if nulls:
+        series = series.scatter([1, 2, 3], None)
+    before = series.to_numpy().copy()  # nulls read as NaN
+    got = columns.sorted_finite(series)
+    np.testing.assert_array_equal(series.to_numpy(), before)  # NaN where NaN: assert_array_equal's rule
+    finite = before[np.isfinite(before)]
+    np.testing.assert_array_equal(got, np.sort(finite))
