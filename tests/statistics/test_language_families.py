@@ -424,7 +424,9 @@ def test_views_share_a_scan_per_condition():
     contract = mlcontract.compile('d rows where age < 18 >= 0\nfeature start where age < 18 mean >= 0\n'
                                   'feature   end   where age  <  18 max >= 0\nd rows >= 0\n', datasets={"d": frame})
     plan = contract.explain()
-    assert plan.count("scan ") == 2 and "d where age < 18" in plan
+    # one scan of d: the view's rows are derived from it, the three checks on them listed under it
+    assert plan.count("\nscan ") == 1 and plan.count("\n  view d where age < 18  (from the rows read)") == 1
+    assert [s.views for s in contract.plan.scans] == [["d where age < 18"]]
 
 
 def test_where_diagnostics():
