@@ -1052,6 +1052,7 @@ def test_date_diagnostics():
     assert diagnostic("feature day between 2026-01-01T00:00 and 2026-02-01", d=frame).message == \
         "`day` holds dates (Date); `2026-01-01T00:00` is a datetime"
     assert diagnostic("feature day between 2026-02-01 and 2026-01-01", d=frame).message == "the range is empty"
-    assert diagnostic("feature n max >= 2026-01-01", d=frame).message == "`n` holds Float64 values, not dates"
+    assert diagnostic("feature n max >= 2026-01-01", d=frame).message == "`n` holds numbers (Float64); `2026-01-01` is a date"
     assert diagnostic("feature ts max >= 2026-01-01T00:00Z", d=frame).message.startswith("`ts` has no time zone")
-    assert diagnostic("feature day mean >= 2026-01-01", d=frame).message == "dates and datetimes are not supported yet"
+    assert diagnostic("feature day mean >= 2026-01-01", d=frame).message == \
+        "`mean` adds values up, and dates do not add up: `day` holds dates (Date)"
