@@ -170,7 +170,8 @@ def operand_type(scope: Scope, node, dataset: str) -> tuple[str, str]:
                 scope.fail(part.span, f"arithmetic takes numbers; this is {_a(kind, dtype)}")
         return "number", "number"
     if isinstance(node, ast.Number) and node.unit == "s":
-        scope.fail(node.span, "a duration cannot be compared with a column yet", "write the number itself")
+        scope.fail(node.span, f"`{node.text}` is a duration: a row filter compares columns with numbers, strings, "
+                   "`true`/`false`, dates and datetimes", "write the number itself")
     kind = _literal_kind(node)
     return kind, kind
 

@@ -1,4 +1,5 @@
-"""Row conditions (`where`) as Polars expressions: how a view's rows are chosen.
+"""Row conditions (`where`) as Polars expressions: how a view's rows are chosen, and how a
+view's rows are derived from its inner dataset's (`derived`, one step of the view's chain).
 
 The condition was checked by the resolver (resolve/conditions.py: columns exist, types agree);
 here it becomes one Polars expression, built from the AST node by node — no text of the
@@ -15,6 +16,15 @@ from typing import Any
 from ..language import ast
 
 _COMPARE = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
+
+
+def derived(lazy: Any, view: Any) -> Any:
+    """The rows of the view `view` (a DatasetSource with an `inner`) from the rows of its inner
+    dataset, `lazy`: those its condition keeps, or its string columns' lengths. Opening a view
+    (sources.open_dataset) and an engine deriving it from the rows its root's scan read apply
+    this same step; both are row by row, so a batch of the inner rows gives that batch's rows
+    of the view."""
+    return lengths(lazy) if view.lengths else filtered(lazy, view.where)
 
 
 def filtered(lazy: Any, condition: Any) -> Any:
