@@ -225,12 +225,17 @@ class LocalBackend:
         by_column = _group_by_column(todo)
         for request in by_column.pop(None, []):
             got[request] = _attempt(partial(_dataset_level, request, rows, frame))
+        # Each column is let go once its requests are computed (unless a view reads the frame
+        # after them): the next scan's batches, read meanwhile, take its place in memory.
+        columns = {column: frame[column] for column in by_column}
+        kept = frame if work.views else None
+        del frame
 
         def column_work(column: str) -> None:
-            self._column_requests(by_column[column], frame[column], got, scan.dataset)
+            self._column_requests(by_column[column], columns.pop(column), got, scan.dataset)
 
         self._parallel(column_work, list(by_column))
-        self._compute_views(work.views, frame, got)
+        self._compute_views(work.views, kept, got)
         if self.progress:
             self.progress.advance(rows)
             self.progress.finish()
