@@ -1636,10 +1636,10 @@ def test_edges_and_own_histogram_from_the_fused_selection_equal_numpy(case, bins
 
 
 @pytest.mark.parametrize("placed", [
-    (-50.0, 65_536 / 1.0),  # every value beyond the buckets: all in the last one
-    (50.0, 65_536 / 1.0),  # every value below them: all in the first one
-    (0.0, 65_536 / 0.01),  # a sliver in the middle: the ranks in the first or last bucket
-    (-0.5, 65_536 / 1.0),  # the middle half: the outer ranks clamp
+    (-50.0, 16_384 / 1.0),  # every value beyond the buckets: all in the last one
+    (50.0, 16_384 / 1.0),  # every value below them: all in the first one
+    (0.0, 16_384 / 0.01),  # a sliver in the middle: the ranks in the first or last bucket
+    (-0.5, 16_384 / 1.0),  # the middle half: the outer ranks clamp
     (-1e-300, 1e-300),  # one bucket, in effect
 ])
 @pytest.mark.parametrize("bins", [4, 10])
@@ -1686,7 +1686,7 @@ def test_bucket_range_places_the_buckets_over_a_sample():
     rng = np.random.default_rng(6)
     values = np.r_[rng.normal(size=200_000), 1e12]  # an outlier the sample misses
     lo, scale = columns.bucket_range(pl.Series("x", values))
-    assert -6 < lo < -2 and 65_536 / scale < 12  # the outlier does not stretch the buckets
+    assert -6 < lo < -2 and columns.SELECT_BUCKETS / scale < 12  # the outlier does not stretch the buckets
     assert columns.bucket_range(pl.Series("x", np.arange(1_000.0))) is None  # too small to select
     assert columns.bucket_range(pl.Series("x", np.full(100_000, 2.0))) is None  # no spread
     assert columns.bucket_range(pl.Series("x", np.full(100_000, np.nan))) is None

@@ -201,8 +201,11 @@ def sorted_finite(series) -> np.ndarray:
     return values[start:stop]
 
 
-# Buckets of the order-statistics selection: 512 KiB of counts, which stay in the L2 cache.
-SELECT_BUCKETS = 65_536
+# Buckets of the order-statistics selection: 128 KiB of counts, close to the core in cache while
+# a column is counted. 65,536 buckets took 15% longer over a reference column of 1M values (its
+# summary, bucket counts, gather and histogram), 4,096 as long; the buckets holding the wanted ranks
+# still hold only ~0.05% of normal data each.
+SELECT_BUCKETS = 16_384
 # Below this many values a sort is as quick as two passes over buckets.
 SELECT_MIN_VALUES = 50_000
 # Evenly spaced values that place the buckets before the column's min and max are known.
