@@ -653,31 +653,3 @@ def test_a_reference_column_is_read_once_for_its_summary_edges_and_histogram(tmp
     actual, expected = (np.maximum(s, 1e-4) for s in shares)
     assert result.checks[0].value == pytest.approx(float(np.sum((actual - expected) * np.log(actual / expected))),
                                                    rel=1e-12)
-
-
-def test_the_next_streamed_scan_reads_while_the_reference_is_computed(tmp_path, monkeypatch):
-    """The current dataset's batches are asked for before the reference's columns are computed
-    (Polars reads them in its threads meanwhile); a read that fails that early is still an
-    error of the current dataset's checks only."""
-    from mlcontract.engines import local
-
-    _reference_pair(tmp_path)
-    text = ('dataset cur = parquet("cur.parquet")\ndataset ref = parquet("ref.parquet")\n'
-            'feature x psi < 10 vs ref\nref rows >= 1\nfeature x mean <= 10\n')
-    contract = mlcontract.compile(text, base_dir=tmp_path)
-    assert [(s.dataset, s.mode) for s in contract.plan.scans] == [("ref", "memory"), ("cur", "stream")]
-    events = []
-    original_batches, original_compute = local._batches, local.LocalBackend._compute
-    monkeypatch.setattr(local, "_batches", lambda *args: events.append("cur read") or original_batches(*args))
-
-    def compute(self, work, got):
-        events.append(f"{work.scan.dataset} computed")
-        original_compute(self, work, got)
-
-    monkeypatch.setattr(local.LocalBackend, "_compute", compute)
-    assert contract.run().passed
-    assert events == ["cur read", "ref computed", "cur computed"]
-    monkeypatch.setattr(pl.LazyFrame, "collect_batches", _panic)
-    result = contract.run()
-    assert _statuses(result) == ["error", "pass", "error"], [c.message for c in result.checks]
-    assert "left == right" in result.checks[2].message

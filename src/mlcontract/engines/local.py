@@ -45,18 +45,12 @@ class LocalBackend:
         got: dict[rq.Request, Any] = {}
         prepared = {id(scan): self._prepare(scan, got) for scan in plan.scans if scan.mode != "profile"}
         self._read_first_early(list(prepared.values()))
-        works = [work for work in prepared.values() if work is not None]
-        following = dict(zip(map(id, works), works[1:]))
         for scan in plan.scans:
             if scan.mode == "profile":
                 from .profile import serve_scan
 
                 self.computed += serve_scan(inputs.datasets[scan.dataset], scan, got)
             elif (work := prepared[id(scan)]) is not None:
-                if (after := following.get(id(work))) is not None and after.streamed:
-                    # The next scan streams in bounded memory: it starts reading while this one
-                    # is computed (Polars reads without the GIL, in its own threads).
-                    self._start_stream(after)
                 self._finish(work, got)
         if plan.other:
             from ..models.handlers import run_handlers
@@ -118,20 +112,12 @@ class LocalBackend:
         first = next((w for w in prepared if w is not None and w.busy and not w.streamed and not w.by_column), None)
         if first is not None:
             first.frame = _in_background(_read_frame, first.lazy, first.present)
-        leading = next((w for w in prepared if w is not None and w.busy), None)
-        if leading is not None and leading.streamed:
-            self._start_stream(leading)
         if any(w is not None and (w.coded or any(r.column is not None for r in w.todo) or w.views) for w in prepared):
             # Only column work needs them: a contract of row counts and schemas imports none (~0.2 s).
             import pyarrow.parquet  # noqa: F401
 
             from .. import _kernels  # noqa: F401
             from . import columns  # noqa: F401
-
-    def _start_stream(self, work: _ScanWork) -> None:
-        """Start reading a streamed scan's batches (Polars reads ahead a few batches, no more)."""
-        if work.batches is None and work.busy:
-            work.batches = _batches(work.lazy, work.present, self.settings.chunk_rows)
 
     def _finish(self, work: _ScanWork, got: dict) -> None:
         counting = _in_background(self._count_dictionaries, work.source.path, work.coded) if work.coded else None
@@ -225,17 +211,12 @@ class LocalBackend:
         by_column = _group_by_column(todo)
         for request in by_column.pop(None, []):
             got[request] = _attempt(partial(_dataset_level, request, rows, frame))
-        # Each column is let go once its requests are computed (unless a view reads the frame
-        # after them): the next scan's batches, read meanwhile, take its place in memory.
-        columns = {column: frame[column] for column in by_column}
-        kept = frame if work.views else None
-        del frame
 
         def column_work(column: str) -> None:
-            self._column_requests(by_column[column], columns.pop(column), got, scan.dataset)
+            self._column_requests(by_column[column], frame[column], got, scan.dataset)
 
         self._parallel(column_work, list(by_column))
-        self._compute_views(work.views, kept, got)
+        self._compute_views(work.views, frame, got)
         if self.progress:
             self.progress.advance(rows)
             self.progress.finish()
@@ -346,8 +327,10 @@ class LocalBackend:
                     else request.merge(states[request], value)
 
         try:
-            batches = work.batches if work.batches is not None else _batches(lazy, present, self.settings.chunk_rows)
-            work.batches = None
+            # In file order: summaries merge batch by batch and chunk by chunk, and floating-point
+            # sums depend on that order; in whatever order the reader threads finish, a mean
+            # could differ in its last bit from one run to the next (the order costs no time).
+            batches = lazy.select(present).collect_batches(chunk_size=self.settings.chunk_rows, maintain_order=True)
             for batch in batches:
                 rows += batch.height
                 self._parallel(partial(_merge_column, merge_batch, by_column, batch, scan.dataset), list(by_column))
@@ -410,7 +393,6 @@ class _ScanWork:
     coded: list[str] = field(default_factory=list)  # parquet string columns counted from dictionary codes
     coded_todo: list = field(default_factory=list)  # the requests on those
     frame: Any = None  # a Future of the in-memory read, when it was started early
-    batches: Any = None  # the streamed read's batches, when it was started early
     rows: int | None = None  # the rows the dataset's files record (None: not recorded)
     by_column: bool = False  # read one column at a time (LocalBackend._reads_by_column)
     views: list = field(default_factory=list)  # views.ViewWork: the views derived from the rows read
@@ -467,23 +449,6 @@ def _read_frame(lazy, present: list[str]):
     import polars as pl
 
     return lazy.select(present).collect() if present else lazy.select(pl.len()).collect()
-
-
-def _batches(lazy, present: list[str], chunk_rows: int):
-    """The streamed read's batches. In file order: summaries merge batch by batch and chunk by
-    chunk, and floating-point sums depend on that order; in whatever order the reader threads
-    finish, a mean could differ in its last bit from one run to the next (the order costs no
-    measurable time). A query that fails to start raises where the batches are read."""
-    try:
-        return lazy.select(present).collect_batches(chunk_size=chunk_rows, maintain_order=True)
-    except BaseException as error:  # noqa: BLE001 - a Rust panic too: raised again when read
-        failed = error
-
-    def raising():
-        raise failed
-        yield  # a generator: it raises on the first batch asked for
-
-    return raising()
 
 
 def _in_background(function: Callable, *args):
