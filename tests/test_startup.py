@@ -13,8 +13,9 @@ import polars as pl
 import pytest
 
 # What a contract of row counts and schemas never needs: NumPy, pyarrow and the kernels serve
-# column statistics (~0.2 s of imports together), the others serve models and reports.
-HEAVY = ("numpy", "pyarrow", "pandas", "scipy", "sklearn", "mlcontract._kernels", "xml.sax", "urllib.request")
+# column statistics (~0.2 s of imports together), the others serve models and reports (html and
+# its entity tables: the HTML report's escaping).
+HEAVY = ("numpy", "pyarrow", "pandas", "scipy", "sklearn", "mlcontract._kernels", "xml.sax", "urllib.request", "html")
 
 
 def _modules_imported_by_check(contract, *args: str, quiet: bool = True) -> set[str]:

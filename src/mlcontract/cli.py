@@ -141,7 +141,10 @@ def check(
     if not compiled.checks:
         raise UsageError(f"{contract} has no checks: a gate that checks nothing would always pass")
     _import_in_background(*_report_modules(targets, quiet))
-    result = compiled.run(progress=None if quiet else _progress(), fail_on=fail_on)
+    # Plots are computed for the reports that show them, and for the results an MLflow run keeps.
+    plots = recorder is not None or any(entry.plots and targets[name] is not None
+                                        for name, entry in report_formats().items())
+    result = compiled.run(progress=None if quiet else _progress(), fail_on=fail_on, plots=plots)
     write_reports(result, targets, ReportContext.of(result, compiled, contract, verbose=verbose, quiet=quiet))
     if recorder is not None:  # after the reports: a verdict that cannot be recorded fails the gate (MlcError: exit 1)
         sys.stderr.write(printable(recorder.record(result), MESSAGE_LIMIT) + "\n")
