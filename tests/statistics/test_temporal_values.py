@@ -300,10 +300,13 @@ def test_a_wrong_literal_says_what_the_column_holds_never_a_kind_beside_another_
         assert diagnostic(line, d=frame).message.endswith("values, and a contract writes no such value"), line
     # a statistic of numbers on a Duration column: its dtype in the hint, never the word "other"
     assert diagnostic("feature dur mean >= 1", d=frame).hint.startswith("`dur` is Duration(time_unit='us'); its statistics")
-    found = diagnostic("missing day = 1970-01-01\nd rows >= 1", d=frame)
-    assert found.message.startswith("a date cannot be declared missing") and "in (1970-01-01) count" in found.hint
+    # a date can be declared missing (issue 13); one of the wrong kind says what the column holds
+    found = diagnostic("missing day = 1970-01-01T00:00\nd rows >= 1", d=frame)
+    assert found.message == "`day` holds dates (Date); `1970-01-01T00:00` is a datetime"
+    # a duration compares with durations (issue 13); with a number column it says what to write
     found = diagnostic("d rows where n > 1d >= 0", d=frame)
-    assert found.message.startswith("`1d` is a duration: a row filter compares columns with numbers")
+    assert found.message.startswith("`n` holds numbers (") and found.message.endswith("); `1d` is a duration")
+    assert found.hint.endswith("for a number of seconds, write the number itself")
 
 
 @pytest.mark.parametrize("line, message", [

@@ -602,7 +602,17 @@ def _value_test(request: rq.ValueTest, series, got: dict, memo: dict):
 
 
 def _temporal_range(request: rq.TemporalRange, series, got: dict, memo: dict):
-    return series.min(), series.max(), series.len() - series.null_count()
+    """A Datetime column's oldest and newest values as `rq.Moment`s, read off its integer ticks:
+    `series.min()` gives a Python datetime, which drops nanoseconds. A Date's are exact dates."""
+    present = series.len() - series.null_count()
+    unit = getattr(series.dtype, "time_unit", None)
+    if unit is None:
+        return series.min(), series.max(), present
+    ticks = series.to_physical()  # in UTC when the column has a time zone
+    zone = series.dtype.time_zone
+    low, high = ticks.min(), ticks.max()
+    return (None if low is None else rq.Moment.of(low, unit, zone),
+            None if high is None else rq.Moment.of(high, unit, zone), present)
 
 
 def _temporal_outside(request: rq.TemporalOutside, series, got: dict, memo: dict):

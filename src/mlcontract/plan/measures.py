@@ -389,8 +389,9 @@ class Freshness(Measure):
         if newest is None:
             raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
         clock = _instant(self.as_of) if self.as_of is not None else datetime.datetime.now(datetime.timezone.utc)
-        age = (clock - _instant(newest)).total_seconds()
-        return Observation(age, details={"newest": str(newest), "as_of": clock.isoformat(), "values": int(present)})
+        # in integer nanoseconds, so a newest value a nanosecond past the clock is in the future
+        age = (_instant_ns(clock) - _instant_ns(newest)) / 10**9
+        return Observation(age, details={"newest": _iso(newest), "as_of": clock.isoformat(), "values": int(present)})
 
 
 def _instant(value) -> datetime.datetime:
@@ -447,27 +448,20 @@ class TemporalBound(Measure):
         value = oldest if self.statistic == "min" else newest
         if value is None:
             raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
+        exact = _instant_ns(value)  # an instant in nanoseconds: exact at any unit of the column
         if self.op == "between":
-            holds = _comparable(self.bound, value) <= _comparable(value, self.bound) and \
-                _comparable(value, self.high) <= _comparable(self.high, value)
+            holds = _instant_ns(self.bound) <= exact <= _instant_ns(self.high)
             where = f"[{_iso(self.bound)}, {_iso(self.high)}]"
             return Observation(None, holds, f"{self.statistic} {_iso(value)} {'in' if holds else 'not in'} {where}")
         ops = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
                "!=": operator.ne}
-        holds = ops[self.op](_comparable(value, self.bound), _comparable(self.bound, value))
+        holds = ops[self.op](exact, _instant_ns(self.bound))
         verb = self.op if holds else f"is not {self.op}"
         return Observation(None, holds, f"{self.statistic} {_iso(value)} {verb} {_iso(self.bound)}")
 
 
 def _iso(value) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
-def _comparable(value, other):
-    """An aware datetime as an instant in UTC, so naive-vs-aware never meets (the resolver checks)."""
-    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
-        return value.astimezone(datetime.timezone.utc)
-    return value
 
 
 @dataclass(frozen=True)
@@ -593,10 +587,12 @@ def _ns_per(unit: str) -> int:
 def _instant_ns(value) -> int:
     """A value of a Date or Datetime column (or a literal), however it is handed over — a NumPy
     datetime64 of any unit, a Python date or datetime, or the int a datetime64[ns] array's
-    `tolist()` gives — as an exact number of nanoseconds since 1970-01-01: a date is its
-    midnight, an aware datetime its instant in UTC, a naive one as written."""
+    `tolist()` gives, a `Moment` — as an exact number of nanoseconds since 1970-01-01: a date is
+    its midnight, an aware datetime its instant in UTC, a naive one as written."""
     import numpy as np
 
+    if isinstance(value, rq.Moment):
+        return value.ns
     if isinstance(value, np.datetime64):
         unit, step = np.datetime_data(value.dtype)
         return int(value.astype(np.int64)) * step * _ns_per(unit)
@@ -623,6 +619,8 @@ def _shown(key, zone: str = "") -> str:
     as Python writes it."""
     import numpy as np
 
+    if isinstance(key, rq.Moment):
+        return key.isoformat()
     if isinstance(key, np.datetime64) and np.datetime_data(key.dtype)[0] == "D":
         return str(key)
     if isinstance(key, datetime.date) and not isinstance(key, datetime.datetime):

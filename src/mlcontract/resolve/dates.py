@@ -53,7 +53,8 @@ def temporal_check(scope: Scope, node: ast.FeatureCheck, subject: str) -> None:
         if problem is None:
             problem = _fits(scope, column, scope.schemas[subject][column][1], bounds)
         if node.statistic is None:
-            measure: ms.Measure = ms.TemporalBetween(subject, column, *_for_polars(values))
+            low, high = _to_ticks(_for_polars(values), scope.schemas[subject][column][1])
+            measure: ms.Measure = ms.TemporalBetween(subject, column, low, high)
         elif isinstance(node.test, ast.Between):
             measure = ms.TemporalBound(subject, column, statistic, "between", *_for_polars(values))
         else:
@@ -85,3 +86,17 @@ def _for_polars(values):
     """Aware datetimes as instants in UTC (Polars compares a zoned column with them)."""
     return tuple(v.astimezone(datetime.timezone.utc) if isinstance(v, datetime.datetime) and v.tzinfo else v
                  for v in values)
+
+
+def _to_ticks(bounds, dtype: str):
+    """The bounds of `between` on a Datetime("ms") column moved inward to whole milliseconds (the
+    low end up, the high end down): Polars compares a column with a datetime in the column's
+    unit, cutting a literal's microseconds off, so `>= 00:00:00.0005` would take 00:00:00.000.
+    The values inside are the same; a column of finer units takes every literal as it is."""
+    low, high = bounds
+    if "time_unit='ms'" not in dtype or not all(isinstance(v, datetime.datetime) for v in bounds):
+        return low, high
+    step = datetime.timedelta(milliseconds=1)
+    if low.microsecond % 1_000:
+        low = low.replace(microsecond=low.microsecond // 1_000 * 1_000) + step
+    return low, high.replace(microsecond=high.microsecond // 1_000 * 1_000)

@@ -141,15 +141,7 @@ def missing_values(scope: Scope) -> None:
     per_dataset: dict[str, dict[str, list]] = {}
     for node in scope.missing_decls:
         try:
-            for item in node.values.items:
-                if isinstance(item, ast.Temporal):
-                    # The readers of every engine apply `missing` values; a date would need each to
-                    # build it in the column's unit and zone. `where` already compares dates that way.
-                    shown = column_ref(node.columns[0].id)
-                    scope.fail(item.span, "a date cannot be declared missing: the readers that make `missing` "
-                               "values null take numbers, strings and booleans",
-                               f"count them: `feature {shown} in ({item.text}) count <= 10`; leave them out of a "
-                               f"check: `where {shown} != {item.text}`")
+            # dates and datetimes too: sources.conditions.with_missing matches them as `where` does
             values = [literal(scope, item) for item in node.values.items]
             for column in node.columns:
                 found = False
