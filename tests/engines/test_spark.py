@@ -65,7 +65,6 @@ def spark_sessions():
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     warnings.filterwarnings("ignore", message=".*pandas >= 3.0.0.*")
     from pyspark.sql import SparkSession
-
     from pyspark.sql.connect.session import SparkSession as ConnectSession
 
     # What `SparkSession.builder.remote("local[2]")` does — a classic local session running the
@@ -109,15 +108,15 @@ def classic(spark_sessions):
 def tiny(monkeypatch):
     """The engine's bounds shrunk so that small data goes through every branch: buckets split
     over several rounds, values gathered in pieces, KS/Wasserstein walked by Spark."""
-    from mlcontract.engines import spark as sp
-    from mlcontract.engines import spark as sq
+    from mlcontract.engines.spark import buckets, scan
 
-    monkeypatch.setattr(sq, "GATHER_MAX", 1_000)
-    monkeypatch.setattr(sq, "GATHER_BUDGET", 8_000)
-    monkeypatch.setattr(sq, "MIN_BUCKETS", 4)
-    monkeypatch.setattr(sq, "MAX_BUCKETS", 128)
-    monkeypatch.setattr(sq, "WALK_BUCKETS", 16)
-    monkeypatch.setattr(sp, "WALK_COLLECT", 0)
+    monkeypatch.setattr(buckets, "GATHER_MAX", 1_000)
+    monkeypatch.setattr(buckets, "GATHER_BUDGET", 8_000)
+    monkeypatch.setattr(buckets, "MIN_BUCKETS", 4)
+    monkeypatch.setattr(buckets, "MAX_BUCKETS", 128)
+    monkeypatch.setattr(buckets, "BUCKET_VALUES", 400)
+    monkeypatch.setattr(buckets, "WALK_BUCKET_VALUES", 400)
+    monkeypatch.setattr(scan, "WALK_COLLECT", 0)
 
 
 # ---- the datasets ------------------------------------------------------------------------------------
@@ -276,6 +275,11 @@ def same_value(request, local, spark) -> None:
         assert spark.ks == local.ks and spark.sizes == local.sizes, (where, local.ks, spark.ks)
         assert math.isclose(spark.wasserstein, local.wasserstein, rel_tol=W1_BOUND, abs_tol=0), \
             (where, local.wasserstein, spark.wasserstein)
+    elif isinstance(request, rq.KeyDuplicates):  # the most repeated keys: ties come in any order
+        assert spark[:2] == local[:2] and [n for _, n in spark[2]] == [n for _, n in local[2]], (where, local, spark)
+    elif isinstance(request, rq.ValueTest):  # failing examples: the first rows' locally, a few of them on Spark
+        assert (spark.passing, spark.present) == (local.passing, local.present), (where, local, spark)
+        assert bool(spark.failing_examples) == bool(local.failing_examples) and len(spark.failing_examples) <= 5, where
     else:
         assert spark == local, (where, local, spark)
 
@@ -346,10 +350,10 @@ def test_same_numbers_with_the_default_bounds(spark, datasets, name):
 def test_small_samples_use_the_exact_ks_pvalue(classic, tmp_path, walked_by, monkeypatch):
     """Samples of at most 10,000 values: scipy's exact p-value, as locally, whether the KS walk
     ran on the driver (WALK_COLLECT) or in Spark (then the samples are collected for scipy)."""
-    from mlcontract.engines import spark as sp
+    from mlcontract.engines.spark import scan
 
     if walked_by == "spark":
-        monkeypatch.setattr(sp, "WALK_COLLECT", 0)
+        monkeypatch.setattr(scan, "WALK_COLLECT", 0)
     rng = np.random.default_rng(3)
     pl.DataFrame({"x": rng.normal(0, 1, 300)}).write_parquet(tmp_path / "a.parquet")
     pl.DataFrame({"x": rng.normal(0.3, 1, 200)}).write_parquet(tmp_path / "b.parquet")
@@ -390,8 +394,7 @@ def test_conformance_contract(classic, conformance):
 
 # ---- the distributed arithmetic against oracles ------------------------------------------------------------
 def test_exact_sums_against_fractions(spark):
-    from mlcontract.engines import spark as sq
-    from mlcontract.engines.spark import describe_error
+    from mlcontract.engines.spark import describe_error, sql as sq
 
     rng = np.random.default_rng(5)
     groups = {
@@ -408,11 +411,11 @@ def test_exact_sums_against_fractions(spark):
         exact = sq.ExactSum(sq.exponent_above(float(np.max(np.abs(values)))))
         found = runner.row("SELECT " + ", ".join(exact.aggregates("y")) + " FROM {frame}", name, frame=frame)
         truth = sum(Fraction(v) for v in values.tolist())
-        # exact down to 2**(E - 104); the values below that are summed in DOUBLE
+        # exact down to 2**(E - 26 * limbs); the values below that are summed in DOUBLE
         bound = Fraction(values.size) * Fraction(2) ** (exact.exponent - 26 * exact.limbs - 52)
         assert abs(exact.value(found) - truth) <= bound, name
         assert float(exact.value(found)) == float(truth), name
-        if name in ("huge", "tiny"):  # nothing below 2**(E - 104): exact
+        if name in ("huge", "tiny"):  # what lies below 2**(E - 26 * limbs) sums exactly in DOUBLE
             assert exact.value(found) == truth, name
 
 
@@ -421,8 +424,7 @@ def test_order_statistics_against_a_sort(spark, tiny):
     outlier, a pile of ties, subnormals, values two ulps apart."""
     import pyarrow as pa
 
-    from mlcontract.engines import spark as sq
-    from mlcontract.engines.spark import describe_error
+    from mlcontract.engines.spark import buckets, describe_error, sql as sq
 
     rng = np.random.default_rng(7)
     values = np.concatenate([np.zeros(3000), rng.normal(0, 1, 2000), [1e300, -1e300, 5e-324, 1e-310],
@@ -430,10 +432,11 @@ def test_order_statistics_against_a_sort(spark, tiny):
     runner = sq.Runner(spark, describe_error)
     frame = runner.frame(pa.table({"v": values}))
     ranks = np.unique(rng.integers(0, values.size, 60))
-    column = sq.NumericColumn("v", floating=True, is_double=True)
-    wanted = [sq.Wanted(column, values.size, float(values.min()), float(values.max()), ranks),
-              sq.Wanted(column, values.size, float(values.min()), float(values.max()), None)]
-    by_rank, every = sq.select_ranks(runner, frame, wanted, "v")
+    sample = buckets.Sample(frame, sq.NumericColumn("`v`", floating=True, is_double=True), values.size,
+                            float(values.min()), float(values.max()))
+    rounds = buckets.Rounds(runner, "v")
+    by_rank, every = rounds.ranks(sample, ranks), rounds.ranks(sample, None)
+    rounds.run()
     ordered = np.sort(values)
     assert [by_rank.value[r] for r in ranks.tolist()] == ordered[ranks].tolist()
     assert [by_rank.below[r] for r in ranks.tolist()] == np.searchsorted(ordered, ordered[ranks], "left").tolist()
@@ -443,7 +446,7 @@ def test_order_statistics_against_a_sort(spark, tiny):
 def test_the_driver_never_receives_the_rows(classic, tmp_path, tiny, monkeypatch):
     """Every Spark result that reaches the driver is bounded by the engine's constants, not by
     the rows: here no query returns more than GATHER_BUDGET rows for 120,000-row datasets."""
-    from mlcontract.engines import spark as sq
+    from mlcontract.engines.spark import buckets, sql as sq
 
     rng = np.random.default_rng(11)
     for name, seed in (("a", 1), ("b", 2)):
@@ -457,12 +460,16 @@ def test_the_driver_never_receives_the_rows(classic, tmp_path, tiny, monkeypatch
 
     def recorded(self, text, what, **frames):
         result = table(self, text, what, **frames)
-        largest.append(result.num_rows)
+        copied = sum(1 for kind in result.column("kind").to_pylist() if kind == 1) if "kind" in result.column_names else 0
+        largest.append((copied, result.num_rows))
         return result
 
     monkeypatch.setattr(sq.Runner, "table", recorded)
     compare(contract, classic)
-    assert largest and max(largest) <= sq.GATHER_BUDGET < 120_000
+    # copied values: at most GATHER_BUDGET a query; bucket rows: the ones that hold a wanted
+    # rank or a walk's sign change, a few hundred here
+    assert largest and max(copied for copied, _ in largest) <= buckets.GATHER_BUDGET
+    assert max(total for _, total in largest) <= buckets.GATHER_BUDGET + 2_000 < 120_000
 
 
 def test_a_scan_combines_its_work_into_few_queries(classic, datasets):
@@ -545,8 +552,9 @@ def test_an_unreachable_cluster_is_an_error_in_seconds(monkeypatch):
     import time
 
     from mlcontract.engines import spark as sp
+    from mlcontract.engines.spark import session
 
-    monkeypatch.setattr(sp, "CONNECT_RETRIES", 1)
+    monkeypatch.setattr(session, "CONNECT_RETRIES", 1)
     started = time.perf_counter()
     with pytest.raises(sp.SparkUnavailable, match="cannot reach Spark Connect at sc://127.0.0.1:1: .*"):
         sp.start_session(remote="sc://127.0.0.1:1")
@@ -572,7 +580,7 @@ def test_model_checks_collect_up_to_the_row_cap(classic, tmp_path, monkeypatch):
     import joblib
     from sklearn.linear_model import LogisticRegression
 
-    from mlcontract.engines import spark as sp
+    from mlcontract.engines.spark import backend as sp
 
     rng = np.random.default_rng(4)
     x = rng.normal(0, 1, (400, 2))
@@ -591,7 +599,7 @@ def test_model_checks_collect_up_to_the_row_cap(classic, tmp_path, monkeypatch):
 
 
 def test_value_counts_beyond_the_key_cap_are_errors(classic, datasets, monkeypatch):
-    from mlcontract.engines import spark as sp
+    from mlcontract.engines.spark import scan as sp
 
     monkeypatch.setattr(sp, "MAX_COUNTED_KEYS", 10)
     contract = mlcontract.compile(datasets / "categorical.mlc")
@@ -778,12 +786,124 @@ def test_cli_profile_on_spark_writes_the_local_profile(classic, tmp_path):
     assert local == spark
 
 
-def test_views_the_engine_does_not_read_yet_fail_closed(classic, datasets):
-    """`where` views (issue 13) are not read by the Spark engine yet: their checks are errors
-    that say so, never computed on the whole dataset; the other checks still run."""
-    text = ('dataset cur = parquet("ties_cur.parquet")\n'
-            "feature k where k > 0 mean <= 100\ncur rows where k > 2 >= 0\nfeature k max <= 100\n")
-    result = mlcontract.compile(text, base_dir=datasets, spark=classic).run()
-    statuses = [(c.status, c.message) for c in result.checks]
-    assert [s for s, _ in statuses] == ["error", "error", "pass"], statuses
-    assert all("does not read `where`" in message for _, message in statuses[:2]), statuses
+# ---- views, keys, value tests, dates (issue 11: every request on Spark) --------------------------------------
+def _views_data(n: int, seed: int, shift: float) -> pl.DataFrame:
+    """Strings for the value tests, dates and datetimes (naive and UTC), keys with repeats,
+    missing markers, NaN, unicode comments for lengths."""
+    import datetime as dt
+    import uuid
+
+    rng = np.random.default_rng(seed)
+
+    def pick(options, p_null=0.05):
+        out = [options[i] for i in rng.integers(0, len(options), n)]
+        return [None if rng.random() < p_null else v for v in out]
+    uids = [str(uuid.UUID(int=int(rng.integers(0, 2**62)) << 64 | int(rng.integers(0, 2**62)))) for _ in range(50)]
+    uid = pick(uids + [u.upper() for u in uids[:5]] + ["not-a-uuid", uids[0] + "x", " " + uids[1]])
+    email = pick([f"user{i}@example.com" for i in range(40)] + ["no-at", "a@b", "x y@z.com", "é@ü.de", "two@@x.io"])
+    int_text = pick(["12", "+5", "-3", "007", "1e3", "abc", " 4", "9223372036854775807", "9223372036854775808",
+                     "-9223372036854775808", "٣", "", "1_000"])
+    num_text = pick(["1.5", "inf", "-Infinity", "NaN", ".5", "5.", "1e-3", "x", "1d", " 2", "+.5e3", "0x10"])
+    day_text = pick(["2024-01-31", "2024-02-30", "31/01/2024", "2023-12-01", "20240101"])
+    payload = pick(['{"a": 1}', "[1, 2]", "nope", "NaN", '"text"', "{", "null", "1e5"])
+    day = pl.Series([dt.date(2020, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 2000, n)])
+    ts = pl.Series([dt.datetime(2021, 1, 1) + dt.timedelta(seconds=int(s)) for s in rng.integers(0, 10**8, n)])
+    age = rng.integers(0, 90, n)
+    age[rng.random(n) < 0.05] = -1
+    age[rng.random(n) < 0.03] = 999
+    income = rng.lognormal(10 + shift, 1, n)
+    income[rng.random(n) < 0.02] = np.nan
+    k3 = np.round(rng.random(n), 1)
+    k3[rng.random(n) < 0.05] = np.nan
+    comment = pick(["", "ok", "héllo wörld", "emoji 🎉🎉", "a" * 40, "tab\tand\nnewline", "日本語テキスト"])
+    frame = pl.DataFrame({
+        "uid": uid, "email": email, "int_text": int_text, "num_text": num_text, "day_text": day_text,
+        "payload": payload, "day": day, "ts": ts, "tz": ts.dt.replace_time_zone("UTC"),
+        "age": age, "income": income, "country": pick(["US", "FR", "DE", "", "N/A"]),
+        "k1": rng.integers(0, n * 2, n), "k2": pick(["a", "b", "c"]), "k3": k3, "comment": comment,
+    }, nan_to_null=False)
+    day_nulls = pl.Series(rng.random(n) < 0.05)
+    return frame.with_columns(pl.when(day_nulls).then(None).otherwise(pl.col("day")).alias("day"),
+                              pl.when(day_nulls).then(None).otherwise(pl.col("tz")).alias("tz"))
+
+
+VIEW_CHECKS = [
+    'missing age = (-1, 999)', 'missing country = ("", "N/A")',
+    'feature email matches "^[^@ ]+@[^@ ]+$" >= 1%', "feature email is email >= 1%", "feature uid is uuid >= 1%",
+    'feature uid matches "(?i)^[0-9a-f-]+$" >= 1%', 'feature email matches "\\\\w+@\\\\w+\\\\.\\\\w+" >= 1%',
+    "feature int_text is integer >= 1%", "feature num_text is number >= 1%", 'feature day_text is date "%Y-%m-%d" >= 1%',
+    "feature payload is json >= 1%", "feature day_text is date >= 1%",
+    "cur unique (k1)", "cur duplicate_count (k1, k2) <= 100000", "cur duplicate_count (k3, k2) <= 100000",
+    "cur unique (k2, k3) where age >= 18", "feature k3 duplicate_count <= 100000",
+    "freshness of cur by day <= 100000d as of 2026-01-31T00:00Z", "freshness of cur by tz <= 100000d as of 2026-01-31T00:00Z",
+    "freshness of cur by ts <= 100000d as of 2026-01-31T00:00Z",
+    "feature day between 2020-01-01 and 2024-06-30", "feature ts between 2021-01-01T00:00 and 2023-06-30T00:00",
+    "feature tz between 2021-01-01T00:00Z and 2023-06-30T00:00+02:00", "feature day min >= 2000-01-01",
+    "feature tz max <= 2100-01-01T00:00Z", "feature ts max <= 2100-01-01T00:00",
+    "feature age mean <= 100", "feature age null_rate <= 100%", "feature country distinct >= 1",
+    "feature country null_rate <= 100%", "feature country psi < 10 vs ref",
+    'feature age where income > 1000 and country in ("US", null) mean <= 1000',
+    "cur rows where age is null or income / age > 50 >= 0", 'cur rows where not (country in ("US", "FR")) >= 0',
+    "feature income where day < 2023-01-01 p90 <= 1e9", "feature income where tz >= 2022-06-01T00:00+02:00 psi < 10 vs ref",
+    "feature income where k3 != 0.5 ks < 1 vs ref", "feature income where k3 != 0.5 wasserstein >= 0 vs ref",
+    "feature comment length max <= 1000", "feature comment length p50 <= 1000", "feature comment length mean <= 1000",
+    "feature comment where age > 30 length p90 <= 1000", "feature income where -age < -40 or age * 2 == 60 max <= 1e12",
+    "cur rows where income / (age - age) > 0 >= 0", "feature comment length psi < 10 vs ref",
+    "feature email where comment is not null is email >= 1%",
+]
+
+
+@pytest.fixture(scope="session")
+def views_contract(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("spark_views")
+    _views_data(12_000, 1, 0.0).write_parquet(folder / "views_ref.parquet")
+    _views_data(11_000, 2, 0.1).write_parquet(folder / "views_cur.parquet")
+    header = 'dataset cur = parquet("views_cur.parquet")\ndataset ref = parquet("views_ref.parquet")\n'
+    (folder / "views.mlc").write_text(header + "\n".join(VIEW_CHECKS) + "\n")
+    return folder / "views.mlc"
+
+
+def test_views_keys_value_tests_and_dates_equal_the_local_engine(spark, views_contract):
+    """`where` views (three-valued logic, NaN as missing, IN with null, arithmetic, division by
+    zero, dates and zoned datetimes), string lengths, `missing` markers, `unique` /
+    `duplicate_count` keys, `matches` and every `is FORMAT`, freshness and date ranges: the local
+    engine's values on a classic session and over Spark Connect."""
+    contract = mlcontract.compile(views_contract)
+    _, got = compare(contract, spark)
+    statuses = {c.source: c.status for c in evaluate(contract.checked, got, 0).checks}
+    assert "error" not in statuses.values(), statuses  # every check computed (none errs the same way on both)
+
+
+def _one_scan_per_root(plan):
+    """The plan with each root dataset's views computed in its root's scan (the planner's way of
+    batching views, to which the engine is indifferent)."""
+    from mlcontract.engines.spark.relations import root_source
+    from mlcontract.plan import Plan, Scan
+
+    datasets = plan.contract.datasets
+    merged: dict[str, Scan] = {}
+    for scan in sorted(plan.scans, key=lambda s: s.stage):
+        root = root_source(datasets[scan.dataset]).name
+        target = merged.setdefault(root, Scan(scan.stage, root, [], [], scan.mode))
+        target.stage = max(target.stage, scan.stage)
+        target.requests += scan.requests
+        target.columns += [c for c in scan.columns if c not in target.columns]
+    return Plan(plan.contract, sorted(merged.values(), key=lambda s: s.stage), plan.other, plan.consumers)
+
+
+def test_a_dataset_and_its_views_share_its_scans_queries(classic, views_contract):
+    """A scan whose requests are on a dataset and on views of it (a `where`, string lengths, its
+    missing markers) reads the dataset's one DataFrame in the same few queries: the aggregates,
+    the value counts, the bucket rounds, one GROUP BY per key."""
+    contract = mlcontract.compile(views_contract)
+    merged = _one_scan_per_root(contract.plan)
+    assert len(merged.scans) == 2 < len(contract.plan.scans)
+    local = run_local(contract)
+    backend = spark_backend(classic)
+    got = backend.run(merged, Inputs.of(contract.checked))
+    for scan in contract.plan.scans:
+        for request in scan.requests:
+            if request in local:
+                same_value(request, local[request], got[request])
+    keys = sum(isinstance(r, rq.KeyDuplicates) for r in merged.requests)
+    assert backend.queries <= 2 * 4 + keys, backend.log  # per scan: aggregates, value counts, two bucket rounds
