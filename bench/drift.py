@@ -1,7 +1,7 @@
 """The drift benchmark of issue 3: mlc against Evidently and plain Polars, in one run.
 
 usage: python bench/drift.py [--rows 1000000] [--repeat 5] [--data DIR] [--peer-python /tmp/peer/bin/python]
-                             [--against OTHER/src]
+                             [--against OTHER/src] [--no-naive]
 
 On gen_drift_data.py data (20 numeric + 5 categorical columns, N rows per side) it times, each
 as a whole process (wall clock, median of --repeat runs) with its peak RSS:
@@ -13,8 +13,10 @@ as a whole process (wall clock, median of --repeat runs) with its peak RSS:
   evidently  Evidently 0.7 DataDriftPreset, psi / ks / wasserstein (its own venv; skipped if absent)
 and prints the ratios the issue sets targets on. `--against OTHER/src` also runs the hist and ks
 contracts with another build's sources (a checkout of an earlier commit with its kernels built in
-place) in the same rounds, and prints each build's ratio to the read: an A/B of two builds. Machines are noisy: compare ratios measured
-in the same run, not absolute seconds across machines.
+place) in the same rounds, and prints each build's ratio to the read: an A/B of two builds. Machines
+are noisy: compare ratios measured in the same run, not absolute seconds across machines; the load
+average is printed before and after (other work on the machine inflates the wall clock far more
+than the CPU seconds). `--no-naive` leaves out the naive peer (at 10M rows per side it needs ~9 GB).
 """
 from __future__ import annotations
 
@@ -31,6 +33,11 @@ from rss import measure_cpu  # noqa: E402
 
 NUMERIC = [f"num_{i}" for i in range(20)]
 CATEGORICAL = [f"cat_{i}" for i in range(5)]
+
+
+def load() -> str:
+    """The machine's load average (1, 5, 15 minutes): what else ran while this was timed."""
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def write_contracts(data: Path) -> tuple[Path, Path]:
@@ -88,6 +95,7 @@ def main() -> None:
     parser.add_argument("--peer-python", default="/tmp/peer/bin/python")
     parser.add_argument("--evidently-repeat", type=int, default=1)
     parser.add_argument("--against", type=Path, help="another build's src/ folder, timed in the same rounds")
+    parser.add_argument("--no-naive", action="store_true", help="leave out the hand-written Polars + NumPy peer")
     args = parser.parse_args()
 
     data = args.data / f"drift_{args.rows}"
@@ -97,19 +105,21 @@ def main() -> None:
     hist, ks = write_contracts(data)
     mlc = [sys.executable, "-m", "mlcontract", "check", "-q"]
     print(f"drift benchmark: {args.rows:,} rows per side, {len(NUMERIC)} numeric + {len(CATEGORICAL)} categorical "
-          f"columns, {os.cpu_count()} cores, median of {args.repeat}")
+          f"columns, {os.cpu_count()} cores, median of {args.repeat}; load average {load()}")
     commands = {
-        "polars read (process)": read_command(data),
-        "mlc hist contract": mlc + [str(hist)],
-        "mlc ks contract": mlc + [str(ks)],
-        "naive polars psi": [sys.executable, str(HERE / "peers" / "naive_polars_psi.py"), str(data)],
+        "read": ("polars read (process)", read_command(data)),
+        "hist": ("mlc hist contract", mlc + [str(hist)]),
+        "ks": ("mlc ks contract", mlc + [str(ks)]),
     }
+    if not args.no_naive:
+        commands["naive"] = ("naive polars psi", [sys.executable, str(HERE / "peers" / "naive_polars_psi.py"), str(data)])
     if args.against:
         other = ["env", f"PYTHONPATH={args.against.resolve()}"] + mlc
-        commands["mlc hist (--against)"] = other + [str(hist)]
-        commands["mlc ks (--against)"] = other + [str(ks)]
-    together = timed_together(commands, args.repeat)
-    rows = dict(zip(["read", "hist", "ks", "naive", "hist_against", "ks_against"], together.values()))
+        commands["hist_against"] = ("mlc hist (--against)", other + [str(hist)])
+        commands["ks_against"] = ("mlc ks (--against)", other + [str(ks)])
+    together = timed_together(dict(commands.values()), args.repeat)
+    rows = {key: together[name] for key, (name, _) in commands.items()}
+    print(f"  load average after the rounds: {load()}")
     peer = Path(args.peer_python)
     if peer.exists():
         rows["evidently_psi"] = timed("evidently psi (all)", [str(peer), str(HERE / "peers" / "peer_evidently.py"),
@@ -131,7 +141,11 @@ def main() -> None:
         for kind in ("hist", "ks"):
             print(f"  {kind} / read: this build {rows[kind]['wall'] / rows['read']['wall']:.2f}, "
                   f"--against {rows[kind + '_against']['wall'] / rows['read']['wall']:.2f}")
-    print(f"  naive polars / hist      {rows['naive']['wall'] / rows['hist']['wall']:6.2f}")
+        for kind in ("hist", "ks"):
+            print(f"  {kind}: this build / --against: wall {rows[kind]['wall'] / rows[kind + '_against']['wall']:.3f}, "
+                  f"CPU seconds {rows[kind]['cpu'] / rows[kind + '_against']['cpu']:.3f}")
+    if "naive" in rows:
+        print(f"  naive polars / hist      {rows['naive']['wall'] / rows['hist']['wall']:6.2f}")
     if "evidently_psi" in rows:
         print(f"  evidently psi / hist     {rows['evidently_psi']['wall'] / rows['hist']['wall']:6.1f}   target >= 50")
         print(f"  evidently ks / ks        {rows['evidently_ks']['wall'] / rows['ks']['wall']:6.1f}   target >= 50")

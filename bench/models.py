@@ -1,14 +1,16 @@
 """Model-side costs (issue 15): a holdout metric against the model's own predict plus
 scikit-learn's metric call, and what the latency harness adds to each timed call.
 
-usage: python bench/models.py [--rows 1000000] [--repeat 5] [--calls 5000]
+usage: python bench/models.py [--rows 1000000] [--repeat 5] [--calls 5000] [--against OTHER/src]
 
 1. Holdout AUC on --rows rows (10 float features, a binary label; a LogisticRegression fitted
    on 50,000 of them, saved with joblib). Whole processes, round-robin, median of --repeat:
      mlc      `mlc check -q --allow-pickle` of `auc on holdout >= 0.5`
      peer     a script doing the least the same answer needs: Polars reads the parquet file,
               joblib loads the model, predict_proba, sklearn.metrics.roc_auc_score
-   target: mlc <= 1.2 x peer (wall; CPU seconds printed too).
+   target: mlc <= 1.2 x peer (wall; CPU seconds printed too). `--against OTHER/src` also runs
+   another build's mlc in the same rounds. Bytecode is cached (a temporary PYTHONPYCACHEPREFIX),
+   as an installed package's is.
 2. Latency harness overhead, in this process: `p50 latency` (batch 1, --calls calls) of a
    no-op model (predict returns a preallocated array) through mlcontract, against the same
    call timed in a bare perf_counter_ns loop; and of a model that spins for 200 µs, to show
@@ -60,35 +62,43 @@ def write_holdout(folder: Path, rows: int) -> tuple[Path, Path, Path]:
     return contract, folder / "holdout.parquet", folder / "model.joblib"
 
 
-def holdout_metric(rows: int, repeat: int) -> None:
+def holdout_metric(rows: int, repeat: int, against: Path | None = None) -> None:
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
         # Written by a child process: a forked child's peak RSS starts from its parent's.
         subprocess.run([sys.executable, __file__, "--write-only", str(folder), "--rows", str(rows)], check=True)
         contract, data, model = folder / "auc.mlc", folder / "holdout.parquet", folder / "model.joblib"
-        commands = {
-            "mlc check (auc on holdout)": [sys.executable, "-m", "mlcontract", "check", "-q", "--allow-pickle",
-                                           str(contract)],
-            "peer: read + predict_proba + roc_auc_score": [sys.executable, str(folder / "peer.py"), str(data),
-                                                           str(model)],
+        env = {**os.environ, "PYTHONPYCACHEPREFIX": str(folder / "pycache")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.setdefault("PYTHONPATH", str(HERE.parent / "src"))  # this checkout, unless told otherwise
+        mlc = [sys.executable, "-m", "mlcontract", "check", "-q", "--allow-pickle", str(contract)]
+        commands: dict[str, tuple[list[str], dict]] = {
+            "mlc check (auc on holdout)": (mlc, env),
+            "peer: read + predict_proba + roc_auc_score": ([sys.executable, str(folder / "peer.py"), str(data),
+                                                            str(model)], env),
         }
-        for command in commands.values():  # warm the file cache; a failing command stops the bench
-            code = measure_cpu(command)[2]
+        if against:
+            commands["mlc check (--against)"] = (mlc, {**env, "PYTHONPATH": str(against.resolve())})
+        for command, command_env in commands.values():  # warm the caches; a failing command stops the bench
+            code = measure_cpu(command, env=command_env)[2]
             if code != 0:
                 sys.exit(f"{' '.join(command)} exited {code}")
         runs: dict[str, list] = {name: [] for name in commands}
         for _ in range(repeat):
-            for name, command in commands.items():
-                runs[name].append(measure_cpu(command))
-    print(f"1. holdout AUC on {rows:,} rows x {len(FEATURES)} features, whole processes, median of {repeat}")
+            for name, (command, command_env) in commands.items():
+                runs[name].append(measure_cpu(command, env=command_env))
+    print(f"1. holdout AUC on {rows:,} rows x {len(FEATURES)} features, whole processes, median of {repeat}, "
+          f"load {os.getloadavg()[0]:.1f}")
     medians = {}
     for name, measured in runs.items():
         wall = statistics.median(w for w, _, _, _ in measured)
         cpu = statistics.median(c for _, _, _, c in measured)
         medians[name] = (wall, cpu)
         print(f"  {name:<44} wall {wall:6.2f} s  CPU {cpu:6.2f} s  peak RSS {max(r for _, r, _, _ in measured):6.0f} MB")
-    (mlc_wall, mlc_cpu), (peer_wall, peer_cpu) = medians.values()
-    print(f"  mlc / peer: wall {mlc_wall / peer_wall:.2f} (CPU {mlc_cpu / peer_cpu:.2f})   target <= 1.2")
+    peer_wall, peer_cpu = medians["peer: read + predict_proba + roc_auc_score"]
+    for name in [n for n in medians if n.startswith("mlc")]:
+        mlc_wall, mlc_cpu = medians[name]
+        print(f"  {name} / peer: wall {mlc_wall / peer_wall:.2f} (CPU {mlc_cpu / peer_cpu:.2f})   target <= 1.2")
 
 
 class NoOp:
@@ -154,12 +164,16 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--calls", type=int, default=5_000)
+    parser.add_argument("--against", type=Path, help="another build's src/ folder, timed in the same rounds")
+    parser.add_argument("--skip-latency", action="store_true", help="only the holdout metric")
     parser.add_argument("--write-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.write_only:
         write_holdout(args.write_only, args.rows)
         return
-    holdout_metric(args.rows, args.repeat)
+    holdout_metric(args.rows, args.repeat, args.against)
+    if args.skip_latency:
+        return
     latency_overhead(args.calls)
 
 

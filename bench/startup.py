@@ -1,14 +1,16 @@
 """Start-up of `mlc check -q` on a one-check contract (issue 15: target <= 0.2 s), against the
 floors it cannot go below: an empty Python, and Python importing Polars (+ Lark and Typer).
 
-usage: python bench/startup.py [--repeat 21] [--against OTHER/src]
+usage: python bench/startup.py [--repeat 21] [--against OTHER/src] [--breakdown]
 
 Every row is a whole process, run round-robin (a machine that slows down hits all alike); it
 prints the median and minimum wall time, the median CPU seconds (user + system) and the peak
 RSS. mlcontract is imported from $PYTHONPATH, by default this checkout's src/. Bytecode is
 cached (in a temporary PYTHONPYCACHEPREFIX, warmed by one run first), as an
 installed package's is: without it every run would compile mlcontract's sources again.
-`--against OTHER/src` also times another build's sources in the same rounds.
+`--against OTHER/src` also times another build's sources in the same rounds. `--breakdown` adds
+processes that stop on the way (the cyclic GC off, as in `mlc`): mlcontract's modules imported,
+then the parser loaded and run once, which split the run into what each part costs.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=21)
     parser.add_argument("--against", type=Path, help="another build's src/ folder, timed in the same rounds")
+    parser.add_argument("--breakdown", action="store_true", help="also time the imports and the parser alone")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
@@ -55,6 +58,11 @@ def main() -> None:
             "import polars, lark, typer": ([sys.executable, "-c", "import polars, lark, typer"], env),
             "mlc check -q (one check)": (mlc, env),
         }
+        if args.breakdown:
+            imports = "import gc; gc.disable(); import polars, lark, typer, mlcontract.cli, mlcontract.api"
+            parse = "; from mlcontract.language.parse import parser; parser().parse('d rows >= 1\\n')"
+            commands["+ mlcontract's modules"] = ([sys.executable, "-c", imports], env)
+            commands["+ the parser, one parse"] = ([sys.executable, "-c", imports + parse], env)
         if args.against:
             commands["mlc check -q (--against)"] = (mlc, {**env, "PYTHONPATH": str(args.against.resolve())})
         for command, command_env in commands.values():  # warm the bytecode cache and the OS's file cache

@@ -471,6 +471,11 @@ cdef struct _Extra:
     const double* lo
     const double* hi
     int64_t* outside
+    # Bucket counts of the finite values (bucket_counts' buckets), or bcounts == NULL.
+    double blo
+    double bscale
+    Py_ssize_t blast
+    int64_t* bcounts
 
 
 cdef void _scan_loop(const numeric_t* v, Py_ssize_t n, const uint8_t* vp,
@@ -520,6 +525,9 @@ cdef void _scan_loop(const numeric_t* v, Py_ssize_t n, const uint8_t* vp,
                 _hist_dense(src, nvalid, extra.edges[h], extra.nedges[h], blk, extra.counts[h])
             for h in range(extra.nrange):
                 extra.outside[h] += _outside_dense(src, nvalid, blk, extra.lo[h], extra.hi[h])
+            if extra.bcounts != NULL:
+                _bucket_counts_dense(src, nvalid, blk.count == nvalid, extra.blo, extra.bscale, extra.blast,
+                                     extra.bcounts)
         level[top] = 0
         top += 1
         while top >= 2 and level[top - 1] == level[top - 2]:
@@ -1066,6 +1074,22 @@ cdef inline Py_ssize_t _bucket(double x, double lo, double scale, Py_ssize_t las
     return <Py_ssize_t>position
 
 
+cdef inline void _bucket_counts_dense(const double* v, Py_ssize_t n, bint all_finite, double lo, double scale,
+                                      Py_ssize_t last, int64_t* counts) noexcept nogil:
+    """bucket counts of the dense doubles v[0:n] (scan_numeric's blocks); all_finite: the block's
+    moments found no NaN or ±inf, so the test per value is skipped."""
+    cdef Py_ssize_t i
+    cdef double x
+    if all_finite:
+        for i in range(n):
+            counts[_bucket(v[i], lo, scale, last)] += 1
+        return
+    for i in range(n):
+        x = v[i]
+        if x - x == 0.0:
+            counts[_bucket(x, lo, scale, last)] += 1
+
+
 cdef void _bucket_counts_loop(const numeric_t* v, Py_ssize_t n, const uint8_t* vp, Py_ssize_t offset,
                               double lo, double scale, Py_ssize_t last, int64_t* counts) noexcept nogil:
     cdef Py_ssize_t i
@@ -1129,15 +1153,36 @@ cdef _check_buckets(double lo, double scale, Py_ssize_t buckets):
         raise ValueError("there must be at least one bucket")
 
 
+cdef _check_bucket_counts(object counts):
+    if not isinstance(counts, np.ndarray) or counts.dtype != np.int64 or counts.ndim != 1:
+        raise TypeError("counts must be a 1-D int64 numpy array")
+    if not counts.flags.writeable or not counts.flags.c_contiguous:
+        raise ValueError("counts must be a writeable contiguous array")
+
+
 def bucket_counts(values, double lo, double scale, counts, validity=None, Py_ssize_t offset=0):
     """Add to ``counts`` (int64, one per bucket) the number of finite valid values per bucket:
     value x falls in bucket ``min(len(counts) - 1, max(0, floor((x - lo) * scale)))``."""
-    if not isinstance(counts, np.ndarray) or counts.dtype != np.int64 or counts.ndim != 1:
-        raise TypeError("counts must be a 1-D int64 numpy array")
+    _check_bucket_counts(counts)
     _check_buckets(lo, scale, counts.shape[0])
     arr = _check_values(values, "values")
     bits = _check_validity(validity, offset, arr.shape[0])
     _bucket_counts_typed(arr, bits, offset, lo, scale, counts)
+
+
+def bucket_index(points, double lo, double scale, Py_ssize_t buckets):
+    """The bucket of each of ``points`` (float64, finite) among ``buckets`` buckets, by the very
+    arithmetic bucket_counts and gather_buckets use: an int64 array."""
+    _check_buckets(lo, scale, buckets)
+    cdef const double[::1] p = np.ascontiguousarray(points, dtype=np.float64)
+    out = np.empty(p.shape[0], dtype=np.int64)
+    cdef int64_t[::1] o = out
+    cdef Py_ssize_t i
+    for i in range(p.shape[0]):
+        if not (p[i] - p[i] == 0.0):
+            raise ValueError(f"points must be finite, got {p[i]!r}")
+        o[i] = _bucket(p[i], lo, scale, buckets - 1)
+    return out
 
 
 def gather_buckets(values, double lo, double scale, slot, out, fill, end, validity=None, Py_ssize_t offset=0):
@@ -1166,7 +1211,7 @@ def gather_buckets(values, double lo, double scale, slot, out, fill, end, validi
 
 def _scan_typed(const numeric_t[::1] values, const uint8_t[::1] validity, Py_ssize_t offset,
                 list edges, list counts, const double[::1] lo, const double[::1] hi,
-                int64_t[::1] outside):
+                int64_t[::1] outside, double blo, double bscale, int64_t[::1] bcounts):
     cdef _Moments m
     cdef _Extra extra
     cdef const uint8_t* vp = _bits_ptr(validity)
@@ -1194,6 +1239,10 @@ def _scan_typed(const numeric_t[::1] values, const uint8_t[::1] validity, Py_ssi
         extra.lo = &lo[0] if extra.nrange > 0 else NULL
         extra.hi = &hi[0] if extra.nrange > 0 else NULL
         extra.outside = &outside[0] if extra.nrange > 0 else NULL
+        extra.blo = blo
+        extra.bscale = bscale
+        extra.blast = bcounts.shape[0] - 1 if bcounts is not None else 0
+        extra.bcounts = &bcounts[0] if bcounts is not None else NULL
         with nogil:
             _scan_loop(&values[0], n, vp, offset, &m, &extra)
     finally:
@@ -1203,15 +1252,17 @@ def _scan_typed(const numeric_t[::1] values, const uint8_t[::1] validity, Py_ssi
     return NumericSummary._wrap(m)
 
 
-def scan_numeric(values, validity=None, Py_ssize_t offset=0, edges=(), ranges=()):
-    """``summarize``, ``histogram`` on each of ``edges`` and ``count_outside`` for each of
-    ``ranges``, in one pass over the column.
+def scan_numeric(values, validity=None, Py_ssize_t offset=0, edges=(), ranges=(), buckets=None):
+    """``summarize``, ``histogram`` on each of ``edges``, ``count_outside`` for each of
+    ``ranges`` and, with ``buckets=(lo, scale, counts)``, ``bucket_counts(values, lo, scale,
+    counts, validity, offset)``, in one pass over the column.
 
     Returns ``(summary, histograms, outside)``: a :class:`NumericSummary` bit-identical to
     ``summarize(values, validity, offset)``, a list with ``histogram(values, e, validity,
     offset)`` for each edge array ``e`` in ``edges``, and a list with ``count_outside(values,
-    lo, hi, validity, offset)`` for each ``(lo, hi)`` in ``ranges``. Each 4096-element block
-    is read from memory once and feeds all of them while it is in cache.
+    lo, hi, validity, offset)`` for each ``(lo, hi)`` in ``ranges``; the bucket counts are
+    added to ``counts`` in place. Each 4096-element block is read from memory once and feeds
+    all of them while it is in cache.
     """
     if isinstance(edges, np.ndarray):
         raise TypeError(
@@ -1237,7 +1288,13 @@ def scan_numeric(values, validity=None, Py_ssize_t offset=0, edges=(), ranges=()
     lo_arr = np.array([b[0] for b in bounds], dtype=np.float64)
     hi_arr = np.array([b[1] for b in bounds], dtype=np.float64)
     outside = np.zeros(len(bounds), dtype=np.int64)
-    summary = _scan_typed(arr, bits, offset, edge_list, counts, lo_arr, hi_arr, outside)
+    cdef double blo = 0.0, bscale = 1.0
+    bcounts = None
+    if buckets is not None:
+        blo, bscale, bcounts = buckets
+        _check_bucket_counts(bcounts)
+        _check_buckets(blo, bscale, bcounts.shape[0])
+    summary = _scan_typed(arr, bits, offset, edge_list, counts, lo_arr, hi_arr, outside, blo, bscale, bcounts)
     return summary, counts, [int(c) for c in outside]
 
 

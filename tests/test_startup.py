@@ -13,15 +13,17 @@ import polars as pl
 import pytest
 
 # What a contract of row counts and schemas never needs: NumPy, pyarrow and the kernels serve
-# column statistics (~0.2 s of imports together), the others serve models and reports.
-HEAVY = ("numpy", "pyarrow", "pandas", "scipy", "sklearn", "mlcontract._kernels", "xml.sax", "urllib.request")
+# column statistics (~0.2 s of imports together), the others serve models and reports (html and
+# its entity tables: the HTML report's escaping).
+HEAVY = ("numpy", "pyarrow", "pandas", "scipy", "sklearn", "mlcontract._kernels", "xml.sax", "urllib.request", "html")
 
 
-def _modules_imported_by_check(contract, *args: str) -> set[str]:
+def _modules_imported_by_check(contract, *args: str, quiet: bool = True) -> set[str]:
+    flags = ["-q"] if quiet else []
     code = textwrap.dedent(f"""
         import json, sys
         from mlcontract.cli import main
-        code = main(["check", "-q", {str(contract)!r}, *{list(args)!r}])
+        code = main(["check", *{flags!r}, {str(contract)!r}, *{list(args)!r}])
         print(json.dumps({{"code": code, "modules": sorted(sys.modules)}}))
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(),
@@ -53,3 +55,52 @@ def test_a_column_statistic_still_gets_its_kernels(tmp_path):
     contract.write_text('dataset d = parquet("d.parquet")\nd rows >= 1\nfeature x mean <= 5\n')
     modules = _modules_imported_by_check(contract)
     assert {"numpy", "mlcontract._kernels"} <= modules
+
+
+# What the report alone needs: `--quiet` writes its line without rich, and the results are built
+# without pydantic (~0.15 s of imports together); the formats that need them still get them.
+REPORT_LIBRARIES = ("rich", "pydantic", "pydantic_core")
+
+
+def _one_check(tmp_path):
+    pl.DataFrame({"x": [1.0, 2.0, 3.0]}).write_parquet(tmp_path / "d.parquet")
+    contract = tmp_path / "one.mlc"
+    contract.write_text('dataset d = parquet("d.parquet")\nd rows >= 1\n')
+    return contract
+
+
+def _loaded(modules: set[str], libraries) -> list[str]:
+    return sorted({m.split(".")[0] for m in modules if m.split(".")[0] in libraries})
+
+
+@pytest.mark.guard
+def test_a_quiet_check_imports_neither_rich_nor_pydantic(tmp_path):
+    assert _loaded(_modules_imported_by_check(_one_check(tmp_path)), REPORT_LIBRARIES) == []
+
+
+@pytest.mark.guard
+def test_the_report_formats_still_get_their_libraries(tmp_path):
+    """The other side: the table of a report without --quiet is rich's, the JSON is pydantic's."""
+    contract = _one_check(tmp_path)
+    table = _modules_imported_by_check(contract, "--terminal", str(tmp_path / "report.txt"), quiet=False)
+    assert "rich" in _loaded(table, REPORT_LIBRARIES)
+    assert "Data validation" in (tmp_path / "report.txt").read_text()
+    json_run = _modules_imported_by_check(contract, "--json", str(tmp_path / "results.json"))
+    assert "pydantic" in _loaded(json_run, REPORT_LIBRARIES)
+    assert json.loads((tmp_path / "results.json").read_text())["checks"][0]["status"] == "pass"
+
+
+def test_the_parser_comes_from_the_generated_tables_in_a_check(tmp_path):
+    """A check does not build the LALR tables from the grammar (~0.1 s): Lark's grammar loader is
+    never asked to (GrammarBuilder is what compiles a grammar's text)."""
+    code = textwrap.dedent(f"""
+        import lark.load_grammar
+        def refuse(*args, **kwargs):
+            raise SystemExit("the grammar was compiled")
+        lark.load_grammar.GrammarBuilder.load_grammar = refuse
+        from mlcontract.cli import main
+        raise SystemExit(main(["check", "-q", {str(_one_check(tmp_path))!r}]))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(),
+                          timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -140,8 +140,11 @@ def check(
     _started()
     if not compiled.checks:
         raise UsageError(f"{contract} has no checks: a gate that checks nothing would always pass")
-    _import_in_background("mlcontract.report.results", "rich.console", "rich.table")
-    result = compiled.run(progress=None if quiet else _progress(), fail_on=fail_on)
+    _import_in_background(*_report_modules(targets, quiet))
+    # Plots are computed for the reports that show them, and for the results an MLflow run keeps.
+    plots = recorder is not None or any(entry.plots and targets[name] is not None
+                                        for name, entry in report_formats().items())
+    result = compiled.run(progress=None if quiet else _progress(), fail_on=fail_on, plots=plots)
     write_reports(result, targets, ReportContext.of(result, compiled, contract, verbose=verbose, quiet=quiet))
     if recorder is not None:  # after the reports: a verdict that cannot be recorded fails the gate (MlcError: exit 1)
         sys.stderr.write(printable(recorder.record(result), MESSAGE_LIMIT) + "\n")
@@ -295,11 +298,24 @@ def _progress():
     return RichProgress()
 
 
+def _report_modules(targets: dict, quiet: bool) -> list[str]:
+    """What writing the reports will import: rich for the terminal's table (`--quiet`'s one line
+    is written without it), pydantic for the formats that serialize the results as JSON."""
+    modules = []
+    if targets.get("terminal") is not None and not quiet:
+        modules += ["rich.console", "rich.table"]
+    if targets.get("json") is not None:
+        modules.append("pydantic")
+    return modules
+
+
 def _import_in_background(*modules: str) -> None:
-    """Import modules that are needed only once the checks ran (the result schema's pydantic
-    machinery, rich and the report: ~0.1 s) in a thread. The data work releases the GIL most
+    """Import modules that are needed only once the checks ran (rich for the report, pydantic
+    for the JSON results: ~0.05-0.1 s each) in a thread. The data work releases the GIL most
     of the time (Polars reads, the kernels), so they load in its shadow. A failure here is
     ignored: the regular import afterwards raises it."""
+    if not modules:
+        return
     import importlib
     import threading
 

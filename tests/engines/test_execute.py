@@ -601,3 +601,55 @@ def test_history_and_edge_case_row_paths_are_literal_too(tmp_path):
                          (lambda p: read_rows(str(p)), "rows[1].ndjson")):
         with pytest.raises(Exception):  # the literal name does not exist: nothing is read
             reader(tmp_path / name)
+
+
+# ---- speed without a changed number (issues 10 and 15) ---------------------------------------------
+def test_a_streamed_scan_gives_the_same_numbers_every_run(tmp_path):
+    """The batches come in file order: a mean and a std merge chunk by chunk, and in the order
+    reader threads happened to finish they differed in the last bits from one run to the next
+    (3-5 distinct results in 10 runs of this file before)."""
+    rng = np.random.default_rng(0)
+    n = 64_000
+    x = rng.normal(size=n) * 10.0 ** rng.integers(-8, 9, n)  # magnitudes that make the order show
+    pl.DataFrame({"x": x}).write_parquet(tmp_path / "d.parquet", row_group_size=1000)
+    contract = mlcontract.compile('dataset d = parquet("d.parquet")\nfeature x mean <= 1e300\nfeature x std <= 1e300\n',
+                                  base_dir=tmp_path)
+    assert contract.plan.scans[0].mode == "stream"
+    assert len({tuple(c.value for c in contract.run().checks) for _ in range(10)}) == 1
+
+
+def _reference_pair(tmp_path, n=120_000):
+    rng = np.random.default_rng(2)
+    ref, cur = rng.normal(size=n), rng.normal(0.2, 1.1, n)
+    ref[rng.random(n) < 0.01] = np.nan
+    pl.DataFrame({"x": ref}).write_parquet(tmp_path / "ref.parquet")
+    pl.DataFrame({"x": cur}).write_parquet(tmp_path / "cur.parquet")
+    return ref, cur
+
+
+def test_a_reference_column_is_read_once_for_its_summary_edges_and_histogram(tmp_path, monkeypatch):
+    """The reference's summary, bin edges and histogram on them: one pass that summarizes and
+    counts the selection's buckets, one that gathers the buckets holding the edges' ranks, and no
+    histogram pass (the selection gives it). Before: a summary pass, two selection passes and a
+    histogram pass. The psi still equals numpy's."""
+    from mlcontract import _kernels
+    from mlcontract.engines import columns
+
+    ref, cur = _reference_pair(tmp_path)
+    contract = mlcontract.compile('dataset cur = parquet("cur.parquet")\ndataset ref = parquet("ref.parquet")\n'
+                                  'feature x psi < 10 vs ref\nfeature x mean <= ref + 1\n', base_dir=tmp_path)
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("read the reference column again")
+
+    for name in ("summarize", "bucket_counts", "histogram"):
+        monkeypatch.setattr(_kernels, name, not_again)
+    monkeypatch.setattr(columns, "sorted_finite", not_again)
+    result = contract.run()
+    assert _statuses(result) == ["pass", "pass"], [c.message for c in result.checks]
+    finite = ref[np.isfinite(ref)]
+    edges = np.quantile(finite, np.arange(1, 10) / 10)
+    shares = [np.bincount(np.searchsorted(edges, v, side="right"), minlength=10) / len(v) for v in (cur, finite)]
+    actual, expected = (np.maximum(s, 1e-4) for s in shares)
+    assert result.checks[0].value == pytest.approx(float(np.sum((actual - expected) * np.log(actual / expected))),
+                                                   rel=1e-12)

@@ -1545,3 +1545,170 @@ def test_histogram_and_counts_at_the_float_limit():
         assert outside == [2 * 700 + 2 * 700]  # +-FLOAT_MAX and +-inf
         assert close(summary.mean, 0.0, scale=FLOAT_MAX)
         assert close_or_inf(summary.std(1), scaled_numpy_moments(x)[1]) and summary.m2_exp == 576
+
+
+# ---- the selection fused with the summary, and the histogram it gives (issue 15) ------------------
+# The reference's bin edges used three passes over a column after its summary (bucket counts,
+# gather, the histogram on its own edges); the bucket counts now ride along the summary's pass
+# on buckets placed from a sample, and the histogram comes from what the selection kept.
+# Oracles: numpy's bincount / searchsorted / quantile on the finite values.
+
+@pytest.mark.parametrize("dtype", VALUE_DTYPES)
+@pytest.mark.parametrize("start, stop", [(0, 5000), (3, 4001), (64, 4096 * 2 + 5)])
+def test_scan_numeric_counts_buckets_as_bucket_counts_does(dtype, start, stop):
+    rng = np.random.default_rng(3)
+    arr = pa.array(random_values(rng, dtype, 10_000), mask=rng.random(10_000) < 0.1).slice(start, stop - start)
+    values, validity, offset = arrow_views(arr)
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    lo, buckets = float(np.quantile(finite, 0.2)), 101  # values below lo and beyond the last bucket clamp
+    scale = buckets / (float(np.quantile(finite, 0.7)) - lo)
+    want = np.zeros(buckets, dtype=np.int64)
+    K.bucket_counts(values, lo, scale, want, validity, offset)
+    mask = np.asarray(arr.is_valid())
+    kept, index = oracle_buckets(values, lo, scale, buckets, mask)
+    np.testing.assert_array_equal(want, np.bincount(index, minlength=buckets))
+    got = np.zeros(buckets, dtype=np.int64)
+    summary, hists, outside = K.scan_numeric(values, validity, offset, [np.array([0.0, 1.0])], [(-1.0, 1.0)],
+                                             buckets=(lo, scale, got))
+    np.testing.assert_array_equal(got, want)
+    assert identical(summary, K.summarize(values, validity, offset))  # the buckets change nothing else
+    np.testing.assert_array_equal(hists[0], oracle_histogram(values, [0.0, 1.0], mask))
+
+
+def test_scan_numeric_bucket_arguments_are_checked():
+    values = np.arange(10.0)
+    with pytest.raises(ValueError):
+        K.scan_numeric(values, buckets=(0.0, float("inf"), np.zeros(4, dtype=np.int64)))
+    with pytest.raises(TypeError):
+        K.scan_numeric(values, buckets=(0.0, 1.0, np.zeros(4, dtype=np.int32)))
+    with pytest.raises(ValueError):
+        K.scan_numeric(values, buckets=(0.0, 1.0, np.zeros(4, dtype=np.int64)[::2]))
+    with pytest.raises(ValueError):
+        K.bucket_index(np.array([0.0, np.nan]), 0.0, 1.0, 4)
+
+
+def test_bucket_index_is_the_bucket_the_counts_use():
+    rng = np.random.default_rng(8)
+    points = np.r_[rng.normal(size=2000), -1e300, 1e300, 0.0, np.nextafter(0.0, 1.0), 5e-324]
+    lo, scale, buckets = -1.3, 31.7, 97
+    _, want = oracle_buckets(points, lo, scale, buckets)
+    np.testing.assert_array_equal(K.bucket_index(points, lo, scale, buckets), want)
+    for point, bucket in zip(points[:50], want[:50]):  # each point alone lands where bucket_counts counts it
+        counts = np.zeros(buckets, dtype=np.int64)
+        K.bucket_counts(np.array([point]), lo, scale, counts)
+        assert counts[bucket] == 1
+
+
+def _fused_selection(series, bins, placed):
+    """What the local engine does for a reference column: one fused pass (summary + bucket
+    counts on `placed` buckets), then quantile_selection from those counts."""
+    from mlcontract.engines import columns
+
+    buckets = None if placed is None else (*placed, np.zeros(columns.SELECT_BUCKETS, dtype=np.int64))
+    summary, _, _ = columns.fused_pass(series, (), (), buckets)
+    return columns.quantile_selection(series, bins, summary, buckets)
+
+
+def _finite(values):
+    finite = np.asarray(values, dtype=np.float64)
+    return finite[np.isfinite(finite)]
+
+
+@pytest.mark.parametrize("case", list(_selection_cases()))
+@pytest.mark.parametrize("bins", [2, 10, 37])
+def test_edges_and_own_histogram_from_the_fused_selection_equal_numpy(case, bins):
+    """Edges from buckets counted in the summary's pass (placed by bucket_range) are np.quantile's
+    bit for bit, and the histogram on them that the selection gives equals numpy's."""
+    from mlcontract.engines import columns
+
+    values = _selection_cases()[case]
+    series = pl.Series("x", values)
+    pieces = pl.concat([series.slice(0, len(series) // 3), series.slice(len(series) // 3)], rechunk=False)
+    finite = _finite(values)
+    want = np.unique(np.quantile(finite, np.arange(1, bins) / bins))
+    for s in (series, pieces):
+        edges, selection = _fused_selection(s, bins, columns.bucket_range(s))
+        assert edges.shape == want.shape and np.array_equal(edges, want), case
+        counts = selection.histogram(edges)
+        if counts is not None:
+            np.testing.assert_array_equal(counts, oracle_histogram(finite, edges))
+
+
+@pytest.mark.parametrize("placed", [
+    (-50.0, 16_384 / 1.0),  # every value beyond the buckets: all in the last one
+    (50.0, 16_384 / 1.0),  # every value below them: all in the first one
+    (0.0, 16_384 / 0.01),  # a sliver in the middle: the ranks in the first or last bucket
+    (-0.5, 16_384 / 1.0),  # the middle half: the outer ranks clamp
+    (-1e-300, 1e-300),  # one bucket, in effect
+])
+@pytest.mark.parametrize("bins", [4, 10])
+def test_the_selection_is_exact_whatever_the_buckets_it_is_given(placed, bins):
+    """The buckets are a guess (a sample's range); a bad one costs another pass or a sort,
+    never an edge or a count."""
+    rng = np.random.default_rng(21)
+    values = rng.normal(size=120_000)
+    values[rng.random(values.size) < 0.01] = np.nan
+    series = pl.Series("x", values)
+    finite = _finite(values)
+    edges, selection = _fused_selection(series, bins, placed)
+    np.testing.assert_array_equal(edges, np.unique(np.quantile(finite, np.arange(1, bins) / bins)))
+    counts = selection.histogram(edges)
+    if counts is not None:
+        np.testing.assert_array_equal(counts, oracle_histogram(finite, edges))
+
+
+def test_the_selection_histogram_of_edges_between_selected_values():
+    """Edges that are not quantiles: in gathered buckets, in empty buckets, beyond the
+    buckets; where the selection cannot tell (a bucket with values it did not gather) it says
+    so (None) rather than guess."""
+    from mlcontract.engines import columns
+
+    rng = np.random.default_rng(4)
+    values = np.r_[rng.normal(size=100_000), rng.normal(100, 1, 100_000)]  # a wide empty gap at 50
+    series = pl.Series("x", values)
+    summary = columns.summarize(series)
+    ranks = np.array([1_000, 99_999, 100_000, 150_000])
+    selection = columns.select(series, ranks, summary)
+    ordered = np.sort(values)
+    np.testing.assert_array_equal(selection.values, ordered[ranks])
+    assert selection.picked is not None  # the buckets split these data: no sort
+    for edges in (ordered[[1_000, 99_999, 100_000]], np.array([ordered[99_999], 50.0, ordered[100_000]]),
+                  np.array([40.0, 60.0]), ordered[[1_000, 1_001, 150_000]]):
+        np.testing.assert_array_equal(selection.histogram(edges), oracle_histogram(values, edges))
+    assert selection.histogram(np.array([0.0])) is None  # a populated bucket that was not gathered
+    assert selection.histogram(np.array([-1e300, 1e300])) is None  # the end buckets hold values too
+
+
+def test_bucket_range_places_the_buckets_over_a_sample():
+    from mlcontract.engines import columns
+
+    rng = np.random.default_rng(6)
+    values = np.r_[rng.normal(size=200_000), 1e12]  # an outlier the sample misses
+    lo, scale = columns.bucket_range(pl.Series("x", values))
+    assert -6 < lo < -2 and columns.SELECT_BUCKETS / scale < 12  # the outlier does not stretch the buckets
+    assert columns.bucket_range(pl.Series("x", np.arange(1_000.0))) is None  # too small to select
+    assert columns.bucket_range(pl.Series("x", np.full(100_000, 2.0))) is None  # no spread
+    assert columns.bucket_range(pl.Series("x", np.full(100_000, np.nan))) is None
+    nulls = pl.Series("x", [None] * 60_000 + list(range(60_000)), dtype=pl.Int64)
+    assert columns.bucket_range(nulls) is not None  # the null slots' values only move the guess
+
+
+@pytest.mark.parametrize("chunks, nulls", [(1, False), (3, False), (1, True), (3, True)])
+def test_sorted_finite_sorts_a_copy_never_the_column(chunks, nulls):
+    """sorted_finite sorts in place the array to_numpy copied (several chunks, nulls); a
+    read-only view of Polars' own buffer is copied first. The column is never reordered."""
+    from mlcontract.engines import columns
+
+    rng = np.random.default_rng(9)
+    values = rng.normal(size=30_000)
+    values[::11], values[5], values[6] = np.nan, np.inf, -np.inf
+    parts = np.array_split(values, chunks)
+    series = pl.concat([pl.Series("x", p) for p in parts], rechunk=False)
+    if nulls:
+        series = series.scatter([1, 2, 3], None)
+    before = series.to_numpy().copy()  # nulls read as NaN
+    got = columns.sorted_finite(series)
+    np.testing.assert_array_equal(series.to_numpy(), before)  # NaN where NaN: assert_array_equal's rule
+    finite = before[np.isfinite(before)]
+    np.testing.assert_array_equal(got, np.sort(finite))

@@ -195,3 +195,70 @@ def test_plots_are_json_and_small(classification):
     for check in result.checks:
         assert len(json.dumps(check.details["plot"])) < 20_000
     assert json.loads(result.to_json())["checks"][0]["details"]["plot"]["kind"] == "roc"
+
+
+# ---- issue 15: plots only for the reports that show them ------------------------------------------
+def _verdicts(result) -> list:
+    return [(c.status, c.value, c.threshold, c.message, {k: v for k, v in c.details.items() if k != "plot"})
+            for c in result.checks]
+
+
+def test_a_run_without_plots_draws_none_and_judges_the_same(classification, monkeypatch):
+    """`run(plots=False)`: no details["plot"] on any check, the costly curves are not even
+    computed (sklearn's roc_curve is never called for a picture), and every verdict, value and
+    message is what a run with plots gives."""
+    frame, good, weak = classification
+    regression = frame.assign(y=frame.x1 * 2.0)
+    drawn_curves = []
+    real_roc_curve = skm.roc_curve
+    monkeypatch.setattr(skm, "roc_curve", lambda *a, **k: drawn_curves.append(1) or real_roc_curve(*a, **k))
+    text = ("label y\nignore x2_sign\nauc on holdout >= prod - 0.5\naccuracy on holdout >= baseline most_frequent\n"
+            "auc on holdout by x2_sign >= 0\nfeature x1 psi < 10 vs holdout\n")
+    inputs = {"datasets": {"holdout": frame.assign(x2_sign=np.sign(frame.x2).astype(int)), "training": frame},
+              "models": {"candidate": good, "prod": weak}}
+    contract = mlcontract.compile(text, **inputs)
+    with_plots = contract.run()
+    assert [c.status for c in with_plots.checks] == ["pass"] * 4
+    assert drawn_curves and all("plot" in c.details for c in with_plots.checks)
+    drawn_curves.clear()
+    without = contract.run(plots=False)
+    assert drawn_curves == [] and not any("plot" in c.details for c in without.checks)
+    assert _verdicts(without) == _verdicts(with_plots)
+    regressor = mlcontract.compile("label y\nmae on holdout <= 10\n", datasets={"holdout": regression},
+                                   models={"candidate": LinearRegression().fit(regression[["x1", "x2"]], regression.y)})
+    assert "plot" in regressor.run().checks[0].details and "plot" not in regressor.run(plots=False).checks[0].details
+
+
+def test_the_reports_that_show_plots_are_the_ones_that_get_them():
+    from mlcontract.report import report_formats
+
+    assert {name for name, entry in report_formats().items() if entry.plots} == {"json", "html"}
+
+
+@pytest.mark.slow
+def test_mlc_check_draws_plots_for_the_json_only(tmp_path, classification):
+    """`mlc check -q` computes no plot; `--json` gets every plot it got before."""
+    import joblib
+
+    from conftest import run_cli
+
+    frame, good, _ = classification
+    frame.to_parquet(tmp_path / "holdout.parquet")
+    joblib.dump(good, tmp_path / "model.joblib")
+    contract = tmp_path / "auc.mlc"
+    contract.write_text('dataset holdout = parquet("holdout.parquet")\nmodel candidate = sklearn("model.joblib")\n'
+                        "label y\nauc on holdout >= 0.5\n")
+    done = run_cli("check", "-q", "--allow-pickle", str(contract), "--json", str(tmp_path / "r.json"))
+    assert done.returncode == 0, done.stderr
+    check = json.loads((tmp_path / "r.json").read_text())["checks"][0]
+    assert check["details"]["plot"]["kind"] == "roc"
+    probe = ("import sys, sklearn.metrics as m\n"
+             "m.roc_curve = lambda *a, **k: sys.exit('a ROC curve was drawn for a report that shows none')\n"
+             "from mlcontract.cli import main\n"
+             f"sys.exit(main(['check', '-q', '--allow-pickle', {str(contract)!r}]))\n")
+    import subprocess
+    import sys
+
+    quiet = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout.startswith("gate PASS")

@@ -424,7 +424,9 @@ def test_views_share_a_scan_per_condition():
     contract = mlcontract.compile('d rows where age < 18 >= 0\nfeature start where age < 18 mean >= 0\n'
                                   'feature   end   where age  <  18 max >= 0\nd rows >= 0\n', datasets={"d": frame})
     plan = contract.explain()
-    assert plan.count("scan ") == 2 and "d where age < 18" in plan
+    # one scan of d: the view's rows are derived from it, the three checks on them listed under it
+    assert plan.count("\nscan ") == 1 and plan.count("\n  view d where age < 18  (from the rows read)") == 1
+    assert [s.views for s in contract.plan.scans] == [["d where age < 18"]]
 
 
 def test_where_diagnostics():
@@ -1050,6 +1052,7 @@ def test_date_diagnostics():
     assert diagnostic("feature day between 2026-01-01T00:00 and 2026-02-01", d=frame).message == \
         "`day` holds dates (Date); `2026-01-01T00:00` is a datetime"
     assert diagnostic("feature day between 2026-02-01 and 2026-01-01", d=frame).message == "the range is empty"
-    assert diagnostic("feature n max >= 2026-01-01", d=frame).message == "`n` holds Float64 values, not dates"
+    assert diagnostic("feature n max >= 2026-01-01", d=frame).message == "`n` holds numbers (Float64); `2026-01-01` is a date"
     assert diagnostic("feature ts max >= 2026-01-01T00:00Z", d=frame).message.startswith("`ts` has no time zone")
-    assert diagnostic("feature day mean >= 2026-01-01", d=frame).message == "dates and datetimes are not supported yet"
+    assert diagnostic("feature day mean >= 2026-01-01", d=frame).message == \
+        "`mean` adds values up, and dates do not add up: `day` holds dates (Date)"

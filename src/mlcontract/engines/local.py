@@ -2,7 +2,8 @@
 
 It reads each scan with Polars (lazy scan, projection pushdown: only the columns the plan
 names) and computes the per-column work with the Cython kernels in `mlcontract._kernels`,
-straight from the Arrow buffers, one `COLUMN_WORK` entry per request type. Profile scans go to
+straight from the Arrow buffers, one `COLUMN_WORK` entry per request type. The views of a
+scan (`training where ...`) are derived from the rows it read (engines/views.py). Profile scans go to
 the profile engine (engines/profile.py), model and history work to the shared handlers
 (models/handlers.py). A request that cannot be computed gets its CheckError as its value, so
 only the checks that need it fail, and they fail closed.
@@ -19,6 +20,7 @@ from ..errors import CheckError, DataError
 from ..plan import Plan, Scan, requests as rq
 from ..sources import datasets as sources
 from ..sources.files import column_type, engine_failures, is_file
+from . import views as _views
 from .base import Inputs, Progress, Settings, attempt as _attempt
 
 # A string column is counted from its parquet dictionary codes while each batch's dictionary has
@@ -69,17 +71,24 @@ class LocalBackend:
                 got[request] = error
             self.computed += len(scan.requests)
             return None
-        for request in scan.requests:
+        own = [r for r in scan.requests if r.dataset == scan.dataset]  # the others: its views'
+        views = _views.prepare(scan, self.inputs.datasets, opened.lazy, schema, opened.index, got) if scan.views else []
+        for request in own:
             if request.column is not None and request.column not in schema:
                 got[request] = DataError(f"column `{request.column}` is missing in dataset `{scan.dataset}`")
             elif isinstance(request, rq.SchemaOf):  # what checks see: a pandas index is not a column of it
                 got[request] = {name: (column_type(dtype), str(dtype)) for name, dtype in schema.items()
                                 if name not in opened.index}
-        todo = [r for r in scan.requests if r not in got]
+        todo = [r for r in own if r not in got]
         coded = self._dictionary_columns(source, scan.dataset, schema, todo)
-        work = _ScanWork(scan, source, opened.lazy, [c for c in scan.columns if c in schema and c not in coded],
+        # a column a view reads is read even when the root's counts of it come from the codes: the
+        # root's checks get the counts they got before (the order of equal counts included)
+        view_reads = list(dict.fromkeys(c for view in views for c in view.reads))
+        present = [c for c in scan.columns if c in schema and (c not in coded or c in view_reads)]
+        present += [c for c in view_reads if c not in present]
+        work = _ScanWork(scan, source, opened.lazy, present,
                          [r for r in todo if r.column not in coded], coded, [r for r in todo if r.column in coded],
-                         rows=opened.rows)
+                         rows=opened.rows, views=views)
         work.by_column = self._reads_by_column(work, scan.dataset)
         return work
 
@@ -100,10 +109,10 @@ class LocalBackend:
         overlap instead of adding up."""
         if not any(prepared):
             return
-        first = next((w for w in prepared if w is not None and w.todo and not w.streamed and not w.by_column), None)
+        first = next((w for w in prepared if w is not None and w.busy and not w.streamed and not w.by_column), None)
         if first is not None:
             first.frame = _in_background(_read_frame, first.lazy, first.present)
-        if any(w is not None and (w.coded or any(r.column is not None for r in w.todo)) for w in prepared):
+        if any(w is not None and (w.coded or any(r.column is not None for r in w.todo) or w.views) for w in prepared):
             # Only column work needs them: a contract of row counts and schemas imports none (~0.2 s).
             import pyarrow.parquet  # noqa: F401
 
@@ -126,7 +135,7 @@ class LocalBackend:
 
     def _compute(self, work: _ScanWork, got: dict) -> None:
         """Read the work's columns with Polars and compute its requests, streamed or in memory."""
-        if not work.todo:
+        if not work.busy:
             return
         try:
             if work.streamed:
@@ -136,7 +145,7 @@ class LocalBackend:
             else:
                 self._in_memory(work, got)
         except CheckError as error:
-            for request in work.todo:
+            for request in work.todo + [r for view in work.views for r in view.todo]:
                 got.setdefault(request, error)
 
     def _open(self, source, dataset: str):
@@ -207,6 +216,7 @@ class LocalBackend:
             self._column_requests(by_column[column], frame[column], got, scan.dataset)
 
         self._parallel(column_work, list(by_column))
+        self._compute_views(work.views, frame, got)
         if self.progress:
             self.progress.advance(rows)
             self.progress.finish()
@@ -232,10 +242,24 @@ class LocalBackend:
             sources.check_rows(work.source, rows, series.len())
             self._column_requests(by_column.get(column, []), series, got, scan.dataset)
 
+        own = [c for c in work.present if c in by_column]  # keys' and views' columns are read together below
+        keyed = [r for r in dataset_level if isinstance(r, rq.KeyDuplicates)]
+        together = list(dict.fromkeys([*(c for r in keyed for c in r.key if c in work.present),
+                                       *(c for view in work.views for c in view.reads)]))
         try:
-            self._parallel(column_work, work.present)
+            self._parallel(column_work, own)
+            if together:  # a key's columns, and a view's, are needed together: one read of them all
+                try:
+                    frame = _read_frame(work.lazy, together)
+                except engine_failures() as error:
+                    raise DataError(f"dataset `{scan.dataset}`: cannot read it: {_first_line(error)}") from error
+                sources.check_rows(work.source, rows, frame.height)
+                for request in keyed:
+                    got[request] = _attempt(partial(_dataset_level, request, rows, frame))
+                self._compute_views(work.views, frame, got)
+                del frame
         except CheckError as error:  # no request of a scan that read wrong keeps a value
-            for request in todo:
+            for request in todo + [r for view in work.views for r in view.todo]:
                 got[request] = error
             return
         finally:
@@ -243,7 +267,29 @@ class LocalBackend:
                 self.progress.advance(rows)
                 self.progress.finish()
         for request in dataset_level:
-            got[request] = _dataset_level(request, rows)
+            if request not in got:
+                got[request] = _dataset_level(request, rows)
+
+    def _compute_views(self, views: list, frame, got: dict) -> None:
+        """Each view's requests on its rows derived from the rows read (`frame`), one view after
+        the other: a view's rows are dropped before the next view's are derived."""
+        for view in views:
+            try:
+                rows_of_view = _views.rows_of(frame, view)
+            except engine_failures() as error:
+                for request in view.todo:
+                    got[request] = _views.failed(view.name, error)
+                continue
+            rows = _views.height(rows_of_view, view)
+            by_column = _group_by_column(view.todo)
+            for request in by_column.pop(None, []):
+                got[request] = _attempt(partial(_dataset_level, request, rows, rows_of_view))
+
+            def column_work(column: str, rows_of_view=rows_of_view, by_column=by_column, view=view) -> None:
+                self._column_requests(by_column[column], rows_of_view[column], got, view.name)
+
+            self._parallel(column_work, list(by_column))
+            del rows_of_view, column_work  # freed before the next view's rows are derived
 
     def _column_requests(self, requests: list, series, got: dict, dataset: str) -> None:
         """One column's requests (a whole column), then the sorted copies of other datasets
@@ -264,23 +310,32 @@ class LocalBackend:
             self.progress.start(f"scanning {scan.dataset}", total)
         by_column = _group_by_column(todo)
         dataset_level = by_column.pop(None, [])
+        # each view's requests by column, and its rows counted over the batches (views.py)
+        view_columns = {view.name: _group_by_column(view.todo) for view in work.views}
+        view_level = {view.name: view_columns[view.name].pop(None, []) for view in work.views}
+        view_rows = dict.fromkeys(view_columns, 0)
         states: dict = {}
         rows = 0
+
+        def merge_batch(requests: list, series, dataset: str) -> None:
+            memo = _column_memo(requests, series, got)
+            for request in requests:
+                if isinstance(states.get(request), BaseException):
+                    continue
+                value = _attempt(lambda: _column_request(request, series, got, dataset, memo))  # noqa: B023 (called at once)
+                states[request] = value if isinstance(value, BaseException) or request not in states \
+                    else request.merge(states[request], value)
+
         try:
-            batches = lazy.select(present).collect_batches(chunk_size=self.settings.chunk_rows, maintain_order=False)
+            # In file order: summaries merge batch by batch and chunk by chunk, and floating-point
+            # sums depend on that order; in whatever order the reader threads finish, a mean
+            # could differ in its last bit from one run to the next (the order costs no time).
+            batches = lazy.select(present).collect_batches(chunk_size=self.settings.chunk_rows, maintain_order=True)
             for batch in batches:
                 rows += batch.height
-
-                def column_work(column: str, batch=batch) -> None:
-                    memo = _column_memo(by_column[column], batch[column], got)
-                    for request in by_column[column]:
-                        if isinstance(states.get(request), BaseException):
-                            continue
-                        partial = _attempt(lambda: _column_request(request, batch[column], got, scan.dataset, memo))  # noqa: B023 (called at once)
-                        states[request] = partial if isinstance(partial, BaseException) or request not in states \
-                            else request.merge(states[request], partial)
-
-                self._parallel(column_work, list(by_column))
+                self._parallel(partial(_merge_column, merge_batch, by_column, batch, scan.dataset), list(by_column))
+                for view in work.views:
+                    self._stream_view(view, batch, view_columns[view.name], view_rows, states, merge_batch)
                 if self.progress:
                     self.progress.advance(batch.height)
         except engine_failures() as error:
@@ -291,9 +346,30 @@ class LocalBackend:
         sources.check_rows(work.source, work.rows, rows)
         for request in dataset_level:
             got[request] = _dataset_level(request, rows)
-        for requests in by_column.values():
+        for view in work.views:
+            for request in view_level[view.name]:
+                failure = states.get(request)  # its rows could not be derived
+                got[request] = failure if isinstance(failure, BaseException) else _dataset_level(request, view_rows[view.name])
+        for requests in [*by_column.values(), *(r for grouped in view_columns.values() for r in grouped.values())]:
             for request in requests:
                 got[request] = states[request] if request in states else _attempt(lambda: request.empty(got))  # noqa: B023
+
+    def _stream_view(self, view, batch, by_column: dict, view_rows: dict, states: dict, merge_batch) -> None:
+        """One batch's rows of a view, derived from the batch read, merged into its requests'
+        states. An empty one adds nothing (its requests' value over no rows is `empty`, as when
+        the view was streamed on its own); one that cannot be derived fails the view's requests."""
+        if any(isinstance(states.get(r), BaseException) for r in view.todo):
+            return
+        try:
+            rows_of_view = _views.rows_of(batch, view)
+        except engine_failures() as error:
+            for request in view.todo:
+                states[request] = _views.failed(view.name, error)
+            return
+        height = _views.height(rows_of_view, view)
+        view_rows[view.name] += height
+        if height:
+            self._parallel(partial(_merge_column, merge_batch, by_column, rows_of_view, view.name), list(by_column))
 
     def _parallel(self, work: Callable[[str], None], columns: list[str]) -> None:
         threads = self.settings.threads
@@ -319,10 +395,16 @@ class _ScanWork:
     frame: Any = None  # a Future of the in-memory read, when it was started early
     rows: int | None = None  # the rows the dataset's files record (None: not recorded)
     by_column: bool = False  # read one column at a time (LocalBackend._reads_by_column)
+    views: list = field(default_factory=list)  # views.ViewWork: the views derived from the rows read
 
     @property
     def streamed(self) -> bool:
         return self.scan.streamed and bool(self.present)
+
+    @property
+    def busy(self) -> bool:
+        """Whether anything is left to read for: requests of the root or of its views."""
+        return bool(self.todo or self.views)
 
 
 class _Releases:
@@ -354,6 +436,12 @@ class _Releases:
                     if self.waiting[needed] == 0:
                         del self.waiting[needed]
                         got.pop(needed, None)
+
+
+def _merge_column(merge_batch: Callable, by_column: dict, batch, dataset: str, column: str) -> None:
+    """A streamed scan's requests on one column of one batch (of the dataset or of a view's rows
+    in it), merged into what the earlier batches gave (`merge_batch`, LocalBackend._stream)."""
+    merge_batch(by_column[column], batch[column], dataset)
 
 
 def _read_frame(lazy, present: list[str]):
@@ -434,8 +522,7 @@ def _summary(series, memo: dict):
     from . import columns as col
 
     if "summary" not in memo:
-        fused = [v for r, v in memo.get("fused", {}).items() if isinstance(r, rq.Summary)]
-        memo["summary"] = fused[0] if fused else col.summarize(series)
+        memo["summary"] = col.summarize(series)
     return memo["summary"]
 
 
@@ -453,8 +540,11 @@ def _edges(request: rq.Edges, series, got: dict, memo: dict):
     from . import columns as col
 
     if "sorted" not in memo and not memo.get("sorts"):
-        # Bin edges alone need ~18 order statistics, not a sorted copy (columns.quantile_edges).
-        return col.quantile_edges(series, request.bins, _summary(series, memo))
+        # Bin edges alone need ~18 order statistics, not a sorted copy (columns.quantile_edges);
+        # the selection is kept: it gives the histogram on these edges without another pass.
+        edges, memo.setdefault("selections", {})[request] = col.quantile_selection(
+            series, request.bins, _summary(series, memo), memo.get("buckets"))
+        return edges
     from ..statistics.formulas import quantile_edges
 
     return quantile_edges(_sorted(series, memo), request.bins)
@@ -468,7 +558,9 @@ def _histogram(request: rq.Histogram, series, got: dict, memo: dict):
         from .._kernels import searchsorted_counts
 
         return searchsorted_counts(memo["sorted"], edges)
-    return col.histogram(series, edges)
+    selection = memo.get("selections", {}).get(request.edges) if request.edges.of == request.of else None
+    counts = selection.histogram(edges) if selection is not None else None
+    return counts if counts is not None else col.histogram(series, edges)
 
 
 def _sample_walk(request: rq.SampleWalk, series, got: dict, memo: dict):
@@ -510,7 +602,17 @@ def _value_test(request: rq.ValueTest, series, got: dict, memo: dict):
 
 
 def _temporal_range(request: rq.TemporalRange, series, got: dict, memo: dict):
-    return series.min(), series.max(), series.len() - series.null_count()
+    """A Datetime column's oldest and newest values as `rq.Moment`s, read off its integer ticks:
+    `series.min()` gives a Python datetime, which drops nanoseconds. A Date's are exact dates."""
+    present = series.len() - series.null_count()
+    unit = getattr(series.dtype, "time_unit", None)
+    if unit is None:
+        return series.min(), series.max(), present
+    ticks = series.to_physical()  # in UTC when the column has a time zone
+    zone = series.dtype.time_zone
+    low, high = ticks.min(), ticks.max()
+    return (None if low is None else rq.Moment.of(low, unit, zone),
+            None if high is None else rq.Moment.of(high, unit, zone), present)
 
 
 def _temporal_outside(request: rq.TemporalOutside, series, got: dict, memo: dict):
@@ -551,21 +653,29 @@ def _column_request(request: rq.Request, series, got: dict, dataset: str, memo: 
 
 
 def _column_memo(requests: list, series, got: dict) -> dict:
-    """What the requests on one column share: the fused pass, and whether the column gets
-    sorted anyway (then its bin edges are read off the sorted copy)."""
-    return {"fused": _fused(requests, series, got),
-            "sorts": any(COLUMN_WORK[type(r)].sorts for r in requests if type(r) in COLUMN_WORK)}
+    """What the requests on one column share: whether the column gets sorted anyway (then its
+    bin edges are read off the sorted copy), the fused pass and its summary and bucket counts."""
+    memo: dict[str, Any] = {"sorts": any(COLUMN_WORK[type(r)].sorts for r in requests if type(r) in COLUMN_WORK)}
+    memo["fused"] = _fused(requests, series, got, memo)
+    return memo
 
 
-def _fused(requests: list, series, got: dict) -> dict:
+def _fused(requests: list, series, got: dict, memo: dict) -> dict:
     """One scan_numeric pass for a numeric column's Summary, OutsideCount, OutsideRange and
-    Histogram-on-another-dataset's-edges requests, when there are two or more. A request whose
-    input failed, or a pass that raises, is left to _column_request, which reports the error."""
+    Histogram-on-another-dataset's-edges requests, when there are two or more, or when the
+    column's bin edges are selected (Edges without a sorted copy): then the pass also counts
+    the selection's buckets (memo["buckets"]) and takes the summary the edges need. The pass's
+    summary is memo["summary"]. A request whose input failed, or a pass that raises, is left to
+    _column_request, which reports the error."""
+    import numpy as np
+
     from ..statistics.base import NUMERIC
     from . import columns as col
 
     if column_type(series.dtype) != NUMERIC:
         return {}
+    selecting = not memo["sorts"] and any(isinstance(r, rq.Edges) for r in requests)
+    placed = col.bucket_range(series) if selecting else None
     wanted: list[tuple[rq.Request, str]] = []
     edges, ranges = [], []
     for request in requests:
@@ -583,12 +693,14 @@ def _fused(requests: list, series, got: dict) -> dict:
         elif part.part == "range":
             ranges.append(part.argument)
         wanted.append((request, part.part))
-    if len(wanted) < 2:
+    if len(wanted) < 2 and placed is None:
         return {}
+    buckets = (*placed, np.zeros(col.SELECT_BUCKETS, dtype=np.int64)) if placed is not None else None
     try:
-        summary, hists, outside = col.fused_pass(series, edges, ranges)
+        summary, hists, outside = col.fused_pass(series, edges, ranges, buckets)
     except engine_failures():
         return {}
+    memo["summary"], memo["buckets"] = summary, buckets
     results = {"edges": iter(hists), "range": iter(outside)}
     return {r: summary if part == "summary" else next(results[part]) for r, part in wanted}
 

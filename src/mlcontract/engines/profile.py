@@ -76,7 +76,10 @@ def serve_scan(source: DatasetSource, scan: Scan, got: dict) -> int:
             got[request] = error
         return 0
     for request in scan.requests:
-        got[request] = attempt(partial(serve, profile, request, got))
+        if request.dataset != scan.dataset:  # a view: the checker refuses one of a profile, never served
+            got[request] = CheckError(f"profile `{profile.name}` has no rows for `{request.dataset}`")
+        else:
+            got[request] = attempt(partial(serve, profile, request, got))
     return len(scan.requests)
 
 

@@ -575,9 +575,14 @@ def history(request: HistoryData, inputs: Inputs, got):
 
 # ---- helpers -------------------------------------------------------------------------------------
 def _plot(name: str, setup, y_true, pred, proba, classes) -> dict:
-    """{"plot": ...} of one model's outputs, or {} when there is nothing to draw: ROC and PR
-    curves from two classes' probabilities, a confusion matrix from labels (at most 20
-    classes), residuals for a regressor (report/plotdata.py)."""
+    """{"plot": ...} of one model's outputs, or {} when there is nothing to draw or the run draws
+    no plots (plotdata.wanted: each costs passes over every row): ROC and PR curves from two
+    classes' probabilities, a confusion matrix from labels (at most 20 classes), residuals for
+    a regressor (report/plotdata.py)."""
+    from ..report import plotdata
+
+    if not plotdata.wanted():
+        return {}
     try:
         plot = _outputs_plot(name, setup, y_true, pred, proba, classes)
     except Exception:  # noqa: BLE001 - a picture that cannot be drawn never changes a verdict

@@ -33,15 +33,20 @@ def plan_text(plan: Plan) -> str:
     contract = plan.contract
     title = printable(contract.name or (contract.path.name if contract.path else "contract"))
     n_requests = len(plan.requests)
+    n_views = sum(len(scan.views) for scan in plan.scans)
     out = [f"plan for {title}: {_count(len(contract.checks), 'check')} need{'s' if len(contract.checks) == 1 else ''} "
-           f"{_count(n_requests, 'statistic')} in {_count(len(plan.scans), 'scan')}"]
+           f"{_count(n_requests, 'statistic')} in {_count(len(plan.scans), 'scan')}"
+           + (f" ({_count(n_views, 'view')} derived from their rows)" if n_views else "")]
     for number, scan in enumerate(plan.scans, start=1):
         out.append("")
         source = printable(_source_text(plan, scan.dataset))
         out.append(f"scan {number}  {printable(scan.dataset)}  {source}  {_MODES[scan.mode]}")
         columns = ", ".join(printable(c) for c in scan.columns) if scan.columns else "(row count only)"
         out.append(f"  read columns: {columns}")
-        out.extend(_request_lines(plan, scan.requests))
+        out.extend(_request_lines(plan, [r for r in scan.requests if r.dataset == scan.dataset]))
+        for view in scan.views:  # computed from the rows this scan read, not read again
+            out.append(f"  view {printable(view)}  (from the rows read)")
+            out.extend("  " + line for line in _request_lines(plan, [r for r in scan.requests if r.dataset == view]))
     if plan.other:
         out.append("")
         out.append("model and history work")
@@ -66,7 +71,7 @@ def plan_json(plan: Plan) -> str:
     contract = plan.contract
 
     def entry(request):
-        return {"statistic": request.describe(), "checks": plan.consumers.get(request, [])}
+        return {"statistic": request.describe(), "dataset": request.dataset, "checks": plan.consumers.get(request, [])}
 
     document = {
         "contract": contract.name,
@@ -77,7 +82,8 @@ def plan_json(plan: Plan) -> str:
         ],
         "scans": [
             {"stage": s.stage, "dataset": s.dataset, "source": _source_text(plan, s.dataset), "mode": s.mode,
-             "columns": s.columns, "statistics": [entry(r) for r in s.requests]}
+             "columns": s.columns, "views": [{"dataset": v, "source": _source_text(plan, v)} for v in s.views],
+             "statistics": [entry(r) for r in s.requests]}
             for s in plan.scans
         ],
         "other": [entry(r) for r in plan.other],

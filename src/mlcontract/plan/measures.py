@@ -104,7 +104,8 @@ class ValueSet(Measure):
     `null_rate`), and the missing rows too when the set lists `null`. A value passes `in` when it equals a listed
     value, `not in` otherwise. `aggregate`: "all" (a verdict: every value passes; the value is
     the share that does not), "rate" (the share that passes), "count" (the number that passes).
-    `values` holds (type name, value) pairs, so `1` and `true` stay different sets."""
+    `values` holds (type name, value) pairs, so `1` and `true` stay different sets. Dates and
+    datetimes (of a Date or Datetime column) are matched as exact instants (`_temporal_inside`)."""
 
     dataset: str
     column: str
@@ -117,11 +118,11 @@ class ValueSet(Measure):
 
     def compute(self, got):
         counts = fetch(got, rq.Counts(self.dataset, self.column))
-        wanted = {value for _, value in self.values if value is not None}
+        wanted = [value for _, value in self.values if value is not None]
         with_nulls = any(value is None for _, value in self.values)
+        inside = _inside(counts.keys, wanted)
         looked_at = counts.rows - (0 if with_nulls else counts.nulls)
-        matched = sum(count for key, count in zip(counts.keys.tolist(), counts.counts.tolist()) if key in wanted)
-        matched += counts.nulls if with_nulls else 0
+        matched = int(counts.counts[inside].sum()) + (counts.nulls if with_nulls else 0)
         passing = looked_at - matched if self.negated else matched
         details = {"passing": int(passing), "values": int(looked_at)}
         if self.aggregate == "count":
@@ -135,19 +136,20 @@ class ValueSet(Measure):
             return Observation(0.0, True, f"all {looked_at:,} values {self._relation()} the set", details=details)
         return Observation(failing / looked_at, False,
                            f"{failing:,} of {looked_at:,} values {self._relation(failed=True)} the set: "
-                           f"{self._offenders(counts, wanted, with_nulls)}", details=details)
+                           f"{self._offenders(counts, inside, with_nulls)}", details=details)
 
     def _relation(self, failed: bool = False) -> str:
         return "in" if self.negated == failed else "not in"
 
-    def _offenders(self, counts, wanted: set, with_nulls: bool) -> str:
+    def _offenders(self, counts, inside, with_nulls: bool) -> str:
         """The most frequent values that fail, with their counts (escaped: they come from data)."""
         from ..escape import printable
 
-        failing = [(key, count) for key, count in zip(counts.keys.tolist(), counts.counts.tolist())
-                   if (key in wanted) == self.negated]
+        zone = _zone(v for _, v in self.values)
+        failing = [(key, count) for key, count, hit in zip(counts.keys, counts.counts.tolist(), inside.tolist())
+                   if hit == self.negated]
         failing.sort(key=lambda kc: -kc[1])
-        shown = [f"{printable(repr(key), 60)} ({count:,})" for key, count in failing[:5]]
+        shown = [f"{printable(_shown(key, zone), 60)} ({count:,})" for key, count in failing[:5]]
         if counts.nulls and with_nulls and self.negated:
             shown.append(f"null or NaN ({counts.nulls:,})")
         more = len(failing) - 5
@@ -209,8 +211,13 @@ class StatedShares(Measure):
 
         from ..statistics import formulas
 
-        counts = fetch(got, rq.Counts(self.dataset, self.column)).values
-        stated = dict(self.shares)
+        counted = fetch(got, rq.Counts(self.dataset, self.column))
+        counts, stated = counted.values, dict(self.shares)
+        if any(isinstance(value, datetime.date) for value in stated):  # dates: matched as exact instants
+            counts = {}
+            for key, count in zip(counted.keys, counted.counts.tolist()):
+                counts[_instant_ns(key)] = counts.get(_instant_ns(key), 0) + count
+            stated = {_instant_ns(value): share for value, share in self.shares}
         keys = list(dict.fromkeys([*stated, *counts]))
         observed = np.array([counts.get(k, 0) for k in keys], dtype=np.float64)
         weights = np.array([stated.get(k, 0.0) for k in keys], dtype=np.float64)
@@ -247,14 +254,21 @@ class MostCommon(Measure):
     def compute(self, got):
         from ..escape import printable
 
-        counts = fetch(got, rq.Counts(self.dataset, self.column)).values
-        if not counts:
+        counts = fetch(got, rq.Counts(self.dataset, self.column))
+        if len(counts.keys) == 0:
             raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
-        top = max(counts.values())
-        leaders = [key for key, count in counts.items() if count == top]
-        found = any(key == self.expected and isinstance(key, bool) == isinstance(self.expected, bool) for key in leaders)
-        shown = ", ".join(printable(repr(k), 60) for k in leaders[:5]) + (" …" if len(leaders) > 5 else "")
-        what = f"most common: {shown} ({top:,} of {sum(counts.values()):,} values)"
+        top = int(counts.counts.max())
+        # datetime64 keys as NumPy scalars (exact in their unit), any other as Python values
+        keys = list(counts.keys) if counts.keys.dtype.kind == "M" else counts.keys.tolist()
+        leaders = [key for key, count in zip(keys, counts.counts.tolist()) if count == top]
+        if isinstance(self.expected, datetime.date):
+            found = any(_instant_ns(key) == _instant_ns(self.expected) for key in leaders)
+        else:
+            found = any(key == self.expected and isinstance(key, bool) == isinstance(self.expected, bool)
+                        for key in leaders)
+        zone = _zone([self.expected])
+        shown = ", ".join(printable(_shown(k, zone), 60) for k in leaders[:5]) + (" …" if len(leaders) > 5 else "")
+        what = f"most common: {shown} ({top:,} of {int(counts.counts.sum()):,} values)"
         return Observation(top, found != self.negated, what, details={"rows": top, "tied": len(leaders)})
 
 
@@ -375,8 +389,9 @@ class Freshness(Measure):
         if newest is None:
             raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
         clock = _instant(self.as_of) if self.as_of is not None else datetime.datetime.now(datetime.timezone.utc)
-        age = (clock - _instant(newest)).total_seconds()
-        return Observation(age, details={"newest": str(newest), "as_of": clock.isoformat(), "values": int(present)})
+        # in integer nanoseconds, so a newest value a nanosecond past the clock is in the future
+        age = (_instant_ns(clock) - _instant_ns(newest)) / 10**9
+        return Observation(age, details={"newest": _iso(newest), "as_of": clock.isoformat(), "values": int(present)})
 
 
 def _instant(value) -> datetime.datetime:
@@ -413,13 +428,15 @@ class TemporalBetween(Measure):
 @dataclass(frozen=True)
 class TemporalBound(Measure):
     """`feature signup max >= 2026-01-01`: the oldest (`min`) or newest (`max`) value of a Date
-    or Datetime column compared with a date or datetime."""
+    or Datetime column compared with a date or datetime; `op` "between" (`feature signup min
+    between 2026-01-01 and 2026-01-31`): from `bound` to `high`, inclusive."""
 
     dataset: str
     column: str
     statistic: str  # min | max
-    op: str
+    op: str  # a comparator, or "between"
     bound: Any
+    high: Any = None  # the high end of `between`
 
     def requests(self):
         return (rq.TemporalRange(self.dataset, self.column),)
@@ -431,22 +448,20 @@ class TemporalBound(Measure):
         value = oldest if self.statistic == "min" else newest
         if value is None:
             raise CheckError(f"`{self.column}` has no non-null values in {self.dataset}")
+        exact = _instant_ns(value)  # an instant in nanoseconds: exact at any unit of the column
+        if self.op == "between":
+            holds = _instant_ns(self.bound) <= exact <= _instant_ns(self.high)
+            where = f"[{_iso(self.bound)}, {_iso(self.high)}]"
+            return Observation(None, holds, f"{self.statistic} {_iso(value)} {'in' if holds else 'not in'} {where}")
         ops = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
                "!=": operator.ne}
-        holds = ops[self.op](_comparable(value, self.bound), _comparable(self.bound, value))
+        holds = ops[self.op](exact, _instant_ns(self.bound))
         verb = self.op if holds else f"is not {self.op}"
         return Observation(None, holds, f"{self.statistic} {_iso(value)} {verb} {_iso(self.bound)}")
 
 
 def _iso(value) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
-def _comparable(value, other):
-    """An aware datetime as an instant in UTC, so naive-vs-aware never meets (the resolver checks)."""
-    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
-        return value.astimezone(datetime.timezone.utc)
-    return value
 
 
 @dataclass(frozen=True)
@@ -528,3 +543,97 @@ def _compatible(a: tuple[str, str], b: tuple[str, str]) -> bool:
     if kind_a in (NUMERIC, CATEGORICAL):
         return kind_a == kind_b
     return dtype_a == dtype_b
+
+
+# ---- values of value tests: matched exactly, shown as the contract writes them ------------------
+def _inside(keys, wanted: list):
+    """For each key of a column's value counts, whether it is one of the `wanted` literals (a
+    NumPy bool array). Dates and datetimes are compared as exact instants (`_instant_ns`); any
+    other key as Python compares it (`keys.tolist()`: Python ints, floats, strings, booleans)."""
+    import numpy as np
+
+    if any(isinstance(value, datetime.date) for value in wanted):
+        return _temporal_inside(keys, {_instant_ns(value) for value in wanted})
+    wanted_set = set(wanted)
+    return np.fromiter((key in wanted_set for key in keys.tolist()), dtype=bool, count=len(keys))
+
+
+# Nanoseconds per tick of the NumPy datetime64 units an engine may hand over.
+_NS_PER = {"D": 86_400 * 10**9, "h": 3_600 * 10**9, "m": 60 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_EPOCH = datetime.datetime(1970, 1, 1)
+
+
+def _temporal_inside(keys, wanted_ns: set[int]):
+    """`_inside` for a Date or Datetime column. Keys in a datetime64 array (the local engine) are
+    compared as integer ticks of their unit, in one vectorised pass: a literal finer than the unit
+    (`12:00:00.5` in a column of whole seconds) equals none of them. Keys as Python objects (merged
+    batches, other engines) one by one."""
+    import numpy as np
+
+    if keys.dtype.kind == "M":
+        unit, step = np.datetime_data(keys.dtype)
+        per = step * _ns_per(unit)
+        ticks = [ns // per for ns in wanted_ns if ns % per == 0 and -2**63 < ns // per < 2**63]
+        return np.isin(keys.view(np.int64), np.array(ticks, dtype=np.int64))
+    return np.fromiter((_instant_ns(key) in wanted_ns for key in keys), dtype=bool, count=len(keys))
+
+
+def _ns_per(unit: str) -> int:
+    if unit not in _NS_PER:  # pragma: no cover - Polars writes D, ms, us, ns
+        raise CheckError(f"dates in datetime64[{unit}] cannot be compared exactly")
+    return _NS_PER[unit]
+
+
+def _instant_ns(value) -> int:
+    """A value of a Date or Datetime column (or a literal), however it is handed over — a NumPy
+    datetime64 of any unit, a Python date or datetime, or the int a datetime64[ns] array's
+    `tolist()` gives, a `Moment` — as an exact number of nanoseconds since 1970-01-01: a date is
+    its midnight, an aware datetime its instant in UTC, a naive one as written."""
+    import numpy as np
+
+    if isinstance(value, rq.Moment):
+        return value.ns
+    if isinstance(value, np.datetime64):
+        unit, step = np.datetime_data(value.dtype)
+        return int(value.astype(np.int64)) * step * _ns_per(unit)
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        delta = value - _EPOCH
+        return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1_000
+    if isinstance(value, datetime.date):
+        return (value - _EPOCH.date()).days * _NS_PER["D"]
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    raise CheckError(f"{value!r} is not a date or a datetime")
+
+
+def _zone(values) -> str:
+    """"Z" when the literals are aware datetimes (the column has a time zone: its values, as the
+    engines hand them over, are in UTC), "" otherwise."""
+    return "Z" if any(isinstance(v, datetime.datetime) and v.tzinfo is not None for v in values) else ""
+
+
+def _shown(key, zone: str = "") -> str:
+    """A value of the data as the report shows it: a date or datetime in ISO 8601, anything else
+    as Python writes it."""
+    import numpy as np
+
+    if isinstance(key, rq.Moment):
+        return key.isoformat()
+    if isinstance(key, np.datetime64) and np.datetime_data(key.dtype)[0] == "D":
+        return str(key)
+    if isinstance(key, datetime.date) and not isinstance(key, datetime.datetime):
+        return key.isoformat()
+    if isinstance(key, (np.datetime64, datetime.datetime)):
+        ns = _instant_ns(key)
+        try:
+            moment = _EPOCH + datetime.timedelta(microseconds=ns // 1_000)
+        except OverflowError:  # beyond the years 1-9999 of Python's datetime
+            return f"{np.datetime64(ns, 'ns') if -2**63 < ns < 2**63 else ns}{zone}"
+        if ns % 1_000:  # nanoseconds: beyond what a Python datetime holds
+            return f"{moment.isoformat(timespec='microseconds')}{ns % 1_000:03d}{zone}"
+        return moment.isoformat() + zone
+    if isinstance(key, np.generic):
+        key = key.item()
+    return repr(key)

@@ -10,7 +10,7 @@ results combine (`merge`) and what it is over zero batches (`empty`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..errors import CheckError
@@ -286,9 +286,64 @@ class ValueTest(ColumnRequest):
         return f"is {self.test[1]}({self.name}{', ' + repr(self.test[2]) if self.test[2] else ''})"
 
 
+# Nanoseconds per tick of a Datetime column's time unit.
+NS_PER_UNIT = {"ns": 1, "us": 1_000, "ms": 1_000_000}
+
+
+@dataclass(frozen=True, order=True)
+class Moment:
+    """A value of a Datetime column, exact at the column's resolution (a Python datetime stops at
+    microseconds, so a nanosecond past a bound would compare equal to it): `ns` nanoseconds since
+    1970-01-01 (in UTC when the column has a time zone), with the column's `unit` and `zone` for
+    showing it. Moments compare and are equal by their instant alone."""
+
+    ns: int
+    unit: str = field(default="ns", compare=False)
+    zone: str | None = field(default=None, compare=False)
+
+    @classmethod
+    def of(cls, ticks: int, unit: str, zone: str | None = None) -> Moment:
+        """`ticks` of `unit` since the epoch (the physical value of a Datetime column)."""
+        return cls(int(ticks) * NS_PER_UNIT[unit], unit, zone)
+
+    def isoformat(self) -> str:
+        """ISO 8601 in the column's zone (with its offset), down to the nanosecond when there is one."""
+        import datetime
+
+        micro, nano = divmod(self.ns, 1_000)
+        utc = datetime.timezone.utc
+        try:
+            moment = datetime.datetime(1970, 1, 1, tzinfo=utc) + datetime.timedelta(microseconds=micro)
+            moment = moment.astimezone(_zone_info(self.zone)) if self.zone else moment.replace(tzinfo=None)
+        except (OverflowError, ValueError):  # beyond the years 1-9999 of Python's datetime
+            return f"{self.ns} ns since 1970-01-01" + (f" ({self.zone})" if self.zone else "")
+        if not nano:
+            return moment.isoformat()
+        text = moment.isoformat(timespec="microseconds")
+        offset = text[26:]  # after YYYY-MM-DDTHH:MM:SS.ffffff
+        return f"{text[:26]}{nano:03d}{offset}"
+
+    def __str__(self) -> str:
+        return self.isoformat()
+
+
+def _zone_info(zone: str):
+    """The tzinfo of a column's time zone (Polars names them as the tz database does)."""
+    import datetime
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):  # not a tz database name: shown in UTC
+        return datetime.timezone.utc
+
+
 @dataclass(frozen=True)
 class TemporalRange(ColumnRequest):
-    """(oldest, newest, present values) of a Date or Datetime column, as Python dates/datetimes."""
+    """(oldest, newest, present values) of a Date or Datetime column: a Date column's as Python
+    dates, a Datetime column's as `Moment`s (exact in its unit). An engine may hand over Python
+    datetimes instead (microseconds; aware ones compared as instants, naive ones as written):
+    measures read either (`plan.measures._instant_ns`)."""
 
     order: ClassVar[int] = 12
 

@@ -75,6 +75,9 @@ class ReportFormat:
     # before the run. Default: a file path (`-` is stdout), checked by output.check_target.
     choose: Callable[[str, str], Target | None] | None = None
     order: int = 50  # formats are written in this order (stdout ones last, the terminal's verdict at the end)
+    # Whether the format shows the checks' plots (details["plot"]): `mlc check` computes them only
+    # when a format that does is written (report/plotdata.py).
+    plots: bool = False
 
     def target(self, value: str | None) -> Target | None:
         if value is None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..errors import CheckError
 from ..plan.observation import Observation
 from ..resolve.contract import Arith, CheckedContract, CheckSpec, Compare, Const, Holds, InRange, MeasureRef, Negate
+from . import plotdata
 from .formatting import is_int, threshold_formatter, value_formatter
 
 if TYPE_CHECKING:
@@ -69,9 +70,12 @@ def evaluate_check(check: CheckSpec, got: Mapping) -> CheckResult:
     except Exception as error:  # a bug or an unexpected library error: still fail closed, say what
         return CheckResult(**base, status="error", message=f"internal error: {type(error).__name__}: {error}")
     status: Status = "pass" if status_passed else ("fail" if check.blocking else "warn")
+    details = _with_reference_plots({**observation.details, **details})
+    if not plotdata.wanted():  # a run without plots (plotdata.drawing) carries none, cheap ones neither
+        details.pop("plot", None)
     return CheckResult(
         **base, status=status, value=_json_number(observation.value), threshold=_json_number(threshold),
-        comparator=comparator, message=message, details=_with_reference_plots({**observation.details, **details}),
+        comparator=comparator, message=message, details=details,
     )
 
 

@@ -125,13 +125,17 @@ def _comparison(scope: Scope, node: ast.CompareCond, dataset: str) -> None:
         column, literal = (node.left, node.right) if isinstance(node.left, ast.ColumnRef) else (node.right, node.left)
         kind, dtype = left if column is node.left else right
         other = right[0] if column is node.left else left[0]
-        scope.fail(node.span, _mismatch(scope, column, kind, dtype, literal, other))
+        seconds = {kind, other} == {"number", "duration"}
+        scope.fail(node.span, _mismatch(scope, column, kind, dtype, literal, other),
+                   "a duration (`1d`, `250ms`) compares with a Duration column or `end - start`; for a number "
+                   "of seconds, write the number itself" if seconds else None)
     if left[0] not in _ORDERED and node.op not in ("==", "!="):
         scope.fail(node.span, f"`{node.op}` compares numbers, dates and times; {_plural(left[0])} take `==` or `!=`")
     if left[0] == "datetime":
         _same_zone(scope, node, left[1], right[1], node)
-    elif left[0].startswith("other") or (left[0] in ("duration", "time") and left[1] != right[1]):
+    elif left[0].startswith("other") or (left[0] == "time" and left[1] != right[1]):
         scope.fail(node.span, f"cannot compare {left[1]} with {right[1]}")
+    # durations of any units compare (sources/conditions: exactly, in the finer unit)
 
 
 def _same_zone(scope: Scope, node, left: str, right: str, where) -> None:
@@ -162,6 +166,13 @@ def operand_type(scope: Scope, node, dataset: str) -> tuple[str, str]:
         if not isinstance(node.value, _dt.datetime):
             return "date", "date"
         return "datetime", "aware datetime" if node.value.tzinfo is not None else "naive datetime"
+    if _is_duration(node) or isinstance(node, ast.Neg) and _is_duration(node.operand):
+        return "duration", "duration"  # `1d`, `-90min`: compared exactly with Duration values
+    if isinstance(node, ast.BinOp) and node.op == "-" and isinstance(node.left, ast.ColumnRef) \
+            and isinstance(node.right, ast.ColumnRef):
+        left, right = operand_type(scope, node.left, dataset), operand_type(scope, node.right, dataset)
+        if left[0] in ("date", "datetime") or right[0] in ("date", "datetime"):
+            return _difference(scope, node, left, right)
     if isinstance(node, (ast.BinOp, ast.Neg)):
         parts = (node.left, node.right) if isinstance(node, ast.BinOp) else (node.operand,)
         for part in parts:
@@ -169,10 +180,22 @@ def operand_type(scope: Scope, node, dataset: str) -> tuple[str, str]:
             if kind != "number":
                 scope.fail(part.span, f"arithmetic takes numbers; this is {_a(kind, dtype)}")
         return "number", "number"
-    if isinstance(node, ast.Number) and node.unit == "s":
-        scope.fail(node.span, "a duration cannot be compared with a column yet", "write the number itself")
     kind = _literal_kind(node)
     return kind, kind
+
+
+def _is_duration(node) -> bool:
+    return isinstance(node, ast.Number) and node.unit == "s"
+
+
+def _difference(scope: Scope, node: ast.BinOp, left: tuple[str, str], right: tuple[str, str]) -> tuple[str, str]:
+    """`end - start` of two Date or two Datetime columns (of the same zone-ness): a duration."""
+    if left[0] != right[0]:
+        scope.fail(node.span, f"`-` of two dates or two datetimes gives a duration; this is {_a(*left)} "
+                   f"minus {_a(*right)}")
+    if left[0] == "datetime":
+        _same_zone(scope, node, left[1], right[1], node)
+    return "duration", "duration"
 
 
 def _column_kind(kind: str, dtype: str) -> str:
@@ -213,4 +236,4 @@ def _plural(kind: str) -> str:
 
 def _a(kind: str, dtype: str) -> str:
     return {"number": "a number", "string": "a string", "boolean": "a boolean", "null": "`null`",
-            "date": "a date", "datetime": "a datetime"}.get(kind, f"a value of type {dtype}")
+            "date": "a date", "datetime": "a datetime", "duration": "a duration"}.get(kind, f"a value of type {dtype}")

@@ -141,6 +141,7 @@ def missing_values(scope: Scope) -> None:
     per_dataset: dict[str, dict[str, list]] = {}
     for node in scope.missing_decls:
         try:
+            # dates and datetimes too: sources.conditions.with_missing matches them as `where` does
             values = [literal(scope, item) for item in node.values.items]
             for column in node.columns:
                 found = False

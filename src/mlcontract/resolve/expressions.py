@@ -10,14 +10,42 @@ from .contract import Arith, Compare, Const, MeasureRef, Negate
 from .scope import Scope
 
 
-def compare(scope: Scope, comparison: ast.Comparison, unit: str | None, rebind) -> Compare:
-    """The test of a comparison; `rebind` turns a name on the right into the same measure on it."""
+def compare(scope: Scope, comparison: ast.Comparison, unit: str | None, rebind, lhs: str | None = None) -> Compare:
+    """The test of a comparison; `rebind` turns a name on the right into the same measure on it.
+    `lhs` names what the left side is (`` `mean` ``, `` `rows` ``), for the diagnostic of a
+    right-hand side that is not a number."""
+    for leaf in leaves(comparison.rhs, _NOT_NUMBERS):
+        scope.fail(leaf.span, *not_a_number(leaf, unit, lhs))
     rhs = expression(scope, comparison.rhs, rebind)
     rhs_unit = unit_of(scope, rhs, unit, comparison.rhs)
     if rhs_unit != unit and not is_zero(rhs):
         scope.fail(comparison.rhs.span, _unit_message(unit, rhs_unit), _unit_hint(unit, rhs_unit))
     text = scope.source.text[comparison.rhs.span.start:comparison.rhs.span.end]
     return Compare(comparison.op, rhs, " ".join(text.split()), display_unit(comparison.rhs))
+
+
+# Literals a right-hand side can hold that are not numbers: strings, `true`/`false`, `null`, dates.
+_NOT_NUMBERS = (ast.String, ast.Bool, ast.Null, ast.Temporal)
+
+
+def not_a_number(leaf, unit: str | None, lhs: str | None) -> tuple[str, str]:
+    """(message, hint) for a string, boolean, `null` or date on the right of a comparison whose
+    left side is a number (a duration, a rate): what the left side is, and what would compare."""
+    what = {"s": "a duration", "rows/s": "a rate in rows/s"}.get(unit or "", "a number")
+    example = {"s": " such as `1d` or `250ms`", "rows/s": " such as `1000 rows/s`"}.get(unit or "", "")
+    message = f"{lhs or 'the left side'} is {what}; compare it with {what}{example}"
+    if isinstance(leaf, ast.String):
+        hint = ('a string compares with `most_common` (`feature plan most_common == "pro"`) '
+                'or in a value set (`feature plan in ("basic", "pro")`)')
+    elif isinstance(leaf, ast.Bool):
+        hint = "of a Boolean column: `feature flag true_rate >= 50%`, `feature flag most_common == true`"
+    elif isinstance(leaf, ast.Null):
+        hint = "for missing values: `feature x null_count == 0`, `feature x null_rate <= 1%`"
+    elif lhs == "`freshness`":
+        hint = "`freshness` is measured at the run's clock; to set it, add `as of " + leaf.text + "`"
+    else:
+        hint = "a date compares with the `min` or `max` of a Date column (`feature day max >= 2026-01-31`)"
+    return message, hint
 
 
 def display_unit(*nodes) -> str | None:
@@ -28,7 +56,7 @@ def display_unit(*nodes) -> str | None:
     return units.pop() if len(units) == 1 else None
 
 
-def leaves(node, kind: type):
+def leaves(node, kind: type | tuple[type, ...]):
     """Every leaf of type `kind` in a right-hand side AST (through arithmetic and negation)."""
     if isinstance(node, kind):
         yield node

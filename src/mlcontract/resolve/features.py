@@ -8,7 +8,7 @@ from ..language import ast
 from ..language.diagnostics import did_you_mean
 from ..plan import measures as ms
 from ..statistics import CATALOG, statistic
-from ..statistics.base import NUMERIC, OTHER
+from ..statistics.base import CATEGORICAL, NUMERIC, OTHER
 from ..statistics.quantiles import quantile_of
 from .conditions import data_view, length_columns
 from .contract import CheckKind, Holds, InRange, measures_in
@@ -88,6 +88,9 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
         scope.fail(options["bins"].key_span, "`bins` applies to numeric columns",
                    "categorical columns get one bin per category")
     for column, column_type, problem, from_group in expanded:
+        if problem is None:
+            for dataset in (subject, reference):
+                profile_keeps_no_values(scope, dataset, column, column_type, info.name, node.selector.span)
         bind_error = problem or reference_problem(scope, reference, column, column_type)
         measure = ms.FeatureStat(info.name, subject, column, column_type, reference, bins, low, high)
         column_test = test
@@ -95,7 +98,7 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
             def rebind(other, c=column, t=column_type):
                 return feature_rebind(scope, info, other, c, t, bins, low, high, node)
 
-            column_test = compare(scope, node.test, None, rebind)
+            column_test = compare(scope, node.test, None, rebind, lhs=f"`{info.name}`")
             bind_error = bind_error or rhs_problem(scope, column_test, column)
         scope.add(node, CheckKind.DATA, subject, column, info.name, measure, column_test, bind_error,
                   from_selector=from_group or len(expanded) > 1)
@@ -131,6 +134,7 @@ def feature_rebind(scope: Scope, info, other: ast.Name, column: str, column_type
     if info.two_sample:
         scope.fail(other.span, f"`{info.name}` already compares two datasets; the right-hand side must be a number")
     dataset = data_view(scope, scope.expect(other, "dataset"), node)
+    profile_keeps_no_values(scope, dataset, column, column_type, info.name, other.span)
     return ms.FeatureStat(info.name, dataset, column, column_type, None, bins, low, high)
 
 
@@ -194,12 +198,15 @@ def expand(scope: Scope, selector: ast.Selector, dataset: str, accepts: frozense
             return
         scope.fail(selector.span, f"this selects no column of {dataset}")
     wrong = [c for c in columns if schema[c][0] not in accepts and not (booleans and schema[c][1] == "Boolean")]
+    if wrong and not scope.lenient and set(wrong) <= explicit and schema[wrong[0]][1].split("(")[0] in ("Date", "Datetime"):
+        scope.fail(selector.span, *_dates_cannot(statistic, accepts, wrong[0], schema[wrong[0]][1]))
     if wrong and not scope.lenient:
         needs = " or ".join(sorted(accepts) + (["Boolean"] if booleans else []))
         shown = ", ".join(f"{_column_shown(c)} ({schema[c][1]})" for c in wrong[:4]) + (" …" if len(wrong) > 4 else "")
         if set(wrong) <= explicit:
             usable = sorted(n for n, i in CATALOG.items() if schema[wrong[0]][0] in i.accepts)
-            hint = f"`{wrong[0]}` is {schema[wrong[0]][0]}; its statistics include {', '.join(usable[:8])}"
+            kind = schema[wrong[0]][0] if schema[wrong[0]][0] != OTHER else f"{schema[wrong[0]][1]}"  # never "other"
+            hint = f"`{wrong[0]}` is {kind}; its statistics include {', '.join(usable[:8])}"
         else:
             refs = ", ".join(column_ref(c) for c in [c for c in wrong if c][:3])  # a nameless column cannot be written
             code = (f"  except {refs}" if "`" in refs else f" `except {refs}`") if refs else ""
@@ -212,6 +219,48 @@ def expand(scope: Scope, selector: ast.Selector, dataset: str, accepts: frozense
             needs = " or ".join(sorted(accepts) + (["Boolean"] if booleans else []))
             problem = f"`{statistic}` needs a {needs} column; `{column}` is {schema[column][1]}"
         yield Selected(column, schema[column][0], problem, column in grouped and column not in explicit)
+
+
+def _dates_cannot(statistic: str, accepts: frozenset, column: str, dtype: str) -> tuple[str, str]:
+    """(message, hint) for a statistic of numbers or strings asked of a Date or Datetime column:
+    why it does not apply, and what does."""
+    example = date_example(dtype)
+    word = "date" if dtype == "Date" else "datetime"
+    held = f"`{column}` holds {word}s ({dtype})"
+    if statistic in ("min", "max"):
+        return f"{held}: compare its `{statistic}` with a {word}", f"e.g. `feature {column_ref(column)} {statistic} >= {example}`"
+    if statistic == "between":
+        return (f"{held}: write the range as {word}s",
+                f"e.g. `feature {column_ref(column)} between {example} and {example.replace('-01-31', '-12-31')}`")
+    if statistic in ("mean", "std", "sum"):
+        message = f"`{statistic}` adds values up, and dates do not add up: {held}"
+    else:
+        kind = "numbers" if accepts == frozenset({NUMERIC}) else "strings" if accepts == frozenset({CATEGORICAL}) \
+            else "numbers and categories"
+        message = f"`{statistic}` is computed on {kind}; {held}"
+    return message, (f"of dates: `min` or `max` compared with a date (`feature {column_ref(column)} max >= {example}`), "
+                     "`between DATE and DATE`, `in (DATE, ...)`, `most_common`, `null_rate`, `distinct`")
+
+
+def date_example(dtype: str) -> str:
+    """A literal a Date or Datetime column of this dtype takes (a zone when it has one)."""
+    if dtype.startswith("Datetime"):
+        return "2026-01-31T00:00" + ("" if "time_zone=None" in dtype else "Z")
+    return "2026-01-31"
+
+
+def profile_keeps_no_values(scope: Scope, dataset: str | None, column: str, column_type: str, statistic: str,
+                            span) -> None:
+    """A diagnostic when `dataset` is a profile and `statistic` needs the values of a column a
+    profile keeps only the row and null counts of (neither numeric nor categorical: dates, ...)."""
+    if dataset is None or column_type != OTHER or statistic in ("null_rate", "null_count"):
+        return
+    source = scope.datasets.get(dataset) or scope.views.get(dataset)
+    if source is None or source.format != "profile" or dataset in scope.schema_errors:
+        return
+    dtype = scope.schemas[dataset][column][1] if column in scope.schemas.get(dataset, {}) else "other"
+    scope.fail(span, f"`{dataset}` is a profile, which keeps only the rows and nulls of `{column}` ({dtype}), "
+               f"not the values `{statistic}` needs", "check the data itself, or its `null_rate` / `null_count`")
 
 
 def known_column(scope: Scope, name: ast.Name, dataset: str, schema: dict) -> bool:

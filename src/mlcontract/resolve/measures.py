@@ -61,7 +61,7 @@ def compare_check(scope: Scope, node: ast.CompareCheck | ast.BetweenCheck) -> No
     if isinstance(node, ast.BetweenCheck):
         test: Any = between_test(scope, node.between, resolved.unit)
     else:
-        test = compare(scope, node.comparison, resolved.unit, resolved.rebind)
+        test = compare(scope, node.comparison, resolved.unit, resolved.rebind, lhs=f"`{resolved.statistic}`")
     problem = None
     if isinstance(resolved.measure, (ms.Rows, ms.KeyDuplicates, ms.ColumnCount)):
         problem = scope.schema_errors.get(resolved.subject)

@@ -1,9 +1,11 @@
-"""Forms the parser reads but the resolver does not resolve yet (issues 13 and 14).
+"""Forms the parser reads but the resolver does not resolve yet.
 
 A statement that uses one gets ONE located diagnostic, "`X` is not supported yet", and is
-skipped; nothing else about it is reported. This module is a temporary table: whoever gives a
-form its meaning removes its entry here (and, for a new check node, points `DISPATCH` in
-resolve/__init__.py at the real family function).
+skipped; nothing else about it is reported. This module is a table for forms added to the grammar
+before their meaning: whoever gives a form its meaning removes its entry here (and, for a new
+check node, points `DISPATCH` in resolve/__init__.py at the real family function). Every form of
+issues 13 and 14 is resolved now — dates, `true`, `false`, `null` and strings included, wherever
+the grammar takes them — so the tables are empty, and `unsupported` answers at once.
 """
 from __future__ import annotations
 
@@ -14,23 +16,17 @@ from ..language import ast
 from ..language.source import Span
 from .scope import Scope
 
-# Statements that are new as a whole: what the diagnostic calls them (with its verb). Every
-# statement of issue 13 is resolved now; the table stays for the next new form.
+# Statements that are new as a whole: what the diagnostic calls them (with its verb).
 _STATEMENTS: dict[type, str] = {}
 
 # Fields of older nodes that hold a new form when they are set.
 _FIELDS: dict[tuple[type, str], str] = {}
 
 # Nodes that are new wherever they appear.
-_NODES = {
-    ast.Temporal: "dates and datetimes are",
-    ast.Bool: "`true` and `false` are",
-    ast.Null: "`null` is",
-}
+_NODES: dict[type, str] = {}
 
 # Words of planned forms that older nodes already hold: a statistic name, the last word of a
 # measure phrase, a robustness case. Until resolved they are "not supported yet", not "unknown".
-# Every such form of issues 13 and 14 is resolved now; the tables stay for the next ones.
 _STATISTICS: dict[str, str] = {}
 _MEASURES: dict[str, str] = {}
 _CASES: dict[tuple[str, ...], str] = {}
@@ -60,13 +56,15 @@ def unsupported(node) -> tuple[Span, str] | None:
     """(where, what) of the first form in `node` the resolver does not resolve yet, or None."""
     if type(node) in _STATEMENTS:
         return node.span, _STATEMENTS[type(node)]
-    return _first_new(node, in_comparison=False)
+    if not (_FIELDS or _NODES or _STATISTICS or _MEASURES or _CASES):
+        return None  # nothing is pending: no statement needs walking
+    return _first_new(node)
 
 
-def _first_new(node, in_comparison: bool) -> tuple[Span, str] | None:
+def _first_new(node) -> tuple[Span, str] | None:
     if isinstance(node, tuple):
         for item in node:
-            found = _first_new(item, in_comparison)
+            found = _first_new(item)
             if found:
                 return found
         return None
@@ -74,21 +72,6 @@ def _first_new(node, in_comparison: bool) -> tuple[Span, str] | None:
         return None
     if type(node) in _NODES:
         return node.span, _NODES[type(node)]  # type: ignore[attr-defined]  # every AST node has a span
-    if isinstance(node, ast.FeatureCheck) and node.statistic is not None and node.statistic.name.id == "most_common":
-        return None  # resolved, its value on the right included (resolve/value_tests.py)
-    if isinstance(node, ast.FeatureCheck):
-        from .dates import is_temporal_check
-
-        if is_temporal_check(node):
-            return None  # resolved, its dates included (resolve/dates.py)
-    if isinstance(node, (*_CONDITIONS, ast.MapLiteral, ast.MissingDecl)):  # resolved (resolve/conditions.py, resolve/shares.py)
-        return None
-    if isinstance(node, ast.InSet):  # resolved (resolve/value_tests.py): its literals, `null` included
-        return _first_new(node.rate, in_comparison)
-    if in_comparison and isinstance(node, ast.String):
-        return node.span, "strings on the right of a comparison are"
-    if isinstance(node, ast.Option) and node.key == "as_of":  # resolved with `freshness` (resolve/measures.py)
-        return None
     found = _planned_word(node)
     if found:
         return found
@@ -97,13 +80,10 @@ def _first_new(node, in_comparison: bool) -> tuple[Span, str] | None:
         what = _FIELDS.get((type(node), name))
         if what and value:
             return _span_of(value, node), what
-        found = _first_new(value, in_comparison or isinstance(node, ast.Comparison))
+        found = _first_new(value)
         if found:
             return found
     return None
-
-
-_CONDITIONS = (ast.CompareCond, ast.InCond, ast.IsNullCond, ast.NotCond, ast.LogicCond)
 
 
 def _planned_word(node) -> tuple[Span, str] | None:

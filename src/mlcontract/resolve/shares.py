@@ -11,7 +11,7 @@ from ..statistics.base import ANY_TYPE
 from .contract import CheckKind, InRange
 from .expressions import compare, display_unit
 from .features import between_range, expand
-from .literals import literal, mismatch
+from .literals import fits, literal
 from .scope import Scope
 
 STATISTICS = ("psi", "js", "hellinger", "linf", "kl", "chi2_pvalue")
@@ -36,15 +36,13 @@ def shares_check(scope: Scope, node: ast.FeatureCheck, subject: str) -> None:
         test: InRange | object = InRange(*between_range(scope, node.test), display_unit(node.test.low, node.test.high))
     else:
         assert isinstance(node.test, ast.Comparison)
-        test = compare(scope, node.test, None, None)
+        test = compare(scope, node.test, None, None, lhs=f"`{statistic}`")
     expanded = list(expand(scope, node.selector, subject, ANY_TYPE, statistic))
-    for column, _column_type, problem, from_group in expanded:
-        if problem is None and not scope.lenient:
-            dtype = scope.schemas[subject][column][1]
-            for item in stated.items:
-                wrong = mismatch(column, dtype, item.key, literal(scope, item.key))
-                if wrong:
-                    scope.fail(item.key.span, *wrong)
+    keys = tuple(item.key for item in stated.items)
+    values = tuple(literal(scope, key) for key in keys)
+    for column, column_type, problem, from_group in expanded:
+        if problem is None:
+            problem = fits(scope, node.selector.span, subject, column, column_type, keys, values, statistic)
         measure = ms.StatedShares(statistic, subject, column, weights)
         scope.add(node, CheckKind.DATA, subject, column, statistic, measure, test, problem,
                   from_selector=from_group or len(expanded) > 1)

@@ -7,15 +7,17 @@ dtype here, at compile time: a set that cannot match the column is a diagnostic,
 """
 from __future__ import annotations
 
+import datetime
+
 from ..language import ast
 from ..language.diagnostics import did_you_mean
 from ..plan import measures as ms
-from ..statistics.base import CATEGORICAL, NUMERIC
+from ..statistics.base import ANY_TYPE, CATEGORICAL
 from .conditions import data_view
 from .contract import CheckKind, Holds, InRange
 from .expressions import compare, display_unit
 from .features import between_range, expand, feature_check as statistic_check
-from .literals import literal, mismatch
+from .literals import fits, literal
 from .scope import Scope
 
 
@@ -108,16 +110,11 @@ def _check_time_format(scope: Scope, argument: ast.String, name: str) -> None:
 def value_set_check(scope: Scope, node: ast.FeatureCheck, subject: str) -> None:
     test: ast.InSet = node.test  # type: ignore[assignment]
     values = tuple(literal(scope, item) for item in test.values.items)
-    expanded = list(expand(scope, node.selector, subject, frozenset({NUMERIC, CATEGORICAL}), "in (...)"))
+    expanded = list(expand(scope, node.selector, subject, ANY_TYPE, "in (...)"))
     aggregate, check_test = rate_test(scope, test.rate)
-    for column, _column_type, problem, from_group in expanded:
+    for column, column_type, problem, from_group in expanded:
         if problem is None:
-            dtype = scope.schemas[subject][column][1]
-            for item, value in zip(test.values.items, values):
-                mismatch_found = mismatch(column, dtype, item, value)
-                if mismatch_found and not scope.lenient:
-                    scope.fail(item.span, *mismatch_found)
-                problem = problem or (mismatch_found[0] if mismatch_found else None)
+            problem = fits(scope, node.selector.span, subject, column, column_type, test.values.items, values, "in (...)")
         measure = ms.ValueSet(subject, column, _tagged(values), test.negated, aggregate)
         statistic = {"all": "", "rate": "share ", "count": "count "}[aggregate] + ("not in set" if test.negated else "in set")
         scope.add(node, CheckKind.DATA, subject, column, statistic, measure, check_test, problem,
@@ -130,7 +127,8 @@ def rate_test(scope: Scope, rate: ast.RateTest | None):
         return "all", Holds()
     if isinstance(rate.test, ast.Between):
         return rate.aggregate, InRange(*between_range(scope, rate.test), display_unit(rate.test.low, rate.test.high))
-    return rate.aggregate, compare(scope, rate.test, None, None)
+    lhs = "the share of values that pass" if rate.aggregate == "rate" else "the count of values that pass"
+    return rate.aggregate, compare(scope, rate.test, None, None, lhs=lhs)
 
 
 def _tagged(values: tuple) -> tuple[tuple[str, object], ...]:
@@ -143,19 +141,22 @@ def most_common_check(scope: Scope, node: ast.FeatureCheck, subject: str) -> Non
     test = node.test
     has_args = node.statistic is not None and bool(node.statistic.args)
     if not isinstance(test, ast.Comparison) or test.op not in ("==", "!=") or has_args \
-            or not isinstance(test.rhs, (ast.String, ast.Number, ast.Neg, ast.Bool)):
+            or not isinstance(test.rhs, (ast.String, ast.Number, ast.Neg, ast.Bool, ast.Temporal, ast.Null)):
         scope.fail(test.span, "`most_common` is compared with a value by `==` or `!=`",
                    'e.g. `feature plan most_common == "basic"`')
+    if isinstance(test.rhs, ast.Null):
+        scope.fail(test.rhs.span, "`most_common` is the most common of the present values, never `null`",
+                   "for missing values: `feature x null_rate <= 50%`")
     options = scope.options(node.options, frozenset({"vs"}), node)
     if node.vs is not None or "vs" in options:
         scope.fail(node.vs.span if node.vs is not None else options["vs"].span, "`most_common` is of one dataset: drop `vs`")
     expected = literal(scope, test.rhs)
-    expanded = list(expand(scope, node.selector, subject, frozenset({NUMERIC, CATEGORICAL}), "most_common"))
-    for column, _column_type, problem, from_group in expanded:
-        if problem is None and not scope.lenient:
-            wrong = mismatch(column, scope.schemas[subject][column][1], test.rhs, expected)
-            if wrong:
-                scope.fail(test.rhs.span, *wrong)
+    instant = expected.astimezone(datetime.timezone.utc) if isinstance(expected, datetime.datetime) and expected.tzinfo \
+        else expected  # one instant, however its offset was written
+    expanded = list(expand(scope, node.selector, subject, ANY_TYPE, "most_common"))
+    for column, column_type, problem, from_group in expanded:
+        if problem is None:
+            problem = fits(scope, node.selector.span, subject, column, column_type, (test.rhs,), (expected,), "most_common")
         scope.add(node, CheckKind.DATA, subject, column, "most_common",
-                  ms.MostCommon(subject, column, expected, test.op == "!="), Holds(), problem,
+                  ms.MostCommon(subject, column, instant, test.op == "!="), Holds(), problem,
                   from_selector=from_group or len(expanded) > 1)

@@ -113,11 +113,10 @@ def open_dataset(source: DatasetSource, frame: Any = None):
         opened = open_dataset(replace(source, missing=()), frame)
         return Opened(with_missing(opened.lazy, source.missing), opened.rows, opened.index)
     if source.inner is not None:  # a view: the inner source's rows where the condition holds, or its lengths
-        from .conditions import filtered, lengths
+        from .conditions import derived
 
         opened = open_dataset(source.inner, frame)
-        return Opened(lengths(opened.lazy) if source.lengths else filtered(opened.lazy, source.where), None,
-                      opened.index)
+        return Opened(derived(opened.lazy, source), None, opened.index)
     if frame is not None:
         return Opened(as_polars(frame, source.name).lazy(), None)
     if source.format == "frame":

@@ -1,4 +1,5 @@
-"""Row conditions (`where`) as Polars expressions: how a view's rows are chosen.
+"""Row conditions (`where`) as Polars expressions: how a view's rows are chosen, and how a
+view's rows are derived from its inner dataset's (`derived`, one step of the view's chain).
 
 The condition was checked by the resolver (resolve/conditions.py: columns exist, types agree);
 here it becomes one Polars expression, built from the AST node by node — no text of the
@@ -15,6 +16,15 @@ from typing import Any
 from ..language import ast
 
 _COMPARE = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
+
+
+def derived(lazy: Any, view: Any) -> Any:
+    """The rows of the view `view` (a DatasetSource with an `inner`) from the rows of its inner
+    dataset, `lazy`: those its condition keeps, or its string columns' lengths. Opening a view
+    (sources.open_dataset) and an engine deriving it from the rows its root's scan read apply
+    this same step; both are row by row, so a batch of the inner rows gives that batch's rows
+    of the view."""
+    return lengths(lazy) if view.lengths else filtered(lazy, view.where)
 
 
 def filtered(lazy: Any, condition: Any) -> Any:
@@ -35,7 +45,9 @@ def lengths(lazy: Any) -> Any:
 
 
 def with_missing(lazy: Any, missing: tuple) -> Any:
-    """`lazy` with the values a `missing` declaration lists made null, in the columns it has."""
+    """`lazy` with the values a `missing` declaration lists made null, in the columns it has. A
+    date or datetime is matched as `where COLUMN == VALUE` matches it: exactly, an aware one as
+    an instant."""
     import polars as pl
 
     schema = lazy.collect_schema()
@@ -43,13 +55,77 @@ def with_missing(lazy: Any, missing: tuple) -> Any:
     for column, values in missing:
         if column not in schema:
             continue
-        equal = [pl.col(column).eq(pl.lit(v, dtype=_python_dtype(v))) for v in values]
+        equal = [_column_equals(column, schema[column], value) for value in values]
         replaced.append(pl.when(pl.any_horizontal(equal).fill_null(False)).then(None)
                         .otherwise(pl.col(column)).alias(column))
     return lazy.with_columns(replaced) if replaced else lazy
 
 
-def _python_dtype(value: Any) -> Any:
+def _column_equals(column: str, dtype: Any, value: Any) -> Any:
+    import polars as pl
+
+    if isinstance(value, datetime.datetime) and getattr(dtype, "time_unit", None):
+        return exact_temporal(pl.col(column), dtype, "==", value)
+    return pl.col(column).eq(pl.lit(_utc(value), dtype=_value_dtype(value)))
+
+
+def _utc(value: Any) -> Any:
+    """An aware datetime as its instant in UTC (one instant, whatever offset it was written with)."""
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return value.astimezone(datetime.timezone.utc)
+    return value
+
+
+# ---- exact comparisons of Datetime and Duration columns --------------------------------------------
+# Polars compares two datetimes (or durations) in the coarser of their units: a Datetime("ns")
+# column meets a microsecond literal with its nanoseconds cut off, so `ts == 2026-01-01T00:00`
+# would hold 500 ns past midnight. These compare the column's integer ticks instead, exactly.
+NS_PER_UNIT = {"ns": 1, "us": 1_000, "ms": 1_000_000}
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+_I64 = (-2**63, 2**63 - 1)
+
+
+def exact_temporal(column: Any, dtype: Any, op: str, value: Any) -> Any:
+    """`column OP value` for a Datetime or Duration column (an expression of dtype `dtype`) and a
+    literal (a datetime, or a duration given as an exact number of nanoseconds, a Fraction or
+    an int), on the column's integer ticks: a literal between two ticks equals neither and lies
+    between them, one beyond the column's range beyond every value. Null stays unknown."""
+    from fractions import Fraction
+
+    ns = Fraction(_nanoseconds(value))
+    ticks = ns / NS_PER_UNIT[dtype.time_unit]
+    physical = column.to_physical()  # a zoned column's ticks are in UTC, as `_nanoseconds` counts
+    always, never = physical.eq(physical), physical.ne(physical)  # true / false, unknown for null
+    if ticks.denominator != 1:  # between two ticks: `<` is `<=` the lower one, `>` is `>` it
+        if op in ("==", "!="):
+            return never if op == "==" else always
+        op = {"<": "<=", ">=": ">"}.get(op, op)
+    floor = ticks.numerator // ticks.denominator
+    if floor > _I64[1] or floor < _I64[0]:  # beyond every value the column can hold
+        below_all = floor < _I64[0]
+        holds = op == "!=" or (op in (">", ">=") if below_all else op in ("<", "<="))
+        return always if holds else never
+    return getattr(physical, _COMPARE[op])(_int64(floor))
+
+
+def _int64(value: int) -> Any:
+    import polars as pl
+
+    return pl.lit(value, dtype=pl.Int64)
+
+
+def _nanoseconds(value: Any) -> Any:
+    """A datetime literal as nanoseconds since 1970-01-01 (an aware one in UTC, a naive one as
+    written); a duration (already nanoseconds) as it is."""
+    if not isinstance(value, datetime.datetime):
+        return value
+    epoch = datetime.datetime(1970, 1, 1)
+    delta = _utc(value).replace(tzinfo=None) - epoch
+    return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1_000
+
+
+def _value_dtype(value: Any) -> Any:
+    """The Polars dtype of a literal's value (None for `null`)."""
     import polars as pl
 
     if isinstance(value, bool):
@@ -58,7 +134,13 @@ def _python_dtype(value: Any) -> Any:
         return pl.Int64 if -2**63 <= value < 2**63 else pl.Float64
     if isinstance(value, float):
         return pl.Float64
-    return pl.String
+    if isinstance(value, str):
+        return pl.String
+    if isinstance(value, datetime.datetime):
+        return pl.Datetime("us", "UTC") if value.tzinfo is not None else pl.Datetime("us")
+    if isinstance(value, datetime.date):
+        return pl.Date
+    return None
 
 
 def expression(node: Any, schema: Any) -> Any:
@@ -74,28 +156,106 @@ def expression(node: Any, schema: Any) -> Any:
     if isinstance(node, ast.NotCond):
         return ~expression(node.operand, schema)
     if isinstance(node, ast.CompareCond):
-        left, right = expression(node.left, schema), expression(node.right, schema)
-        return getattr(left, _COMPARE[node.op])(right)
+        return _comparison(node.left, node.op, node.right, schema)
     if isinstance(node, ast.IsNullCond):
         operand = expression(node.operand, schema)
         return operand.is_not_null() if node.negated else operand.is_null()
     if isinstance(node, ast.InCond):
         return _in(node, schema)
+    if isinstance(node, (ast.ColumnRef, ast.BinOp)):
+        return _typed(node, schema)[0]
+    if isinstance(node, ast.Neg):
+        return -expression(node.operand, schema)
+    return pl.lit(_utc(ast.literal_value(node)), dtype=_literal_dtype(node))
+
+
+def _comparison(left: Any, op: str, right: Any, schema: Any) -> Any:
+    """`left OP right`. A Datetime or Duration operand (a column, or the difference of two date
+    or datetime columns) meets a datetime or duration literal on its integer ticks
+    (`exact_temporal`), and another such operand in the finer of their units: Polars would
+    compare them in the coarser one. Anything else as Polars compares it."""
+    (left_side, left_type), (right_side, right_type) = _typed(left, schema), _typed(right, schema)
+    for side, dtype, literal, written in ((left_side, left_type, right, op),
+                                          (right_side, right_type, left, _FLIPPED[op])):
+        value = _temporal_literal(literal)
+        if dtype is not None and value is not None:
+            return exact_temporal(side, dtype, written, value)
+    if left_type is not None and right_type is not None and _unit(left_type) != _unit(right_type):
+        finer = _finer(left_type, right_type)
+        left_side, right_side = _in_unit(left_side, left_type, finer), _in_unit(right_side, right_type, finer)
+    return getattr(left_side, _COMPARE[op])(right_side)
+
+
+def _typed(node: Any, schema: Any) -> tuple[Any, Any]:
+    """An operand's expression, and its Polars dtype when that is a Datetime or Duration (None
+    otherwise): a column's, or the Duration of `end - start` (two Date or Datetime columns, in
+    the finer of their units)."""
+    import polars as pl
+
     if isinstance(node, ast.ColumnRef):
         column = pl.col(node.name.id)
         dtype = schema[node.name.id]
         if getattr(dtype, "time_zone", None):  # instants, compared in UTC as aware literals are
-            return column.dt.convert_time_zone("UTC")
-        return column.fill_nan(None) if dtype.is_float() else column
-    if isinstance(node, ast.BinOp):
-        left, right = expression(node.left, schema), expression(node.right, schema)
-        return {"+": left + right, "-": left - right, "*": left * right, "/": left / right}[node.op]
-    if isinstance(node, ast.Neg):
-        return -expression(node.operand, schema)
-    value = ast.literal_value(node)
-    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
-        value = value.astimezone(datetime.timezone.utc)  # one instant, whatever offset it was written with
-    return pl.lit(value, dtype=_literal_dtype(node))
+            return column.dt.convert_time_zone("UTC"), dtype
+        return (column.fill_nan(None) if dtype.is_float() else column), (dtype if _unit(dtype) else None)
+    if not isinstance(node, ast.BinOp):
+        return expression(node, schema), None
+    (left, left_type), (right, right_type) = _typed(node.left, schema), _typed(node.right, schema)
+    if node.op == "-" and _is_date_column(node.left, schema) and _is_date_column(node.right, schema):
+        left_type = right_type = pl.Datetime("ms")  # days: whole milliseconds, whatever Polars' default
+        left, right = left.cast(left_type), right.cast(right_type)
+    if node.op == "-" and isinstance(left_type, pl.Datetime) and isinstance(right_type, pl.Datetime):
+        finer = _finer(left_type, right_type)
+        return _in_unit(left, left_type, finer) - _in_unit(right, right_type, finer), pl.Duration(finer)
+    return {"+": left + right, "-": left - right, "*": left * right, "/": left / right}[node.op], None
+
+
+def _is_date_column(node: Any, schema: Any) -> bool:
+    import polars as pl
+
+    return isinstance(node, ast.ColumnRef) and schema[node.name.id] == pl.Date
+
+
+def _unit(dtype: Any) -> str | None:
+    """The time unit of a Datetime or Duration column, None for any other."""
+    return getattr(dtype, "time_unit", None)
+
+
+def _finer(*dtypes: Any) -> Any:
+    """The finest time unit of Datetime or Duration dtypes (ns, then us, then ms)."""
+    return min((dtype.time_unit for dtype in dtypes), key=NS_PER_UNIT.__getitem__)
+
+
+def _in_unit(side: Any, dtype: Any, unit: Any) -> Any:
+    import polars as pl
+
+    if isinstance(dtype, pl.Datetime):
+        return side.cast(pl.Datetime(unit, "UTC" if dtype.time_zone else None))
+    return side.cast(pl.Duration(unit))
+
+
+def _temporal_literal(node: Any) -> Any:
+    """A datetime literal's value, a duration literal's exact nanoseconds, or None."""
+    if isinstance(node, ast.Temporal) and isinstance(node.value, datetime.datetime):
+        return node.value
+    if isinstance(node, ast.Number) and node.unit == "s":
+        return duration_ns(node.text)
+    if isinstance(node, ast.Neg) and isinstance(node.operand, ast.Number) and node.operand.unit == "s":
+        return -duration_ns(node.operand.text)
+    return None
+
+
+_NS_PER_DURATION_UNIT = {"us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "min": 60 * 10**9,
+                         "h": 3_600 * 10**9, "d": 86_400 * 10**9}
+
+
+def duration_ns(text: str) -> Any:
+    """The exact nanoseconds (a Fraction) of a duration literal as written: `1.5d`, `250ms`
+    (its float seconds would make `0.1s` a hair more than 100 ms)."""
+    from fractions import Fraction
+
+    unit = next(u for u in ("us", "µs", "ms", "min", "s", "h", "d") if text.endswith(u))
+    return Fraction(text[: -len(unit)]) * _NS_PER_DURATION_UNIT[unit]
 
 
 def _in(node: ast.InCond, schema: Any) -> Any:
@@ -107,25 +267,11 @@ def _in(node: ast.InCond, schema: Any) -> Any:
     operand = expression(node.operand, schema)
     values = [item for item in node.values.items if not isinstance(item, ast.Null)]
     listed_null = len(values) < len(node.values.items)
-    equal = pl.any_horizontal([operand.eq(expression(item, schema)) for item in values]) if values else pl.lit(False)
+    equal = pl.any_horizontal([_comparison(node.operand, "==", item, schema) for item in values]) if values \
+        else pl.lit(False)
     inside = pl.when(operand.is_null()).then(pl.lit(True if listed_null else None, dtype=pl.Boolean)).otherwise(equal)
     return ~inside if node.negated else inside
 
 
 def _literal_dtype(node: Any) -> Any:
-    import polars as pl
-
-    value = ast.literal_value(node)
-    if isinstance(value, bool):
-        return pl.Boolean
-    if isinstance(value, int):
-        return pl.Int64 if -2**63 <= value < 2**63 else pl.Float64
-    if isinstance(value, float):
-        return pl.Float64
-    if isinstance(value, str):
-        return pl.String
-    if isinstance(value, datetime.datetime):
-        return pl.Datetime("us", "UTC") if value.tzinfo is not None else pl.Datetime("us")
-    if isinstance(value, datetime.date):
-        return pl.Date
-    return None
+    return _value_dtype(ast.literal_value(node))

@@ -62,6 +62,16 @@ _PER_VALUE_TESTS = ("date", "datetime", "json")  # checked on the driver, per di
 _INTEGER_LIMITS = {"ByteType": (-(2 ** 7), 2 ** 7 - 1), "ShortType": (-(2 ** 15), 2 ** 15 - 1),
                    "IntegerType": (-(2 ** 31), 2 ** 31 - 1), "LongType": (-(2 ** 63), 2 ** 63 - 1)}
 _PENDING = object()
+_TIMESTAMPS = ("TimestampType", "TimestampNTZType")
+
+
+def _ntz_micros(value: str) -> str:
+    """Microseconds since 1970-01-01T00:00 of a TIMESTAMP_NTZ expression, whatever the session's
+    time zone (the wall-clock value as written, as a naive Datetime column holds it)."""
+    return (f"(unix_date(CAST({value} AS DATE)) * 86400000000L + "
+            f"CAST(date_part('HOUR', {value}) AS BIGINT) * 3600000000L + "
+            f"CAST(date_part('MINUTE', {value}) AS BIGINT) * 60000000L + "
+            f"CAST(date_part('SECOND', {value}) * 1000000 AS BIGINT))")
 
 
 @dataclass
@@ -251,6 +261,11 @@ class ScanWork:
         column_sql = relation.sql(request.column)
         if isinstance(request, rq.TemporalRange):
             kept = f"CASE WHEN {both(relation.where, 'TRUE')} THEN {column_sql} END"
+            if type(relation.type(request.column)).__name__ in _TIMESTAMPS:
+                # microseconds since the epoch, exact: a datetime collected to the driver would be
+                # turned into the driver's local time (TimestampType) or lose its instant
+                kept = f"unix_micros(CAST({kept} AS TIMESTAMP))" if type(relation.type(request.column)).__name__ \
+                    == "TimestampType" else _ntz_micros(kept)
             return first.add_all([f"min({kept})", f"max({kept})", f"count({kept})"])
         if isinstance(request, rq.TemporalOutside):
             present = f"{column_sql} IS NOT NULL"
@@ -270,6 +285,10 @@ class ScanWork:
             return np.diff(np.array([0, *below, self.stats[(request.dataset, request.column)].count], dtype=np.int64))
         if isinstance(request, rq.TemporalRange):
             low, high, count = (found[i] for i in at)
+            kind = type(self.relations[request.dataset].type(request.column)).__name__
+            if kind in _TIMESTAMPS:  # Spark keeps microseconds; a zoned column is an instant in UTC
+                zone = "UTC" if kind == "TimestampType" else None
+                low, high = (None if v is None else rq.Moment.of(int(v), "us", zone) for v in (low, high))
             return low, high, int(count or 0)
         if isinstance(request, rq.TemporalOutside):
             return int(found[at[0]] or 0), int(found[at[1]] or 0)

@@ -15,9 +15,7 @@ can close the element; the script puts text on the page only through textContent
 """
 from __future__ import annotations
 
-import base64
 import hashlib
-import html
 import json
 import math
 from functools import cache
@@ -106,6 +104,8 @@ def _table(result: RunResult) -> str:
 
 
 def _row(check: CheckResult, label: str) -> str:
+    from html import escape  # here: html.entities' tables load with it, into every `mlc check` otherwise
+
     status, index = check.status, check.index
     open_ = status != "pass"
     plot = f"<div class=\"plot\" data-index=\"{index}\"></div>" if check.details.get("plot") else ""
@@ -114,8 +114,8 @@ def _row(check: CheckResult, label: str) -> str:
             f"data-kind=\"{check.kind}\" tabindex=\"0\" aria-expanded=\"{'true' if open_ else 'false'}\">"
             f"<td class=\"mark\" title=\"{status}\">{MARKS[status]}</td><td class=\"num\">{check.line}</td>"
             f"<td class=\"label\">{_e(label)}</td><td>{GROUP_NAMES.get(check.kind, '')}</td>"
-            f"<td class=\"num\">{html.escape(observed_text(check))}</td>"
-            f"<td class=\"num\">{html.escape(threshold_text(check))}</td></tr>\n"
+            f"<td class=\"num\">{escape(observed_text(check))}</td>"
+            f"<td class=\"num\">{escape(threshold_text(check))}</td></tr>\n"
             f"<tr class=\"detail\" data-for=\"{index}\"{'' if open_ else ' hidden'}><td colspan=\"6\">"
             f"<p class=\"message\">{_e(check.message, MESSAGE_LIMIT)}</p>{plot}</td></tr>\n")
 
@@ -164,7 +164,9 @@ _NUMBERS = {int, float, bool, type(None)}
 
 
 def _e(value: object, limit: int = TEXT_LIMIT) -> str:
-    return html.escape(printable(value, limit), quote=True)
+    from html import escape
+
+    return escape(printable(value, limit), quote=True)
 
 
 @cache
@@ -179,8 +181,11 @@ def _asset(name: str) -> str:
 
 @cache
 def _hash(script: str) -> str:
+    import base64
+
     return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
 
 
 FORMAT = ReportFormat(name="html", flag="--html", metavar="OUT.html",
-                      help="also write a self-contained HTML report with plots", write=write, order=40)
+                      help="also write a self-contained HTML report with plots", write=write, order=40,
+                      plots=True)

@@ -15,4 +15,5 @@ def write(result: RunResult, target: Target, context: ReportContext) -> None:
 
 
 FORMAT = ReportFormat(name="json", flag="--json", metavar="OUT.json",
-                      help="also write the results as JSON to this file (`-`: stdout)", write=write, order=10)
+                      help="also write the results as JSON to this file (`-`: stdout)", write=write, order=10,
+                      plots=True)
