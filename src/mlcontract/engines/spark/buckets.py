@@ -744,8 +744,13 @@ def _walk_segment(pair: Walking, a: np.ndarray, b: np.ndarray, i: int, j: int, e
     after = np.abs(after)
     pair.best = max(pair.best, int(after.max()))
     following = np.append(distinct[1:], distinct[-1] if end is None else end)
-    terms = after.astype(np.float64) * (following - distinct)
-    pair.integral += _fraction_units(Fraction(math.fsum(terms.tolist())))
+    with np.errstate(over="ignore", invalid="ignore"):
+        terms = after.astype(np.float64) * (following - distinct)
+    if np.all(np.isfinite(terms)):
+        pair.integral += _fraction_units(Fraction(math.fsum(terms.tolist())))
+    else:  # values near float64's limit: gaps or products beyond it, summed exactly in integers
+        points = [_units(x) for x in np.append(distinct, following[-1]).tolist()]
+        pair.integral += sum(int(g) * (points[t + 1] - points[t]) for t, g in enumerate(after.tolist()))
 
 
 def walk_result(pair: Walking) -> tuple[float, Fraction]:
