@@ -7,8 +7,6 @@ from __future__ import annotations
 from .. import sources
 from ..language import ast
 from ..language.diagnostics import did_you_mean
-from ..models.history import BEST_KEYS
-from ..models.quality import TREND_OPTIONS, trend_measure
 from .contract import CheckKind, Holds
 from .scope import Scope
 
@@ -18,6 +16,8 @@ def curve_names(scope: Scope) -> list[str]:
 
 
 def curve_column(scope: Scope, history: str, column: ast.Name) -> None:
+    from ..models.history import BEST_KEYS
+
     if history in scope.refused:
         scope.history_columns[history] = None  # unknown: its checks are errors (_add)
     if history not in scope.history_columns:
@@ -33,6 +33,8 @@ def curve_column(scope: Scope, history: str, column: ast.Name) -> None:
 
 
 def trend_check(scope: Scope, node: ast.TrendCheck) -> None:
+    from ..models.quality import TREND_OPTIONS, trend_measure  # only for contracts with curves (start-up)
+
     words = list(node.words)
     subject_name = words.pop(0) if len(words) > 1 and words[0].id in scope.declared_at else None
     if len(words) != 1:

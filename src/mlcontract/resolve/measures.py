@@ -9,8 +9,6 @@ from typing import Any
 from ..language import ast
 from ..language.diagnostics import did_you_mean
 from ..models.metrics import METRIC_OPTIONS, METRIC_PARAMS, METRICS
-from ..models.quality import BASELINE_STRATEGIES, baseline_measure, curve_measure, metric_measure
-from ..models.serving import LATENCY_OPTIONS, LATENCY_STATISTICS, latency_measure
 from ..plan import measures as ms
 from ..statistics.quantiles import quantile_of
 from .conditions import view
@@ -211,6 +209,10 @@ def _columns_span(columns):
 
 
 def _metric(scope: Scope, subject_name, words, measure: ast.MeasurePhrase, options: dict, cv: bool) -> Resolved:
+    # models.quality and models.serving are imported by the checks that need them: a data-only
+    # contract's start-up does not create their dataclasses (issue 15).
+    from ..models.quality import BASELINE_STRATEGIES, baseline_measure, metric_measure
+
     model = scope.model(subject_name, measure.span)
     head = [w.id for w in words]
     if not head or head[0] not in METRICS:
@@ -294,6 +296,8 @@ def _labelled_dataset(scope: Scope) -> str:
 
 def _latency(scope: Scope, subject_name, first: ast.Name, measure: ast.MeasurePhrase, options: dict,
              rhs_models: tuple[str, ...]) -> Resolved:
+    from ..models.serving import LATENCY_STATISTICS, latency_measure
+
     model = scope.model(subject_name, measure.span)
     if measure.by is not None:
         scope.fail(measure.by.span, "latency is not segmented with `by`")
@@ -323,6 +327,8 @@ def _latency(scope: Scope, subject_name, first: ast.Name, measure: ast.MeasurePh
 
 
 def _curve_value(scope: Scope, subject_name, column: ast.Name, measure: ast.MeasurePhrase) -> Resolved:
+    from ..models.quality import curve_measure
+
     if measure.on is not None or measure.by is not None:
         scope.fail(measure.span, "training curves take no `on`/`by`")
     history = scope.history(subject_name, measure.span)
@@ -337,12 +343,13 @@ def _curve_value(scope: Scope, subject_name, column: ast.Name, measure: ast.Meas
 
 
 def _allowed_options(scope: Scope, options: dict, resolved: Resolved) -> None:
-    allowed = {
-        CheckKind.DATA: frozenset(),
-        CheckKind.MODEL: METRIC_OPTIONS,
-        CheckKind.LATENCY: LATENCY_OPTIONS,
-        CheckKind.CURVE: frozenset(),
-    }[resolved.kind]
+    allowed: frozenset[str] = frozenset()
+    if resolved.kind == CheckKind.MODEL:
+        allowed = METRIC_OPTIONS
+    elif resolved.kind == CheckKind.LATENCY:
+        from ..models.serving import LATENCY_OPTIONS
+
+        allowed = LATENCY_OPTIONS
     for key, opt in options.items():
         if key not in allowed and key != "as_of":
             shown = sorted(set(allowed) - {"on"})

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from ..language import ast
 from ..language.diagnostics import did_you_mean
-from ..models.images import IMAGE_CASES, MAX_SIDE, is_image_type
-from ..models.serving import NULL_VARIANTS, ROBUSTNESS_CASES, ROBUSTNESS_OPTIONS, robustness_measure
 from ..sources.files import resolve_path
 from ..statistics.base import ANY_TYPE, CATEGORICAL, NUMERIC
 from .contract import CheckKind, Holds
@@ -14,6 +12,9 @@ from .scope import Scope
 
 
 def handles_check(scope: Scope, node: ast.HandlesCheck) -> None:
+    from ..models.images import IMAGE_CASES  # model modules load with the checks that use them (start-up)
+    from ..models.serving import ROBUSTNESS_CASES, ROBUSTNESS_OPTIONS, robustness_measure
+
     model = scope.model(node.model, node.span)
     case = " ".join(w.id for w in node.case)
     if case not in ROBUSTNESS_CASES:
@@ -55,6 +56,8 @@ def handles_check(scope: Scope, node: ast.HandlesCheck) -> None:
 
 def null_variants(scope: Scope, node: ast.HandlesCheck, case: str) -> tuple[str, ...]:
     """`handles nulls as nan, none, missing key`: the chosen forms of a null, in order."""
+    from ..models.serving import NULL_VARIANTS
+
     if not node.variants:
         return ()
     if case != "nulls":
@@ -82,6 +85,8 @@ def _join(first, last):
 
 def image_sizes(scope: Scope, node: ast.HandlesCheck, case: str) -> tuple[str, ...]:
     """`handles image sizes 8x8, 224x224`: the sizes as "WxH" texts, checked."""
+    from ..models.images import MAX_SIDE
+
     if node.sizes and case != "image sizes":
         scope.fail(_join(node.sizes[0].span, node.sizes[-1].span), f"sizes belong to `handles image sizes`, not to "
                    f"`handles {case}`", "e.g. `handles image sizes 8x8, 224x224`")
@@ -105,6 +110,8 @@ def image_sizes(scope: Scope, node: ast.HandlesCheck, case: str) -> tuple[str, .
 def image_columns(scope: Scope, node: ast.HandlesCheck, case: str, dataset: str) -> ast.Selector:
     """The columns of images an image case changes: those named (each must hold images), else
     every image column of the dataset (there must be one)."""
+    from ..models.images import is_image_type
+
     schema = scope.schemas.get(dataset)
     everything = ast.Selector((ast.GroupItem("*", span=node.span),), span=node.span)
     if schema is None:  # unreadable: expand() makes the checks errors
