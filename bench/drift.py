@@ -9,6 +9,8 @@ as a whole process (wall clock, median of --repeat runs) with its peak RSS:
              (read, hist, ks and naive run round-robin, so machine drift hits them alike)
   hist       `mlc check` of psi + js + null_rate + mean + between on every column
   ks         `mlc check` of ks_pvalue + wasserstein on every numeric column
+  hist15     `mlc check` of issue 15's hist: psi + null_rate on every column, mean on the numeric
+             ones (hist above adds js and between: issue 3's contract)
   naive      the hand-written Polars+NumPy psi (peers/naive_polars_psi.py)
   evidently  Evidently 0.7 DataDriftPreset, psi / ks / wasserstein (its own venv; skipped if absent)
 and prints the ratios the issue sets targets on. `--against OTHER/src` also runs the hist and ks
@@ -40,7 +42,7 @@ def load() -> str:
     return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def write_contracts(data: Path) -> tuple[Path, Path]:
+def write_contracts(data: Path) -> tuple[Path, Path, Path]:
     data = data.resolve()
     head = f'dataset cur = parquet("{data / "cur.parquet"}")\ndataset ref = parquet("{data / "ref.parquet"}")\n'
     hist = [head]
@@ -50,9 +52,12 @@ def write_contracts(data: Path) -> tuple[Path, Path]:
     for column in NUMERIC:
         hist.append(f"feature {column} mean <= ref * 10 + 10\nfeature {column} between -1000 and 1000\n")
     ks = [head] + [f"feature {c} ks_pvalue >= 0 vs ref\nfeature {c} wasserstein < 100 vs ref\n" for c in NUMERIC]
+    hist15 = [head] + [f"feature {c} psi < 10 vs ref\nfeature {c} null_rate <= 100%\n" for c in NUMERIC + CATEGORICAL]
+    hist15 += [f"feature {c} mean <= ref * 10 + 10\n" for c in NUMERIC]
     (data / "hist.mlc").write_text("".join(hist))
     (data / "ks.mlc").write_text("".join(ks))
-    return data / "hist.mlc", data / "ks.mlc"
+    (data / "hist15.mlc").write_text("".join(hist15))
+    return data / "hist.mlc", data / "ks.mlc", data / "hist15.mlc"
 
 
 def read_command(data: Path) -> list[str]:
@@ -94,6 +99,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=HERE / "data")
     parser.add_argument("--peer-python", default="/tmp/peer/bin/python")
     parser.add_argument("--evidently-repeat", type=int, default=1)
+    parser.add_argument("--evidently-methods", default="psi,ks,wasserstein",
+                        help="which Evidently peers to run (comma-separated; at 3M rows each takes minutes)")
     parser.add_argument("--against", type=Path, help="another build's src/ folder, timed in the same rounds")
     parser.add_argument("--no-naive", action="store_true", help="leave out the hand-written Polars + NumPy peer")
     args = parser.parse_args()
@@ -102,7 +109,7 @@ def main() -> None:
     if not (data / "cur.parquet").exists():
         data.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, str(HERE / "peers" / "gen_drift_data.py"), str(args.rows), str(data)], check=True)
-    hist, ks = write_contracts(data)
+    hist, ks, hist15 = write_contracts(data)
     mlc = [sys.executable, "-m", "mlcontract", "check", "-q"]
     print(f"drift benchmark: {args.rows:,} rows per side, {len(NUMERIC)} numeric + {len(CATEGORICAL)} categorical "
           f"columns, {os.cpu_count()} cores, median of {args.repeat}; load average {load()}")
@@ -110,6 +117,7 @@ def main() -> None:
         "read": ("polars read (process)", read_command(data)),
         "hist": ("mlc hist contract", mlc + [str(hist)]),
         "ks": ("mlc ks contract", mlc + [str(ks)]),
+        "hist15": ("mlc hist (issue 15)", mlc + [str(hist15)]),
     }
     if not args.no_naive:
         commands["naive"] = ("naive polars psi", [sys.executable, str(HERE / "peers" / "naive_polars_psi.py"), str(data)])
@@ -121,10 +129,12 @@ def main() -> None:
     rows = {key: together[name] for key, (name, _) in commands.items()}
     print(f"  load average after the rounds: {load()}")
     peer = Path(args.peer_python)
+    methods = args.evidently_methods.split(",")
     if peer.exists():
-        rows["evidently_psi"] = timed("evidently psi (all)", [str(peer), str(HERE / "peers" / "peer_evidently.py"),
-                                                              str(data), "psi"], args.evidently_repeat)
-        for method in ("ks", "wasserstein"):  # numeric columns only: neither applies to categories
+        if "psi" in methods:
+            rows["evidently_psi"] = timed("evidently psi (all)", [str(peer), str(HERE / "peers" / "peer_evidently.py"),
+                                                                  str(data), "psi"], args.evidently_repeat)
+        for method in [m for m in ("ks", "wasserstein") if m in methods]:  # numeric columns only
             rows[f"evidently_{method}"] = timed(f"evidently {method} (numeric)",
                                                 [str(peer), str(HERE / "evidently_numeric.py"), str(data), method],
                                                 args.evidently_repeat)
@@ -135,6 +145,9 @@ def main() -> None:
           f"   (CPU seconds: {rows['hist']['cpu'] / rows['read']['cpu']:.2f})")
     print(f"  ks / read                {rows['ks']['wall'] / rows['read']['wall']:6.2f}   target <= 5"
           f"   (CPU seconds: {rows['ks']['cpu'] / rows['read']['cpu']:.2f})")
+    print(f"  hist15 / read            {rows['hist15']['wall'] / rows['read']['wall']:6.2f}   issue 15: <= 1.5 at 1M,"
+          f" <= 1.2 at 10M   (CPU seconds: {rows['hist15']['cpu'] / rows['read']['cpu']:.2f})")
+    print(f"  ks peak RSS / read's     {rows['ks']['rss'] / rows['read']['rss']:6.2f}   issue 15: <= 1.3")
     print(f"  hist peak RSS            {rows['hist']['rss']:6.0f} MB target <= 1024")
     print(f"  ks peak RSS              {rows['ks']['rss']:6.0f} MB target <= 1024")
     if args.against:
@@ -148,7 +161,11 @@ def main() -> None:
         print(f"  naive polars / hist      {rows['naive']['wall'] / rows['hist']['wall']:6.2f}")
     if "evidently_psi" in rows:
         print(f"  evidently psi / hist     {rows['evidently_psi']['wall'] / rows['hist']['wall']:6.1f}   target >= 50")
+        print(f"  evidently psi / hist15   {rows['evidently_psi']['wall'] / rows['hist15']['wall']:6.1f}"
+              "   issue 15: >= 60 at 1M, >= 150 at 3M")
+    if "evidently_ks" in rows:
         print(f"  evidently ks / ks        {rows['evidently_ks']['wall'] / rows['ks']['wall']:6.1f}   target >= 50")
+    if "evidently_wasserstein" in rows:
         print(f"  evidently wasserstein / ks {rows['evidently_wasserstein']['wall'] / rows['ks']['wall']:4.1f}   target >= 50")
 
 

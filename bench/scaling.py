@@ -104,7 +104,7 @@ def plot(results: dict[int, dict[str, dict]], series: list[str], path: Path, not
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        from matplotlib.ticker import FormatStrFormatter, NullFormatter
+        from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
     except ImportError:
         print("  (no plot: matplotlib is not installed; pip install '.[bench]')")
         return False
@@ -122,8 +122,9 @@ def plot(results: dict[int, dict[str, dict]], series: list[str], path: Path, not
         axis.set_ylabel(label)
         axis.set_xticks(sizes, [f"{n / 1e6:g}M" for n in sizes])
         axis.xaxis.set_minor_formatter(NullFormatter())
+        axis.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 0.5, 1, 2, 5, 10: labels that do not overlap
         axis.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-        axis.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+        axis.yaxis.set_minor_formatter(NullFormatter())
         axis.grid(True, which="both", alpha=0.3)
     left.legend(fontsize=8)
     figure.suptitle(f"mlc drift contracts against rows: 20 numeric + 5 string columns per side ({note})", fontsize=9)
