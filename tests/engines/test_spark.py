@@ -606,6 +606,10 @@ def test_spark_failures_are_one_line_errors(classic, tmp_path):
     pl.DataFrame({"x": np.arange(2000, dtype=np.float64)}).write_parquet(tmp_path / "mixed" / "a.parquet")
     pl.DataFrame({"x": [f"text {i}" for i in range(2000)]}).write_parquet(tmp_path / "mixed" / "b.parquet")
     pl.DataFrame({"x": [1.0]}).write_ipc(tmp_path / "data.arrow")
+    # a folder whose second file is cut short: Spark wraps the reader's error in the job's
+    (tmp_path / "cut").mkdir()
+    pl.DataFrame({"x": [1.0, 2.0]}).write_parquet(tmp_path / "cut" / "a.parquet")
+    (tmp_path / "cut" / "b.parquet").write_bytes((tmp_path / "cut" / "a.parquet").read_bytes()[:300])
     contract = mlcontract.compile('dataset d = parquet("ok.parquet")\nfeature x mean <= 5\nfeature x psi < 1 vs d\n'
                                   "d rows >= 1\n", base_dir=tmp_path)
     cases = {
@@ -615,6 +619,7 @@ def test_spark_failures_are_one_line_errors(classic, tmp_path):
         "table": DatasetSource("d", "table", None, options=(("table", "no_such_table_anywhere"),)),
         "ipc": DatasetSource("d", "ipc", tmp_path / "data.arrow", written="data.arrow"),
         "mixed types": DatasetSource("d", "parquet", tmp_path / "mixed", written="mixed"),
+        "cut": DatasetSource("d", "parquet", tmp_path / "cut", written="cut"),
     }
     for case, source in cases.items():
         contract.checked.datasets["d"] = source
@@ -624,8 +629,8 @@ def test_spark_failures_are_one_line_errors(classic, tmp_path):
             assert "\n" not in check.message and "\tat " not in check.message and "Traceback" not in check.message
             assert len(check.message) < 700, (case, check.message)
         assert {"missing": "file not found", "scheme": "nosuchfs", "corrupt": "corrupt.parquet",
-                "table": "no_such_table_anywhere", "ipc": "Arrow IPC", "mixed types": "Spark failed"}[case] \
-            in result.checks[0].message, (case, result.checks[0].message)
+                "table": "no_such_table_anywhere", "ipc": "Arrow IPC", "mixed types": "b.parquet. Data type mismatches",
+                "cut": "b.parquet is not a Parquet file"}[case] in result.checks[0].message, (case, result.checks[0].message)
 
 
 def test_an_unreachable_cluster_is_an_error_in_seconds(monkeypatch):
@@ -814,6 +819,29 @@ def test_cli_unreachable_cluster_exits_2_without_a_trace(tmp_path, monkeypatch):
     assert done.returncode == 2, done.stderr
     assert "cannot reach Spark Connect at sc://127.0.0.1:1" in done.stderr
     assert "Traceback" not in done.stderr and "\tat " not in done.stderr
+
+
+def test_cli_spark_logs_nothing_of_its_own(tmp_path):
+    """A Spark the CLI starts logs nothing (log4j2.properties): a job that fails on a file
+    whose name carries a workflow command is the check's one escaped line, and stderr holds no
+    JVM stack trace, no Spark log line and no pyspark warning — only what Java itself prints."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    pl.DataFrame({"x": [1.0, 2.0]}).write_parquet(folder / "a.parquet")
+    (folder / "b\n::error::x.parquet").write_bytes((folder / "a.parquet").read_bytes()[:300])  # cut short
+    (tmp_path / "c.mlc").write_text('dataset d = parquet("parts")\nfeature x mean <= 5\n')
+    done = subprocess.run([sys.executable, "-m", "mlcontract", "check", str(tmp_path / "c.mlc"), "--engine", "spark",
+                           "--spark-master", "local[1]"], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAILED_READ_FILE" in done.stdout, done.stdout
+    for line in (done.stdout + done.stderr).splitlines():
+        assert not line.lstrip().startswith("::"), line
+    noise = [line for line in done.stderr.splitlines() if line and not line.startswith("WARNING: Using incubator modules")]
+    assert noise == [], done.stderr[-3000:]
 
 
 def test_cli_check_on_spark(classic, datasets, tmp_path):
