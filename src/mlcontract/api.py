@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from . import sources
 from .engines import DEFAULT_ENGINE
 from .errors import UsageError
 from .grants import Grants
@@ -52,7 +53,7 @@ class Contract:
         with no_cyclic_gc():  # a contract of 200,000 checks: half of resolve's time was the collector's
             self.checked: CheckedContract = resolve(self.ast, source, base_dir, *self._inputs, lenient=lenient,
                                                     grants=self.grants, engine=reader)
-            self.plan: Plan = make_plan(self.checked)
+            self.plan: Plan = make_plan(self.checked, holds_summaries=sources.holds_summaries)
         self.compile_seconds = time.perf_counter() - started
 
     @property

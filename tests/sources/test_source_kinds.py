@@ -264,3 +264,36 @@ def test_a_new_kind_and_its_options_get_did_you_mean(toy_kinds, tmp_path):
         mlcontract.compile(text, base_dir=tmp_path)
     hints = [d.hint or "" for d in raised.value.diagnostics]
     assert hints == ["did you mean `tsv`?", "did you mean `cut`?"]
+
+
+SNAPSHOT_MODULE = '''
+from mlcontract.sources import profile
+from mlcontract.sources.base import SourceKind
+
+KINDS = (SourceKind("snapshot", "dataset", summary="a profile under another name", example="prod.snapshot.json",
+                    open=profile._open, schema=profile._schema, summaries_only=True),)
+'''
+
+
+def test_a_kind_that_holds_summaries_is_served_like_a_profile(tmp_path, monkeypatch):
+    """What a profile is comes from its kind (SourceKind.summaries_only), not from the name
+    `profile`: a new kind that holds summaries is planned as served from them, answers from
+    them, and refuses the checks that need rows."""
+    import polars as pl
+
+    folder = tmp_path / "more_sources"
+    folder.mkdir()
+    (folder / "snapshot.py").write_text(SNAPSHOT_MODULE)
+    monkeypatch.setattr(sources, "__path__", [*sources.__path__, str(folder)])
+    monkeypatch.setattr(sources, "_REGISTRY", None)
+    try:
+        pl.DataFrame({"x": [1.0, 2.0, 4.0, 9.0]}).write_parquet(tmp_path / "d.parquet")
+        mlcontract.profile(tmp_path / "d.parquet", tmp_path / "d.json")
+        contract = mlcontract.compile('dataset s = snapshot("d.json")\nfeature x of s mean <= 5\n', base_dir=tmp_path)
+        assert [scan.mode for scan in contract.plan.scans] == ["profile"]
+        assert [(c.status, c.value) for c in contract.run().checks] == [("pass", 4.0)]
+        with pytest.raises(ContractError, match="is a profile"):
+            mlcontract.compile('dataset s = snapshot("d.json")\nmissing x = (-1)\nfeature x of s mean <= 5\n',
+                               base_dir=tmp_path)
+    finally:
+        sys.modules.pop("mlcontract.sources.snapshot", None)

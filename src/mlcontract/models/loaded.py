@@ -95,7 +95,7 @@ class LoadedModel:
 
     @property
     def _where(self) -> str:
-        url = self.extra.get("url") if self.format == "http" else None
+        url = self.extra.get("url")  # a model served over the network (sources/http.py) says where
         return f" ({printable(url)})" if url else ""
 
     def _call(self, function, features, what: str):

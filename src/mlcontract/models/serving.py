@@ -329,7 +329,7 @@ def _caller(model, frames):
     """One serving call on prepared batch i. HTTP bodies are encoded before timing. Every answer
     is validated like any model output (models.LoadedModel): a timed call that answers garbage
     is an error, not a latency."""
-    endpoint = model.extra.get("endpoint") if model.format == "http" else None
+    endpoint = model.extra.get("endpoint")  # a model served over the network (sources/http.py)
     if endpoint is not None:
         bodies = [endpoint.encode(frame) for frame in frames]
         sizes = [len(frame) for frame in frames]

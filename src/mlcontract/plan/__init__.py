@@ -11,6 +11,7 @@ once; the engine derives the view's rows from the rows read (`Scan.views`).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +62,11 @@ class Plan:
         return every + self.other
 
 
-def plan(contract: CheckedContract) -> Plan:
+def plan(contract: CheckedContract, *, holds_summaries: Callable[[Any], bool]) -> Plan:
+    """The contract's plan. `holds_summaries(source)` says whether a dataset's kind holds
+    summaries, not rows (a profile: sources.holds_summaries; passed in because the sources
+    package reads its data through modules that sit below this one): its scans are served
+    from them."""
     consumers: dict[rq.Request, list[int]] = {}
     for check in contract.checks:
         if check.bind_error:
@@ -100,7 +105,7 @@ def plan(contract: CheckedContract) -> Plan:
         scan.requests.sort(key=_request_order)
         scan.views.sort(key=lambda view: position.get(view, 0))  # a view is declared after its inner view
         source = contract.datasets.get(scan.dataset)
-        if source is not None and source.format == "profile":
+        if holds_summaries(source):
             scan.mode = "profile"
         elif all(r.mergeable for r in scan.requests):
             scan.mode = "stream"

@@ -150,7 +150,7 @@ def missing_values(scope: Scope) -> None:
                     if schema is None or column.id not in schema:
                         continue
                     found = True
-                    if source.format == "profile":
+                    if sources.holds_summaries(source):
                         scope.fail(column.span, f"`{name}` is a profile, computed without `{column.id}`'s missing "
                                    "values", "profile the data with those values as null, or use the raw data")
                     for item, value in zip(node.values.items, values):
@@ -304,11 +304,12 @@ def read_schemas(scope: Scope) -> None:
         scope.schemas[name] = schema.columns
         if scope.frames.get(name) is None:
             scope.index_columns[name] = schema.index
-            if source.format == "csv":
-                unnamed_csv_columns(scope, source)
+            found = sources.registry().get(("dataset", source.format))
+            if found is not None and found.index_as_column:
+                unnamed_index_columns(scope, source)
 
 
-def unnamed_csv_columns(scope: Scope, source: DatasetSource) -> None:
+def unnamed_index_columns(scope: Scope, source: DatasetSource) -> None:
     """A CSV that pandas wrote with its index (`to_csv` without `index=False`) starts with a
     column whose header is empty, or `Unnamed: 0` once it went through pandas twice. It is
     not a feature, and nothing in the file says so: the contract must."""

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 from ..language import ast
 from ..language.diagnostics import did_you_mean
 from ..plan import measures as ms
+from ..sources import holds_summaries
 from ..statistics import CATALOG, statistic
 from ..statistics.base import CATEGORICAL, NUMERIC, OTHER
 from ..statistics.quantiles import quantile_of
@@ -67,7 +68,7 @@ def feature_check(scope: Scope, node: ast.FeatureCheck) -> None:
                    "values against the subject's own range")
     q = quantile_of(info.name)
     source = scope.datasets.get(subject) or scope.views[subject]
-    if q is not None and source.format == "profile" and subject not in scope.schema_errors:
+    if q is not None and holds_summaries(source) and subject not in scope.schema_errors:
         from ..profiles import GRID
 
         if abs(q * GRID - round(q * GRID)) > 1e-9:
@@ -256,7 +257,7 @@ def profile_keeps_no_values(scope: Scope, dataset: str | None, column: str, colu
     if dataset is None or column_type != OTHER or statistic in ("null_rate", "null_count"):
         return
     source = scope.datasets.get(dataset) or scope.views.get(dataset)
-    if source is None or source.format != "profile" or dataset in scope.schema_errors:
+    if not holds_summaries(source) or dataset in scope.schema_errors:
         return
     dtype = scope.schemas[dataset][column][1] if column in scope.schemas.get(dataset, {}) else "other"
     scope.fail(span, f"`{dataset}` is a profile, which keeps only the rows and nulls of `{column}` ({dtype}), "

@@ -21,6 +21,7 @@ from ..grants import Confinement, Grants
 from ..language import ast
 from ..language.diagnostics import did_you_mean
 from ..language.source import Diagnostic, SourceText, Span
+from ..sources import holds_summaries
 from .contract import (
     CheckedContract,
     CheckKind,
@@ -145,14 +146,14 @@ class Scope:
 
     def _profiles_can_serve(self, node, measure, test) -> None:
         """A check that needs what a profile does not keep is a compile-time diagnostic."""
-        if not any(source.format == "profile" for source in self.datasets.values()):
+        if not any(holds_summaries(source) for source in self.datasets.values()):
             return
         from ..plan import requests_of
 
         measures = [measure] + (list(measures_in(test.rhs)) if isinstance(test, Compare) else [])
         for request in requests_of(measures):
             source = self.datasets.get(request.dataset) if request.dataset else None
-            if source is None or source.format != "profile" or source.name in self.schema_errors:
+            if not holds_summaries(source) or source.name in self.schema_errors:
                 continue
             from ..engines.profile import cannot_serve
             from ..profiles import load_profile
@@ -165,7 +166,7 @@ class Scope:
 
     def no_profile(self, dataset: str, span, what: str) -> None:
         source = self.datasets.get(dataset)
-        if source is not None and source.format == "profile":
+        if holds_summaries(source):
             self.fail(span, f"`{dataset}` is a profile: it has no rows for {what}",
                       "use a dataset with rows (parquet, csv, ...) here")
 

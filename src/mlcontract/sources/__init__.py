@@ -31,7 +31,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Iterable
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .base import ROLES, Role, SourceKind
 
@@ -89,6 +89,15 @@ def kind(role: Role, name: str) -> SourceKind:
     """The kind `name` of a role; a KeyError when there is none (the checker refuses such a
     declaration, so the engine never meets one)."""
     return registry()[(role, name)]
+
+
+def holds_summaries(source: DatasetSource | None) -> TypeGuard[DatasetSource]:
+    """Whether a dataset (or a view of one) is of a kind that holds summaries, not rows (a
+    profile: SourceKind.summaries_only). A frame passed to run() holds rows."""
+    if source is None:
+        return False
+    found = registry().get(("dataset", source.format))
+    return found is not None and found.summaries_only
 
 
 def _behaviour(role: Role, name: str, what: str) -> Callable[..., Any]:

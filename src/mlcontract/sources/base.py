@@ -94,6 +94,14 @@ class SourceKind:
     # and the words for its files, with their article, in "x.bin is not an ONNX file" (sniff.py).
     recognise: Callable[[Any, bytes], str | None] | None = None
     file_type: str = ""
+    # Datasets: the kind holds summaries computed ahead (a profile), not rows. The checks that
+    # need rows, or what its summaries do not keep, are compile-time diagnostics, and the plan
+    # serves its scans from the summaries (sources.holds_summaries).
+    summaries_only: bool = False
+    # Datasets: a file of this kind written by pandas keeps its index as an ordinary column
+    # (`to_csv` without `index=False`: a column named "" or "Unnamed: 0"), which the checker
+    # asks the contract to `ignore` (resolve.declarations.unnamed_index_columns).
+    index_as_column: bool = False
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:

@@ -100,7 +100,8 @@ def history_names(source) -> list[str]:
 
 KINDS = (
     SourceKind("csv", "dataset", summary="a CSV file, or the files a pattern matches", example="data/train.csv",
-               options=OPTIONS, rank=20, suffixes=(".csv", ".tsv"), open=CSV.open, schema=CSV.schema),
+               options=OPTIONS, rank=20, suffixes=(".csv", ".tsv"), open=CSV.open, schema=CSV.schema,
+               index_as_column=True),
     SourceKind("csv", "history", summary="a training history in a CSV file: one row per epoch, one column per curve",
                example="runs/history.csv", rank=10, load=load_history, schema=history_names),
 )

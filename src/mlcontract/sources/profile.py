@@ -21,5 +21,5 @@ def _schema(source) -> Schema:
 
 KINDS = (
     SourceKind("profile", "dataset", summary="a dataset's profile (mlc profile): checks are served from it, no rows",
-               example="prod.profile.json", rank=50, open=_open, schema=_schema),
+               example="prod.profile.json", rank=50, open=_open, schema=_schema, summaries_only=True),
 )

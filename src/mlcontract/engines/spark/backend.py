@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ...errors import CheckError, DataError, UsageError
 from ...escape import printable
 from ...plan import requests as rq
+from ...sources import holds_summaries
 from ..base import Inputs, Progress, Settings
 from .reading import frame_schema, index_columns, numeric_column, read_source, source_of
 from .relations import Relation, relation, root_source
@@ -71,7 +72,7 @@ class SparkBackend:
         from ...sources import schema_of
         from ...sources.base import Schema
 
-        if source.format == "profile" and frame is None:
+        if holds_summaries(source) and frame is None:
             return schema_of(source)
         spark_frame = read_source(self.session, source, frame)
         return Schema(frame_schema(spark_frame), () if frame is not None else index_columns(source, spark_frame))

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...errors import CheckError, DataError
 from ...escape import printable
+from ...sources import holds_summaries
 from .session import describe_error, is_spark_frame
 from .sql import NumericColumn, ident
 
@@ -95,7 +96,7 @@ def read_source(session, source, frame: Any = None):
     if frame is not None:
         return as_spark(session, frame, source.name)
     kind = source.format
-    if kind == "profile":
+    if holds_summaries(source):
         raise DataError(f"{what} is a profile: it has no rows to scan")
     if kind == "ipc":
         raise DataError(f"{what}: the Spark engine cannot read Arrow IPC (Feather) files, Spark has no reader for "
