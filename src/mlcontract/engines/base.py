@@ -190,13 +190,9 @@ class Inputs:
                                                                   self.history_objects.get(name)))
 
     def _once(self, key: tuple, compute: Callable[[], Any]) -> Any:
-        """compute() the first time; its value (or the CheckError it raised) every time."""
-        if key not in self._cache:
-            self._cache[key] = attempt(compute)
-        value = self._cache[key]
-        if isinstance(value, BaseException):
-            raise value
-        return value
+        """compute() the first time; its value (or the CheckError it met, even an unexpected
+        library error: attempt) every time."""
+        return once(self._cache, key, lambda: attempt(compute))
 
 
 def _index_columns(inputs: Inputs, name: str) -> tuple[str, ...]:
@@ -233,9 +229,10 @@ def read_with_polars(inputs: Inputs, name: str):
     return frame
 
 
-def attempt(compute: Callable[[], Any]) -> Any:
+def attempt(compute: Callable[[], Any], describe: Callable[[BaseException], str] = str) -> Any:
     """Run one computation; an expected failure becomes its value (a CheckError), so that only
-    the checks that need it fail. MemoryError and KeyboardInterrupt go through."""
+    the checks that need it fail. MemoryError and KeyboardInterrupt go through. `describe`
+    words an unexpected library error's message (the Spark engine escapes and cuts py4j's)."""
     from ..sources.files import engine_failures
 
     try:
@@ -245,4 +242,29 @@ def attempt(compute: Callable[[], Any]) -> Any:
     except MemoryError:
         raise
     except engine_failures() as error:  # an unexpected library error (or an engine panic)
-        return CheckError(f"{type(error).__name__}: {error}")  # still fails only the checks that need it
+        return CheckError(f"{type(error).__name__}: {describe(error)}")  # still fails only the checks that need it
+
+
+def once(cache: dict, key: Any, compute: Callable[[], Any]) -> Any:
+    """compute() the first time `key` is asked for; its value, or the CheckError it raised (or
+    returned), every time: a dataset that cannot be read is tried once per run."""
+    if key not in cache:
+        try:
+            cache[key] = compute()
+        except CheckError as error:
+            cache[key] = error
+    value = cache[key]
+    if isinstance(value, BaseException):
+        raise value
+    return value
+
+
+def fetch(got: dict, request: Request) -> Any:
+    """The value an earlier request of the plan computed, for a request that reads it (bin
+    edges, bounds, a sorted sample); its CheckError raised, or one saying it was not computed."""
+    value = got.get(request)
+    if value is None:
+        raise CheckError(f"{request.describe()} was not computed")
+    if isinstance(value, BaseException):
+        raise value
+    return value

@@ -21,7 +21,7 @@ from ..plan import Plan, Scan, requests as rq
 from ..sources import datasets as sources
 from ..sources.files import column_type, engine_failures, is_file
 from . import views as _views
-from .base import Inputs, Progress, Settings, attempt as _attempt
+from .base import Inputs, Progress, Settings, attempt as _attempt, fetch as _fetch
 
 # A string column is counted from its parquet dictionary codes while each batch's dictionary has
 # at most this many entries, or a 16th of the batch's rows (LocalBackend._count_dictionaries).
@@ -710,10 +710,3 @@ def _first_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
-def _fetch(got: dict, request: rq.Request):
-    value = got.get(request)
-    if value is None:
-        raise CheckError(f"{request.describe()} was not computed")
-    if isinstance(value, BaseException):
-        raise value
-    return value

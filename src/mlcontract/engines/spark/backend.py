@@ -14,7 +14,7 @@ from ...errors import CheckError, DataError, UsageError
 from ...escape import printable
 from ...plan import requests as rq
 from ...sources import holds_summaries
-from ..base import Inputs, Progress, Settings
+from ..base import Inputs, Progress, Settings, once
 from .reading import frame_schema, index_columns, numeric_column, read_source, source_of
 from .relations import Relation, relation, root_source
 from .scan import ColumnStats, ScanWork, SparkSample, WalkSide, array_side, attempt, spark_walk
@@ -124,31 +124,21 @@ class SparkBackend:
     def dataset(self, name: str):
         """The run's Spark DataFrame of a declared dataset and its pandas-index columns (opened
         once per run); CheckError when Spark cannot read it."""
-        if name not in self._opened:
-            source = root_source(self.inputs.datasets[name])
-            try:
-                frame = read_source(self.session, source, self.inputs.dataset_objects.get(source.name))
-                self._opened[name] = (frame, index_columns(source, frame))
-            except CheckError as error:
-                self._opened[name] = error
-        opened = self._opened[name]
-        if isinstance(opened, BaseException):
-            raise opened
-        return opened
+        return once(self._opened, name, partial(self._open, name))
+
+    def _open(self, name: str):
+        source = root_source(self.inputs.datasets[name])
+        frame = read_source(self.session, source, self.inputs.dataset_objects.get(source.name))
+        return frame, index_columns(source, frame)
 
     def relation(self, name: str) -> Relation:
         """A dataset or a view as the engine reads it: over its root dataset's DataFrame."""
-        if name not in self._relations:
-            source = self.inputs.datasets[name]
-            try:
-                frame, index = self.dataset(root_source(source).name)
-                self._relations[name] = relation(source, frame, index)
-            except CheckError as error:
-                self._relations[name] = error
-        found = self._relations[name]
-        if isinstance(found, BaseException):
-            raise found
-        return found
+        return once(self._relations, name, partial(self._relation, name))
+
+    def _relation(self, name: str) -> Relation:
+        source = self.inputs.datasets[name]
+        frame, index = self.dataset(root_source(source).name)
+        return relation(source, frame, index)
 
     def walk_side(self, dataset: str, column: str, got: dict, runner: Runner) -> WalkSide:
         """The sample of `column` in `dataset` that a KS/Wasserstein walk reads: its values

@@ -23,6 +23,7 @@ import numpy as np
 
 from ...errors import CheckError, DataError
 from ...plan import requests as rq
+from ..base import attempt as base_attempt, fetch as _fetch
 from . import buckets
 from .buckets import Moments, Rounds, Sample, Selection
 from .reading import column_kind, dtype_name, numeric_column
@@ -477,17 +478,11 @@ class ScanWork:
 
 
 def attempt(compute):
-    """compute(), or the CheckError it met: an unexpected library error fails only its checks."""
+    """compute(), or the CheckError it met (engines.base.attempt): an unexpected library error
+    fails only its checks, its message escaped and cut (py4j's carry the JVM's stack trace)."""
     from ...escape import printable
 
-    try:
-        return compute()
-    except CheckError as error:
-        return error
-    except MemoryError:
-        raise
-    except Exception as error:  # noqa: BLE001 - a library error of any kind fails only the checks that need it
-        return CheckError(f"{type(error).__name__}: {printable(error)}")
+    return base_attempt(compute, describe=printable)
 
 
 def attempt_list(requests: list, plan) -> list:
@@ -522,13 +517,6 @@ def _dtype(relation: Relation, name: str) -> str:
     return _schema_entry(relation, name)[1]
 
 
-def _fetch(got: dict, request):
-    value = got.get(request)
-    if value is None:
-        raise CheckError(f"{request.describe()} was not computed")
-    if isinstance(value, BaseException):
-        raise value
-    return value
 
 
 # ---- the first query's pieces ---------------------------------------------------------------------------
