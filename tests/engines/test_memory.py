@@ -68,6 +68,32 @@ def test_a_scan_that_sorts_reads_one_column_at_a_time(tmp_path, monkeypatch):
     assert sorted(reads) == sorted([["a"], ["b"], ["c"]] * 2)
 
 
+def test_a_large_scan_that_takes_bin_edges_reads_one_column_at_a_time(tmp_path, monkeypatch):
+    """From EDGES_BY_COLUMN_ROWS rows, the reference of a psi (its bin edges) is read a column at a
+    time; below it, all at once. The values are the same, to the bit, either way."""
+    _two_sides(tmp_path)
+    reads: list[list[str]] = []
+    original = local._read_frame
+
+    def recording(lazy, present):
+        reads.append(list(present))
+        return original(lazy, present)
+
+    monkeypatch.setattr(local, "_read_frame", recording)
+    text = HEAD + "".join(f"feature {c} psi < 10 vs ref\nfeature {c} mean <= ref * 2 + 1\n" for c in ("a", "b", "c"))
+    at_once = mlcontract.compile(text, base_dir=tmp_path).run()
+    assert sorted(reads) == [["a", "b", "c"]], reads  # ref read at once; cur is streamed (not _read_frame)
+    reads.clear()
+    monkeypatch.setattr(local, "EDGES_BY_COLUMN_ROWS", 3_000)
+    by_column = mlcontract.compile(text, base_dir=tmp_path).run()
+    assert sorted(reads) == [["a"], ["b"], ["c"]], reads
+    assert by_column.passed and [c.value for c in by_column.checks] == [c.value for c in at_once.checks]
+    reads.clear()
+    monkeypatch.setattr(local, "EDGES_BY_COLUMN_ROWS", 3_001)  # the files hold 3,000 rows
+    mlcontract.compile(text, base_dir=tmp_path).run()
+    assert sorted(reads) == [["a", "b", "c"]], reads
+
+
 def test_a_column_read_short_makes_every_request_of_the_scan_an_error(tmp_path, monkeypatch):
     """Read one column at a time, each column's rows are compared with the rows the file
     records; one short column fails the whole scan, as a short read of all columns does."""
