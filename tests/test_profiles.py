@@ -392,6 +392,14 @@ GRID_EDITS = {  # on the 4000-row fixture profile: x, y, k keep grids
     "bin counts sum": (lambda d: d["columns"]["y"]["counts"].__setitem__(0, d["columns"]["y"]["counts"][0] + 1),
                        "`columns.y.counts` add up to"),
     "negative bin count": (lambda d: d["columns"]["y"]["counts"].__setitem__(1, -1), "`columns.y.counts[1]` is not a non-negative"),
+    "bool bin count": (lambda d: d["columns"]["y"]["counts"].__setitem__(2, True), "`columns.y.counts[2]` is not a non-negative"),
+    "huge bin count": (lambda d: d["columns"]["y"]["counts"].__setitem__(3, 2 ** 63),
+                       "`columns.y.counts[3]` is not a non-negative"),
+    "bool in grid": (lambda d: d["columns"]["x"]["quantiles"].__setitem__(5, False),
+                     "`columns.x.quantiles` are not a list of finite"),
+    "text in edges": (lambda d: d["columns"]["x"]["edges"].__setitem__(5, "1.5"), "`columns.x.edges` are not a list of finite"),
+    "equal edges": (lambda d: d["columns"]["x"]["edges"].__setitem__(1, d["columns"]["x"]["edges"][0]),
+                    "`columns.x.edges` are not strictly ascending"),
     "descending grid": (lambda d: d["columns"]["x"]["quantiles"].reverse(), "`columns.x.quantiles` are not 2521 ascending"),
     "grid beyond max": (lambda d: d["columns"]["x"]["quantiles"].__setitem__(-1, d["columns"]["x"]["summary"]["max"] + 1),
                         "`columns.x.quantiles` leave the column's range"),
@@ -446,14 +454,25 @@ def test_inconsistent_kept_values_are_errors(tmp_path, case):
     ('{"format": "mlcontract-profile", "version": 2, "grid": 2520, "rows": NaN, "columns": {}}', "NaN is not a number"),
     ('{"format": "mlcontract-profile", "version": 2, "grid": 2520, "rows": -Infinity, "columns": {}}', "-Infinity is not"),
 ])
-def test_hostile_json_gives_a_clear_error_quickly(tmp_path, text, message):
+@pytest.mark.parametrize("digits_limit", [None, 0])
+def test_hostile_json_gives_a_clear_error_quickly(tmp_path, text, message, digits_limit):
+    """Also where Python's limit on int() digits is switched off (0): json's own parsing would
+    then spend seconds on a million digits, so the profile is read with every number checked."""
+    import sys
     import time
 
     (tmp_path / "bad.json").write_text(text)
-    start = time.perf_counter()
-    with pytest.raises(pf.DataError, match="dataset `p`: bad.json is not a readable profile") as caught:
-        pf.load_profile(tmp_path / "bad.json", "p")
-    assert message in str(caught.value) and time.perf_counter() - start < 5
+    previous = sys.get_int_max_str_digits()
+    if digits_limit is not None:
+        sys.set_int_max_str_digits(digits_limit)
+    try:
+        start = time.perf_counter()
+        with pytest.raises(pf.DataError, match="dataset `p`: bad.json is not a readable profile") as caught:
+            pf.load_profile(tmp_path / "bad.json", "p")
+        elapsed = time.perf_counter() - start
+    finally:
+        sys.set_int_max_str_digits(previous)
+    assert message in str(caught.value) and elapsed < 5
 
 
 @pytest.mark.slow
@@ -519,3 +538,30 @@ def test_the_profiles_kept_in_memory_are_few_and_follow_the_file(files, tmp_path
     mlcontract.profile(data(500, 9), paths[-1])
     os.utime(paths[-1], ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
     assert pf.load_profile(paths[-1], "again").rows == 500
+
+
+def test_json_parsing_and_checked_parsing_read_a_profile_alike(files, tmp_path):
+    """A profile is read by json's own number parsing and then checked; read with every number
+    checked as it is parsed, it is the same Profile."""
+    path = files / "prod.profile.json"
+    text = path.read_text()
+    assert pf._from_json(pf._parse_json(text, checked=False), "prod", path) == \
+        pf._from_json(pf._parse_json(text), "prod", path)
+
+
+@pytest.mark.parametrize("where, number", [("category", "1e999"), ("grid", "-1e400"), ("summary", "1" * 400 + ".0")])
+def test_a_number_beyond_the_float_range_is_reported_as_such_wherever_it_is(files, tmp_path, where, number):
+    """json's own parsing reads these as ±infinity; the checks refuse them, and the error says
+    what the checked reading says: the number is beyond the float range."""
+    document = json.loads((files / "prod.profile.json").read_text())
+    marker = 123.456789
+    if where == "category":
+        document["columns"]["c"]["categories"][0][0] = marker
+    elif where == "grid":
+        document["columns"]["x"]["quantiles"][0] = marker
+    else:
+        document["columns"]["x"]["summary"]["mean"] = marker
+    (tmp_path / "bad.json").write_text(json.dumps(document).replace(repr(marker), number))
+    pf._LOADED.clear()
+    with pytest.raises(pf.DataError, match="bad.json is not a readable profile: the number .* is beyond the float range"):
+        pf.load_profile(tmp_path / "bad.json", "prod")
