@@ -18,6 +18,7 @@ Each public function validates its arguments in Python, then calls a fused ``def
 the dtype specialisation and runs a ``cdef inline ... nogil`` loop with the GIL released.
 """
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.string cimport memcpy
 from libc.math cimport INFINITY, NAN, fabs, frexp, ldexp, sqrt
 from libc.stdint cimport (
     int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t,
@@ -478,69 +479,126 @@ cdef struct _Extra:
     int64_t* bcounts
 
 
-cdef void _scan_loop(const numeric_t* v, Py_ssize_t n, const uint8_t* vp,
-                     Py_ssize_t offset, _Moments* out, const _Extra* extra) noexcept nogil:
-    """Blocks of _BLOCK elements, each made dense doubles by _block_values, so every block ends
-    in the same float64 kernels. Block states are combined as a balanced binary tree (a binary
-    counter of levels): rounding in the Chan updates grows with log(#blocks), not #blocks.
+cdef struct _ScanState:
+    # A column's scan so far, which may arrive in chunks (_scan_chunk): the states of the
+    # blocks summarized, combined as a balanced binary tree (a binary counter of levels), and
+    # the rows of a block that a chunk ended in the middle of, whose valid values wait in
+    # `pend` (dense doubles) for the next chunk, or _scan_finish, to complete the block.
+    _Moments stack[_MAX_LEVELS]
+    int level[_MAX_LEVELS]
+    int top
+    bint guess_nonfinite
+    Py_ssize_t pending_rows
+    Py_ssize_t pending_valid
+    double pend[_BLOCK]
 
-    With ``extra`` (scan_numeric), each block also feeds every histogram and range count right
-    after its moments, while it is still in L1/L2: the column is read from memory once. The
-    moments do not depend on ``extra``, so summarize (extra == NULL) gives bit-identical
-    summaries."""
-    cdef double buf[_BLOCK]
-    cdef _Moments stack[_MAX_LEVELS]
-    cdef int level[_MAX_LEVELS]
-    cdef int top = 0, k
-    cdef Py_ssize_t start = 0, length, nvalid, h
-    cdef const double* src
-    cdef _Moments* blk
-    cdef bint guess_nonfinite = False, redo
-    _moments_empty(out)
-    while start < n:
-        length = n - start
-        if length > _BLOCK:
-            length = _BLOCK
-        src = _block_values(v + start, length, vp, offset + start, buf, &nvalid)
-        blk = &stack[top]
-        redo = True
-        if guess_nonfinite:
-            # The last block held NaN or +-inf, so this one likely does too (NaN as the missing
-            # value is common): skip the dense attempt, which would fail after a full pass. A
-            # block that turns out all finite is redone the dense way, as it would have been,
-            # so the result never depends on the guess.
-            _moments_empty(blk)
+
+cdef inline void _scan_start(_ScanState* s) noexcept nogil:
+    s.top = 0
+    s.guess_nonfinite = False
+    s.pending_rows = 0
+    s.pending_valid = 0
+
+
+cdef void _scan_block(const double* src, Py_ssize_t nvalid, Py_ssize_t length, const char* next,
+                      Py_ssize_t next_bytes, _ScanState* s, const _Extra* extra) noexcept nogil:
+    """One block of `length` rows, its valid values the dense doubles src[0:nvalid]; `next`
+    and `next_bytes`: the input that follows, to prefetch (NULL, 0: none).
+
+    Rounding in the Chan updates grows with log(#blocks), not #blocks. With ``extra``
+    (scan_numeric), the block also feeds every histogram and range count right after its
+    moments, while it is still in L1/L2: the column is read from memory once. The moments do
+    not depend on ``extra``, so summarize (extra == NULL) gives bit-identical summaries."""
+    cdef _Moments* blk = &s.stack[s.top]
+    cdef bint redo = True
+    cdef Py_ssize_t h
+    if s.guess_nonfinite:
+        # The last block held NaN or +-inf, so this one likely does too (NaN as the missing
+        # value is common): skip the dense attempt, which would fail after a full pass. A
+        # block that turns out all finite is redone the dense way, as it would have been,
+        # so the result never depends on the guess.
+        _moments_empty(blk)
+        _finite_moments(src, nvalid, blk)
+        redo = blk.count == nvalid
+    if redo:
+        _moments_empty(blk)
+        if not _dense_moments(src, nvalid, next, next_bytes, blk):
             _finite_moments(src, nvalid, blk)
-            redo = blk.count == nvalid
-        if redo:
-            _moments_empty(blk)
-            if not _dense_moments(src, nvalid, <const char*>(v + start + length),
-                                  (n - start - length) * <Py_ssize_t>sizeof(numeric_t), blk):
-                _finite_moments(src, nvalid, blk)
-        blk.rows = length
-        blk.nulls = length - nvalid
-        guess_nonfinite = blk.count != nvalid
-        if extra != NULL:
-            for h in range(extra.nhist):
-                _hist_dense(src, nvalid, extra.edges[h], extra.nedges[h], blk, extra.counts[h])
-            for h in range(extra.nrange):
-                extra.outside[h] += _outside_dense(src, nvalid, blk, extra.lo[h], extra.hi[h])
-            if extra.bcounts != NULL:
-                _bucket_counts_dense(src, nvalid, blk.count == nvalid, extra.blo, extra.bscale, extra.blast,
-                                     extra.bcounts)
-        level[top] = 0
-        top += 1
-        while top >= 2 and level[top - 1] == level[top - 2]:
-            _merge_moments(&stack[top - 2], &stack[top - 1])
-            level[top - 2] += 1
-            top -= 1
-        start += length
-    if top == 0:
+    blk.rows = length
+    blk.nulls = length - nvalid
+    s.guess_nonfinite = blk.count != nvalid
+    if extra != NULL:
+        for h in range(extra.nhist):
+            _hist_dense(src, nvalid, extra.edges[h], extra.nedges[h], blk, extra.counts[h])
+        for h in range(extra.nrange):
+            extra.outside[h] += _outside_dense(src, nvalid, blk, extra.lo[h], extra.hi[h])
+        if extra.bcounts != NULL:
+            _bucket_counts_dense(src, nvalid, blk.count == nvalid, extra.blo, extra.bscale, extra.blast,
+                                 extra.bcounts)
+    s.level[s.top] = 0
+    s.top += 1
+    while s.top >= 2 and s.level[s.top - 1] == s.level[s.top - 2]:
+        _merge_moments(&s.stack[s.top - 2], &s.stack[s.top - 1])
+        s.level[s.top - 2] += 1
+        s.top -= 1
+
+
+cdef inline void _append_pending(const numeric_t* v, Py_ssize_t length, const uint8_t* vp,
+                                 Py_ssize_t bit0, _ScanState* s) noexcept nogil:
+    """Add the rows v[0:length] to the pending block (their valid values, as doubles)."""
+    cdef Py_ssize_t nvalid
+    cdef double* dest = s.pend + s.pending_valid
+    cdef const double* src = _block_values(v, length, vp, bit0, dest, &nvalid)
+    if src != dest:
+        memcpy(dest, src, nvalid * sizeof(double))
+    s.pending_valid += nvalid
+    s.pending_rows += length
+
+
+cdef void _scan_chunk(const numeric_t* v, Py_ssize_t n, const uint8_t* vp,
+                      Py_ssize_t offset, _ScanState* s, const _Extra* extra) noexcept nogil:
+    """The next n rows of the column: blocks of _BLOCK rows, each made dense doubles by
+    _block_values, so every block ends in the same float64 kernels. A block runs on across
+    the boundary between two chunks (its rows are gathered in s.pend), so a column scanned in
+    chunks gets the very blocks, and the very summary, of the column scanned in one piece."""
+    cdef double buf[_BLOCK]
+    cdef Py_ssize_t start = 0, take, nvalid
+    cdef const double* src
+    if s.pending_rows > 0:
+        take = _BLOCK - s.pending_rows
+        if take > n:
+            take = n
+        _append_pending(v, take, vp, offset, s)
+        start = take
+        if s.pending_rows < _BLOCK:
+            return
+        _scan_block(s.pend, s.pending_valid, _BLOCK, <const char*>(v + start),
+                    (n - start) * <Py_ssize_t>sizeof(numeric_t), s, extra)
+        s.pending_rows = 0
+        s.pending_valid = 0
+    while n - start >= _BLOCK:
+        src = _block_values(v + start, _BLOCK, vp, offset + start, buf, &nvalid)
+        _scan_block(src, nvalid, _BLOCK, <const char*>(v + start + _BLOCK),
+                    (n - start - _BLOCK) * <Py_ssize_t>sizeof(numeric_t), s, extra)
+        start += _BLOCK
+    if start < n:
+        _append_pending(v + start, n - start, vp, offset + start, s)
+
+
+cdef void _scan_finish(_ScanState* s, _Moments* out, const _Extra* extra) noexcept nogil:
+    """The last (partial) block, then the summary of every block: into out."""
+    cdef int k
+    if s.pending_rows > 0:
+        _scan_block(s.pend, s.pending_valid, s.pending_rows, NULL, 0, s, extra)
+        s.pending_rows = 0
+        s.pending_valid = 0
+    _moments_empty(out)
+    if s.top == 0:
         return
-    out[0] = stack[top - 1]
-    for k in range(top - 2, -1, -1):
-        _merge_moments(&stack[k], out)
-        out[0] = stack[k]
+    out[0] = s.stack[s.top - 1]
+    for k in range(s.top - 2, -1, -1):
+        _merge_moments(&s.stack[k], out)
+        out[0] = s.stack[k]
 
 
 # --------------------------------------------------------------------------------------------
@@ -800,19 +858,6 @@ cdef class NumericSummary:
         return f"NumericSummary({fields})"
 
 
-def _summarize_typed(const numeric_t[::1] values, const uint8_t[::1] validity,
-                     Py_ssize_t offset):
-    cdef _Moments m
-    cdef const uint8_t* vp = _bits_ptr(validity)
-    cdef Py_ssize_t n = values.shape[0]
-    if n == 0:
-        _moments_empty(&m)
-        return NumericSummary._wrap(m)
-    with nogil:
-        _scan_loop(&values[0], n, vp, offset, &m, NULL)
-    return NumericSummary._wrap(m)
-
-
 def summarize(values, validity=None, Py_ssize_t offset=0):
     """Summarize a numeric column in one pass: a :class:`NumericSummary`.
 
@@ -821,9 +866,7 @@ def summarize(values, validity=None, Py_ssize_t offset=0):
     moments; blocks are combined with Chan's update, so mean and variance agree with a
     two-pass computation to ~1e-14 relative even for data like 1e9 + N(0, 1).
     """
-    arr = _check_values(values, "values")
-    bits = _check_validity(validity, offset, arr.shape[0])
-    return _summarize_typed(arr, bits, offset)
+    return scan_chunks([(values, validity, offset)])[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1209,47 +1252,80 @@ def gather_buckets(values, double lo, double scale, slot, out, fill, end, validi
 # One pass for everything a numeric column needs
 # --------------------------------------------------------------------------------------------
 
-def _scan_typed(const numeric_t[::1] values, const uint8_t[::1] validity, Py_ssize_t offset,
-                list edges, list counts, const double[::1] lo, const double[::1] hi,
-                int64_t[::1] outside, double blo, double bscale, int64_t[::1] bcounts):
-    cdef _Moments m
+cdef class _Scan:
+    """One scan of a column, fed chunk by chunk (_scan_chunk_typed): its _ScanState and what
+    it computes besides the moments (_Extra: pointer tables filled with the GIL held; `keep`
+    holds the arrays they point into)."""
+
+    cdef _ScanState* state
     cdef _Extra extra
-    cdef const uint8_t* vp = _bits_ptr(validity)
-    cdef Py_ssize_t n = values.shape[0], nh = len(edges), h
-    cdef const double[::1] ev
-    cdef int64_t[::1] cv
-    _moments_empty(&m)
-    if n == 0:
-        return NumericSummary._wrap(m)
-    # The pointer tables are filled with the GIL held; the lists keep the arrays alive.
-    extra.nhist = nh
-    extra.edges = <const double**>PyMem_Malloc((nh + 1) * sizeof(double*))
-    extra.nedges = <Py_ssize_t*>PyMem_Malloc((nh + 1) * sizeof(Py_ssize_t))
-    extra.counts = <int64_t**>PyMem_Malloc((nh + 1) * sizeof(int64_t*))
-    try:
-        if extra.edges == NULL or extra.nedges == NULL or extra.counts == NULL:
+    cdef bint with_extra
+    cdef list keep
+
+    def __cinit__(self):
+        self.state = <_ScanState*>PyMem_Malloc(sizeof(_ScanState))
+        self.extra.edges = NULL
+        self.extra.nedges = NULL
+        self.extra.counts = NULL
+        if self.state == NULL:
+            raise MemoryError()
+        _scan_start(self.state)
+
+    def __dealloc__(self):
+        PyMem_Free(self.state)
+        PyMem_Free(self.extra.edges)
+        PyMem_Free(self.extra.nedges)
+        PyMem_Free(self.extra.counts)
+
+    cdef set_extra(self, list edges, list counts, const double[::1] lo, const double[::1] hi,
+                   int64_t[::1] outside, double blo, double bscale, int64_t[::1] bcounts):
+        cdef Py_ssize_t nh = len(edges), h
+        cdef const double[::1] ev
+        cdef int64_t[::1] cv
+        self.keep = [edges, counts, lo, hi, outside, bcounts]
+        self.with_extra = nh > 0 or outside.shape[0] > 0 or bcounts is not None
+        self.extra.nhist = nh
+        self.extra.edges = <const double**>PyMem_Malloc((nh + 1) * sizeof(double*))
+        self.extra.nedges = <Py_ssize_t*>PyMem_Malloc((nh + 1) * sizeof(Py_ssize_t))
+        self.extra.counts = <int64_t**>PyMem_Malloc((nh + 1) * sizeof(int64_t*))
+        if self.extra.edges == NULL or self.extra.nedges == NULL or self.extra.counts == NULL:
             raise MemoryError()
         for h in range(nh):
             ev = edges[h]
             cv = counts[h]
-            extra.nedges[h] = ev.shape[0]
-            extra.edges[h] = &ev[0] if ev.shape[0] > 0 else _NO_EDGES
-            extra.counts[h] = &cv[0]
-        extra.nrange = outside.shape[0]
-        extra.lo = &lo[0] if extra.nrange > 0 else NULL
-        extra.hi = &hi[0] if extra.nrange > 0 else NULL
-        extra.outside = &outside[0] if extra.nrange > 0 else NULL
-        extra.blo = blo
-        extra.bscale = bscale
-        extra.blast = bcounts.shape[0] - 1 if bcounts is not None else 0
-        extra.bcounts = &bcounts[0] if bcounts is not None else NULL
+            self.extra.nedges[h] = ev.shape[0]
+            self.extra.edges[h] = &ev[0] if ev.shape[0] > 0 else _NO_EDGES
+            self.extra.counts[h] = &cv[0]
+        self.extra.nrange = outside.shape[0]
+        self.extra.lo = &lo[0] if self.extra.nrange > 0 else NULL
+        self.extra.hi = &hi[0] if self.extra.nrange > 0 else NULL
+        self.extra.outside = &outside[0] if self.extra.nrange > 0 else NULL
+        self.extra.blo = blo
+        self.extra.bscale = bscale
+        self.extra.blast = bcounts.shape[0] - 1 if bcounts is not None else 0
+        self.extra.bcounts = &bcounts[0] if bcounts is not None else NULL
+
+    cdef const _Extra* extra_ptr(self):
+        return &self.extra if self.with_extra else NULL
+
+    def finish(self):
+        cdef _Moments m
+        cdef const _Extra* extra = self.extra_ptr()
         with nogil:
-            _scan_loop(&values[0], n, vp, offset, &m, &extra)
-    finally:
-        PyMem_Free(extra.edges)
-        PyMem_Free(extra.nedges)
-        PyMem_Free(extra.counts)
-    return NumericSummary._wrap(m)
+            _scan_finish(self.state, &m, extra)
+        return NumericSummary._wrap(m)
+
+
+def _scan_chunk_typed(const numeric_t[::1] values, const uint8_t[::1] validity, Py_ssize_t offset,
+                      _Scan scan not None):
+    cdef const uint8_t* vp = _bits_ptr(validity)
+    cdef Py_ssize_t n = values.shape[0]
+    cdef _ScanState* state = scan.state
+    cdef const _Extra* extra = scan.extra_ptr()
+    if n == 0:
+        return
+    with nogil:
+        _scan_chunk(&values[0], n, vp, offset, state, extra)
 
 
 def scan_numeric(values, validity=None, Py_ssize_t offset=0, edges=(), ranges=(), buckets=None):
@@ -1264,13 +1340,26 @@ def scan_numeric(values, validity=None, Py_ssize_t offset=0, edges=(), ranges=()
     added to ``counts`` in place. Each 4096-element block is read from memory once and feeds
     all of them while it is in cache.
     """
+    return scan_chunks([(values, validity, offset)], edges, ranges, buckets)
+
+
+def scan_chunks(chunks, edges=(), ranges=(), buckets=None):
+    """``scan_numeric`` of a column held in several chunks, each a ``(values, validity,
+    offset)`` triple as scan_numeric takes them, in the column's order: the results are those
+    of scan_numeric over the chunks concatenated, bit for bit, without concatenating them.
+    Its 4096-element blocks run on across the chunks' boundaries (the rows of a block that a
+    chunk ends in the middle of wait for the next chunk), so the blocks, and the rounding of
+    every sum, are those of the column in one piece however it is cut (a parquet file's row
+    groups, a stream's batches)."""
     if isinstance(edges, np.ndarray):
         raise TypeError(
             "edges must be a sequence of edge arrays, not one array: pass [edges] for one "
             "histogram"
         )
-    arr = _check_values(values, "values")
-    bits = _check_validity(validity, offset, arr.shape[0])
+    checked = []
+    for values, validity, offset in chunks:
+        arr = _check_values(values, "values")
+        checked.append((arr, _check_validity(validity, offset, arr.shape[0]), offset))
     edge_list = [_check_edges(e) for e in edges]
     bounds = []
     for r in ranges:
@@ -1294,8 +1383,11 @@ def scan_numeric(values, validity=None, Py_ssize_t offset=0, edges=(), ranges=()
         blo, bscale, bcounts = buckets
         _check_bucket_counts(bcounts)
         _check_buckets(blo, bscale, bcounts.shape[0])
-    summary = _scan_typed(arr, bits, offset, edge_list, counts, lo_arr, hi_arr, outside, blo, bscale, bcounts)
-    return summary, counts, [int(c) for c in outside]
+    scan = _Scan()
+    scan.set_extra(edge_list, counts, lo_arr, hi_arr, outside, blo, bscale, bcounts)
+    for arr, bits, offset in checked:
+        _scan_chunk_typed(arr, bits, offset, scan)
+    return scan.finish(), counts, [int(c) for c in outside]
 
 
 # --------------------------------------------------------------------------------------------

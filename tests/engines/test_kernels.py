@@ -1712,3 +1712,92 @@ def test_sorted_finite_sorts_a_copy_never_the_column(chunks, nulls):
     np.testing.assert_array_equal(series.to_numpy(), before)  # NaN where NaN: assert_array_equal's rule
     finite = before[np.isfinite(before)]
     np.testing.assert_array_equal(got, np.sort(finite))
+
+
+# ---- a column in chunks --------------------------------------------------------------------
+def _cuts(rng, n, how):
+    """Chunk bounds of a column of n rows: random cuts (some empty), cuts on the 4096-row blocks'
+    boundaries, many chunks shorter than a block, or the column whole."""
+    if how == "random":
+        return random_chunks(rng, n, 9)
+    if how == "blocks":
+        bounds = list(range(0, n, 4096)) + [n]
+        return list(zip(bounds[:-1], bounds[1:]))
+    if how == "tiny":
+        bounds = np.unique(np.concatenate([[0, n], rng.integers(0, n, size=300)]))
+        return list(zip(bounds[:-1], bounds[1:]))
+    return [(0, n)]
+
+
+@pytest.mark.parametrize("dtype", VALUE_DTYPES)
+@pytest.mark.parametrize("how", ["random", "blocks", "tiny", "whole"])
+@pytest.mark.parametrize("nulls", [False, True])
+def test_scan_chunks_equals_the_scan_of_the_column_in_one_piece(dtype, how, nulls):
+    """scan_chunks over any cut of a column (each chunk with its slice of the validity bitmap,
+    at its own bit offset) gives the summary of scan_numeric over the whole column bit for bit,
+    and the same histograms, range counts and bucket counts: its blocks run across the cuts."""
+    rng = np.random.default_rng(len(how) * 31 + VALUE_DTYPES.index(dtype) + nulls)
+    n = 5 * 4096 + int(rng.integers(1, 4096))
+    x = random_values(rng, dtype, n)
+    if np.dtype(dtype).kind == "f":
+        x[: 4096 + 17] = np.abs(x[: 4096 + 17])  # a first block without NaN: both moment paths run
+        x[: 4096 + 17][~np.isfinite(x[: 4096 + 17])] = 1.5
+    mask = rng.random(n) > 0.15 if nulls else np.ones(n, dtype=bool)
+    bits = bitmap(mask) if nulls else None
+    edges = scan_edge_sets(rng, x, (9, 40))
+    finite = np.asarray(x, dtype=np.float64)[np.isfinite(np.asarray(x, dtype=np.float64))]
+    lo, scale = float(finite.min()), 1000.0 / float(finite.max() - finite.min())
+    whole_buckets, chunk_buckets = np.zeros(1000, dtype=np.int64), np.zeros(1000, dtype=np.int64)
+    whole = K.scan_numeric(x, bits, 0, edges, SCAN_RANGES, (lo, scale, whole_buckets))
+    chunks = [(x[a:b], bits, int(a)) if nulls else (x[a:b], None, 0) for a, b in _cuts(rng, n, how)]
+    summary, hists, outside = K.scan_chunks(chunks, edges, SCAN_RANGES, (lo, scale, chunk_buckets))
+    assert_bit_identical(summary, whole[0])
+    assert_summary(summary, oracle_summary(x, mask))
+    for ours, theirs in zip(hists, whole[1]):
+        np.testing.assert_array_equal(ours, theirs)
+    assert outside == whole[2]
+    np.testing.assert_array_equal(chunk_buckets, whole_buckets)
+    assert_bit_identical(K.scan_chunks(chunks)[0], K.summarize(x, bits))
+
+
+def test_scan_chunks_of_nothing_is_the_empty_summary():
+    empty = K.scan_chunks([])[0]
+    assert_bit_identical(empty, K.summarize(np.empty(0)))
+    assert empty.rows == 0 and empty.count == 0
+    assert_bit_identical(K.scan_chunks([(np.empty(0), None, 0)] * 3)[0], empty)
+
+
+def test_a_series_in_many_chunks_is_read_chunk_by_chunk_with_the_results_of_one_chunk(monkeypatch):
+    """A Series of several chunks (a parquet file's row groups) is handed to the kernels chunk
+    by chunk, never copied into one array (Series.to_arrow of several chunks copies), and its
+    summary, histograms, range counts and bin edges are those of the same Series in one chunk,
+    bit for bit."""
+    from mlcontract.engines import columns
+
+    rng = np.random.default_rng(8)
+    values = rng.normal(5.0, 3.0, 50_000)
+    values[rng.random(values.size) < 0.02] = np.nan
+    values[:2] = np.inf
+    valid = (rng.random(values.size) > 0.1).tolist()
+    whole = pl.Series("x", [v if keep else None for v, keep in zip(values.tolist(), valid)], dtype=pl.Float64)
+    cuts = [0, 1, 4_000, 4_096, 9_999, 30_000, 50_000]
+    pieces = pl.concat([whole.slice(a, b - a) for a, b in zip(cuts[:-1], cuts[1:])], rechunk=False)
+    assert pieces.n_chunks() == 6 and whole.n_chunks() == 1
+    copied = []
+    to_arrow = pl.Series.to_arrow
+
+    def recording(series, *args, **kwargs):
+        copied.append(series.n_chunks())
+        return to_arrow(series, *args, **kwargs)
+
+    monkeypatch.setattr(pl.Series, "to_arrow", recording)
+    edges = [np.array([0.0, 2.5, 5.0, 7.5, 10.0])]
+    ranges = [(0.0, 10.0)]
+    ours, theirs = columns.fused_pass(pieces, edges, ranges), columns.fused_pass(whole, edges, ranges)
+    assert set(copied) == {1}  # every to_arrow() was of one chunk: no copy
+    assert_bit_identical(ours[0], theirs[0])
+    assert_bit_identical(columns.summarize(pieces), theirs[0])
+    np.testing.assert_array_equal(ours[1][0], theirs[1][0])
+    assert ours[2] == theirs[2]
+    assert columns.bucket_range(pieces) == columns.bucket_range(whole)
+    np.testing.assert_array_equal(columns.quantile_edges(pieces, 10, ours[0]), columns.quantile_edges(whole, 10, theirs[0]))
