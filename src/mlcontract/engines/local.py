@@ -27,11 +27,12 @@ from .base import Inputs, Progress, Settings, attempt as _attempt, fetch as _fet
 # at most this many entries, or a 16th of the batch's rows (LocalBackend._count_dictionaries).
 DICTIONARY_MIN = 4_096
 # From this many rows a scan that takes bin edges reads its columns one at a time (_reads_by_column).
-# Measured with bench/drift.py's data (psi + null_rate + mean on 25 columns, 2 cores, round-robin
-# against the previous build): at 10M rows per side the peak RSS fell from 1.95 to 0.62 GB at the
-# same wall time (1.02x, medians of 5); at 3M it fell from 0.73 to 0.57 GB but took 1.04x as long,
-# and at 1M 1.05x: 25 reads of one column each cost more than they save on small files.
-EDGES_BY_COLUMN_ROWS = 5_000_000
+# Measured with bench/drift.py's data (psi + null_rate + mean on 25 columns, 2 cores, medians of 5-7
+# round-robin): one column at a time took 0.91x the wall time of all columns at once at 10M rows per
+# side (peak RSS 0.63 against 1.80 GB) and 0.88x at 3M (0.55 against 0.68 GB), but 1.11x at 1M,
+# where 25 reads of one column cost more than they save and the first read no longer overlaps
+# the imports (_read_first_early).
+EDGES_BY_COLUMN_ROWS = 2_000_000
 
 
 class LocalBackend:
