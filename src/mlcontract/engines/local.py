@@ -115,14 +115,19 @@ class LocalBackend:
         return work.rows >= EDGES_BY_COLUMN_ROWS and any(isinstance(r, rq.Edges) for r in work.todo)
 
     def _read_first_early(self, prepared: list) -> None:
-        """Start reading the first in-memory scan in a thread, then import what the column work
-        needs (NumPy, pyarrow, the kernels: ~0.1 s). Polars reads without the GIL, so the two
-        overlap instead of adding up."""
+        """Start reading the first in-memory scan in a thread (or, when it reads one column at a
+        time, its first column), then import what the column work needs (NumPy, pyarrow, the
+        kernels: ~0.1 s). Polars reads without the GIL, so the two overlap instead of adding up."""
         if not any(prepared):
             return
-        first = next((w for w in prepared if w is not None and w.busy and not w.streamed and not w.by_column), None)
-        if first is not None:
+        first = next((w for w in prepared if w is not None and w.busy and not w.streamed), None)
+        if first is not None and not first.by_column:
             first.frame = _in_background(_read_frame, first.lazy, first.present)
+        elif first is not None:
+            # the column its first worker reads first (_by_column: the present columns with requests, in order)
+            column = next((c for c in first.present if any(r.column == c for r in first.todo)), None)
+            if column is not None:
+                first.first_column = (column, _in_background(_read_frame, first.lazy, [column]))
         if any(w is not None and (w.coded or any(r.column is not None for r in w.todo) or w.views) for w in prepared):
             # Only column work needs them: a contract of row counts and schemas imports none (~0.2 s).
             import pyarrow.parquet  # noqa: F401
@@ -247,7 +252,12 @@ class LocalBackend:
 
         def column_work(column: str) -> None:
             try:
-                series = _read_frame(work.lazy, [column])[column]
+                early = work.first_column
+                if early is not None and early[0] == column:
+                    work.first_column = None
+                    series = early[1].result()[column]
+                else:
+                    series = _read_frame(work.lazy, [column])[column]
             except engine_failures() as error:
                 raise DataError(f"dataset `{scan.dataset}`: cannot read it: {_first_line(error)}") from error
             sources.check_rows(work.source, rows, series.len())
@@ -404,6 +414,7 @@ class _ScanWork:
     coded: list[str] = field(default_factory=list)  # parquet string columns counted from dictionary codes
     coded_todo: list = field(default_factory=list)  # the requests on those
     frame: Any = None  # a Future of the in-memory read, when it was started early
+    first_column: Any = None  # (column, Future of its read) when a by-column scan's first read was started early
     rows: int | None = None  # the rows the dataset's files record (None: not recorded)
     by_column: bool = False  # read one column at a time (LocalBackend._reads_by_column)
     views: list = field(default_factory=list)  # views.ViewWork: the views derived from the rows read
