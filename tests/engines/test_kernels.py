@@ -1794,7 +1794,8 @@ def test_a_series_in_many_chunks_is_read_chunk_by_chunk_with_the_results_of_one_
     edges = [np.array([0.0, 2.5, 5.0, 7.5, 10.0])]
     ranges = [(0.0, 10.0)]
     ours, theirs = columns.fused_pass(pieces, edges, ranges), columns.fused_pass(whole, edges, ranges)
-    assert set(copied) == {1}  # every to_arrow() was of one chunk: no copy
+    assert set(copied) <= {1}  # no to_arrow() of several chunks: no copy
+    assert len(list(columns.numeric_chunks(pieces))) == 6  # the kernels were handed the chunks as they are
     assert_bit_identical(ours[0], theirs[0])
     assert_bit_identical(columns.summarize(pieces), theirs[0])
     np.testing.assert_array_equal(ours[1][0], theirs[1][0])

@@ -34,6 +34,19 @@ def _two_sides(folder, rows: int = 3_000, columns=("a", "b", "c")):
 HEAD = 'dataset cur = parquet("cur.parquet")\ndataset ref = parquet("ref.parquet")\n'
 
 
+def _recorded_reads(monkeypatch) -> list[list[str]]:
+    """The columns of every read of the local engine (local._read_frame), in the order made."""
+    reads: list[list[str]] = []
+    original = local._read_frame
+
+    def recording(lazy, present):
+        reads.append(list(present))
+        return original(lazy, present)
+
+    monkeypatch.setattr(local, "_read_frame", recording)
+    return reads
+
+
 def test_a_reference_sorted_copy_that_only_walks_read_is_dropped_after_the_last_walk(tmp_path):
     frames = _two_sides(tmp_path)
     text = HEAD + "".join(f"feature {c} ks_pvalue >= 0 vs ref\nfeature {c} wasserstein < 100 vs ref\n"
@@ -54,14 +67,7 @@ def test_a_reference_sorted_copy_that_only_walks_read_is_dropped_after_the_last_
 
 def test_a_scan_that_sorts_reads_one_column_at_a_time(tmp_path, monkeypatch):
     _two_sides(tmp_path)
-    reads: list[list[str]] = []
-    original = local._read_frame
-
-    def recording(lazy, present):
-        reads.append(list(present))
-        return original(lazy, present)
-
-    monkeypatch.setattr(local, "_read_frame", recording)
+    reads = _recorded_reads(monkeypatch)
     text = HEAD + "cur rows == 3000\n" + "".join(f"feature {c} ks >= 0 vs ref\n" for c in ("a", "b", "c"))
     result = mlcontract.compile(text, base_dir=tmp_path).run()
     assert [c.status for c in result.checks] == ["pass"] * 4, [c.message for c in result.checks]
@@ -72,14 +78,7 @@ def test_a_large_scan_that_takes_bin_edges_reads_one_column_at_a_time(tmp_path, 
     """From EDGES_BY_COLUMN_ROWS rows, the reference of a psi (its bin edges) is read a column at a
     time; below it, all at once. The values are the same, to the bit, either way."""
     _two_sides(tmp_path)
-    reads: list[list[str]] = []
-    original = local._read_frame
-
-    def recording(lazy, present):
-        reads.append(list(present))
-        return original(lazy, present)
-
-    monkeypatch.setattr(local, "_read_frame", recording)
+    reads = _recorded_reads(monkeypatch)
     text = HEAD + "".join(f"feature {c} psi < 10 vs ref\nfeature {c} mean <= ref * 2 + 1\n" for c in ("a", "b", "c"))
     at_once = mlcontract.compile(text, base_dir=tmp_path).run()
     assert sorted(reads) == [["a", "b", "c"]], reads  # ref read at once; cur is streamed (not _read_frame)

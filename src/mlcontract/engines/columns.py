@@ -35,21 +35,13 @@ def numeric_chunks(series):
     Chunk by chunk: Series.to_arrow() of a Series of several chunks (a parquet file's row
     groups, 81 in a 10M-row file) copies them into one array, ~45 ms per 10M float64 column,
     most of it faulting in fresh pages; the Arrow C stream (pa.chunked_array) hands over the
-    chunks' own buffers. The kernels that sum take the chunks together (scan_chunks), so no
-    result depends on where they are cut."""
+    chunks' own buffers, one chunk or many. The kernels that sum take the chunks together
+    (scan_chunks), so no result depends on where they are cut."""
     import pyarrow as pa
 
     if series.dtype.is_decimal() or str(series.dtype) in ("Int128", "UInt128"):
         series = series.cast(float)  # no NumPy/kernel type for these: float64 keeps their magnitude
-    if series.n_chunks() > 1:
-        yield from _arrow_chunks(pa.chunked_array(series).chunks)
-    else:
-        array = series.to_arrow()
-        yield from _arrow_chunks(array.chunks if isinstance(array, pa.ChunkedArray) else [array])
-
-
-def _arrow_chunks(chunks):
-    for chunk in chunks:
+    for chunk in pa.chunked_array(series).chunks:
         validity, data = chunk.buffers()[:2]
         dtype = numpy_dtype(chunk.type)
         count = chunk.offset + len(chunk)

@@ -124,10 +124,9 @@ class LocalBackend:
         if first is not None and not first.by_column:
             first.frame = _in_background(_read_frame, first.lazy, first.present)
         elif first is not None:
-            # the column its first worker reads first (_by_column: the present columns with requests, in order)
-            column = next((c for c in first.present if any(r.column == c for r in first.todo)), None)
-            if column is not None:
-                first.first_column = (column, _in_background(_read_frame, first.lazy, [column]))
+            own = first.own_columns()  # the first of them is the first one _by_column reads
+            if own:
+                first.first_column = (own[0], _in_background(_read_frame, first.lazy, [own[0]]))
         if any(w is not None and (w.coded or any(r.column is not None for r in w.todo) or w.views) for w in prepared):
             # Only column work needs them: a contract of row counts and schemas imports none (~0.2 s).
             import pyarrow.parquet  # noqa: F401
@@ -263,7 +262,7 @@ class LocalBackend:
             sources.check_rows(work.source, rows, series.len())
             self._column_requests(by_column.get(column, []), series, got, scan.dataset)
 
-        own = [c for c in work.present if c in by_column]  # keys' and views' columns are read together below
+        own = work.own_columns()  # keys' and views' columns are read together below
         keyed = [r for r in dataset_level if isinstance(r, rq.KeyDuplicates)]
         together = list(dict.fromkeys([*(c for r in keyed for c in r.key if c in work.present),
                                        *(c for view in work.views for c in view.reads)]))
@@ -422,6 +421,12 @@ class _ScanWork:
     @property
     def streamed(self) -> bool:
         return self.scan.streamed and bool(self.present)
+
+    def own_columns(self) -> list[str]:
+        """The columns read that the scan's own requests are on, in reading order (_by_column
+        reads these one at a time)."""
+        asked = {r.column for r in self.todo}
+        return [c for c in self.present if c in asked]
 
     @property
     def busy(self) -> bool:
