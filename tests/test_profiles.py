@@ -549,6 +549,40 @@ def test_json_parsing_and_checked_parsing_read_a_profile_alike(files, tmp_path):
         pf._from_json(pf._parse_json(text), "prod", path)
 
 
+@pytest.mark.parametrize("where", ["category", "grid", "summary min", "a key mlc does not read"])
+@pytest.mark.parametrize("number, message", [(str(10 ** 44), "an integer of 45 digits"),
+                                             ("-1e400", "the number -1e400 is beyond the float range")])
+@pytest.mark.parametrize("digits_limit", [None, 0])
+def test_what_the_checked_parse_refuses_is_refused_however_the_profile_is_read(files, tmp_path, where, number,
+                                                                               message, digits_limit):
+    """load_profile reads by json's own parsing unless Python's limit on int() digits is off (0):
+    either way it refuses what the checked parse refuses, in a field mlc reads or one it does
+    not, so no verdict depends on the environment."""
+    import sys
+
+    document = json.loads((files / "prod.profile.json").read_text())
+    marker = 123.456789
+    if where == "category":
+        document["columns"]["c"]["categories"][0][0] = marker
+    elif where == "grid":
+        document["columns"]["x"]["quantiles"][0] = marker
+    elif where == "summary min":
+        document["columns"]["x"]["summary"]["min"] = marker
+    else:
+        document["notes"] = {"seen": [1, marker]}
+    (tmp_path / "bad.json").write_text(json.dumps(document).replace(repr(marker), number))
+    pf._LOADED.clear()
+    previous = sys.get_int_max_str_digits()
+    if digits_limit is not None:
+        sys.set_int_max_str_digits(digits_limit)
+    try:
+        with pytest.raises(pf.DataError, match="bad.json is not a readable profile") as caught:
+            pf.load_profile(tmp_path / "bad.json", "prod")
+    finally:
+        sys.set_int_max_str_digits(previous)
+    assert message in str(caught.value)
+
+
 @pytest.mark.parametrize("where, number", [("category", "1e999"), ("grid", "-1e400"), ("summary", "1" * 400 + ".0")])
 def test_a_number_beyond_the_float_range_is_reported_as_such_wherever_it_is(files, tmp_path, where, number):
     """json's own parsing reads these as ±infinity; the checks refuse them, and the error says

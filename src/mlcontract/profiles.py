@@ -368,6 +368,7 @@ _LOADED: OrderedDict[tuple[str, int, int], Profile] = OrderedDict()
 LOADED_KEPT = 4
 
 MAX_JSON_INT_DIGITS = 40  # a profile's integers are counts and 64-bit extremes: 20 digits at most
+_INT_BOUND = 10 ** MAX_JSON_INT_DIGITS  # the least integer of more digits
 
 
 def load_profile(path: str | Path | None, name: str) -> Profile:
@@ -390,9 +391,9 @@ def load_profile(path: str | Path | None, name: str) -> Profile:
                         f"(corrupt or truncated JSON: {error})") from error
     try:
         # json's own number parsing (half the time of the checking hooks); _from_json then
-        # refuses every number mlc reads from the profile that is not finite, or not a count
-        # where a count belongs (a number beyond the float range in a field mlc does not read
-        # is let through: it changes no result)...
+        # refuses every number that the checked parse would refuse (not finite, or an integer
+        # of more than MAX_JSON_INT_DIGITS digits), or that is not a count where a count
+        # belongs, in the fields it reads and in the ones it does not...
         profile = _from_json(_parse_json(text, checked=False), name, path)
     except (DataError, ValueError, RecursionError):
         # ...and on any problem the document is read again with every number checked as JSON
@@ -488,6 +489,7 @@ def _from_json(document: Any, name: str, path: Path) -> Profile:
 
 
 _COLUMN_FIELDS = {f.name for f in fields(ColumnProfile)}
+_DOCUMENT_FIELDS = set(Profile("", 0, {}).to_json())  # the top-level keys a profile is written with
 
 
 def _check_profile(document: dict, name: str, path: Path, version: int) -> Profile:
@@ -504,6 +506,9 @@ def _check_profile(document: dict, name: str, path: Path, version: int) -> Profi
             raise _Malformed(key, "is not a string")
     if not isinstance(document.get("columns"), dict):
         raise _Malformed("columns", "is not an object")
+    for key in document.keys() - _DOCUMENT_FIELDS:  # not read, but refused by the checked parse alike
+        if not _parses_checked(document[key]):
+            raise _Malformed(key, "holds a number beyond the float range or an integer of too many digits")
     columns = {}
     for column, spec in document["columns"].items():
         at = f"columns.{column}"
@@ -617,8 +622,8 @@ def _check_categories(spec: ColumnProfile, at: str) -> None:
     for i, pair in enumerate(spec.categories):
         if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], (str, int, float, bool))):
             raise _Malformed(f"{at}.categories[{i}]", "is not a [value, count] pair")
-        if isinstance(pair[0], float) and not math.isfinite(pair[0]):  # 1e999 read by json's own parsing
-            raise _Malformed(f"{at}.categories[{i}][0]", "is not a finite number")
+        if not _parses_checked(pair[0]):  # 1e999 or 10**45, read by json's own parsing
+            raise _Malformed(f"{at}.categories[{i}][0]", "is not a finite number or has too many digits")
         _count_at(pair, 1, f"{at}.categories[{i}][1]")
         if pair[0] in seen:  # Python equality: the counts are looked up by value
             raise _Malformed(f"{at}.categories[{i}]", "repeats a category")
@@ -657,15 +662,32 @@ def _counts(values: list) -> bool:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and _parses_checked(value)
+
+
+def _parses_checked(value) -> bool:
+    """Whether `value`, read by json's own number parsing, holds only numbers the checked parse
+    (_parse_json) reads too: finite floats and integers of at most MAX_JSON_INT_DIGITS digits.
+    load_profile reads a profile the first way and must accept exactly what the second does,
+    whatever sys.get_int_max_str_digits() is (which decides the way it is read)."""
+    if type(value) is int:
+        return -_INT_BOUND < value < _INT_BOUND
+    if type(value) is float:
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(map(_parses_checked, value))
+    if isinstance(value, dict):
+        return all(map(_parses_checked, value.values()))
+    return True
 
 
 def _numbers(values, where: str) -> list:
     """`values` when it is a list of finite numbers (ints or floats, not bools). The types are
     compared a list at a time (bool is not int's type) and math.isfinite mapped over it, which
     takes a 30th of the time of testing each item in Python."""
-    if not isinstance(values, list) or not set(map(type, values)) <= {int, float} \
-            or not all(map(math.isfinite, values)):
+    types = set(map(type, values)) if isinstance(values, list) else {None}
+    if not types <= {int, float} or not all(map(math.isfinite, values)) \
+            or (int in types and not _parses_checked(values)):
         raise _Malformed(where, "are not a list of finite numbers")
     return values
 
