@@ -4,6 +4,7 @@ Every expected value is computed here, independently, with numpy or scipy: count
 must match exactly, moments to 1e-12 relative, histograms exactly, and the two-sample
 statistics to 1e-12 of scipy's own implementation.
 """
+import decimal
 import json
 import math
 import pickle
@@ -1303,6 +1304,47 @@ def test_count_outside_and_scan_compare_integers_exactly(dtype):
     assert [columns.count_outside(series, lo, hi) for lo, hi in ranges] == expected
     summary, _, outside = columns.fused_pass(series, [np.array([0.0, 1.0])], ranges)
     assert outside == expected and summary.max == max(present)
+
+
+# 128-bit integers and decimals of scale 0 have no NumPy type: the kernels read them as float64,
+# which rounds beyond 2**53, and their extremes and range counts are then taken exactly, as an
+# Int64's are. Oracle: Python's ints.
+WIDE_INTEGER_COLUMNS = {
+    "Int128": (pl.Int128, [0, 2 ** 100 + 1, None, -(2 ** 127), 2 ** 127 - 1, 2 ** 53 + 1]),
+    "UInt128": (pl.UInt128, [0, 2 ** 128 - 1, None, 2 ** 53 + 1, 5]),
+    "Decimal(20, 0)": (pl.Decimal(20, 0), [1, 10 ** 17 + 1, None, -(10 ** 20 - 1), 10 ** 20 - 1, 2 ** 53 + 1]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WIDE_INTEGER_COLUMNS))
+def test_wide_integer_columns_are_compared_exactly(name):
+    from mlcontract.engines import columns
+
+    dtype, values = WIDE_INTEGER_COLUMNS[name]
+    given = [decimal.Decimal(v) if v is not None and dtype.is_decimal() else v for v in values]
+    series = pl.Series("x", given, dtype=dtype)
+    present = [v for v in values if v is not None]
+    summary = columns.summarize(series)
+    assert summary.exact_integers and (summary.min, summary.max) == (min(present), max(present))
+    big = 2 ** 53
+    ranges = [(0, 10 ** 17), (0, big), (1, 2 ** 100), (-(2 ** 130), 2 ** 130), (big + 1, big + 1), (0.5, 1e300),
+              (-math.inf, big), (big, math.inf), (2, 10 ** 17 + 1)]
+    expected = [sum(1 for v in present if not lo <= v <= hi) for lo, hi in ranges]
+    assert [columns.count_outside(series, lo, hi) for lo, hi in ranges] == expected
+    summary, _, outside = columns.fused_pass(series, [np.array([0.0, 1.0])], ranges)
+    assert outside == expected and summary.max == max(present)
+
+
+def test_half_floats_are_summarized_as_the_floats_they_are():
+    from mlcontract.engines import columns
+
+    values = [1.0, 2.5, None, -4.0, 65504.0, float("inf"), float("nan"), 0.000061035]
+    half = pl.Series("x", values, dtype=pl.Float16)
+    wide = half.cast(pl.Float64)  # exact: every half float is a float64
+    assert columns.summarize(half).to_dict() == columns.summarize(wide).to_dict()
+    edges = np.array([0.0, 2.5, 100.0])
+    assert columns.histogram(half, edges).tolist() == columns.histogram(wide, edges).tolist()
+    assert columns.count_outside(half, 0, 2.5) == 3  # -4, 65504, inf
 
 
 def test_count_outside_of_floats_against_integers_beyond_2_to_53_is_exact():

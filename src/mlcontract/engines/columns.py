@@ -40,7 +40,12 @@ def numeric_chunks(series):
     import pyarrow as pa
 
     if series.dtype.is_decimal() or str(series.dtype) in ("Int128", "UInt128"):
-        series = series.cast(float)  # no NumPy/kernel type for these: float64 keeps their magnitude
+        # No NumPy/kernel type for these: float64 keeps their magnitude, and what it rounds
+        # (beyond 2**53) is taken exactly where a result depends on it (integer_extremes,
+        # count_outside_exactly), as for Int64.
+        series = series.cast(float)
+    elif str(series.dtype) == "Float16":
+        series = series.cast(float)  # exactly: the kernels take float32 and float64, not half floats
     for chunk in pa.chunked_array(series).chunks:
         validity, data = chunk.buffers()[:2]
         dtype = numpy_dtype(chunk.type)
@@ -63,13 +68,24 @@ def summarize(series):
 # Integers of magnitude below 2**53 are exact in float64; beyond it float64 rounds them.
 EXACT_FLOAT_INTEGERS = 2 ** 53
 _INTEGER_RANGES = {f"{sign}Int{bits}": ((-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if sign == "" else (0, 2 ** bits - 1))
-                   for sign in ("", "U") for bits in (8, 16, 32, 64)}
+                   for sign in ("", "U") for bits in (8, 16, 32, 64, 128)}
 
 
 def integer_range(series) -> tuple[int, int] | None:
-    """The smallest and largest value of the series' integer dtype; None for other dtypes
-    (128-bit integers and decimals are summarized as float64: NumPy has no type for them)."""
-    return _INTEGER_RANGES.get(str(series.dtype))
+    """The smallest and largest value of the series' integer dtype (a decimal of scale 0 is an
+    integer type: its precision bounds it); None for other dtypes."""
+    dtype = series.dtype
+    if dtype.is_decimal() and dtype.scale == 0 and dtype.precision is not None:
+        return -(10 ** dtype.precision - 1), 10 ** dtype.precision - 1
+    return _INTEGER_RANGES.get(str(dtype))
+
+
+def _as_integers(series):
+    """An integer column whose values Polars compares with Python ints of any size in its range:
+    a decimal of scale 0 as Int128 (exactly: its precision is at most 38 digits)."""
+    import polars as pl
+
+    return series.cast(pl.Int128) if series.dtype.is_decimal() else series
 
 
 def integer_extremes(series, summary):
@@ -81,7 +97,8 @@ def integer_extremes(series, summary):
     low, high = float(summary.min), float(summary.max)
     if max(abs(low), abs(high)) < EXACT_FLOAT_INTEGERS:
         return summary.with_integer_extremes(int(low), int(high))
-    return summary.with_integer_extremes(series.min(), series.max())
+    exact = _as_integers(series)
+    return summary.with_integer_extremes(exact.min(), exact.max())
 
 
 def histogram(series, edges: np.ndarray) -> np.ndarray:
@@ -130,6 +147,7 @@ def count_outside_exactly(series, low, high) -> int:
     assert bounds is not None, "count_outside_exactly of a column that is not an integer one"
     smallest, largest = bounds
     low, high = _integer_bound(low, math.ceil), _integer_bound(high, math.floor)
+    series = _as_integers(series)
     present = series.len() - series.null_count()
     if low > largest or high < smallest:
         return present
