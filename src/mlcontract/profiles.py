@@ -367,7 +367,7 @@ def write_profile(profile: Profile, path: str | Path) -> Path:
 _LOADED: OrderedDict[tuple[str, int, int], Profile] = OrderedDict()
 LOADED_KEPT = 4
 
-MAX_JSON_INT_DIGITS = 40  # a profile's integers are counts and 64-bit extremes: 20 digits at most
+MAX_JSON_INT_DIGITS = 40  # a profile's integers are counts and integer extremes: 39 digits at most (Int128)
 _INT_BOUND = 10 ** MAX_JSON_INT_DIGITS  # the least integer of more digits
 
 
