@@ -8,6 +8,7 @@ histogram-family statistics to 1e-12 relative; Wasserstein within the documented
 """
 from __future__ import annotations
 
+import decimal
 import math
 import os
 import shutil
@@ -175,8 +176,12 @@ def _integers(n: int, seed: int, shift: float) -> pl.DataFrame:
     ids[0] = 2 ** 63 - 1 - int(shift * 7)
     ids[1] = 2 ** 53 + 1
     negative = -(2 ** 60) - rng.integers(0, 1_000_000, n)
+    # DECIMAL(20, 0) beyond BIGINT: an integer type too (exact extremes and bounds on both engines)
+    amounts = [decimal.Decimal(10 ** 19 + int(k)) for k in rng.integers(-3, 4, n)]
+    amounts[2] = decimal.Decimal(10 ** 17 + 1)
     return pl.DataFrame({"id": ids.astype(np.int64), "neg": negative.astype(np.int64),
-                         "small": rng.integers(-100, 100, n).astype(np.int32)})
+                         "small": rng.integers(-100, 100, n).astype(np.int32),
+                         "amount": pl.Series(amounts, dtype=pl.Decimal(20, 0))})
 
 
 DATASETS = {
@@ -224,7 +229,10 @@ DATASETS = {
         "feature id out_of_range_rate <= 100% vs ref", "feature neg min <= 0", "feature neg max <= 0",
         "feature neg between -1152921504607846976 and -1152921504606846976",
         "feature small min >= -100", "feature small max <= 100", "feature small mean <= 100", "feature small psi < 5 vs ref",
-        "feature id distinct >= 1",
+        "feature id distinct >= 1", "feature amount min >= 0", "feature amount max <= 10000000000000000003",
+        "feature amount between 100000000000000001 and 10000000000000000002",
+        "feature amount out_of_range_rate(100000000000000000, 10000000000000000000) <= 100%",
+        "feature amount mean >= 0", "feature amount psi < 5 vs ref",
     ]),
 }
 

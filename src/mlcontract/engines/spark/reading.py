@@ -59,8 +59,10 @@ def column_kind(spark_type) -> str:
 def numeric_column(sql: str, spark_type, where: str | None = None) -> NumericColumn:
     """How the SQL reads a numeric column: `sql` its expression, `where` the relation's rows."""
     kind = type(spark_type).__name__
-    return NumericColumn(sql, floating=kind in ("FloatType", "DoubleType"),
-                         integer=kind in ("ByteType", "ShortType", "IntegerType", "LongType"),
+    # A decimal of scale 0 is an integer type (columns.integer_range): exact extremes and bounds.
+    integer = kind in ("ByteType", "ShortType", "IntegerType", "LongType") or \
+        (kind == "DecimalType" and spark_type.scale == 0)
+    return NumericColumn(sql, floating=kind in ("FloatType", "DoubleType"), integer=integer,
                          is_double=kind == "DoubleType", where=where)
 
 

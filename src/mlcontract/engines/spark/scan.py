@@ -13,6 +13,7 @@ A scan of counts and extremes is one query; every query reads only the columns i
 """
 from __future__ import annotations
 
+import decimal
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -35,10 +36,10 @@ from .sql import (
     ExactSum,
     NumericColumn,
     Runner,
-    bigint,
     both,
     double,
     exponent_above,
+    integer,
     literal,
 )
 
@@ -546,8 +547,17 @@ def _stats_aggregates(aggregates: Aggregates, column: NumericColumn, need: int =
     return aggregates.add_all(parts, group)
 
 
+def _integer_limits(spark_type) -> tuple[int, int]:
+    """The smallest and largest value of an integer column's type (a DECIMAL(p, 0): ±(10**p - 1))."""
+    if type(spark_type).__name__ == "DecimalType":
+        return -(10 ** spark_type.precision - 1), 10 ** spark_type.precision - 1
+    return _INTEGER_LIMITS.get(type(spark_type).__name__, _INTEGER_LIMITS["LongType"])
+
+
 def _stats_of(found: list, at: list[int], rows: int) -> ColumnStats:
     nulls, nans, pos_inf, neg_inf, count, low, high, shift = (found[i] for i in at)
+    # a DECIMAL(p, 0) column's extremes come as Decimal: exact ints, as a BIGINT's are
+    low, high = (int(v) if isinstance(v, decimal.Decimal) else v for v in (low, high))
     return ColumnStats(rows, int(nulls or 0), int(nans or 0), int(pos_inf or 0), int(neg_inf or 0), int(count), low, high,
                        None if shift is None else float(shift))
 
@@ -567,15 +577,15 @@ def _outside_count(column: NumericColumn, spark_type, low, high) -> str:
 
     raw = column.raw
     if column.integer:
-        smallest, largest = _INTEGER_LIMITS.get(type(spark_type).__name__, _INTEGER_LIMITS["LongType"])
+        smallest, largest = _integer_limits(spark_type)
         lo, hi = _integer_bound(low, math.ceil), _integer_bound(high, math.floor)
         if lo > largest or hi < smallest:
             return column.count_if(f"{raw} IS NOT NULL")
         parts = []
         if lo > smallest:
-            parts.append(f"{raw} < {bigint(lo)}")
+            parts.append(f"{raw} < {integer(lo, spark_type)}")
         if hi < largest:
-            parts.append(f"{raw} > {bigint(hi)}")
+            parts.append(f"{raw} > {integer(hi, spark_type)}")
         return column.count_if(f"({' OR '.join(parts)})") if parts else "0"
     value = column.value
     lo, hi = _float_at_least(low), _float_at_most(high)

@@ -51,6 +51,13 @@ def bigint(i: int) -> str:
     return f"({i}L)" if i < 0 else f"{i}L"
 
 
+def integer(i: int, spark_type) -> str:
+    """An integer literal of a column's integer type: BIGINT, or DECIMAL(p, 0) (beyond BIGINT)."""
+    if type(spark_type).__name__ == "DecimalType":
+        return f"CAST('{int(i)}' AS DECIMAL({spark_type.precision}, 0))"
+    return bigint(i)
+
+
 def string(text: str) -> str:
     """A string literal from its UTF-8 bytes in hexadecimal: no quote or backslash of the text
     can end the literal, whatever Spark's escaping settings."""
@@ -115,7 +122,7 @@ class NumericColumn:
 
     sql: str
     floating: bool = False  # FLOAT / DOUBLE: may hold NaN and ±inf
-    integer: bool = False  # TINYINT … BIGINT: exact integer extremes
+    integer: bool = False  # TINYINT … BIGINT and DECIMAL(p, 0): exact integer extremes
     is_double: bool = False  # DOUBLE already (FLOAT, integers and decimals are cast, exactly or as Polars does)
     where: str | None = None
 
