@@ -113,3 +113,22 @@ def test_a_strict_schema_counts_the_columns_out_of_place():
     assert observed_text(check) == "2 columns"
     same = _run("schema of a matches a strictly\n", a=a).checks[0]
     assert same.message == "0 mismatching columns: 3 feature columns with the same types in the same order"
+
+
+def test_a_value_that_would_read_as_its_bound_is_shown_with_every_digit():
+    """A Float32 column's 0.1 is 0.10000000149011612: it fails `max <= 0.1` and lies outside
+    [0, 0.1], and the messages say so with the digits that differ, not "max 0.1 is not <= 0.1"."""
+    from mlcontract.report.formatting import fmt, fmt_apart, fmt_exact, fmt_percent
+
+    x = float(pl.Series([0.1], dtype=pl.Float32).cast(pl.Float64)[0])
+    assert x != 0.1 and fmt(x) == fmt(0.1) == "0.1"
+    assert fmt_apart(fmt, x, 0.1) == repr(x) == "0.10000000149011612"
+    assert fmt_apart(fmt_exact, x, 0, 0.1) == repr(x) and fmt_apart(fmt_percent, 0.0123000001, 0.0123) == "1.23000001%"
+    assert fmt_apart(fmt, 0.1, 0.1) == "0.1" and fmt_apart(fmt, 0.25, 0.1) == "0.25" and fmt_apart(fmt, 7, 7.0) == "7"
+    frame = pl.DataFrame({"x": pl.Series([0.05, 0.1], dtype=pl.Float32)})
+    result = mlcontract.compile("dataset d = parquet(\"d.parquet\")\nfeature x max <= 0.1\nfeature x between 0 and 0.1\n",
+                                 datasets={"d": frame}).run()
+    maximum, between = result.checks
+    assert maximum.status == between.status == "fail"
+    assert maximum.message == "max 0.10000000149011612 is not <= 0.1"
+    assert "(min 0.05, max 0.10000000149011612)" in between.message  # 0.05 reads as no bound

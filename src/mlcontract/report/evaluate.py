@@ -15,7 +15,7 @@ from ..errors import CheckError
 from ..plan.observation import Observation
 from ..resolve.contract import Arith, CheckedContract, CheckSpec, Compare, Const, Holds, InRange, MeasureRef, Negate
 from . import plotdata
-from .formatting import is_int, threshold_formatter, value_formatter
+from .formatting import fmt_apart, is_int, threshold_formatter, value_formatter
 
 if TYPE_CHECKING:
     from .results import CheckResult, RunResult, Status
@@ -113,7 +113,8 @@ def _test(check: CheckSpec, observation: Observation, got: Mapping):
         held = test.low <= value <= test.high
         verb = "in" if held else "outside"
         show, bound = value_formatter(check.unit, check.display_unit), threshold_formatter(check.unit, check.display_unit)
-        message = f"{check.statistic} {show(value)} {verb} [{bound(test.low)}, {bound(test.high)}]"
+        message = f"{check.statistic} {fmt_apart(show, value, test.low, test.high)} {verb} " \
+                  f"[{bound(test.low)}, {bound(test.high)}]"
         return held, None, "between", message, {"low": test.low, "high": test.high}
     assert isinstance(test, Compare)
     details: dict[str, Any] = {}
@@ -127,7 +128,7 @@ def _test(check: CheckSpec, observation: Observation, got: Mapping):
     # `prod - 0.02 = 0.66, prod: 0.68` says what prod measured; a bare `prod = 0.68` already did.
     refs = "" if isinstance(test.rhs, MeasureRef) else "".join(
         f", {name}: {show(v)}" for name, v in details.get("references", {}).items())
-    message = f"{check.statistic} {show(value)} {test.op if held else _negated(test.op)} {rhs}{refs}"
+    message = f"{check.statistic} {fmt_apart(show, value, threshold)} {test.op if held else _negated(test.op)} {rhs}{refs}"
     if observation.message:
         message += f" ({observation.message})"
     return held, threshold, test.op, message, details

@@ -92,6 +92,19 @@ def fmt_exact(x: float | int) -> str:
     return f"{x:g}"
 
 
+def fmt_apart(show: Callable, value, *others) -> str:
+    """`value` as `show` reads it, or with every digit (the shortest text that reads back as
+    it) where that would read as one of `others` although it differs: a Float32 column's 0.1
+    is 0.10000000149011612, which `max <= 0.1` fails, and "max 0.1 is not <= 0.1" would not
+    say why."""
+    text = show(value)
+    if not isinstance(value, float) or not any(o is not None and o != value and show(o) == text for o in others):
+        return text
+    if show is fmt_percent:
+        return f"{float(value) * 100!r}%"
+    return repr(float(value)) if show in (fmt, fmt_exact) else text
+
+
 def is_int(value) -> bool:
     """An integer, NumPy's included, and not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
