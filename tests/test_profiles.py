@@ -599,3 +599,35 @@ def test_a_number_beyond_the_float_range_is_reported_as_such_wherever_it_is(file
     pf._LOADED.clear()
     with pytest.raises(pf.DataError, match="bad.json is not a readable profile: the number .* is beyond the float range"):
         pf.load_profile(tmp_path / "bad.json", "prod")
+
+
+KEPT_VALUE_COLUMNS = {  # each keeps its values (at most GRID finite ones); the lies its summary is edited to tell
+    "normal": (np.random.default_rng(3).normal(0, 1, 900), ("mean", "m2")),
+    "offset": (1e9 + np.random.default_rng(4).normal(0, 1, 900), ("mean", "m2")),  # mean dwarfs the spread
+    "tiny": (np.random.default_rng(5).normal(0, 1, 900) * 1e-150, ("mean", "m2")),
+    "wide": (np.random.default_rng(6).normal(0, 1, 900) * 10.0 ** np.random.default_rng(7).integers(-200, 200, 900),
+             ("mean",)),  # m2 kept scaled (m2_exp): not compared
+    "two values": (np.array([1.0, 1.0 + 2 ** -52] * 450), ("m2",)),  # no mean but these two lies within 1e-16
+    "ids": ((2 ** 60 + np.arange(900)).astype(np.float64), ("m2",)),  # a mean off by less than its ulps: no lie
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEPT_VALUE_COLUMNS))
+def test_a_summary_that_contradicts_its_kept_values_is_refused(tmp_path, name):
+    """A profile that keeps a column's values is read only if its summary's mean and m2 are
+    those of the values: mlc's own profiles of any such data are read, and an edited mean or m2
+    (`mean >= 2.9` would pass on a summary that says 3 beside values around 0) is refused."""
+    values, lies = KEPT_VALUE_COLUMNS[name]
+    mlcontract.profile(pl.DataFrame({"x": values}), tmp_path / "p.json")
+    document = json.loads((tmp_path / "p.json").read_text())
+    assert document["columns"]["x"].get("values") is not None
+    pf._LOADED.clear()
+    summary = document["columns"]["x"]["summary"]
+    assert pf.load_profile(tmp_path / "p.json", "p").columns["x"].summary["mean"] == summary["mean"]
+    told = {"mean": summary["min"] + 0.9 * (summary["max"] - summary["min"]), "m2": summary["m2"] * 1.5}
+    for key in lies:
+        edited = broken(document, lambda d: d["columns"]["x"]["summary"].update({key: told[key]}))  # noqa: B023
+        (tmp_path / "bad.json").write_text(json.dumps(edited))
+        pf._LOADED.clear()
+        with pytest.raises(pf.DataError, match=f"`columns.x.summary.{key}` is .*, but its values'"):
+            pf.load_profile(tmp_path / "bad.json", "p")

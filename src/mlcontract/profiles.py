@@ -585,6 +585,7 @@ def _check_numeric(spec: ColumnProfile, at: str, version: int) -> None:
                                              f"(kept only when at most {GRID})")
         if count and not (values[0] == low and values[-1] == high and _ascending(values, strict=False)):
             raise _Malformed(f"{at}.values", "are not the ascending values from min to max")
+        _check_moments_of_values(summary, values, at)
         return
     if spec.quantiles is None:
         if count:
@@ -613,6 +614,29 @@ def _check_numeric(spec: ColumnProfile, at: str, version: int) -> None:
         raise _Malformed(f"{at}.counts", f"add up to {sum(spec.counts):,}, not to its {count:,} finite values")
     if spec.rank_error is not None:
         _count_at(spec.__dict__, "rank_error", f"{at}.rank_error")
+
+
+# How far a summary's mean and m2 may lie from those of its kept values taken again (the same
+# kernels, in sorted order instead of the data's: ~1e-14 relative apart, the mean ~1e-16 of its
+# magnitude): margins that refuse no profile mlc wrote, and any summary edited to tell another story.
+MEAN_TOLERANCE = 1e-12  # of the values' magnitude; and 1e-9 of their spread
+M2_TOLERANCE = 1e-9  # relative
+
+
+def _check_moments_of_values(summary, values: list, at: str) -> None:
+    """A column that keeps its values keeps everything its summary says: its mean and m2 must
+    be theirs (`mean >= 2.9` must not pass on a summary that says 3 beside values around 0).
+    An m2 of values beyond 2**448 is kept scaled (m2_exp): only its mean is compared."""
+    from ._kernels import summarize
+
+    if summary.count < 2:  # one value: its mean is its min and max (checked)
+        return
+    again = summarize(np.array(values, dtype=np.float64))
+    low, high = float(summary.min), float(summary.max)
+    if abs(summary.mean - again.mean) > MEAN_TOLERANCE * max(abs(low), abs(high)) + 1e-9 * (high - low):
+        raise _Malformed(f"{at}.summary.mean", f"is {summary.mean!r}, but its values' mean is {again.mean!r}")
+    if not summary.m2_exp and not again.m2_exp and abs(summary.m2 - again.m2) > M2_TOLERANCE * again.m2:
+        raise _Malformed(f"{at}.summary.m2", f"is {summary.m2!r}, but its values' is {again.m2!r}")
 
 
 def _check_categories(spec: ColumnProfile, at: str) -> None:
