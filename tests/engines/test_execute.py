@@ -653,3 +653,58 @@ def test_a_reference_column_is_read_once_for_its_summary_edges_and_histogram(tmp
     actual, expected = (np.maximum(s, 1e-4) for s in shares)
     assert result.checks[0].value == pytest.approx(float(np.sum((actual - expected) * np.log(actual / expected))),
                                                    rel=1e-12)
+
+
+# A column's values as the numbers they are, whatever type holds them: value sets, the most
+# common value and unseen_rate of 128-bit integers and decimals equal those of the same numbers
+# as Int64 / Float64 (128-bit keys were strings, and Decimal("0.10") equals no literal 0.1).
+NUMBER_TYPES = {
+    "Int128": ([5, 5, 7, None], pl.Int128, pl.Int64),
+    "UInt128": ([5, 5, 7, None], pl.UInt128, pl.Int64),
+    "Decimal(20, 0)": ([5, 5, 7, None], pl.Decimal(20, 0), pl.Int64),
+    "Decimal(10, 2)": ([0.1, 0.1, 2.5, None], pl.Decimal(10, 2), pl.Float64),
+}
+
+
+@pytest.mark.parametrize("source", ["file", "frame"])
+@pytest.mark.parametrize("name", sorted(NUMBER_TYPES))
+def test_value_sets_read_wide_integers_and_decimals_as_numbers(tmp_path, name, source):
+    import decimal
+
+    values, wide, plain = NUMBER_TYPES[name]
+    first, second = values[0], values[2]
+    given = [None if v is None else decimal.Decimal(str(v)) if wide.is_decimal() else v for v in values]
+    frames = {"wide": pl.DataFrame({"x": pl.Series(given, dtype=wide)}),
+              "plain": pl.DataFrame({"x": pl.Series(values, dtype=plain)})}
+    for name_, frame in frames.items():
+        frame.write_parquet(tmp_path / f"{name_}.parquet")
+    checks = (f"feature x not in ({first})\nfeature x in ({first}, {second})\nfeature x most_common == {first}\n"
+              f"feature x unseen_rate <= 0 vs p\nfeature x distinct == 2\n")
+
+    def checked(subject: str):
+        text = f'dataset d = parquet("{subject}.parquet")\ndataset p = parquet("plain.parquet")\n' + checks
+        if source == "file":
+            return mlcontract.compile(text, base_dir=tmp_path).run().checks
+        return mlcontract.compile(text, base_dir=tmp_path).run(datasets={"d": frames[subject], "p": frames["plain"]}).checks
+
+    result, oracle = checked("wide"), checked("plain")
+    assert [c.status for c in result] == [c.status for c in oracle] == ["fail", "pass", "pass", "pass", "pass"]
+    assert [c.value for c in result] == [c.value for c in oracle]
+
+
+def test_a_decimal_beyond_its_declared_precision_is_compared_as_it_is(tmp_path):
+    """A parquet writer may store 10**18 + 5 in a Decimal(18, 0); Polars reads it as it is, and
+    its checks see that value, not the precision's bound."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    stored = np.zeros(4, dtype=np.int64)
+    stored[0], stored[2] = 10 ** 18 + 5, 7  # two little-endian 128-bit integers
+    pq.write_table(pa.table({"x": pa.Array.from_buffers(pa.decimal128(18, 0), 2, [None, pa.py_buffer(stored.tobytes())])}),
+                   tmp_path / "d.parquet")
+    (tmp_path / "c.mlc").write_text('dataset d = parquet("d.parquet")\nfeature x between 0 and 1000000000000000000\n'
+                                    "feature x out_of_range_rate(0, 1e18) == 0\nfeature x max <= 1e18\n"
+                                    "feature x between 1000000000000000000 and 1000000000000000010\n")
+    checks = mlcontract.check(tmp_path / "c.mlc").checks
+    assert [c.status for c in checks] == ["fail"] * 4
+    assert [c.value for c in checks] == [0.5, 0.5, 10 ** 18 + 5, 0.5]

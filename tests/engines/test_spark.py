@@ -179,9 +179,11 @@ def _integers(n: int, seed: int, shift: float) -> pl.DataFrame:
     # DECIMAL(20, 0) beyond BIGINT: an integer type too (exact extremes and bounds on both engines)
     amounts = [decimal.Decimal(10 ** 19 + int(k)) for k in rng.integers(-3, 4, n)]
     amounts[2] = decimal.Decimal(10 ** 17 + 1)
+    prices = [decimal.Decimal(f"{k}.{c:02d}") for k, c in zip(rng.integers(0, 3, n), rng.choice([0, 10, 50], n))]
     return pl.DataFrame({"id": ids.astype(np.int64), "neg": negative.astype(np.int64),
                          "small": rng.integers(-100, 100, n).astype(np.int32),
-                         "amount": pl.Series(amounts, dtype=pl.Decimal(20, 0))})
+                         "amount": pl.Series(amounts, dtype=pl.Decimal(20, 0)),
+                         "price": pl.Series(prices, dtype=pl.Decimal(10, 2))})
 
 
 DATASETS = {
@@ -232,7 +234,9 @@ DATASETS = {
         "feature id distinct >= 1", "feature amount min >= 0", "feature amount max <= 10000000000000000003",
         "feature amount between 100000000000000001 and 10000000000000000002",
         "feature amount out_of_range_rate(100000000000000000, 10000000000000000000) <= 100%",
-        "feature amount mean >= 0", "feature amount psi < 5 vs ref",
+        "feature amount mean >= 0", "feature amount psi < 5 vs ref", "feature amount distinct >= 1",
+        "feature amount unseen_rate <= 100% vs ref", "feature price in (0.1, 2.5) >= 0%", "feature price distinct >= 1",
+        "feature price unseen_rate <= 100% vs ref",
     ]),
 }
 

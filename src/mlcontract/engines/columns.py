@@ -72,17 +72,18 @@ _INTEGER_RANGES = {f"{sign}Int{bits}": ((-(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
 
 def integer_range(series) -> tuple[int, int] | None:
-    """The smallest and largest value of the series' integer dtype (a decimal of scale 0 is an
-    integer type: its precision bounds it); None for other dtypes."""
+    """The smallest and largest value of the series' integer dtype; None for other dtypes. A
+    decimal of scale 0 is an integer type, held in 128 bits: its declared precision is no bound
+    (a parquet writer may store 10**18 + 5 in a Decimal(18, 0), and Polars reads it as it is)."""
     dtype = series.dtype
-    if dtype.is_decimal() and dtype.scale == 0 and dtype.precision is not None:
-        return -(10 ** dtype.precision - 1), 10 ** dtype.precision - 1
+    if dtype.is_decimal() and dtype.scale == 0:
+        return _INTEGER_RANGES["Int128"]
     return _INTEGER_RANGES.get(str(dtype))
 
 
 def _as_integers(series):
     """An integer column whose values Polars compares with Python ints of any size in its range:
-    a decimal of scale 0 as Int128 (exactly: its precision is at most 38 digits)."""
+    a decimal of scale 0 as Int128 (exactly: it is held in 128 bits)."""
     import polars as pl
 
     return series.cast(pl.Int128) if series.dtype.is_decimal() else series
@@ -390,19 +391,24 @@ def value_counts(series) -> CountsResult:
         return dictionary_counts(series)
     rows = series.len()
     present = series.drop_nulls()
+    if present.dtype.is_decimal():
+        # The numbers a decimal holds (docs/language.md): of scale 0, its integers; else the
+        # nearest float64s. Python's Decimal("0.10") would equal no literal 0.1 of a value set.
+        present = present.cast(pl.Int128 if present.dtype.scale == 0 else pl.Float64)
     if present.dtype.is_float():
         present = present.filter(~present.is_nan())
     nulls = rows - present.len()
     if present.dtype == pl.Categorical or isinstance(present.dtype, pl.Enum):
         present = present.cast(pl.String)
-    elif str(present.dtype) in ("Int128", "UInt128"):
-        present = present.cast(pl.String)  # NumPy has no 128-bit integers; strings keep them exact
     elif present.dtype.is_nested() or present.dtype == pl.Object:
         # Lists and structs are not hashable as NumPy keys: count them by their Polars hash
         # (64 bits, fixed seeds, so equal values hash equally in both datasets of a run).
         present = present.hash(seed=0).alias(present.name)
     counted = present.value_counts(sort=True)
-    keys = counted[present.name].to_numpy()
+    if str(present.dtype) in ("Int128", "UInt128"):
+        keys = _key_array(counted[present.name].to_list())  # NumPy has no 128-bit integers: Python ints
+    else:
+        keys = counted[present.name].to_numpy()
     if keys.dtype != object:
         keys = keys.astype(object) if present.dtype == pl.String else keys
     counts = counted["count"].to_numpy().astype(np.int64)

@@ -698,6 +698,8 @@ def _value_counts(runner: Runner, frame, keys: list[tuple[Relation, str]], rows:
         mine_np = np.asarray(mine.to_numpy(zero_copy_only=False), dtype=bool)
         values = table.column(f"k{i}").filter(pa.array(mine_np)).to_pylist()
         numbers = counts[mine_np]
+        if type(relation.type(name)).__name__ == "DecimalType":
+            values, numbers = _decimal_keys(values, numbers, relation.type(name).scale)
         present = [j for j, v in enumerate(values) if v is not None]
         nulls = int(numbers.sum() - numbers[present].sum())
         if len(present) > MAX_COUNTED_KEYS:
@@ -707,6 +709,18 @@ def _value_counts(runner: Runner, frame, keys: list[tuple[Relation, str]], rows:
         results[(relation.name, name)] = CountsResult(key_array([values[j] for j in order]),
                                                       numbers[order].astype(np.int64), nulls, rows[relation.name])
     return results
+
+
+def _decimal_keys(values: list, numbers: np.ndarray, scale: int) -> tuple[list, np.ndarray]:
+    """A DECIMAL column's value counts keyed by the numbers it holds, as locally
+    (columns.value_counts): of scale 0 its integers, else the nearest floats (merged where
+    two decimals round to one float). Python's Decimal("0.10") would equal no literal 0.1."""
+    number = int if scale == 0 else float
+    merged: dict = {}
+    for value, count in zip(values, numbers.tolist()):
+        key = None if value is None else number(value)
+        merged[key] = merged.get(key, 0) + count
+    return list(merged), np.array(list(merged.values()), dtype=np.int64)
 
 
 # ---- order statistics -------------------------------------------------------------------------------------
