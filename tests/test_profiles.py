@@ -5,6 +5,7 @@ files are written atomically and corrupt or foreign files give clear errors."""
 from __future__ import annotations
 
 import json
+import math
 import os
 
 import numpy as np
@@ -606,7 +607,8 @@ KEPT_VALUE_COLUMNS = {  # each keeps its values (at most GRID finite ones); the 
     "offset": (1e9 + np.random.default_rng(4).normal(0, 1, 900), ("mean", "m2")),  # mean dwarfs the spread
     "tiny": (np.random.default_rng(5).normal(0, 1, 900) * 1e-150, ("mean", "m2")),
     "wide": (np.random.default_rng(6).normal(0, 1, 900) * 10.0 ** np.random.default_rng(7).integers(-200, 200, 900),
-             ("mean",)),  # m2 kept scaled (m2_exp): not compared
+             ("mean", "m2", "mean_lo")),  # m2 kept scaled (m2_exp), compared in its units
+    "around zero": (np.array([-1e12] + [0.0] * 2518 + [1e12]), ("mean", "mean_lo")),  # mean 0: a spread of 2e12
     "two values": (np.array([1.0, 1.0 + 2 ** -52] * 450), ("m2",)),  # no mean but these two lies within 1e-16
     "ids": ((2 ** 60 + np.arange(900)).astype(np.float64), ("m2",)),  # a mean off by less than its ulps: no lie
 }
@@ -624,10 +626,11 @@ def test_a_summary_that_contradicts_its_kept_values_is_refused(tmp_path, name):
     pf._LOADED.clear()
     summary = document["columns"]["x"]["summary"]
     assert pf.load_profile(tmp_path / "p.json", "p").columns["x"].summary["mean"] == summary["mean"]
-    told = {"mean": summary["min"] + 0.9 * (summary["max"] - summary["min"]), "m2": summary["m2"] * 1.5}
+    told = {"mean": summary["min"] + 0.9 * (summary["max"] - summary["min"]), "m2": summary["m2"] * 1.5,
+            "mean_lo": max(1500.0, 4 * math.ulp(summary["mean"]))}  # the mean's rounding error: below an ulp of it
     for key in lies:
         edited = broken(document, lambda d: d["columns"]["x"]["summary"].update({key: told[key]}))  # noqa: B023
         (tmp_path / "bad.json").write_text(json.dumps(edited))
         pf._LOADED.clear()
-        with pytest.raises(pf.DataError, match=f"`columns.x.summary.{key}` is .*, but its values'"):
+        with pytest.raises(pf.DataError, match=f"`columns.x.summary.{key}` is .*, (but its values'|more than the rounding)"):
             pf.load_profile(tmp_path / "bad.json", "p")

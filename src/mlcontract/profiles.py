@@ -573,6 +573,9 @@ def _check_numeric(spec: ColumnProfile, at: str, version: int) -> None:
         for key in ("min", "max", "mean", "mean_lo"):
             if not math.isfinite(float(getattr(summary, key))):
                 raise _Malformed(f"{at}.summary.{key}", "is not a finite number although there are finite values")
+        if abs(summary.mean_lo) > math.ulp(summary.mean):  # the mean's rounding error: below an ulp of it
+            raise _Malformed(f"{at}.summary.mean_lo", f"is {summary.mean_lo!r}, more than the rounding error of "
+                                                      f"the mean {summary.mean!r}")
         # m2 is finite too (NumericSummary checks it): values beyond 2**448 keep it scaled (m2_exp)
     elif spec.summary.get("m2") != 0 or any(spec.summary.get(k) is not None for k in ("min", "max", "mean")):
         raise _Malformed(f"{at}.summary", "has extremes or moments although there are no finite values")
@@ -617,26 +620,28 @@ def _check_numeric(spec: ColumnProfile, at: str, version: int) -> None:
 
 
 # How far a summary's mean and m2 may lie from those of its kept values taken again (the same
-# kernels, in sorted order instead of the data's: ~1e-14 relative apart, the mean ~1e-16 of its
-# magnitude): margins that refuse no profile mlc wrote, and any summary edited to tell another story.
-MEAN_TOLERANCE = 1e-12  # of the values' magnitude; and 1e-9 of their spread
+# kernels, in sorted order instead of the data's): the mean is off by at most ~2,520 roundings
+# of its largest value (a few ulps in practice), m2 by ~1e-14 of itself. Margins that refuse no
+# profile mlc wrote, and any summary edited to tell another story.
+MEAN_TOLERANCE = 1e-12  # of the values' largest magnitude
 M2_TOLERANCE = 1e-9  # relative
 
 
 def _check_moments_of_values(summary, values: list, at: str) -> None:
-    """A column that keeps its values keeps everything its summary says: its mean and m2 must
-    be theirs (`mean >= 2.9` must not pass on a summary that says 3 beside values around 0).
-    An m2 of values beyond 2**448 is kept scaled (m2_exp): only its mean is compared."""
+    """A column that keeps its values keeps everything its summary says: its mean (with its
+    low part) and m2 must be theirs (`mean >= 2.9` must not pass on a summary that says 3 beside
+    values around 0). An m2 of values beyond 2**448 is compared in its units (m2_exp)."""
     from ._kernels import summarize
 
     if summary.count < 2:  # one value: its mean is its min and max (checked)
         return
     again = summarize(np.array(values, dtype=np.float64))
-    low, high = float(summary.min), float(summary.max)
-    if abs(summary.mean - again.mean) > MEAN_TOLERANCE * max(abs(low), abs(high)) + 1e-9 * (high - low):
+    off = (summary.mean - again.mean) + (summary.mean_lo - again.mean_lo)
+    if not abs(off) <= MEAN_TOLERANCE * max(abs(float(summary.min)), abs(float(summary.max))):
         raise _Malformed(f"{at}.summary.mean", f"is {summary.mean!r}, but its values' mean is {again.mean!r}")
-    if not summary.m2_exp and not again.m2_exp and abs(summary.m2 - again.m2) > M2_TOLERANCE * again.m2:
-        raise _Malformed(f"{at}.summary.m2", f"is {summary.m2!r}, but its values' is {again.m2!r}")
+    m2, m2_again = summary.to_dict()["m2"], again.to_dict()["m2"]  # in units of 4**m2_exp (the m2 property: inf)
+    if summary.m2_exp != again.m2_exp or not abs(m2 - m2_again) <= M2_TOLERANCE * m2_again:
+        raise _Malformed(f"{at}.summary.m2", f"is {m2!r}, but its values' is {m2_again!r}")
 
 
 def _check_categories(spec: ColumnProfile, at: str) -> None:
