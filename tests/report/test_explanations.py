@@ -118,12 +118,12 @@ def test_a_strict_schema_counts_the_columns_out_of_place():
 def test_a_value_that_would_read_as_its_bound_is_shown_with_every_digit():
     """A Float32 column's 0.1 is 0.10000000149011612: it fails `max <= 0.1` and lies outside
     [0, 0.1], and the messages say so with the digits that differ, not "max 0.1 is not <= 0.1"."""
-    from mlcontract.report.formatting import fmt, fmt_apart, fmt_exact, fmt_percent
+    from mlcontract.report.formatting import fmt, fmt_apart, fmt_percent
 
     x = float(pl.Series([0.1], dtype=pl.Float32).cast(pl.Float64)[0])
     assert x != 0.1 and fmt(x) == fmt(0.1) == "0.1"
     assert fmt_apart(fmt, x, 0.1) == repr(x) == "0.10000000149011612"
-    assert fmt_apart(fmt_exact, x, 0, 0.1) == repr(x) and fmt_apart(fmt_percent, 0.0123000001, 0.0123) == "1.23000001%"
+    assert fmt_apart(fmt_percent, 0.0123000001, 0.0123) == "1.23000001%"
     assert fmt_apart(fmt, 0.1, 0.1) == "0.1" and fmt_apart(fmt, 0.25, 0.1) == "0.25" and fmt_apart(fmt, 7, 7.0) == "7"
     frame = pl.DataFrame({"x": pl.Series([0.05, 0.1], dtype=pl.Float32)})
     result = mlcontract.compile("dataset d = parquet(\"d.parquet\")\nfeature x max <= 0.1\nfeature x between 0 and 0.1\n",
@@ -131,4 +131,18 @@ def test_a_value_that_would_read_as_its_bound_is_shown_with_every_digit():
     maximum, between = result.checks
     assert maximum.status == between.status == "fail"
     assert maximum.message == "max 0.10000000149011612 is not <= 0.1"
-    assert "(min 0.05, max 0.10000000149011612)" in between.message  # 0.05 reads as no bound
+    assert "(min 0.05000000074505806, max 0.10000000149011612)" in between.message  # extremes: exactly
+
+
+def test_bounds_and_thresholds_read_as_exactly_what_they_exclude():
+    """A bound prints in the shortest form that reads back as it (1234567.5 is not 1.23457e+06,
+    which reads like the max 1234568 it excludes), and a threshold that would read like the
+    observed value it differs from gets every digit (`>= 1.0000001` is not `>= 1`)."""
+    from mlcontract.report.formatting import fmt_exact, observed_text, threshold_text
+
+    assert [fmt_exact(x) for x in (1234567.0, 1234571.2, 1e17, 0.1, 2 ** 53 + 1, -0.0)] == \
+        ["1234567", "1234571.2", "1e+17", "0.1", "9007199254740993", "0"]
+    frame = pl.DataFrame({"i": [0, 1234568], "n": [1, 1]})
+    between, maximum = _run("feature i between 0 and 1234567.5\nfeature n max >= 1.0000001\n", t=frame).checks
+    assert between.message == "1 of 2 values outside [0, 1234567.5] (min 0, max 1234568): 50% of the non-null values"
+    assert maximum.status == "fail" and threshold_text(maximum) == ">= 1.0000001" and observed_text(maximum) == "1"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import CheckError
-from ..report.formatting import fmt_apart, fmt_exact, fmt_percent
+from ..report.formatting import fmt_exact, fmt_percent
 from ..statistics import family_of
 from ..statistics.base import CATEGORICAL, NUMERIC, non_missing
 from . import requests as rq
@@ -89,7 +89,7 @@ class ValuesBetween(Measure):
         return Observation(
             share,
             False,
-            f"{outside:,} of {total:,} values outside [{lo}, {hi}]{_extremes(summary, self.low, self.high)}: "
+            f"{outside:,} of {total:,} values outside [{lo}, {hi}]{_extremes(summary)}: "
             f"{fmt_percent(share)} of the non-null values",
             details,
         )
@@ -525,11 +525,11 @@ class Difference(Measure):
 
 
 # ---- helpers -------------------------------------------------------------------------------------
-def _extremes(summary, *bounds) -> str:
+def _extremes(summary) -> str:
     if summary.neg_inf or summary.pos_inf:
         return " (including infinite values)"
     if summary.count:
-        return f" (min {fmt_apart(fmt_exact, summary.min, *bounds)}, max {fmt_apart(fmt_exact, summary.max, *bounds)})"
+        return f" (min {fmt_exact(summary.min)}, max {fmt_exact(summary.max)})"
     return ""
 
 

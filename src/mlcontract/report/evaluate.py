@@ -124,7 +124,7 @@ def _test(check: CheckSpec, observation: Observation, got: Mapping):
     held = _OPS[test.op](value, threshold)
     show = value_formatter(check.unit, check.display_unit)
     rhs = test.rhs_text if isinstance(test.rhs, Const) else \
-        f"{test.rhs_text} = {threshold_formatter(check.unit, check.display_unit)(threshold)}"
+        f"{test.rhs_text} = {fmt_apart(threshold_formatter(check.unit, check.display_unit), threshold, value)}"
     # `prod - 0.02 = 0.66, prod: 0.68` says what prod measured; a bare `prod = 0.68` already did.
     refs = "" if isinstance(test.rhs, MeasureRef) else "".join(
         f", {name}: {show(v)}" for name, v in details.get("references", {}).items())

@@ -85,11 +85,13 @@ def fmt_rate(rate: float | None) -> str:
 
 
 def fmt_exact(x: float | int) -> str:
-    """A bound or extreme the contract or the data gave: an int exactly as it is (an id of
-    2**53 + 1 is not 9.0072e+15), a float in its shortest form."""
+    """A bound or extreme the contract or the data gave, exactly: an int as it is (an id of
+    2**53 + 1 is not 9.0072e+15), a float in the shortest form that reads back as it (1500000
+    for 1.5e6; 1234567.0 is not 1.23457e+06), so no bound reads like a value it excludes."""
     if isinstance(x, int) and not isinstance(x, bool):
         return str(x)
-    return f"{x:g}"
+    x = float(x)
+    return f"{int(x)}" if x.is_integer() and abs(x) < 1e16 else repr(x)
 
 
 def fmt_apart(show: Callable, value, *others) -> str:
@@ -102,7 +104,7 @@ def fmt_apart(show: Callable, value, *others) -> str:
         return text
     if show is fmt_percent:
         return f"{float(value) * 100!r}%"
-    return repr(float(value)) if show in (fmt, fmt_exact) else text
+    return repr(float(value)) if show is fmt else text
 
 
 def is_int(value) -> bool:
@@ -141,7 +143,7 @@ def observed_text(check: CheckResult) -> str:
     if unit == "%":
         text = fmt_percent(check.value)
     else:
-        text = value_formatter(check.unit, check.display_unit)(check.value)
+        text = fmt_apart(value_formatter(check.unit, check.display_unit), check.value, check.threshold)
         text += f" {printable(unit, 40)}" if unit else ""
     return text + (f" at {printable(at, 40)}" if at else "")
 
@@ -150,7 +152,8 @@ def threshold_text(check: CheckResult) -> str:
     """`<= 1%`, `< 250ms`, or "" for a check without a numeric threshold."""
     if check.threshold is None:
         return ""
-    return f"{check.comparator} {threshold_formatter(check.unit, check.display_unit)(check.threshold)}"
+    shown = fmt_apart(threshold_formatter(check.unit, check.display_unit), check.threshold, check.value)
+    return f"{check.comparator} {shown}"
 
 
 # ---- what every report says alike ------------------------------------------------------------------
