@@ -67,18 +67,13 @@ def summarize(series):
 
 # Integers of magnitude below 2**53 are exact in float64; beyond it float64 rounds them.
 EXACT_FLOAT_INTEGERS = 2 ** 53
-_INTEGER_RANGES = {f"{sign}Int{bits}": ((-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if sign == "" else (0, 2 ** bits - 1))
-                   for sign in ("", "U") for bits in (8, 16, 32, 64, 128)}
 
 
 def integer_range(series) -> tuple[int, int] | None:
-    """The smallest and largest value of the series' integer dtype; None for other dtypes. A
-    decimal of scale 0 is an integer type, held in 128 bits: its declared precision is no bound
-    (a parquet writer may store 10**18 + 5 in a Decimal(18, 0), and Polars reads it as it is)."""
-    dtype = series.dtype
-    if dtype.is_decimal() and dtype.scale == 0:
-        return _INTEGER_RANGES["Int128"]
-    return _INTEGER_RANGES.get(str(dtype))
+    """The smallest and largest value of the series' integer dtype (sources.files.integer_bounds)."""
+    from ..sources.files import integer_bounds
+
+    return integer_bounds(series.dtype)
 
 
 def _as_integers(series):

@@ -31,6 +31,20 @@ def column_type(dtype: Any) -> str:
     return OTHER
 
 
+# The values of each integer dtype; a decimal of scale 0 holds integers in 128 bits (its declared
+# precision is no bound: a parquet writer may store 10**18 + 5 in a Decimal(18, 0)).
+_INTEGER_RANGES = {f"{sign}Int{bits}": ((-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if sign == "" else (0, 2 ** bits - 1))
+                   for sign in ("", "U") for bits in (8, 16, 32, 64, 128)}
+
+
+def integer_bounds(dtype: Any) -> tuple[int, int] | None:
+    """The smallest and largest value of an integer Polars dtype (a decimal of scale 0 is one,
+    Int128's bounds); None for other dtypes."""
+    if dtype.is_decimal() and dtype.scale == 0:
+        return _INTEGER_RANGES["Int128"]
+    return _INTEGER_RANGES.get(str(dtype))
+
+
 def check_readable(path: Path, what: str, written: str | None = None, folders: bool = False) -> None:
     """Raise a DataError unless `path` is a regular file we may read (or, for parquet, a folder
     of parquet files). A FIFO would block forever; a folder given to csv() would be globbed and
