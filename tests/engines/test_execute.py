@@ -708,3 +708,15 @@ def test_a_decimal_beyond_its_declared_precision_is_compared_as_it_is(tmp_path):
     checks = mlcontract.check(tmp_path / "c.mlc").checks
     assert [c.status for c in checks] == ["fail"] * 4
     assert [c.value for c in checks] == [0.5, 0.5, 10 ** 18 + 5, 0.5]
+
+
+def test_a_range_against_its_own_dataset_is_computed_after_its_summary(tmp_path):
+    """`out_of_range_rate vs d` on d itself: every value lies in its own range (0), computed in
+    one scan after the column's summary (the scan reads at once instead of streaming, as for a
+    histogram on its own edges); it was an error, "summary(x) was not computed"."""
+    pl.DataFrame({"x": [1.0, 2.0, None, 3.0], "y": [5, 6, 7, 8]}).write_parquet(tmp_path / "d.parquet")
+    contract = mlcontract.compile('dataset d = parquet("d.parquet")\nfeature x out_of_range_rate <= 0 vs d\n'
+                                  "feature y out_of_range_rate == 0 vs d\nfeature x mean >= 0\n", base_dir=tmp_path)
+    assert "streamed" not in contract.explain()
+    checks = contract.run().checks
+    assert [(c.status, c.value) for c in checks] == [("pass", 0.0), ("pass", 0.0), ("pass", 2.0)]

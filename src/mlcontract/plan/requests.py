@@ -235,6 +235,10 @@ class OutsideRange(ColumnRequest):
     def depends_on(self) -> tuple[Request, ...]:
         return (self.bounds,)
 
+    @property
+    def mergeable(self) -> bool:
+        return self.bounds.of != self.of  # its own range (`vs` itself): after its summary, in the same scan
+
     def describe(self) -> str:
         return f"outside({self.name}, {self.bounds.of}'s range)"
 
