@@ -145,7 +145,8 @@ def _skewed(n: int, seed: int, shift: float) -> pl.DataFrame:
     y = rng.lognormal(shift, 3.0, n)
     y[:5] = [1e12, -1e9, 3e15, 1e-300, 5e-324]
     v = rng.pareto(1.2, n) - rng.pareto(1.5, n)
-    return pl.DataFrame({"y": y, "v": v})
+    huge = rng.uniform(-1, 1, n) * 1.7e308  # squared deviations overflow: m2 kept in units of 4**576
+    return pl.DataFrame({"y": y, "v": v, "huge": huge})
 
 
 def _ties(n: int, seed: int, shift: float) -> pl.DataFrame:
@@ -206,6 +207,7 @@ DATASETS = {
         "feature y wasserstein >= 0 vs ref", "feature y ks_pvalue >= 0 vs ref",
         "feature v psi < 5 vs ref", "feature v kl < 5 vs ref bins 7", "feature v wasserstein_norm >= 0 vs ref",
         "feature v mean >= -1e9", "feature v std >= 0", "feature v p75 >= -1e9",
+        "feature huge std > 0", "feature huge mean >= -1e308", "feature huge psi < 5 vs ref",
     ]),
     "ties": (_ties, [
         "feature k psi < 5 vs ref", "feature k psi < 5 vs ref bins 20", "feature k js < 1 vs ref",

@@ -83,13 +83,17 @@ class Selection:
 
 @dataclass
 class Moments:
-    """The exact Σv and Σ(v − shift)² of a sample (ExactSum digits), from the first round."""
+    """The exact Σv and Σ((v − shift)·scale)² of a sample (ExactSum digits), from the first
+    round. `scale` is 1, or 2**-576 for values reaching 2**448, whose squared deviations would
+    overflow: then the deviations are taken on the values scaled (exactly, as the local kernel
+    does), v·scale − shift·scale, and m2 is in units of 4**576 (NumericSummary's m2_exp)."""
 
     first: ExactSum
     shift: float
-    second: ExactSum | None  # None: Σ(v − shift)² overflows (m2 is inf)
+    second: ExactSum | None  # None: the squares overflow even so (m2 is inf)
     total: Fraction | None = None
     squares: Fraction | None = None
+    scale: float = 1.0
 
 
 @dataclass(eq=False)
@@ -544,8 +548,12 @@ def _branch_sql(sample: Sample, side: int, groups: list[Group], frame: str, summ
     moments = group.moments[side] if side < len(group.moments) else None
     squares = moments is not None and moments.second is not None and ("q", side) in summed
     if squares:
-        c = double(moments.shift)  # type: ignore[union-attr]
-        inner = f"SELECT gk, v, (v - {c}) * (v - {c}) AS w FROM ({inner})"
+        assert moments is not None
+        if moments.scale == 1.0:
+            deviation = f"(v - {double(moments.shift)})"
+        else:  # values beyond 2**448: their deviations scaled (Moments)
+            deviation = f"(v * {double(moments.scale)} - {double(moments.shift * moments.scale)})"
+        inner = f"SELECT gk, v, {deviation} * {deviation} AS w FROM ({inner})"
     values = {side: "v", other: "CAST(NULL AS DOUBLE)"}
     columns = ["gk", f"{values[0]} AS v0", f"{values[1]} AS v1"]
     found = {("a", side): ExactSum(sample.exponent).parts("v") if group.digits(side) else [],

@@ -800,6 +800,10 @@ def _quantile_ranks(plan, request, count: int) -> list[np.ndarray]:
 
 
 # ---- exact moments ------------------------------------------------------------------------------------------
+_HUGE = 2.0 ** 448  # the local kernel's moments of values this large are scaled by 2**-576 (NumericSummary)
+_SCALE = 576
+
+
 def _moments_of(stats: ColumnStats) -> Moments:
     """Σx and Σ(x − c)² of the finite values, exactly (ExactSum), c a shift near the mean: the
     mean is then correctly rounded and m2 = Σ(x − c)² − n(mean − c)² loses nothing to
@@ -814,13 +818,11 @@ def _moments_of(stats: ColumnStats) -> Moments:
     else:
         shift = low / 2 + high / 2
     first = ExactSum(exponent_above(max(abs(low), abs(high))))
-    largest = max((low - shift) * (low - shift), (high - shift) * (high - shift))
+    scale = 2.0 ** -_SCALE if max(abs(low), abs(high)) >= _HUGE else 1.0  # as NumericSummary scales m2
+    below, above = low * scale - shift * scale, high * scale - shift * scale
+    largest = max(below * below, above * above)
     second = ExactSum(exponent_above(largest)) if math.isfinite(largest) else None
-    return Moments(first, shift, second)
-
-
-_HUGE = 2.0 ** 448  # the local kernel's moments of values this large are scaled by 2**-576 (NumericSummary)
-_SCALE = 576
+    return Moments(first, shift, second, scale=scale)
 
 
 def _summary_of(stats: ColumnStats, moments: Moments | None):
@@ -837,14 +839,13 @@ def _summary_of(stats: ColumnStats, moments: Moments | None):
     mean_exact = moments.total / n
     mean = float(mean_exact)
     mean_lo = float(mean_exact - Fraction(mean))
-    huge = stats.high >= _HUGE or stats.low <= -_HUGE
     if moments.squares is None:
         m2: Fraction | float = math.inf
-    else:
-        m2 = max(Fraction(0), moments.squares - n * (mean_exact - Fraction(moments.shift)) ** 2)
-    if huge:
-        scaled = math.inf if m2 == math.inf else float(Fraction(m2) / Fraction(2) ** (2 * _SCALE))
-        return NumericSummary(**counts, min=stats.min, max=stats.max, mean=mean, mean_lo=mean_lo, m2=scaled,
+    else:  # in units of scale**-2 (Moments): the centre as the SQL took it
+        centre = mean_exact * Fraction(moments.scale) - Fraction(moments.shift * moments.scale)
+        m2 = max(Fraction(0), moments.squares - n * centre ** 2)
+    if moments.scale != 1.0:  # values beyond 2**448: m2 in units of 4**576, as NumericSummary keeps it
+        return NumericSummary(**counts, min=stats.min, max=stats.max, mean=mean, mean_lo=mean_lo, m2=float(m2),
                               m2_exp=_SCALE)
     value = float(m2)
     if not math.isfinite(value):
