@@ -238,7 +238,10 @@ DATASETS = {
         "feature amount out_of_range_rate(100000000000000000, 10000000000000000000) <= 100%",
         "feature amount mean >= 0", "feature amount psi < 5 vs ref", "feature amount distinct >= 1",
         "feature amount unseen_rate <= 100% vs ref", "feature price in (0.1, 2.5) >= 0%", "feature price distinct >= 1",
-        "feature price unseen_rate <= 100% vs ref",
+        "feature price unseen_rate <= 100% vs ref", "cur rows where amount > 1e19 >= 0",
+        "cur rows where id >= 4.6116860184273879e18 >= 0", "cur rows where small < 5.5 >= 0",
+        "cur rows where id != 2e30 >= 0", f"cur rows where amount <= {10 ** 19 + 1} >= 0",
+        "cur rows where 1e17 < amount >= 0",
     ]),
 }
 

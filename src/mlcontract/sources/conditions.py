@@ -11,7 +11,7 @@ is unknown.
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..language import ast
 
@@ -81,7 +81,7 @@ def _utc(value: Any) -> Any:
 # column meets a microsecond literal with its nanoseconds cut off, so `ts == 2026-01-01T00:00`
 # would hold 500 ns past midnight. These compare the column's integer ticks instead, exactly.
 NS_PER_UNIT = {"ns": 1, "us": 1_000, "ms": 1_000_000}
-_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 _I64 = (-2**63, 2**63 - 1)
 
 
@@ -174,13 +174,13 @@ def _comparison(left: Any, op: str, right: Any, schema: Any) -> Any:
     or datetime columns) meets a datetime or duration literal on its integer ticks
     (`exact_temporal`), and another such operand in the finer of their units: Polars would
     compare them in the coarser one. Anything else as Polars compares it."""
-    for column, literal, written in ((left, right, op), (right, left, _FLIPPED[op])):
+    for column, literal, written in ((left, right, op), (right, left, FLIPPED[op])):
         exact = _integer_against_number(column, written, literal, schema)
         if exact is not None:
             return exact
     (left_side, left_type), (right_side, right_type) = _typed(left, schema), _typed(right, schema)
     for side, dtype, literal, written in ((left_side, left_type, right, op),
-                                          (right_side, right_type, left, _FLIPPED[op])):
+                                          (right_side, right_type, left, FLIPPED[op])):
         value = _temporal_literal(literal)
         if dtype is not None and value is not None:
             return exact_temporal(side, dtype, written, value)
@@ -192,52 +192,53 @@ def _comparison(left: Any, op: str, right: Any, schema: Any) -> Any:
 
 def _integer_against_number(column: Any, op: str, literal: Any, schema: Any) -> Any:
     """`column OP number` of an integer column (a decimal of scale 0 included) and a plain number
-    literal, compared exactly, on integers of the column's type; None for any other pair.
-    Polars would compare 10**17 + 1 with 1e17 as Float64s (equal), take a literal beyond Int64
-    as a Float64 (2**100 would equal 2**100 + 1), and a UInt128 column with an Int64 literal
-    wrongly (`u > 5` kept no row of 2**127 + 1). The comparison with a float `v`
-    is the one with an integer: x > v iff x > floor(v), x >= v iff x >= ceil(v), x == v iff v
-    is a whole number and x equals it; a bound beyond the column's type decides every value."""
-    import math
-
+    literal, compared exactly, on integers of the column's type (integer_comparison); None for
+    any other pair. Polars would compare 10**17 + 1 with 1e17 as Float64s (equal), take a
+    literal beyond Int64 as a Float64 (2**100 would equal 2**100 + 1), and compare a UInt128
+    column with an Int64 literal wrongly (`u > 5` kept no row of 2**127 + 1)."""
     import polars as pl
 
     from .files import integer_bounds
 
-    if not isinstance(column, ast.ColumnRef) or not _plain_number(literal):
+    if not isinstance(column, ast.ColumnRef) or not plain_number(literal):
         return None
     dtype = schema[column.name.id]
     bounds = integer_bounds(dtype)
-    value = ast.literal_value(literal)
     if bounds is None:
         return None
     expr = pl.col(column.name.id).cast(pl.Int128) if dtype.is_decimal() else pl.col(column.name.id)
-    if isinstance(value, float) and math.isinf(value):
-        holds = {"<": value > 0, "<=": value > 0, ">": value < 0, ">=": value < 0, "==": False, "!=": True}[op]
-        return _constant(expr, holds)
-    if isinstance(value, float) and not value.is_integer() and op in ("==", "!="):
-        return _constant(expr, op == "!=")
-    whole = int(value) if isinstance(value, int) or value.is_integer() else \
-        (math.floor(value) if op in (">", "<=") else math.ceil(value))
-    smallest, largest = bounds
-    if whole < smallest or whole > largest:  # every value of the column lies on one side
-        return _constant(expr, {"<": whole > largest, "<=": whole > largest, ">": whole < smallest,
-                                ">=": whole < smallest, "==": False, "!=": True}[op])
+    compared = integer_comparison(op, ast.literal_value(literal), bounds)
+    if isinstance(compared, bool):
+        return pl.when(expr.is_null()).then(pl.lit(None, dtype=pl.Boolean)).otherwise(pl.lit(compared))
+    whole = compared[1]
     return getattr(expr, _COMPARE[op])(pl.lit(whole, dtype=pl.Int128 if dtype.is_decimal() else dtype))  # it fits
 
 
-def _plain_number(node: Any) -> bool:
+def integer_comparison(op: str, value: int | float, bounds: tuple[int, int]) -> bool | tuple[str, int]:
+    """`x OP value` for the integers x of a type in [bounds]: True or False when the value
+    decides every x, else (op, whole), an integer bound of the type with `x OP whole` the same
+    test. With a float v: x > v iff x > floor(v), x >= v iff x >= ceil(v), x == v iff v is a
+    whole number and x equals it (both engines compare so: sources/conditions.py, Spark's SQL)."""
+    import math
+
+    if isinstance(value, float) and math.isinf(value):
+        return {"<": value > 0, "<=": value > 0, ">": value < 0, ">=": value < 0, "==": False, "!=": True}[op]
+    if isinstance(value, float) and not value.is_integer() and op in ("==", "!="):
+        return op == "!="
+    whole = int(value) if isinstance(value, int) or value.is_integer() else \
+        (math.floor(value) if op in (">", "<=") else math.ceil(value))
+    smallest, largest = bounds
+    if whole < smallest or whole > largest:  # every value of the type lies on one side
+        return {"<": whole > largest, "<=": whole > largest, ">": whole < smallest, ">=": whole < smallest,
+                "==": False, "!=": True}[op]
+    return op, whole
+
+
+def plain_number(node: Any) -> TypeGuard[ast.Number | ast.Neg]:
     """A number literal without a unit (`5`, `-1e17`; not `5%`, `250ms`)."""
     if isinstance(node, ast.Neg):
-        return _plain_number(node.operand)
+        return plain_number(node.operand)
     return isinstance(node, ast.Number) and node.unit is None
-
-
-def _constant(column: Any, holds: bool) -> Any:
-    """`holds` for every row where the column has a value, unknown where it is missing."""
-    import polars as pl
-
-    return pl.when(column.is_null()).then(pl.lit(None, dtype=pl.Boolean)).otherwise(pl.lit(holds))
 
 
 def _typed(node: Any, schema: Any) -> tuple[Any, Any]:

@@ -56,12 +56,24 @@ def column_kind(spark_type) -> str:
     return NUMERIC if name in _NUMERIC else CATEGORICAL if name in _CATEGORICAL else OTHER
 
 
+_INTEGER_LIMITS = {"ByteType": (-(2 ** 7), 2 ** 7 - 1), "ShortType": (-(2 ** 15), 2 ** 15 - 1),
+                   "IntegerType": (-(2 ** 31), 2 ** 31 - 1), "LongType": (-(2 ** 63), 2 ** 63 - 1)}
+
+
+def integer_limits(spark_type) -> tuple[int, int] | None:
+    """The smallest and largest value of an integer Spark type (a DECIMAL(p, 0): ±(10**p - 1),
+    its precision, which Spark enforces); None for other types."""
+    name = type(spark_type).__name__
+    if name == "DecimalType":
+        return (-(10 ** spark_type.precision - 1), 10 ** spark_type.precision - 1) if spark_type.scale == 0 else None
+    return _INTEGER_LIMITS.get(name)
+
+
 def numeric_column(sql: str, spark_type, where: str | None = None) -> NumericColumn:
     """How the SQL reads a numeric column: `sql` its expression, `where` the relation's rows."""
     kind = type(spark_type).__name__
     # A decimal of scale 0 is an integer type (columns.integer_range): exact extremes and bounds.
-    integer = kind in ("ByteType", "ShortType", "IntegerType", "LongType") or \
-        (kind == "DecimalType" and spark_type.scale == 0)
+    integer = integer_limits(spark_type) is not None
     return NumericColumn(sql, floating=kind in ("FloatType", "DoubleType"), integer=integer,
                          is_double=kind == "DoubleType", where=where)
 

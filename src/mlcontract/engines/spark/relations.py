@@ -15,7 +15,8 @@ from typing import Any
 
 from ...errors import CheckError
 from ...language import ast
-from .sql import INFINITY, both, ident, literal
+from .reading import integer_limits
+from .sql import INFINITY, both, ident, integer, literal
 
 _COMPARE = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "!="}
 _STRINGS = ("StringType", "CharType", "VarcharType")
@@ -102,6 +103,9 @@ def condition(node, columns: dict) -> str:
     if isinstance(node, ast.NotCond):
         return f"(NOT {condition(node.operand, columns)})"
     if isinstance(node, ast.CompareCond):
+        exact = _integer_against_number(node, columns)
+        if exact is not None:
+            return exact
         return f"({condition(node.left, columns)} {_COMPARE[node.op]} {condition(node.right, columns)})"
     if isinstance(node, ast.IsNullCond):
         return f"({condition(node.operand, columns)} IS {'NOT ' if node.negated else ''}NULL)"
@@ -120,6 +124,26 @@ def condition(node, columns: dict) -> str:
     if isinstance(value, datetime.datetime) and value.tzinfo is not None:
         value = value.astimezone(datetime.timezone.utc)
     return literal(value)
+
+
+def _integer_against_number(node: ast.CompareCond, columns: dict) -> str | None:
+    """An integer column against a plain number literal, compared exactly on integers of its
+    type, as locally (sources.conditions.integer_comparison): Spark would compare a BIGINT with
+    1e17 as DOUBLEs, and take an integer beyond 64 bits as a DOUBLE. None for other pairs."""
+    from ...sources.conditions import FLIPPED, integer_comparison, plain_number
+
+    for column, number, op in ((node.left, node.right, node.op), (node.right, node.left, FLIPPED[node.op])):
+        if not (isinstance(column, ast.ColumnRef) and plain_number(number) and column.name.id in columns):
+            continue
+        sql, spark_type = columns[column.name.id]
+        bounds = integer_limits(spark_type)
+        if bounds is None:
+            continue
+        compared = integer_comparison(op, ast.literal_value(number), bounds)
+        if isinstance(compared, bool):
+            return f"(CASE WHEN {sql} IS NULL THEN CAST(NULL AS BOOLEAN) ELSE {'TRUE' if compared else 'FALSE'} END)"
+        return f"({sql} {_COMPARE[op]} {integer(compared[1], spark_type)})"
+    return None
 
 
 def _column(name: str, columns: dict) -> str:

@@ -27,7 +27,7 @@ from ...plan import requests as rq
 from ..base import attempt as base_attempt, fetch as _fetch
 from . import buckets
 from .buckets import Moments, Rounds, Sample, Selection
-from .reading import column_kind, dtype_name, numeric_column
+from .reading import column_kind, dtype_name, integer_limits, numeric_column
 from .relations import Relation
 from .sql import (
     INFINITY,
@@ -61,8 +61,6 @@ _NUMERIC_WORK = (rq.Summary, rq.SortedValues, rq.Edges, rq.Histogram, rq.SampleW
 _ORDER_WORK = (rq.Summary, rq.SortedValues, rq.Edges, rq.Histogram, rq.SampleWalk)
 _STRINGS = ("StringType", "CharType", "VarcharType")
 _PER_VALUE_TESTS = ("date", "datetime", "json")  # checked on the driver, per distinct value (Polars' parsers)
-_INTEGER_LIMITS = {"ByteType": (-(2 ** 7), 2 ** 7 - 1), "ShortType": (-(2 ** 15), 2 ** 15 - 1),
-                   "IntegerType": (-(2 ** 31), 2 ** 31 - 1), "LongType": (-(2 ** 63), 2 ** 63 - 1)}
 _PENDING = object()
 _TIMESTAMPS = ("TimestampType", "TimestampNTZType")
 
@@ -547,13 +545,6 @@ def _stats_aggregates(aggregates: Aggregates, column: NumericColumn, need: int =
     return aggregates.add_all(parts, group)
 
 
-def _integer_limits(spark_type) -> tuple[int, int]:
-    """The smallest and largest value of an integer column's type (a DECIMAL(p, 0): ±(10**p - 1))."""
-    if type(spark_type).__name__ == "DecimalType":
-        return -(10 ** spark_type.precision - 1), 10 ** spark_type.precision - 1
-    return _INTEGER_LIMITS.get(type(spark_type).__name__, _INTEGER_LIMITS["LongType"])
-
-
 def _stats_of(found: list, at: list[int], rows: int) -> ColumnStats:
     nulls, nans, pos_inf, neg_inf, count, low, high, shift = (found[i] for i in at)
     # a DECIMAL(p, 0) column's extremes come as Decimal: exact ints, as a BIGINT's are
@@ -577,7 +568,9 @@ def _outside_count(column: NumericColumn, spark_type, low, high) -> str:
 
     raw = column.raw
     if column.integer:
-        smallest, largest = _integer_limits(spark_type)
+        limits = integer_limits(spark_type)
+        assert limits is not None  # what makes the column an integer one (reading.numeric_column)
+        smallest, largest = limits
         lo, hi = _integer_bound(low, math.ceil), _integer_bound(high, math.floor)
         if lo > largest or hi < smallest:
             return column.count_if(f"{raw} IS NOT NULL")
