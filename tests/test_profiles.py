@@ -4,9 +4,11 @@ a compile-time diagnostic where a profile cannot serve a check; merging adds cou
 files are written atomically and corrupt or foreign files give clear errors."""
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import sys
 
 import numpy as np
 import polars as pl
@@ -447,6 +449,18 @@ def test_inconsistent_kept_values_are_errors(tmp_path, case):
     assert message in str(caught.value)
 
 
+@contextlib.contextmanager
+def int_digits_limit(limit: int | None):
+    """Python's limit on int() digits set to `limit` (None: left as it is), restored after."""
+    previous = sys.get_int_max_str_digits()
+    if limit is not None:
+        sys.set_int_max_str_digits(limit)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(previous)
+
+
 @pytest.mark.parametrize("text,message", [
     ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ('{"format": "mlcontract-profile", "version": 2, "grid": 2520, "rows": 1e999999, "columns": {}}', "beyond the float range"),
@@ -459,20 +473,14 @@ def test_inconsistent_kept_values_are_errors(tmp_path, case):
 def test_hostile_json_gives_a_clear_error_quickly(tmp_path, text, message, digits_limit):
     """Also where Python's limit on int() digits is switched off (0): json's own parsing would
     then spend seconds on a million digits, so the profile is read with every number checked."""
-    import sys
     import time
 
     (tmp_path / "bad.json").write_text(text)
-    previous = sys.get_int_max_str_digits()
-    if digits_limit is not None:
-        sys.set_int_max_str_digits(digits_limit)
-    try:
+    with int_digits_limit(digits_limit):
         start = time.perf_counter()
         with pytest.raises(pf.DataError, match="dataset `p`: bad.json is not a readable profile") as caught:
             pf.load_profile(tmp_path / "bad.json", "p")
         elapsed = time.perf_counter() - start
-    finally:
-        sys.set_int_max_str_digits(previous)
     assert message in str(caught.value) and elapsed < 5
 
 
@@ -550,6 +558,26 @@ def test_json_parsing_and_checked_parsing_read_a_profile_alike(files, tmp_path):
         pf._from_json(pf._parse_json(text), "prod", path)
 
 
+# Where write_with_number_at puts its number in the fixture's profile (prod.profile.json).
+NUMBER_PLACES = {
+    "category": lambda d, n: d["columns"]["c"]["categories"][0].__setitem__(0, n),
+    "grid": lambda d, n: d["columns"]["x"]["quantiles"].__setitem__(0, n),
+    "summary": lambda d, n: d["columns"]["x"]["summary"].__setitem__("mean", n),
+    "summary min": lambda d, n: d["columns"]["x"]["summary"].__setitem__("min", n),
+    "a key mlc does not read": lambda d, n: d.__setitem__("notes", {"seen": [1, n]}),
+}
+
+
+def write_with_number_at(files, path, where: str, number: str) -> None:
+    """The fixture's profile with `number` written as it is (JSON text that Python could not
+    dump: 1e999, 10**45) at the place `where` (NUMBER_PLACES), into `path`."""
+    document = json.loads((files / "prod.profile.json").read_text())
+    marker = 123.456789
+    NUMBER_PLACES[where](document, marker)
+    path.write_text(json.dumps(document).replace(repr(marker), number))
+    pf._LOADED.clear()
+
+
 @pytest.mark.parametrize("where", ["category", "grid", "summary min", "a key mlc does not read"])
 @pytest.mark.parametrize("number, message", [(str(10 ** 44), "an integer of 45 digits"),
                                              ("-1e400", "the number -1e400 is beyond the float range")])
@@ -559,28 +587,10 @@ def test_what_the_checked_parse_refuses_is_refused_however_the_profile_is_read(f
     """load_profile reads by json's own parsing unless Python's limit on int() digits is off (0):
     either way it refuses what the checked parse refuses, in a field mlc reads or one it does
     not, so no verdict depends on the environment."""
-    import sys
-
-    document = json.loads((files / "prod.profile.json").read_text())
-    marker = 123.456789
-    if where == "category":
-        document["columns"]["c"]["categories"][0][0] = marker
-    elif where == "grid":
-        document["columns"]["x"]["quantiles"][0] = marker
-    elif where == "summary min":
-        document["columns"]["x"]["summary"]["min"] = marker
-    else:
-        document["notes"] = {"seen": [1, marker]}
-    (tmp_path / "bad.json").write_text(json.dumps(document).replace(repr(marker), number))
-    pf._LOADED.clear()
-    previous = sys.get_int_max_str_digits()
-    if digits_limit is not None:
-        sys.set_int_max_str_digits(digits_limit)
-    try:
-        with pytest.raises(pf.DataError, match="bad.json is not a readable profile") as caught:
-            pf.load_profile(tmp_path / "bad.json", "prod")
-    finally:
-        sys.set_int_max_str_digits(previous)
+    write_with_number_at(files, tmp_path / "bad.json", where, number)
+    with int_digits_limit(digits_limit), \
+            pytest.raises(pf.DataError, match="bad.json is not a readable profile") as caught:
+        pf.load_profile(tmp_path / "bad.json", "prod")
     assert message in str(caught.value)
 
 
@@ -588,16 +598,7 @@ def test_what_the_checked_parse_refuses_is_refused_however_the_profile_is_read(f
 def test_a_number_beyond_the_float_range_is_reported_as_such_wherever_it_is(files, tmp_path, where, number):
     """json's own parsing reads these as ±infinity; the checks refuse them, and the error says
     what the checked reading says: the number is beyond the float range."""
-    document = json.loads((files / "prod.profile.json").read_text())
-    marker = 123.456789
-    if where == "category":
-        document["columns"]["c"]["categories"][0][0] = marker
-    elif where == "grid":
-        document["columns"]["x"]["quantiles"][0] = marker
-    else:
-        document["columns"]["x"]["summary"]["mean"] = marker
-    (tmp_path / "bad.json").write_text(json.dumps(document).replace(repr(marker), number))
-    pf._LOADED.clear()
+    write_with_number_at(files, tmp_path / "bad.json", where, number)
     with pytest.raises(pf.DataError, match="bad.json is not a readable profile: the number .* is beyond the float range"):
         pf.load_profile(tmp_path / "bad.json", "prod")
 
