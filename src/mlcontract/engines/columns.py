@@ -39,13 +39,11 @@ def numeric_chunks(series):
     (scan_chunks), so no result depends on where they are cut."""
     import pyarrow as pa
 
-    if series.dtype.is_decimal() or str(series.dtype) in ("Int128", "UInt128"):
-        # No NumPy/kernel type for these: float64 keeps their magnitude, and what it rounds
-        # (beyond 2**53) is taken exactly where a result depends on it (integer_extremes,
-        # count_outside_exactly), as for Int64.
+    if series.dtype.is_decimal() or str(series.dtype) in ("Int128", "UInt128", "Float16"):
+        # No kernel type for these: float64 holds a half float exactly and keeps the others'
+        # magnitude; what it rounds (beyond 2**53) is taken exactly where a result depends on
+        # it (integer_extremes, count_outside_exactly), as for Int64.
         series = series.cast(float)
-    elif str(series.dtype) == "Float16":
-        series = series.cast(float)  # exactly: the kernels take float32 and float64, not half floats
     for chunk in pa.chunked_array(series).chunks:
         validity, data = chunk.buffers()[:2]
         dtype = numpy_dtype(chunk.type)

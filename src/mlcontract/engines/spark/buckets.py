@@ -549,10 +549,8 @@ def _branch_sql(sample: Sample, side: int, groups: list[Group], frame: str, summ
     squares = moments is not None and moments.second is not None and ("q", side) in summed
     if squares:
         assert moments is not None
-        if moments.scale == 1.0:
-            deviation = f"(v - {double(moments.shift)})"
-        else:  # values beyond 2**448: their deviations scaled (Moments)
-            deviation = f"(v * {double(moments.scale)} - {double(moments.shift * moments.scale)})"
+        # v·scale − shift·scale (Moments): scale 1 leaves v − shift as it is, 2**-576 scales exactly
+        deviation = f"(v * {double(moments.scale)} - {double(moments.shift * moments.scale)})"
         inner = f"SELECT gk, v, {deviation} * {deviation} AS w FROM ({inner})"
     values = {side: "v", other: "CAST(NULL AS DOUBLE)"}
     columns = ["gk", f"{values[0]} AS v0", f"{values[1]} AS v1"]
