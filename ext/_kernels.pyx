@@ -312,6 +312,8 @@ cdef inline void _set_scaled_mean(_Moments* m, double mean, double mean_lo, int 
 
 
 cdef extern from "kernels.h":
+    int mlc_use_avx2
+    int mlc_cpu_has_avx2() noexcept nogil
     int64_t mlc_count_outside(const double* v, Py_ssize_t n, double lo, double hi) noexcept nogil
     double mlc_sum_min_max(const double* v, Py_ssize_t n, double* lo, double* hi) noexcept nogil
     double mlc_finite_sum_min_max(const double* v, Py_ssize_t n, int64_t* count,
@@ -319,8 +321,29 @@ cdef extern from "kernels.h":
                                   double* lo, double* hi) noexcept nogil
     void mlc_finite_deviation_sums(const double* v, Py_ssize_t n, double c,
                                    double* sd, double* sq) noexcept nogil
+    double mlc_nan_sum_min_max(const double* v, Py_ssize_t n, int64_t* count,
+                               double* lo, double* hi) noexcept nogil
+    void mlc_nan_deviation_sums(const double* v, Py_ssize_t n, double c,
+                                double* sd, double* sq) noexcept nogil
     void mlc_deviation_sums(const double* v, Py_ssize_t n, double c, const char* next,
                             Py_ssize_t next_bytes, double* sd, double* sq) noexcept nogil
+
+
+mlc_use_avx2 = mlc_cpu_has_avx2()
+
+
+def simd(str level=None):
+    """The instruction set of the loops that have two ("avx2" or "sse2"); with ``level``, use
+    that one from now on ("avx2" only where the CPU has it). Every level gives the same results
+    bit for bit (kernels.h): tests run both, and a benchmark can compare them."""
+    global mlc_use_avx2
+    if level is not None:
+        if level not in ("avx2", "sse2"):
+            raise ValueError(f"level must be 'avx2' or 'sse2', got {level!r}")
+        if level == "avx2" and not mlc_cpu_has_avx2():
+            raise ValueError("this CPU (or build) has no AVX2")
+        mlc_use_avx2 = level == "avx2"
+    return "avx2" if mlc_use_avx2 else "sse2"
 
 
 cdef inline void _set_moments(_Moments* m, Py_ssize_t n, double lo, double hi, double approx,
@@ -367,9 +390,15 @@ cdef inline bint _dense_moments(const double* v, Py_ssize_t n, const char* next,
 cdef void _finite_moments(const double* v, Py_ssize_t n, _Moments* m) noexcept nogil:
     """Moments of the finite values of v[0:n], counting NaN and +-inf; for blocks that failed
     _dense_moments. Non-finite lanes are masked out rather than branched around."""
-    cdef int64_t count, pinf, ninf
+    cdef int64_t count, pinf = 0, ninf = 0
     cdef double s, lo, hi, sd, sq
-    s = mlc_finite_sum_min_max(v, n, &count, &pinf, &ninf, &lo, &hi)
+    cdef bint infinite
+    # Most such blocks hold NaN only: the cheaper kernels, which give the same sums, unless
+    # they find an infinity (then lo or hi is one).
+    s = mlc_nan_sum_min_max(v, n, &count, &lo, &hi)
+    infinite = lo == -INFINITY or hi == INFINITY
+    if infinite:
+        s = mlc_finite_sum_min_max(v, n, &count, &pinf, &ninf, &lo, &hi)
     m.pos_inf = pinf
     m.neg_inf = ninf
     m.nans = n - count - pinf - ninf
@@ -379,8 +408,11 @@ cdef void _finite_moments(const double* v, Py_ssize_t n, _Moments* m) noexcept n
         _scaled_moments(v, n, lo, hi, m)
     elif lo == hi:
         _set_moments(m, count, lo, hi, lo, 0.0, 0.0)
-    else:
+    elif infinite:
         mlc_finite_deviation_sums(v, n, s / <double>count, &sd, &sq)
+        _set_moments(m, count, lo, hi, s / <double>count, sd, sq)
+    else:
+        mlc_nan_deviation_sums(v, n, s / <double>count, &sd, &sq)
         _set_moments(m, count, lo, hi, s / <double>count, sd, sq)
 
 
@@ -1108,6 +1140,17 @@ def count_outside(values, double lo, double hi, validity=None, Py_ssize_t offset
 # pass copies out the values of those buckets only; sorting that small copy gives the exact
 # order statistics. Two linear passes instead of an O(n log n) sort (columns.order_statistics).
 
+cdef extern from "kernels.h":
+    Py_ssize_t mlc_bucket_counts_avx2(const double* v, Py_ssize_t n, double lo, double scale, Py_ssize_t last,
+                                      int64_t* counts) noexcept nogil
+    Py_ssize_t mlc_gather_avx2(const double* v, Py_ssize_t n, double lo, double scale, Py_ssize_t last,
+                               const int32_t* slot, double* out, int64_t* fill, const int64_t* end,
+                               Py_ssize_t* done) noexcept nogil
+
+# The AVX2 loops convert positions to 32-bit bucket numbers.
+cdef Py_ssize_t _AVX2_MAX_BUCKET = 2**31 - 1
+
+
 cdef inline Py_ssize_t _bucket(double x, double lo, double scale, Py_ssize_t last) noexcept nogil:
     cdef double position = (x - lo) * scale
     if position <= 0.0:
@@ -1121,13 +1164,15 @@ cdef inline void _bucket_counts_dense(const double* v, Py_ssize_t n, bint all_fi
                                       Py_ssize_t last, int64_t* counts) noexcept nogil:
     """bucket counts of the dense doubles v[0:n] (scan_numeric's blocks); all_finite: the block's
     moments found no NaN or ±inf, so the test per value is skipped."""
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i = 0
     cdef double x
+    if mlc_use_avx2 and last < _AVX2_MAX_BUCKET:
+        i = mlc_bucket_counts_avx2(v, n, lo, scale, last, counts)
     if all_finite:
-        for i in range(n):
+        for i in range(i, n):
             counts[_bucket(v[i], lo, scale, last)] += 1
         return
-    for i in range(n):
+    for i in range(i, n):
         x = v[i]
         if x - x == 0.0:
             counts[_bucket(x, lo, scale, last)] += 1
@@ -1149,10 +1194,15 @@ cdef Py_ssize_t _gather_loop(const numeric_t* v, Py_ssize_t n, const uint8_t* vp
                              double lo, double scale, Py_ssize_t last, const int32_t* slot,
                              double* out, int64_t* fill, const int64_t* end) noexcept nogil:
     """Returns -1, or the slot that would overflow (the counts do not match these values)."""
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, start = 0
     cdef int32_t s
     cdef double x
-    for i in range(n):
+    if numeric_t is double:
+        if vp == NULL and mlc_use_avx2 and last < _AVX2_MAX_BUCKET:
+            s = mlc_gather_avx2(v, n, lo, scale, last, slot, out, fill, end, &start)
+            if s >= 0:
+                return s
+    for i in range(start, n):
         if vp != NULL and not _bit(vp, offset + i):
             continue
         x = <double>v[i]

@@ -29,6 +29,19 @@ SUMMARY_KEYS = {
 }
 
 
+# The loops that have an AVX2 twin run at the level the CPU has; every test here runs at each
+# level this machine has, so the oracles hold for both (kernels.h: the twins agree bit for bit).
+SIMD_LEVELS = ["sse2", "avx2"] if K.simd() == "avx2" else ["sse2"]
+
+
+@pytest.fixture(autouse=True, params=SIMD_LEVELS)
+def simd_level(request):
+    before = K.simd()
+    K.simd(request.param)
+    yield request.param
+    K.simd(before)
+
+
 # --------------------------------------------------------------------------------------------
 # Oracles and helpers
 # --------------------------------------------------------------------------------------------
@@ -207,6 +220,30 @@ def test_summarize_nan_and_inf_mixed_in():
     assert_summary(K.summarize(x), o)
     mask = rng.random(x.size) > 0.3
     assert_summary(K.summarize(x, bitmap(mask, 3), 3), oracle_summary(x, mask))
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 5, 7, 8, 4095, 4096, 4097, 12_289])
+@pytest.mark.parametrize("missing", [0.0005, 0.01, 0.5, 0.99])
+def test_summarize_blocks_with_nan_equal_the_fully_masked_path_bit_for_bit(n, missing):
+    """A block holding NaN but no infinity takes the cheaper kernels (NaN skipped by MINPD and
+    MAXPD, one compare per value to mask); a block holding an infinity takes the fully masked
+    ones. Put +inf or -inf where one NaN was, at every place in turn, and everything but the
+    counts of NaN and infinities must be bit for bit what the NaN kernels gave: the same lanes
+    are masked, so the same sums in the same order."""
+    rng = np.random.default_rng(n)
+    x = rng.normal(5.0, 3.0, n)
+    x[rng.random(n) < missing] = np.nan
+    x[0] = np.nan  # at least one, and one in the first lane
+    nan_only = K.summarize(x).to_dict()
+    spots = np.flatnonzero(np.isnan(x))
+    for spot in sorted(set(spots[:: max(1, spots.size // 16)]) | {spots[-1]}):
+        for infinity, counted in ((np.inf, "pos_inf"), (-np.inf, "neg_inf")):
+            y = x.copy()
+            y[spot] = infinity
+            masked = K.summarize(y).to_dict()
+            assert masked[counted] == 1 and masked["nans"] == nan_only["nans"] - 1
+            for key in ("count", "min", "max", "mean", "mean_lo", "m2"):
+                assert json.dumps(masked[key]) == json.dumps(nan_only[key]), (key, spot, masked[key], nan_only[key])
 
 
 def test_summarize_skewed_lognormal():
@@ -1137,16 +1174,21 @@ def oracle_buckets(values, lo, scale, buckets, mask=None):
 
 @pytest.mark.parametrize("dtype", VALUE_DTYPES)
 @pytest.mark.parametrize("seed", [0, 1])
-def test_bucket_counts_and_gather_match_numpy(dtype, seed):
+@pytest.mark.parametrize("nulls", [True, False])
+def test_bucket_counts_and_gather_match_numpy(dtype, seed, nulls):
+    """With nulls, and without (a float64 column without nulls is what the AVX2 gather reads);
+    5003 values: a tail after the last group of four. The buckets span the middle of the data,
+    so values below and beyond them clamp to the first and the last bucket."""
     rng = np.random.default_rng(seed)
-    values = random_values(rng, dtype, 5000)
-    mask = rng.random(5000) > 0.1
+    values = random_values(rng, dtype, 5003)
+    mask = rng.random(5003) > 0.1 if nulls else np.ones(5003, dtype=bool)
     finite = np.asarray(values, dtype=np.float64)
     finite = finite[np.isfinite(finite) & mask]
-    lo, buckets = float(finite.min()), 97
-    scale = buckets / (float(finite.max()) - lo)
+    lo, buckets = float(np.quantile(finite, 0.05)), 97
+    scale = buckets / (float(np.quantile(finite, 0.9)) - lo)
     counts = np.zeros(buckets, dtype=np.int64)
-    K.bucket_counts(values, lo, scale, counts, bitmap(mask), 0)
+    validity = bitmap(mask) if nulls else None
+    K.bucket_counts(values, lo, scale, counts, validity, 0)
     kept, index = oracle_buckets(values, lo, scale, buckets, mask)
     assert np.array_equal(counts, np.bincount(index, minlength=buckets))
     targets = np.array([0, 5, 50, 96])
@@ -1155,10 +1197,14 @@ def test_bucket_counts_and_gather_match_numpy(dtype, seed):
     start = np.concatenate([[0], np.cumsum(counts[targets])])
     out = np.empty(int(start[-1]))
     fill, end = start[:-1].copy(), start[1:].copy()
-    K.gather_buckets(values, lo, scale, slot, out, fill, end, bitmap(mask), 0)
+    K.gather_buckets(values, lo, scale, slot, out, fill, end, validity, 0)
     assert np.array_equal(fill, end)
     for k, target in enumerate(targets):
         assert np.array_equal(np.sort(out[start[k]:start[k + 1]]), np.sort(kept[index == target]))
+    short = end.copy()
+    short[2] -= 1  # the counts promise one value fewer than bucket 50 holds
+    with pytest.raises(ValueError, match="slot 2"):
+        K.gather_buckets(values, lo, scale, slot, np.empty(int(start[-1])), start[:-1].copy(), short, validity, 0)
 
 
 def test_bucket_kernels_check_their_arguments():
@@ -1844,3 +1890,66 @@ def test_a_series_in_many_chunks_is_read_chunk_by_chunk_with_the_results_of_one_
     assert ours[2] == theirs[2]
     assert columns.bucket_range(pieces) == columns.bucket_range(whole)
     np.testing.assert_array_equal(columns.quantile_edges(pieces, 10, ours[0]), columns.quantile_edges(whole, 10, theirs[0]))
+
+
+def _every_kernel(values, validity=None, offset=0):
+    """What each loop with an AVX2 twin computes on `values`, as JSON text: the summary, a
+    fused scan's histograms (7 and 16 edges: one and three sweeps), range count and bucket
+    counts, and the gather of the buckets that hold a few ranks."""
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    scale = 64 / (hi - lo) if hi > lo and np.isfinite(64 / (hi - lo)) else 1.0
+    edges = [np.linspace(lo, hi, 7), np.linspace(lo, hi, 16)] if hi > lo else [np.array([lo])]
+    counts = np.zeros(64, dtype=np.int64)
+    summary, hists, outside = K.scan_numeric(values, validity, offset, edges, [(lo + 1e-3, hi - 1e-3)],
+                                             buckets=(lo, scale, counts))
+    slot = np.full(64, -1, dtype=np.int32)
+    slot[[0, 17, 40, 63]] = np.arange(4, dtype=np.int32)
+    start = np.concatenate([[0], np.cumsum(counts[[0, 17, 40, 63]])])
+    out, fill = np.empty(int(start[-1])), start[:-1].copy()
+    K.gather_buckets(values, lo, scale, slot, out, fill, start[1:].copy(), validity, offset)
+    gathered = [sorted(out[start[k]:start[k + 1]].tolist()) for k in range(4)]
+    return json.dumps([summary.to_dict(), [h.tolist() for h in hists], list(outside), counts.tolist(), gathered])
+
+
+def _simd_cases():
+    rng = np.random.default_rng(2026)
+    cases = {}
+    for n in (1, 3, 4, 5, 7, 8, 9, 4095, 4096, 4097, 10_007):
+        x = rng.normal(3.0, 2.0, n)
+        cases[f"dense-{n}"] = x
+        y = x.copy()
+        y[rng.random(n) < 0.05] = np.nan
+        cases[f"nan-{n}"] = y
+        z = y.copy()
+        z[rng.integers(0, n, max(1, n // 100))] = rng.choice([np.inf, -np.inf])
+        cases[f"inf-{n}"] = z
+    cases["huge"] = rng.normal(0.0, 1.0, 9000) * 1e300
+    cases["mean-dwarfs-spread"] = 1e9 + rng.normal(0.0, 1.0, 9000)
+    cases["tiny"] = rng.normal(0.0, 1.0, 9000) * 1e-300
+    cases["constant"] = np.full(9000, 0.1)
+    cases["signed-zeros"] = np.where(rng.random(9000) < 0.5, -0.0, 0.0)
+    cases["lognormal"] = rng.lognormal(0.0, 3.0, 9000)
+    cases["float32"] = rng.normal(3.0, 2.0, 9000).astype(np.float32)
+    return cases
+
+
+@pytest.mark.skipif(SIMD_LEVELS == ["sse2"], reason="this CPU has no AVX2: only the SSE2 loops run")
+@pytest.mark.parametrize("case", list(_simd_cases()))
+def test_the_avx2_and_sse2_loops_agree_bit_for_bit(case, simd_level):
+    """The AVX2 twins keep the SSE2 loops' lanes and order (kernels.h): every summary, count and
+    gathered value is the same bit for bit, with and without nulls. (Runs once per level; each
+    run compares both.)"""
+    values = _simd_cases()[case]
+    mask = np.random.default_rng(1).random(len(values)) > 0.2
+    results = {}
+    for level in ("sse2", "avx2"):
+        K.simd(level)
+        results[level] = (_every_kernel(values), _every_kernel(values, bitmap(mask, 5), 5))
+    assert results["avx2"] == results["sse2"]
+
+
+def test_simd_levels_are_checked():
+    with pytest.raises(ValueError, match="avx2"):
+        K.simd("avx512")
