@@ -140,6 +140,8 @@ def check(
     _started()
     if not compiled.checks:
         raise UsageError(f"{contract} has no checks: a gate that checks nothing would always pass")
+    if not compiled.checked.models:
+        _one_blas_thread()
     _import_in_background(*_report_modules(targets, quiet))
     # Plots are computed for the reports that show them, and for the results an MLflow run keeps.
     plots = recorder is not None or any(entry.plots and targets[name] is not None
@@ -208,6 +210,7 @@ def profile_command(
     from .api import merge_profiles, profile
 
     _started()
+    _one_blas_thread()  # profiling reads data only
     if inputs[0] == "merge":
         parts = inputs[1:]
         if len(parts) < 2 or output is None:
@@ -439,6 +442,19 @@ def entry() -> None:  # pragma: no cover - console script shim
     # times to free nothing: ~50 ms of every `mlc check`. It is off until _started().
     gc.disable()
     sys.exit(main())
+
+
+# What OpenBLAS reads when NumPy loads it; the user's own setting stays.
+BLAS_THREADS_VARIABLE = "OPENBLAS_NUM_THREADS"
+
+
+def _one_blas_thread() -> None:
+    """For a run without models: NumPy's OpenBLAS on one thread, unless the user chose. When
+    NumPy loads it, OpenBLAS starts a thread per core that spins for a while and touches
+    buffers it never uses: ~0.08 s of CPU on the cores the data is read and summarized on,
+    for column statistics that call no BLAS routine (bench/README.md, issue 15). A run with
+    models keeps its threads for their predictions; so does a process that has loaded NumPy."""
+    os.environ.setdefault(BLAS_THREADS_VARIABLE, "1")
 
 
 def _started() -> None:
