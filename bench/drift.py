@@ -125,6 +125,7 @@ def main() -> None:
         other = ["env", f"PYTHONPATH={args.against.resolve()}"] + mlc
         commands["hist_against"] = ("mlc hist (--against)", other + [str(hist)])
         commands["ks_against"] = ("mlc ks (--against)", other + [str(ks)])
+        commands["hist15_against"] = ("mlc hist15 (--against)", other + [str(hist15)])
     together = timed_together(dict(commands.values()), args.repeat)
     rows = {key: together[name] for key, (name, _) in commands.items()}
     print(f"  load average after the rounds: {load()}")
@@ -151,10 +152,10 @@ def main() -> None:
     print(f"  hist peak RSS            {rows['hist']['rss']:6.0f} MB target <= 1024")
     print(f"  ks peak RSS              {rows['ks']['rss']:6.0f} MB target <= 1024")
     if args.against:
-        for kind in ("hist", "ks"):
+        for kind in ("hist", "ks", "hist15"):
             print(f"  {kind} / read: this build {rows[kind]['wall'] / rows['read']['wall']:.2f}, "
                   f"--against {rows[kind + '_against']['wall'] / rows['read']['wall']:.2f}")
-        for kind in ("hist", "ks"):
+        for kind in ("hist", "ks", "hist15"):
             print(f"  {kind}: this build / --against: wall {rows[kind]['wall'] / rows[kind + '_against']['wall']:.3f}, "
                   f"CPU seconds {rows[kind]['cpu'] / rows[kind + '_against']['cpu']:.3f}")
     if "naive" in rows:
