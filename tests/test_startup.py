@@ -106,47 +106,62 @@ def test_the_parser_comes_from_the_generated_tables_in_a_check(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
-def _blas_threads_in_check(contract, environment: dict[str, str]) -> int:
-    """The threads NumPy's BLAS has after `mlc check` ran `contract` in a fresh process."""
+def _blas_threads_in_check(contract, environment: dict[str, str]) -> tuple[int, str | None]:
+    """The threads NumPy's BLAS has after `mlc check` ran `contract` in a fresh process, and
+    OPENBLAS_NUM_THREADS afterwards."""
     code = textwrap.dedent(f"""
-        import json
+        import json, os
         from mlcontract.cli import main
         main(["check", "-q", {str(contract)!r}])
         from threadpoolctl import threadpool_info
-        print(json.dumps([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]))
+        threads = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+        print(json.dumps([threads, os.environ.get("OPENBLAS_NUM_THREADS")]))
     """)
+    variables = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"} | environment)
-    pools = json.loads(done.stdout.strip().splitlines()[-1])
+                          env={k: v for k, v in os.environ.items() if k not in variables} | environment)
+    pools, after = json.loads(done.stdout.strip().splitlines()[-1])
     assert pools, done.stderr  # the column statistic loaded NumPy, and with it its BLAS
-    return pools[0]
+    return pools[0], after
 
 
 @pytest.mark.guard
 def test_a_contract_without_models_runs_numpy_blas_on_one_thread(tmp_path):
     """OpenBLAS's thread pool spins on the cores the data is read on (bench/README.md, issue 15):
-    a data contract gets one BLAS thread; the user's own setting is kept."""
+    a data contract's run loads it with one thread, and the variable does not outlive the run
+    (a later subprocess does not inherit it). The user's own setting, of any variable OpenBLAS
+    reads, is kept."""
     pl.DataFrame({"x": [1.0, 2.0, 3.0]}).write_parquet(tmp_path / "d.parquet")
     contract = tmp_path / "one.mlc"
     contract.write_text('dataset d = parquet("d.parquet")\nfeature x mean <= 5\n')
-    assert _blas_threads_in_check(contract, {}) == 1
-    assert _blas_threads_in_check(contract, {"OPENBLAS_NUM_THREADS": "2"}) == 2
+    assert _blas_threads_in_check(contract, {}) == (1, None)
+    assert _blas_threads_in_check(contract, {"OPENBLAS_NUM_THREADS": "2"}) == (2, "2")
+    assert _blas_threads_in_check(contract, {"OMP_NUM_THREADS": "2"}) == (2, None)
+    assert _blas_threads_in_check(contract, {"GOTO_NUM_THREADS": "2"}) == (2, None)
 
 
 @pytest.mark.guard
 def test_a_contract_with_a_model_keeps_blas_threads(tmp_path, monkeypatch):
     """A model's predictions may use BLAS: a run with a model is not narrowed (the decision is
     the contract's: its model need not even load)."""
+    import contextlib
+
     from mlcontract import cli
 
     narrowed: list[bool] = []
-    monkeypatch.setattr(cli, "_one_blas_thread", lambda: narrowed.append(True))
+
+    @contextlib.contextmanager
+    def recorded(narrow):
+        narrowed.append(narrow)
+        yield
+
+    monkeypatch.setattr(cli, "_one_blas_thread", recorded)
     pl.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]}).write_parquet(tmp_path / "holdout.parquet")
     contract = tmp_path / "model.mlc"
     contract.write_text('dataset holdout = parquet("holdout.parquet")\nmodel m = skops("m.skops")\nlabel y\n'
                         'accuracy on holdout >= 0.5\n')
     cli.main(["check", "-q", str(contract)])
-    assert narrowed == []
+    assert narrowed == [False]
     contract.write_text('dataset holdout = parquet("holdout.parquet")\nfeature x mean <= 5\n')
     cli.main(["check", "-q", str(contract)])
-    assert narrowed == [True]
+    assert narrowed == [False, True]

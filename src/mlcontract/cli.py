@@ -11,6 +11,8 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -140,13 +142,12 @@ def check(
     _started()
     if not compiled.checks:
         raise UsageError(f"{contract} has no checks: a gate that checks nothing would always pass")
-    if not compiled.checked.models:
-        _one_blas_thread()
     _import_in_background(*_report_modules(targets, quiet))
     # Plots are computed for the reports that show them, and for the results an MLflow run keeps.
     plots = recorder is not None or any(entry.plots and targets[name] is not None
                                         for name, entry in report_formats().items())
-    result = compiled.run(progress=None if quiet else _progress(), fail_on=fail_on, plots=plots)
+    with _one_blas_thread(not compiled.checked.models):
+        result = compiled.run(progress=None if quiet else _progress(), fail_on=fail_on, plots=plots)
     write_reports(result, targets, ReportContext.of(result, compiled, contract, verbose=verbose, quiet=quiet))
     if recorder is not None:  # after the reports: a verdict that cannot be recorded fails the gate (MlcError: exit 1)
         sys.stderr.write(printable(recorder.record(result), MESSAGE_LIMIT) + "\n")
@@ -210,7 +211,6 @@ def profile_command(
     from .api import merge_profiles, profile
 
     _started()
-    _one_blas_thread()  # profiling reads data only
     if inputs[0] == "merge":
         parts = inputs[1:]
         if len(parts) < 2 or output is None:
@@ -230,7 +230,8 @@ def profile_command(
     from .output import check_target
 
     check_target(target, "-o")  # a wrong target fails now, not after profiling
-    done = profile(inputs[0], target, progress=_progress(), engine=engine, settings=settings)
+    with _one_blas_thread(True):  # profiling reads data only
+        done = profile(inputs[0], target, progress=_progress(), engine=engine, settings=settings)
     sys.stderr.write(f"profiled {done.rows:,} rows × {len(done.columns)} columns of {printable(inputs[0])} "
                      f"into {printable(target)}\n")
 
@@ -444,17 +445,27 @@ def entry() -> None:  # pragma: no cover - console script shim
     sys.exit(main())
 
 
-# What OpenBLAS reads when NumPy loads it; the user's own setting stays.
-BLAS_THREADS_VARIABLE = "OPENBLAS_NUM_THREADS"
+# What OpenBLAS reads when NumPy loads it (the first one set wins): a user's choice of any is kept.
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
 
 
-def _one_blas_thread() -> None:
-    """For a run without models: NumPy's OpenBLAS on one thread, unless the user chose. When
-    NumPy loads it, OpenBLAS starts a thread per core that spins for a while and touches
-    buffers it never uses: ~0.08 s of CPU on the cores the data is read and summarized on,
-    for column statistics that call no BLAS routine (bench/README.md, issue 15). A run with
-    models keeps its threads for their predictions; so does a process that has loaded NumPy."""
-    os.environ.setdefault(BLAS_THREADS_VARIABLE, "1")
+@contextmanager
+def _one_blas_thread(narrow: bool) -> Iterator[None]:
+    """For a run without models (`narrow`): NumPy's OpenBLAS loads with one thread, unless the
+    user set its thread count. When NumPy loads it, OpenBLAS starts a thread per core that
+    spins for a while and touches buffers it never uses: ~0.08 s of CPU on the cores the data
+    is read and summarized on, for column statistics that call no BLAS routine (bench/README.md,
+    issue 15). The variable is set for the run only; a process that loaded NumPy before keeps
+    its threads, and one that loads it during the run keeps one thread (`mlc` is a process per
+    run; main() called in-process shares the caller's NumPy)."""
+    if not narrow or any(name in os.environ for name in BLAS_THREAD_VARIABLES):
+        yield
+        return
+    os.environ[BLAS_THREAD_VARIABLES[0]] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop(BLAS_THREAD_VARIABLES[0], None)
 
 
 def _started() -> None:
