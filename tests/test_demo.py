@@ -113,4 +113,8 @@ def test_the_builder_reproduces_the_bundled_files(tmp_path):
         for folder in (CONTRACTS, tmp_path):
             path = folder / "models" / f"{name}.skops"
             models.append(sio.load(path, trusted=sio.get_untrusted_types(file=path)))
-        np.testing.assert_array_equal(models[0].predict_proba(features), models[1].predict_proba(features))
+        # The same model, up to the last bits of its fit: scikit-learn 1.9.1 refits the bundled
+        # candidate with probabilities 2e-16 apart (another release, or BLAS, rounds differently);
+        # a model fitted on other data or with other settings differs far beyond this.
+        np.testing.assert_allclose(models[0].predict_proba(features), models[1].predict_proba(features),
+                                   rtol=1e-9, atol=1e-12)
