@@ -408,11 +408,11 @@ cdef void _finite_moments(const double* v, Py_ssize_t n, _Moments* m) noexcept n
         _scaled_moments(v, n, lo, hi, m)
     elif lo == hi:
         _set_moments(m, count, lo, hi, lo, 0.0, 0.0)
-    elif infinite:
-        mlc_finite_deviation_sums(v, n, s / <double>count, &sd, &sq)
-        _set_moments(m, count, lo, hi, s / <double>count, sd, sq)
     else:
-        mlc_nan_deviation_sums(v, n, s / <double>count, &sd, &sq)
+        if infinite:
+            mlc_finite_deviation_sums(v, n, s / <double>count, &sd, &sq)
+        else:
+            mlc_nan_deviation_sums(v, n, s / <double>count, &sd, &sq)
         _set_moments(m, count, lo, hi, s / <double>count, sd, sq)
 
 

@@ -44,11 +44,16 @@ static int mlc_cpu_has_avx2(void) {
 }
 
 #if MLC_AVX2
+/* The AVX2 twins below run only the vector loop and its reduction, and return how far they
+   got: the scalar tail, where the last values are added one by one, is their SSE2 loop's own
+   (one copy, in the function that picks the level), so both levels end alike. */
+
 /* mlc_sum_min_max's loop, 4 lanes wide: the accumulators a hold its lanes 0-3 (s0, s1),
    b its lanes 4-7 (s2, s3), reduced in its order: (s0 + s1) + (s2 + s3). */
-MLC_TARGET_AVX2 static double mlc_sum_min_max_avx2(const double *v, Py_ssize_t n, double *lo_out, double *hi_out) {
+MLC_TARGET_AVX2 static Py_ssize_t mlc_sum_min_max_avx2(const double *v, Py_ssize_t n,
+                                                       double *s, double *lo, double *hi) {
     Py_ssize_t i = 0;
-    double s, lo, hi, x, ts[2], tl[2], th[2];
+    double ts[2], tl[2], th[2];
     __m256d sa = _mm256_setzero_pd(), sb = sa;
     __m256d la = _mm256_set1_pd(HUGE_VAL), lb = la, ha = _mm256_set1_pd(-HUGE_VAL), hb = ha;
     for (; i + 8 <= n; i += 8) {
@@ -63,25 +68,17 @@ MLC_TARGET_AVX2 static double mlc_sum_min_max_avx2(const double *v, Py_ssize_t n
                                  _mm_min_pd(_mm256_castpd256_pd128(lb), _mm256_extractf128_pd(lb, 1))));
     _mm_storeu_pd(th, _mm_max_pd(_mm_max_pd(_mm256_castpd256_pd128(ha), _mm256_extractf128_pd(ha, 1)),
                                  _mm_max_pd(_mm256_castpd256_pd128(hb), _mm256_extractf128_pd(hb, 1))));
-    s = ts[0] + ts[1];
-    lo = tl[0] < tl[1] ? tl[0] : tl[1];
-    hi = th[0] > th[1] ? th[0] : th[1];
-    for (; i < n; i++) {
-        x = v[i];
-        s += x;
-        lo = x < lo ? x : lo;
-        hi = x > hi ? x : hi;
-    }
-    *lo_out = lo;
-    *hi_out = hi;
-    return s;
+    *s = ts[0] + ts[1];
+    *lo = tl[0] < tl[1] ? tl[0] : tl[1];
+    *hi = th[0] > th[1] ? th[0] : th[1];
+    return i;
 }
 
 /* mlc_deviation_sums' loop, 4 lanes wide, lanes as in mlc_sum_min_max_avx2. */
-MLC_TARGET_AVX2 static void mlc_deviation_sums_avx2(const double *v, Py_ssize_t n, double c, const char *next,
-                                                    Py_ssize_t next_bytes, double *sd_out, double *sq_out) {
+MLC_TARGET_AVX2 static Py_ssize_t mlc_deviation_sums_avx2(const double *v, Py_ssize_t n, double c, const char *next,
+                                                          Py_ssize_t next_bytes, double *sd, double *sq) {
     Py_ssize_t i = 0;
-    double sd, sq, d, ta[2], tq[2];
+    double ta[2], tq[2];
     const __m256d cc = _mm256_set1_pd(c);
     __m256d aa = _mm256_setzero_pd(), ab = aa, qa = aa, qb = aa;
     for (; i + 8 <= n; i += 8) {
@@ -95,15 +92,9 @@ MLC_TARGET_AVX2 static void mlc_deviation_sums_avx2(const double *v, Py_ssize_t 
                                  _mm_add_pd(_mm256_castpd256_pd128(ab), _mm256_extractf128_pd(ab, 1))));
     _mm_storeu_pd(tq, _mm_add_pd(_mm_add_pd(_mm256_castpd256_pd128(qa), _mm256_extractf128_pd(qa, 1)),
                                  _mm_add_pd(_mm256_castpd256_pd128(qb), _mm256_extractf128_pd(qb, 1))));
-    sd = ta[0] + ta[1];
-    sq = tq[0] + tq[1];
-    for (; i < n; i++) {
-        d = v[i] - c;
-        sd += d;
-        sq += d * d;
-    }
-    *sd_out = sd;
-    *sq_out = sq;
+    *sd = ta[0] + ta[1];
+    *sq = tq[0] + tq[1];
+    return i;
 }
 #endif
 
@@ -114,34 +105,35 @@ MLC_TARGET_AVX2 static void mlc_deviation_sums_avx2(const double *v, Py_ssize_t 
 static inline double mlc_sum_min_max(const double *v, Py_ssize_t n,
                                      double *lo_out, double *hi_out) {
     Py_ssize_t i = 0;
-    double s, lo, hi, x;
+    double s = 0.0, lo = HUGE_VAL, hi = -HUGE_VAL, x;
 #if MLC_AVX2
-    if (mlc_use_avx2) return mlc_sum_min_max_avx2(v, n, lo_out, hi_out);
+    if (mlc_use_avx2) i = mlc_sum_min_max_avx2(v, n, &s, &lo, &hi);
+    else
 #endif
+    {
 #if MLC_SSE2
-    __m128d s0 = _mm_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
-    __m128d l0 = _mm_set1_pd(HUGE_VAL), l1 = l0, l2 = l0, l3 = l0;
-    __m128d h0 = _mm_set1_pd(-HUGE_VAL), h1 = h0, h2 = h0, h3 = h0;
-    double ts[2], tl[2], th[2];
-    for (; i + 8 <= n; i += 8) {
-        __m128d x0 = _mm_loadu_pd(v + i), x1 = _mm_loadu_pd(v + i + 2);
-        __m128d x2 = _mm_loadu_pd(v + i + 4), x3 = _mm_loadu_pd(v + i + 6);
-        s0 = _mm_add_pd(s0, x0); s1 = _mm_add_pd(s1, x1);
-        s2 = _mm_add_pd(s2, x2); s3 = _mm_add_pd(s3, x3);
-        l0 = _mm_min_pd(x0, l0); l1 = _mm_min_pd(x1, l1);
-        l2 = _mm_min_pd(x2, l2); l3 = _mm_min_pd(x3, l3);
-        h0 = _mm_max_pd(x0, h0); h1 = _mm_max_pd(x1, h1);
-        h2 = _mm_max_pd(x2, h2); h3 = _mm_max_pd(x3, h3);
-    }
-    _mm_storeu_pd(ts, _mm_add_pd(_mm_add_pd(s0, s1), _mm_add_pd(s2, s3)));
-    _mm_storeu_pd(tl, _mm_min_pd(_mm_min_pd(l0, l1), _mm_min_pd(l2, l3)));
-    _mm_storeu_pd(th, _mm_max_pd(_mm_max_pd(h0, h1), _mm_max_pd(h2, h3)));
-    s = ts[0] + ts[1];
-    lo = tl[0] < tl[1] ? tl[0] : tl[1];
-    hi = th[0] > th[1] ? th[0] : th[1];
-#else
-    s = 0.0; lo = HUGE_VAL; hi = -HUGE_VAL;
+        __m128d s0 = _mm_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+        __m128d l0 = _mm_set1_pd(HUGE_VAL), l1 = l0, l2 = l0, l3 = l0;
+        __m128d h0 = _mm_set1_pd(-HUGE_VAL), h1 = h0, h2 = h0, h3 = h0;
+        double ts[2], tl[2], th[2];
+        for (; i + 8 <= n; i += 8) {
+            __m128d x0 = _mm_loadu_pd(v + i), x1 = _mm_loadu_pd(v + i + 2);
+            __m128d x2 = _mm_loadu_pd(v + i + 4), x3 = _mm_loadu_pd(v + i + 6);
+            s0 = _mm_add_pd(s0, x0); s1 = _mm_add_pd(s1, x1);
+            s2 = _mm_add_pd(s2, x2); s3 = _mm_add_pd(s3, x3);
+            l0 = _mm_min_pd(x0, l0); l1 = _mm_min_pd(x1, l1);
+            l2 = _mm_min_pd(x2, l2); l3 = _mm_min_pd(x3, l3);
+            h0 = _mm_max_pd(x0, h0); h1 = _mm_max_pd(x1, h1);
+            h2 = _mm_max_pd(x2, h2); h3 = _mm_max_pd(x3, h3);
+        }
+        _mm_storeu_pd(ts, _mm_add_pd(_mm_add_pd(s0, s1), _mm_add_pd(s2, s3)));
+        _mm_storeu_pd(tl, _mm_min_pd(_mm_min_pd(l0, l1), _mm_min_pd(l2, l3)));
+        _mm_storeu_pd(th, _mm_max_pd(_mm_max_pd(h0, h1), _mm_max_pd(h2, h3)));
+        s = ts[0] + ts[1];
+        lo = tl[0] < tl[1] ? tl[0] : tl[1];
+        hi = th[0] > th[1] ? th[0] : th[1];
 #endif
+    }
     for (; i < n; i++) {
         x = v[i];
         s += x;
@@ -161,37 +153,36 @@ static inline void mlc_deviation_sums(const double *v, Py_ssize_t n, double c,
                                       const char *next, Py_ssize_t next_bytes,
                                       double *sd_out, double *sq_out) {
     Py_ssize_t i = 0;
-    double sd, sq, d;
+    double sd = 0.0, sq = 0.0, d;
 #if MLC_AVX2
-    if (mlc_use_avx2) {
-        mlc_deviation_sums_avx2(v, n, c, next, next_bytes, sd_out, sq_out);
-        return;
-    }
+    if (mlc_use_avx2) i = mlc_deviation_sums_avx2(v, n, c, next, next_bytes, &sd, &sq);
+    else
 #endif
+    {
 #if MLC_SSE2
-    __m128d cc = _mm_set1_pd(c);
-    __m128d a0 = _mm_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
-    __m128d q0 = a0, q1 = a0, q2 = a0, q3 = a0;
-    double ta[2], tq[2];
-    for (; i + 8 <= n; i += 8) {
-        if (8 * i < next_bytes) _mm_prefetch(next + 8 * i, _MM_HINT_T0);
-        __m128d d0 = _mm_sub_pd(_mm_loadu_pd(v + i), cc);
-        __m128d d1 = _mm_sub_pd(_mm_loadu_pd(v + i + 2), cc);
-        __m128d d2 = _mm_sub_pd(_mm_loadu_pd(v + i + 4), cc);
-        __m128d d3 = _mm_sub_pd(_mm_loadu_pd(v + i + 6), cc);
-        a0 = _mm_add_pd(a0, d0); a1 = _mm_add_pd(a1, d1);
-        a2 = _mm_add_pd(a2, d2); a3 = _mm_add_pd(a3, d3);
-        q0 = _mm_add_pd(q0, _mm_mul_pd(d0, d0)); q1 = _mm_add_pd(q1, _mm_mul_pd(d1, d1));
-        q2 = _mm_add_pd(q2, _mm_mul_pd(d2, d2)); q3 = _mm_add_pd(q3, _mm_mul_pd(d3, d3));
-    }
-    _mm_storeu_pd(ta, _mm_add_pd(_mm_add_pd(a0, a1), _mm_add_pd(a2, a3)));
-    _mm_storeu_pd(tq, _mm_add_pd(_mm_add_pd(q0, q1), _mm_add_pd(q2, q3)));
-    sd = ta[0] + ta[1];
-    sq = tq[0] + tq[1];
+        __m128d cc = _mm_set1_pd(c);
+        __m128d a0 = _mm_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+        __m128d q0 = a0, q1 = a0, q2 = a0, q3 = a0;
+        double ta[2], tq[2];
+        for (; i + 8 <= n; i += 8) {
+            if (8 * i < next_bytes) _mm_prefetch(next + 8 * i, _MM_HINT_T0);
+            __m128d d0 = _mm_sub_pd(_mm_loadu_pd(v + i), cc);
+            __m128d d1 = _mm_sub_pd(_mm_loadu_pd(v + i + 2), cc);
+            __m128d d2 = _mm_sub_pd(_mm_loadu_pd(v + i + 4), cc);
+            __m128d d3 = _mm_sub_pd(_mm_loadu_pd(v + i + 6), cc);
+            a0 = _mm_add_pd(a0, d0); a1 = _mm_add_pd(a1, d1);
+            a2 = _mm_add_pd(a2, d2); a3 = _mm_add_pd(a3, d3);
+            q0 = _mm_add_pd(q0, _mm_mul_pd(d0, d0)); q1 = _mm_add_pd(q1, _mm_mul_pd(d1, d1));
+            q2 = _mm_add_pd(q2, _mm_mul_pd(d2, d2)); q3 = _mm_add_pd(q3, _mm_mul_pd(d3, d3));
+        }
+        _mm_storeu_pd(ta, _mm_add_pd(_mm_add_pd(a0, a1), _mm_add_pd(a2, a3)));
+        _mm_storeu_pd(tq, _mm_add_pd(_mm_add_pd(q0, q1), _mm_add_pd(q2, q3)));
+        sd = ta[0] + ta[1];
+        sq = tq[0] + tq[1];
 #else
-    (void)next; (void)next_bytes;
-    sd = 0.0; sq = 0.0;
+        (void)next; (void)next_bytes;
 #endif
+    }
     for (; i < n; i++) {
         d = v[i] - c;
         sd += d;
@@ -266,11 +257,11 @@ static inline double mlc_finite_sum_min_max(const double *v, Py_ssize_t n, int64
 
 #if MLC_AVX2
 /* mlc_nan_sum_min_max's loop, 4 lanes wide: lanes 0-1 are its s0/l0/h0, lanes 2-3 its s1/l1/h1. */
-MLC_TARGET_AVX2 static double mlc_nan_sum_min_max_avx2(const double *v, Py_ssize_t n, int64_t *count,
-                                                       double *lo_out, double *hi_out) {
+MLC_TARGET_AVX2 static Py_ssize_t mlc_nan_sum_min_max_avx2(const double *v, Py_ssize_t n, int64_t *c,
+                                                           double *s, double *lo, double *hi) {
     Py_ssize_t i = 0;
-    int64_t c, tc[4];
-    double s, lo, hi, x, ts[2], tl[2], th[2];
+    int64_t tc[4];
+    double ts[2], tl[2], th[2];
     __m256d s0 = _mm256_setzero_pd(), l0 = _mm256_set1_pd(HUGE_VAL), h0 = _mm256_set1_pd(-HUGE_VAL);
     __m256i c0 = _mm256_setzero_si256();
     for (; i + 4 <= n; i += 4) {
@@ -285,29 +276,18 @@ MLC_TARGET_AVX2 static double mlc_nan_sum_min_max_avx2(const double *v, Py_ssize
     _mm_storeu_pd(tl, _mm_min_pd(_mm256_castpd256_pd128(l0), _mm256_extractf128_pd(l0, 1)));
     _mm_storeu_pd(th, _mm_max_pd(_mm256_castpd256_pd128(h0), _mm256_extractf128_pd(h0, 1)));
     _mm256_storeu_si256((__m256i *)tc, c0);
-    s = ts[0] + ts[1];
-    lo = tl[0] < tl[1] ? tl[0] : tl[1];
-    hi = th[0] > th[1] ? th[0] : th[1];
-    c = tc[0] + tc[1] + tc[2] + tc[3];
-    for (; i < n; i++) {
-        x = v[i];
-        if (x == x) {
-            c++;
-            s += x;
-            lo = x < lo ? x : lo;
-            hi = x > hi ? x : hi;
-        }
-    }
-    *count = c;
-    *lo_out = lo; *hi_out = hi;
-    return s;
+    *s = ts[0] + ts[1];
+    *lo = tl[0] < tl[1] ? tl[0] : tl[1];
+    *hi = th[0] > th[1] ? th[0] : th[1];
+    *c = tc[0] + tc[1] + tc[2] + tc[3];
+    return i;
 }
 
 /* mlc_nan_deviation_sums' loop, 4 lanes wide: lanes 0-1 are its a0/q0, lanes 2-3 its a1/q1. */
-MLC_TARGET_AVX2 static void mlc_nan_deviation_sums_avx2(const double *v, Py_ssize_t n, double c,
-                                                        double *sd_out, double *sq_out) {
+MLC_TARGET_AVX2 static Py_ssize_t mlc_nan_deviation_sums_avx2(const double *v, Py_ssize_t n, double c,
+                                                              double *sd, double *sq) {
     Py_ssize_t i = 0;
-    double sd, sq, d, x, ta[2], tq[2];
+    double ta[2], tq[2];
     const __m256d cc = _mm256_set1_pd(c);
     __m256d a0 = _mm256_setzero_pd(), q0 = a0;
     for (; i + 4 <= n; i += 4) {
@@ -319,18 +299,9 @@ MLC_TARGET_AVX2 static void mlc_nan_deviation_sums_avx2(const double *v, Py_ssiz
     }
     _mm_storeu_pd(ta, _mm_add_pd(_mm256_castpd256_pd128(a0), _mm256_extractf128_pd(a0, 1)));
     _mm_storeu_pd(tq, _mm_add_pd(_mm256_castpd256_pd128(q0), _mm256_extractf128_pd(q0, 1)));
-    sd = ta[0] + ta[1];
-    sq = tq[0] + tq[1];
-    for (; i < n; i++) {
-        x = v[i];
-        if (x == x) {
-            d = x - c;
-            sd += d;
-            sq += d * d;
-        }
-    }
-    *sd_out = sd;
-    *sq_out = sq;
+    *sd = ta[0] + ta[1];
+    *sq = tq[0] + tq[1];
+    return i;
 }
 #endif
 
@@ -345,36 +316,37 @@ static inline double mlc_nan_sum_min_max(const double *v, Py_ssize_t n, int64_t 
                                          double *lo_out, double *hi_out) {
     Py_ssize_t i = 0;
     int64_t c = 0;
-    double s, lo, hi, x;
+    double s = 0.0, lo = HUGE_VAL, hi = -HUGE_VAL, x;
 #if MLC_AVX2
-    if (mlc_use_avx2) return mlc_nan_sum_min_max_avx2(v, n, count, lo_out, hi_out);
+    if (mlc_use_avx2) i = mlc_nan_sum_min_max_avx2(v, n, &c, &s, &lo, &hi);
+    else
 #endif
+    {
 #if MLC_SSE2
-    __m128d s0 = _mm_setzero_pd(), s1 = s0;
-    __m128d l0 = _mm_set1_pd(HUGE_VAL), l1 = l0, h0 = _mm_set1_pd(-HUGE_VAL), h1 = h0;
-    __m128i c0 = _mm_setzero_si128();
-    double ts[2], tl[2], th[2];
-    int64_t tc[2];
-    for (; i + 4 <= n; i += 4) {
-        __m128d x0 = _mm_loadu_pd(v + i), x1 = _mm_loadu_pd(v + i + 2);
-        __m128d o0 = _mm_cmpord_pd(x0, x0), o1 = _mm_cmpord_pd(x1, x1);
-        s0 = _mm_add_pd(s0, _mm_and_pd(o0, x0)); s1 = _mm_add_pd(s1, _mm_and_pd(o1, x1));
-        l0 = _mm_min_pd(x0, l0); l1 = _mm_min_pd(x1, l1);
-        h0 = _mm_max_pd(x0, h0); h1 = _mm_max_pd(x1, h1);
-        c0 = _mm_sub_epi64(c0, _mm_castpd_si128(o0));
-        c0 = _mm_sub_epi64(c0, _mm_castpd_si128(o1));
-    }
-    _mm_storeu_pd(ts, _mm_add_pd(s0, s1));
-    _mm_storeu_pd(tl, _mm_min_pd(l0, l1));
-    _mm_storeu_pd(th, _mm_max_pd(h0, h1));
-    _mm_storeu_si128((__m128i *)tc, c0);
-    s = ts[0] + ts[1];
-    lo = tl[0] < tl[1] ? tl[0] : tl[1];
-    hi = th[0] > th[1] ? th[0] : th[1];
-    c = tc[0] + tc[1];
-#else
-    s = 0.0; lo = HUGE_VAL; hi = -HUGE_VAL;
+        __m128d s0 = _mm_setzero_pd(), s1 = s0;
+        __m128d l0 = _mm_set1_pd(HUGE_VAL), l1 = l0, h0 = _mm_set1_pd(-HUGE_VAL), h1 = h0;
+        __m128i c0 = _mm_setzero_si128();
+        double ts[2], tl[2], th[2];
+        int64_t tc[2];
+        for (; i + 4 <= n; i += 4) {
+            __m128d x0 = _mm_loadu_pd(v + i), x1 = _mm_loadu_pd(v + i + 2);
+            __m128d o0 = _mm_cmpord_pd(x0, x0), o1 = _mm_cmpord_pd(x1, x1);
+            s0 = _mm_add_pd(s0, _mm_and_pd(o0, x0)); s1 = _mm_add_pd(s1, _mm_and_pd(o1, x1));
+            l0 = _mm_min_pd(x0, l0); l1 = _mm_min_pd(x1, l1);
+            h0 = _mm_max_pd(x0, h0); h1 = _mm_max_pd(x1, h1);
+            c0 = _mm_sub_epi64(c0, _mm_castpd_si128(o0));
+            c0 = _mm_sub_epi64(c0, _mm_castpd_si128(o1));
+        }
+        _mm_storeu_pd(ts, _mm_add_pd(s0, s1));
+        _mm_storeu_pd(tl, _mm_min_pd(l0, l1));
+        _mm_storeu_pd(th, _mm_max_pd(h0, h1));
+        _mm_storeu_si128((__m128i *)tc, c0);
+        s = ts[0] + ts[1];
+        lo = tl[0] < tl[1] ? tl[0] : tl[1];
+        hi = th[0] > th[1] ? th[0] : th[1];
+        c = tc[0] + tc[1];
 #endif
+    }
     for (; i < n; i++) {
         x = v[i];
         if (x == x) {
@@ -395,31 +367,29 @@ static inline double mlc_nan_sum_min_max(const double *v, Py_ssize_t n, int64_t 
 static inline void mlc_nan_deviation_sums(const double *v, Py_ssize_t n, double c,
                                           double *sd_out, double *sq_out) {
     Py_ssize_t i = 0;
-    double sd, sq, d, x;
+    double sd = 0.0, sq = 0.0, d, x;
 #if MLC_AVX2
-    if (mlc_use_avx2) {
-        mlc_nan_deviation_sums_avx2(v, n, c, sd_out, sq_out);
-        return;
-    }
+    if (mlc_use_avx2) i = mlc_nan_deviation_sums_avx2(v, n, c, &sd, &sq);
+    else
 #endif
+    {
 #if MLC_SSE2
-    const __m128d cc = _mm_set1_pd(c);
-    __m128d a0 = _mm_setzero_pd(), a1 = a0, q0 = a0, q1 = a0;
-    double ta[2], tq[2];
-    for (; i + 4 <= n; i += 4) {
-        __m128d x0 = _mm_loadu_pd(v + i), x1 = _mm_loadu_pd(v + i + 2);
-        __m128d d0 = _mm_and_pd(_mm_cmpord_pd(x0, x0), _mm_sub_pd(x0, cc));
-        __m128d d1 = _mm_and_pd(_mm_cmpord_pd(x1, x1), _mm_sub_pd(x1, cc));
-        a0 = _mm_add_pd(a0, d0); a1 = _mm_add_pd(a1, d1);
-        q0 = _mm_add_pd(q0, _mm_mul_pd(d0, d0)); q1 = _mm_add_pd(q1, _mm_mul_pd(d1, d1));
-    }
-    _mm_storeu_pd(ta, _mm_add_pd(a0, a1));
-    _mm_storeu_pd(tq, _mm_add_pd(q0, q1));
-    sd = ta[0] + ta[1];
-    sq = tq[0] + tq[1];
-#else
-    sd = 0.0; sq = 0.0;
+        const __m128d cc = _mm_set1_pd(c);
+        __m128d a0 = _mm_setzero_pd(), a1 = a0, q0 = a0, q1 = a0;
+        double ta[2], tq[2];
+        for (; i + 4 <= n; i += 4) {
+            __m128d x0 = _mm_loadu_pd(v + i), x1 = _mm_loadu_pd(v + i + 2);
+            __m128d d0 = _mm_and_pd(_mm_cmpord_pd(x0, x0), _mm_sub_pd(x0, cc));
+            __m128d d1 = _mm_and_pd(_mm_cmpord_pd(x1, x1), _mm_sub_pd(x1, cc));
+            a0 = _mm_add_pd(a0, d0); a1 = _mm_add_pd(a1, d1);
+            q0 = _mm_add_pd(q0, _mm_mul_pd(d0, d0)); q1 = _mm_add_pd(q1, _mm_mul_pd(d1, d1));
+        }
+        _mm_storeu_pd(ta, _mm_add_pd(a0, a1));
+        _mm_storeu_pd(tq, _mm_add_pd(q0, q1));
+        sd = ta[0] + ta[1];
+        sq = tq[0] + tq[1];
 #endif
+    }
     for (; i < n; i++) {
         x = v[i];
         if (x == x) {
@@ -500,6 +470,20 @@ static inline int64_t mlc_count_outside(const double *v, Py_ssize_t n, double lo
    the inputs must fit the 16 XMM registers. */
 #define MLC_GROUP_MAX 7
 
+/* The values v[i:n] after a group's vector loop, one at a time, then the group's counts c
+   added to ge (both levels). */
+MLC_ALWAYS_INLINE void mlc_count_ge_tail(const double *v, Py_ssize_t i, Py_ssize_t n, const double *e,
+                                         const int G, const int mask_nonfinite, int64_t *c, int64_t *ge) {
+    int k;
+    double x;
+    for (; i < n; i++) {
+        x = v[i];
+        if (mask_nonfinite) x = x + (x - x);
+        for (k = 0; k < G; k++) c[k] += e[k] <= x;
+    }
+    for (k = 0; k < G; k++) ge[k] += c[k];
+}
+
 /* ge[k] += #{i : e[k] <= v[i]} for the G edges e[0:G], over v[0:n].
    With mask_nonfinite, x is first replaced by x + (x - x): unchanged when finite (the sum
    is +-0 + 0, equal to x for the comparison), NaN for NaN and +-inf, and NaN compares
@@ -511,7 +495,6 @@ MLC_ALWAYS_INLINE void mlc_count_ge_group(const double *v, Py_ssize_t n, const d
     Py_ssize_t i = 0;
     int k;
     int64_t c[MLC_GROUP_MAX];
-    double x;
     for (k = 0; k < G; k++) c[k] = 0;
 #if MLC_SSE2
     {
@@ -535,13 +518,27 @@ MLC_ALWAYS_INLINE void mlc_count_ge_group(const double *v, Py_ssize_t n, const d
         }
     }
 #endif
-    for (; i < n; i++) {
-        x = v[i];
-        if (mask_nonfinite) x = x + (x - x);
-        for (k = 0; k < G; k++) c[k] += e[k] <= x;
-    }
-    for (k = 0; k < G; k++) ge[k] += c[k];
+    mlc_count_ge_tail(v, i, n, e, G, mask_nonfinite, c, ge);
 }
+
+/* The edges in sweeps of at most MLC_GROUP_MAX, sizes balanced (10 edges: 5 + 5), each sweep
+   by GROUP (mlc_count_ge_group or its AVX2 twin) with a constant group size. */
+#define MLC_GROUP_CASE(GROUP, G) case G: \
+    if (mask) GROUP(v, n, e, G, 1, ge); \
+    else GROUP(v, n, e, G, 0, ge); \
+    break;
+#define MLC_COUNT_GE_SWEEPS(GROUP) do { \
+    Py_ssize_t groups = (m + MLC_GROUP_MAX - 1) / MLC_GROUP_MAX, size; \
+    while (m > 0) { \
+        size = (m + groups - 1) / groups; \
+        switch (size) { \
+            MLC_GROUP_CASE(GROUP, 1) MLC_GROUP_CASE(GROUP, 2) MLC_GROUP_CASE(GROUP, 3) \
+            MLC_GROUP_CASE(GROUP, 4) MLC_GROUP_CASE(GROUP, 5) MLC_GROUP_CASE(GROUP, 6) \
+            MLC_GROUP_CASE(GROUP, 7) \
+        } \
+        e += size; ge += size; m -= size; groups--; \
+    } \
+} while (0)
 
 #if MLC_AVX2
 /* mlc_count_ge_group 4 values at a time (16 YMM registers hold the same G edges and
@@ -552,7 +549,6 @@ MLC_ALWAYS_INLINE MLC_TARGET_AVX2 void mlc_count_ge_group_avx2(const double *v, 
     Py_ssize_t i = 0;
     int k;
     int64_t c[MLC_GROUP_MAX], t[4];
-    double x;
     __m256d ev[MLC_GROUP_MAX];
     __m256i acc[MLC_GROUP_MAX];
     for (k = 0; k < G; k++) {
@@ -569,56 +565,24 @@ MLC_ALWAYS_INLINE MLC_TARGET_AVX2 void mlc_count_ge_group_avx2(const double *v, 
         _mm256_storeu_si256((__m256i *)t, acc[k]);
         c[k] = t[0] + t[1] + t[2] + t[3];
     }
-    for (; i < n; i++) {
-        x = v[i];
-        if (mask_nonfinite) x = x + (x - x);
-        for (k = 0; k < G; k++) c[k] += e[k] <= x;
-    }
-    for (k = 0; k < G; k++) ge[k] += c[k];
+    mlc_count_ge_tail(v, i, n, e, G, mask_nonfinite, c, ge);
 }
-
-#define MLC_GROUP_CASE_AVX2(G) case G: \
-    if (mask) mlc_count_ge_group_avx2(v, n, e, G, 1, ge); \
-    else mlc_count_ge_group_avx2(v, n, e, G, 0, ge); \
-    break;
 
 MLC_TARGET_AVX2 static void mlc_count_ge_avx2(const double *v, Py_ssize_t n, const double *e, Py_ssize_t m,
                                               int mask, int64_t *ge) {
-    Py_ssize_t groups = (m + MLC_GROUP_MAX - 1) / MLC_GROUP_MAX, size;
-    while (m > 0) {
-        size = (m + groups - 1) / groups;
-        switch (size) {
-            MLC_GROUP_CASE_AVX2(1) MLC_GROUP_CASE_AVX2(2) MLC_GROUP_CASE_AVX2(3)
-            MLC_GROUP_CASE_AVX2(4) MLC_GROUP_CASE_AVX2(5) MLC_GROUP_CASE_AVX2(6) MLC_GROUP_CASE_AVX2(7)
-        }
-        e += size; ge += size; m -= size; groups--;
-    }
+    MLC_COUNT_GE_SWEEPS(mlc_count_ge_group_avx2);
 }
 #endif
 
-#define MLC_GROUP_CASE(G) case G: \
-    if (mask) mlc_count_ge_group(v, n, e, G, 1, ge); \
-    else mlc_count_ge_group(v, n, e, G, 0, ge); \
-    break;
-
 static void mlc_count_ge(const double *v, Py_ssize_t n, const double *e, Py_ssize_t m,
                          int mask, int64_t *ge) {
-    /* Edges in sweeps of at most MLC_GROUP_MAX, sizes balanced (10 edges: 5 + 5). */
-    Py_ssize_t groups = (m + MLC_GROUP_MAX - 1) / MLC_GROUP_MAX, size;
 #if MLC_AVX2
     if (mlc_use_avx2) {
         mlc_count_ge_avx2(v, n, e, m, mask, ge);
         return;
     }
 #endif
-    while (m > 0) {
-        size = (m + groups - 1) / groups;
-        switch (size) {
-            MLC_GROUP_CASE(1) MLC_GROUP_CASE(2) MLC_GROUP_CASE(3)
-            MLC_GROUP_CASE(4) MLC_GROUP_CASE(5) MLC_GROUP_CASE(6) MLC_GROUP_CASE(7)
-        }
-        e += size; ge += size; m -= size; groups--;
-    }
+    MLC_COUNT_GE_SWEEPS(mlc_count_ge_group);
 }
 
 /* counts[searchsorted(e, x, "right")] += 1 for each finite x in v[0:n], m <= 20 edges.
